@@ -1,0 +1,36 @@
+// The one answer every check produces. A denial is a value, never an exception.
+
+/** Why a request was allowed or denied. Stable strings: they appear in metrics, logs and the admin API. */
+export type DecisionReason =
+  | 'allowed'
+  | 'missing_tenant'
+  | 'invalid_tenant'
+  | 'body_too_large'
+  | 'invalid_body'
+  | 'max_series_per_request'
+  | 'max_label_names_per_series'
+  | 'max_label_name_length'
+  | 'max_label_value_length'
+  | 'request_rate'
+  | 'ingestion_rate';
+
+export interface Decision {
+  allowed: boolean;
+  reason: DecisionReason;
+  /** HTTP status the client gets when denied (200 when allowed). */
+  status: number;
+  /** Seconds a sender should wait before retrying; 0 when not applicable. */
+  retryAfterSeconds: number;
+  /** Stable error id (err-mimir-*), empty when allowed. */
+  errorId: string;
+  /** Short plain-text message for the client, empty when allowed. */
+  message: string;
+  /** The configured limit and the observed value that decided (0 when not applicable). */
+  limit: number;
+  observed: number;
+  /**
+   * True when a limit was exceeded but the tenant's enforcement for it is off (or the service is in dry-run):
+   * the request is forwarded and the denial is only recorded.
+   */
+  wouldDeny: boolean;
+}

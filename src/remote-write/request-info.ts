@@ -1,0 +1,36 @@
+// What the edge learns about one write request, measured the way Mimir counts it.
+// Produced by a scanner without building per-series objects; consumed by decide().
+
+export type WriteFormat = 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
+
+/** Measurements of one write request. Counts follow Mimir: every sample of every series, not series. */
+export interface RequestInfo {
+  format: WriteFormat;
+  /** Number of time series (RW1/RW2 `timeseries` entries). */
+  series: number;
+  /** Float samples across all series. */
+  floatSamples: number;
+  /** Native histogram samples across all series. */
+  histogramSamples: number;
+  exemplars: number;
+  /** Metadata entries (RW1 `metadata`, RW2 per-series metadata with a type or help set). */
+  metadata: number;
+  /** Largest number of labels of any one series. */
+  maxLabelNames: number;
+  /** Index of the series with the most labels (-1 when there are no series). */
+  maxLabelNamesSeries: number;
+  /** Longest label name in bytes, and the series it belongs to. */
+  maxLabelNameLength: number;
+  maxLabelNameSeries: number;
+  /** Longest label value in bytes, and the series it belongs to. */
+  maxLabelValueLength: number;
+  maxLabelValueSeries: number;
+  /** Body size on the wire and after decompression. */
+  bytesCompressed: number;
+  bytesUncompressed: number;
+}
+
+/** Cost charged against `ingestion_rate`: samples + histogram samples + exemplars + metadata (as Mimir). */
+export function ingestionCost(info: RequestInfo): number {
+  return info.floatSamples + info.histogramSamples + info.exemplars + info.metadata;
+}
