@@ -1,0 +1,46 @@
+// Installs the npm dependencies when they are missing or older than package-lock.json, so `npm start`
+// and `npm test` work on a fresh clone. Uses only Node's standard library.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const installed = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+
+export function ensureNpmDependencies() {
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.log('> installing npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+/** Makes sure a Debian binary exists, installing its package when running as root; otherwise says what to install. */
+export function ensureDebianBinary(binary, pkg) {
+  const found = (() => {
+    try {
+      return execFileSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  })();
+  if (found) return found;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${binary} is missing: install Debian's package with "sudo apt-get install -y ${pkg}"`);
+  }
+  console.log(`> installing Debian package ${pkg} (for ${binary})`);
+  const install = () =>
+    execFileSync('apt-get', ['install', '-y', '-q', pkg], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  try {
+    install();
+  } catch {
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+    install();
+  }
+  return execFileSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' }).trim();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) ensureNpmDependencies();

@@ -1,0 +1,200 @@
+// decide(): the one place a write request is judged against its tenant's limits.
+// Static checks first (size, series, labels), then the rate buckets; a limit that is only observed
+// records "would deny" and lets the request through. Synchronous and allocation-free when allowing.
+
+import type { Decision, DecisionReason } from '../engine/decision.js';
+import { takeTokens } from '../engine/token-bucket.js';
+import type { LimitName } from '../limits/limit-definitions.js';
+import type { ResolvedTenant } from '../limits/tenant-limits.js';
+import { isEnforced } from '../limits/tenant-limits.js';
+import type { RequestInfo } from '../remote-write/request-info.js';
+import { ingestionCost } from '../remote-write/request-info.js';
+import type { TenantRateState } from '../stores/in-process-rate-store.js';
+import {
+  REASONS,
+  bodyTooLargeMessage,
+  rateLimitMessage,
+  seriesLimitMessage,
+  seriesPerRequestMessage,
+} from './messages.js';
+
+export const ALLOWED: Decision = Object.freeze({
+  allowed: true,
+  reason: 'allowed',
+  status: 200,
+  retryAfterSeconds: 0,
+  errorId: '',
+  message: '',
+  limit: 0,
+  observed: 0,
+  wouldDeny: false,
+});
+
+/** A denial for `reason`; `wouldDeny` marks one that is only observed. */
+export function denial(
+  reason: Exclude<DecisionReason, 'allowed'>,
+  message: string,
+  limit: number,
+  observed: number,
+  retryAfterSeconds = 0,
+): Decision {
+  const info = REASONS[reason];
+  return {
+    allowed: false,
+    reason,
+    status: info.status,
+    retryAfterSeconds,
+    errorId: info.errorId,
+    message,
+    limit,
+    observed,
+    wouldDeny: false,
+  };
+}
+
+function observedOnly(d: Decision): Decision {
+  return { ...d, allowed: true, status: 200, wouldDeny: true };
+}
+
+export interface DecideInput {
+  tenant: ResolvedTenant;
+  info: RequestInfo;
+  rate: TenantRateState;
+  nowMs: number;
+  dryRun: boolean;
+  /** The decompressed body, handed to `describeSeries` only when a per-series limit is exceeded. */
+  body: Uint8Array;
+  describeSeries: (body: Uint8Array, index: number) => string;
+}
+
+/** Seconds to tell a sender to wait: the refill time, at least 1 s; a cost that can never fit gets one full refill. */
+function retryAfter(waitMs: number, rate: number, burst: number): number {
+  if (Number.isFinite(waitMs)) return Math.max(1, Math.ceil(waitMs / 1000));
+  return rate > 0 ? Math.max(1, Math.ceil(burst / rate)) : 60;
+}
+
+/** The request_rate bucket size: Mimir's request_burst_size, or one second of rate when it is 0. */
+export function requestBurst(limits: ResolvedTenant['limits']): number {
+  const burst = limits.request_burst_size;
+  return burst > 0 ? burst : Math.max(1, Math.ceil(limits.request_rate));
+}
+
+export function decide(input: DecideInput): Decision {
+  const { tenant, info, dryRun } = input;
+  const limits = tenant.limits;
+  let observed: Decision | undefined;
+  // Returns the decision to give now, or undefined to keep checking (limit only observed).
+  const fail = (limit: LimitName, d: Decision): Decision | undefined => {
+    if (isEnforced(tenant.enforcement, limit, dryRun)) return d;
+    observed ??= observedOnly(d);
+    return undefined;
+  };
+
+  const maxBody = limits.max_body_bytes;
+  if (maxBody > 0 && info.bytesCompressed > maxBody) {
+    const d = fail(
+      'max_body_bytes',
+      denial(
+        'body_too_large',
+        bodyTooLargeMessage(info.bytesCompressed, maxBody),
+        maxBody,
+        info.bytesCompressed,
+      ),
+    );
+    if (d) return d;
+  }
+  const maxSeries = limits.max_series_per_request;
+  if (maxSeries > 0 && info.series > maxSeries) {
+    const d = fail(
+      'max_series_per_request',
+      denial(
+        'max_series_per_request',
+        seriesPerRequestMessage(info.series, maxSeries),
+        maxSeries,
+        info.series,
+      ),
+    );
+    if (d) return d;
+  }
+  const maxNames = limits.max_label_names_per_series;
+  if (maxNames > 0 && info.maxLabelNames > maxNames) {
+    const msg = seriesLimitMessage(
+      'max_label_names_per_series',
+      info.maxLabelNames,
+      maxNames,
+      input.describeSeries(input.body, info.maxLabelNamesSeries),
+    );
+    const d = fail(
+      'max_label_names_per_series',
+      denial('max_label_names_per_series', msg, maxNames, info.maxLabelNames),
+    );
+    if (d) return d;
+  }
+  const maxName = limits.max_label_name_length;
+  if (maxName > 0 && info.maxLabelNameLength > maxName) {
+    const msg = seriesLimitMessage(
+      'max_label_name_length',
+      info.maxLabelNameLength,
+      maxName,
+      input.describeSeries(input.body, info.maxLabelNameSeries),
+    );
+    const d = fail(
+      'max_label_name_length',
+      denial('max_label_name_length', msg, maxName, info.maxLabelNameLength),
+    );
+    if (d) return d;
+  }
+  const maxValue = limits.max_label_value_length;
+  if (maxValue > 0 && info.maxLabelValueLength > maxValue) {
+    const msg = seriesLimitMessage(
+      'max_label_value_length',
+      info.maxLabelValueLength,
+      maxValue,
+      input.describeSeries(input.body, info.maxLabelValueSeries),
+    );
+    const d = fail(
+      'max_label_value_length',
+      denial('max_label_value_length', msg, maxValue, info.maxLabelValueLength),
+    );
+    if (d) return d;
+  }
+
+  const requestRate = limits.request_rate;
+  if (requestRate > 0) {
+    const burst = requestBurst(limits);
+    const wait = takeTokens(input.rate.requests, requestRate, burst, 1, input.nowMs);
+    if (wait > 0) {
+      const d = fail(
+        'request_rate',
+        denial(
+          'request_rate',
+          rateLimitMessage('request_rate', requestRate, burst, 1),
+          requestRate,
+          1,
+          retryAfter(wait, requestRate, burst),
+        ),
+      );
+      if (d) return d;
+    }
+  }
+  const cost = ingestionCost(info);
+  if (cost > 0) {
+    const rate = limits.ingestion_rate;
+    const burst = limits.ingestion_burst_size;
+    const wait = takeTokens(input.rate.ingestion, rate, burst, cost, input.nowMs);
+    if (wait > 0) {
+      const d = fail(
+        'ingestion_rate',
+        denial(
+          'ingestion_rate',
+          rateLimitMessage('ingestion_rate', rate, burst, cost),
+          rate,
+          cost,
+          retryAfter(wait, rate, burst),
+        ),
+      );
+      if (d) return d;
+    }
+  }
+  return observed ?? ALLOWED;
+}

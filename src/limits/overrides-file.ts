@@ -1,0 +1,63 @@
+// Reads Mimir's runtime-overrides YAML (the `overrides:` map Mimir itself reads) into per-tenant limits.
+// Limits the edge does not enforce are accepted and ignored, because the same file carries all of Mimir's
+// limits; a limit the edge does enforce with a bad value rejects the whole file.
+
+import { parseDocument } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { limitDefinition, validateLimitValue } from './limit-definitions.js';
+import type { LimitName } from './limit-definitions.js';
+import { tenantIdProblem } from '../identify/tenant-id.js';
+
+export type LimitOverrides = Partial<Record<LimitName, number>>;
+
+export interface ParsedOverrides {
+  /** Tenant id → the limits the file sets for it (only the limits the edge enforces). */
+  tenants: Map<string, LimitOverrides>;
+  /** How many (tenant, limit) entries were Mimir limits the edge does not enforce. */
+  ignoredLimits: number;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseOverrides(text: string, source: string): ParsedOverrides {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos?.[0] ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    throw new ConfigError(source, where, `invalid YAML: ${first.message.split('\n')[0]}`);
+  }
+  const root: unknown = doc.toJS();
+  const tenants = new Map<string, LimitOverrides>();
+  if (root === null || root === undefined) return { tenants, ignoredLimits: 0 };
+  if (!isMapping(root))
+    throw new ConfigError(source, '', 'the top level must be a mapping with an `overrides:` key');
+  const overrides = root.overrides;
+  if (overrides === null || overrides === undefined) return { tenants, ignoredLimits: 0 };
+  if (!isMapping(overrides))
+    throw new ConfigError(source, 'overrides', 'must be a mapping of tenant id to limits');
+
+  let ignoredLimits = 0;
+  for (const [tenant, limits] of Object.entries(overrides)) {
+    const problem = tenantIdProblem(tenant);
+    if (problem) throw new ConfigError(source, `overrides.${tenant}`, `invalid tenant id: ${problem}`);
+    const parsed: LimitOverrides = {};
+    if (limits !== null && limits !== undefined) {
+      if (!isMapping(limits))
+        throw new ConfigError(source, `overrides.${tenant}`, 'must be a mapping of limit names');
+      for (const [name, value] of Object.entries(limits)) {
+        const def = limitDefinition(name);
+        if (!def) {
+          ignoredLimits++;
+          continue;
+        }
+        const error = validateLimitValue(def, value);
+        if (error) throw new ConfigError(source, `overrides.${tenant}.${name}`, error);
+        parsed[def.name] = value as number;
+      }
+    }
+    tenants.set(tenant, parsed);
+  }
+  return { tenants, ignoredLimits };
+}

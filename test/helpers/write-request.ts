@@ -1,0 +1,81 @@
+// Builds Prometheus remote-write 1.0 bodies with protobufjs (an encoder independent of our scanner)
+// and snappy, for tests and benchmarks.
+
+import protobuf from 'protobufjs';
+import snappy from 'snappy';
+
+const PROTO = `
+syntax = "proto3";
+package prometheus;
+message WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+message Label { string name = 1; string value = 2; }
+message Sample { double value = 1; int64 timestamp = 2; }
+message Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
+message Histogram { uint64 count_int = 1; double sum = 3; int32 schema = 4; int64 timestamp = 15; }
+message MetricMetadata { int32 type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+`;
+
+export const writeRequestType = protobuf.parse(PROTO).root.lookupType('prometheus.WriteRequest');
+
+export interface SeriesSpec {
+  labels: Record<string, string>;
+  samples?: number;
+  exemplars?: number;
+  histograms?: number;
+}
+
+export interface WriteRequestObject {
+  timeseries: {
+    labels: { name: string; value: string }[];
+    samples: { value: number; timestamp: number }[];
+    exemplars: { labels: { name: string; value: string }[]; value: number; timestamp: number }[];
+    histograms: { countInt: number; sum: number; schema: number; timestamp: number }[];
+  }[];
+  metadata: { type: number; metricFamilyName: string; help: string; unit: string }[];
+}
+
+export function writeRequest(series: SeriesSpec[], metadata = 0): WriteRequestObject {
+  const ts = 1_700_000_000_000;
+  return {
+    timeseries: series.map((s) => ({
+      labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
+      samples: Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i * 1000 })),
+      exemplars: Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
+        labels: [{ name: 'trace_id', value: `t${i}` }],
+        value: i,
+        timestamp: ts,
+      })),
+      histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
+        countInt: 3,
+        sum: 1.5,
+        schema: 0,
+        timestamp: ts + i,
+      })),
+    })),
+    metadata: Array.from({ length: metadata }, (_, i) => ({
+      type: 1,
+      metricFamilyName: `m${i}`,
+      help: 'help',
+      unit: '',
+    })),
+  };
+}
+
+export function encodeWriteRequest(request: WriteRequestObject): Buffer {
+  return Buffer.from(writeRequestType.encode(writeRequestType.fromObject(request)).finish());
+}
+
+/** A snappy-compressed remote-write 1.0 body. */
+export function snappyBody(series: SeriesSpec[], metadata = 0): Buffer {
+  return snappy.compressSync(encodeWriteRequest(writeRequest(series, metadata)));
+}
+
+/** `count` series of `labelsPerSeries` labels each (including __name__), one sample each. */
+export function manySeries(count: number, labelsPerSeries = 12, samples = 1): SeriesSpec[] {
+  return Array.from({ length: count }, (_, i) => {
+    const labels: Record<string, string> = { __name__: `metric_${i % 50}` };
+    for (let l = 1; l < labelsPerSeries; l++) labels[`label_${l}`] = `value_${l}_${i}`;
+    return { labels, samples };
+  });
+}
