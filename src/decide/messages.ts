@@ -44,6 +44,7 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-tenant-max-request-rate',
     knob: '-distributor.request-rate-limit and -distributor.request-burst-size',
   },
+  internal_error: { status: 500, errorId: 'err-mimir-edge-internal', knob: '' },
   ingestion_rate: {
     status: 429,
     errorId: 'err-mimir-tenant-max-ingestion-rate',

@@ -12,7 +12,9 @@ export type DecisionReason =
   | 'max_label_name_length'
   | 'max_label_value_length'
   | 'request_rate'
-  | 'ingestion_rate';
+  | 'ingestion_rate'
+  /** Enforcement itself failed (a bug or a store failure); never a verdict on the request. */
+  | 'internal_error';
 
 export interface Decision {
   allowed: boolean;

@@ -15,6 +15,7 @@ import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { EdgeMetrics } from './metrics.js';
 import { ProxyServer } from './proxy-server.js';
+import { WriteChecker } from '../decide/write-checker.js';
 import { TrafficStats } from './traffic-stats.js';
 import { Upstream } from './upstream.js';
 
@@ -110,7 +111,8 @@ export async function startService(
   };
 
   const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
-  const proxy = new ProxyServer({ settings, limits, store, stats, metrics, log, upstream, now });
+  const checker = new WriteChecker({ settings, limits, store, stats, metrics, log, now });
+  const proxy = new ProxyServer({ settings, checker, upstream });
   const proxyServer = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 10_000 },
     proxy.handle,
