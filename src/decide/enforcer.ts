@@ -1,15 +1,14 @@
-// decide(): the one place a write request is judged against its tenant's limits.
-// Static checks first (size, series, labels), then the rate buckets; a limit that is only observed
-// records "would deny" and lets the request through. Synchronous and allocation-free when allowing.
+// The one place a write request is judged against its tenant's limits, in two phases: checkStatic()
+// (size, series, labels: pure) and decideRates() (the buckets' answer from a RateStore). A limit that is
+// only observed records "would deny" and lets the request through. Allocation-free when allowing.
 
 import type { Decision, DecisionReason } from '../engine/decision.js';
-import { takeTokens } from '../engine/token-bucket.js';
 import type { LimitName } from '../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import type { RequestInfo } from '../remote-write/request-info.js';
 import { ingestionCost } from '../remote-write/request-info.js';
-import type { TenantRateState } from '../stores/in-process-rate-store.js';
+import type { RateAnswer, RateQuery } from '../stores/rate-store.js';
 import {
   REASONS,
   bodyTooLargeMessage,
@@ -56,11 +55,9 @@ function observedOnly(d: Decision): Decision {
   return { ...d, allowed: true, status: 200, wouldDeny: true };
 }
 
-export interface DecideInput {
+export interface StaticInput {
   tenant: ResolvedTenant;
   info: RequestInfo;
-  rate: TenantRateState;
-  nowMs: number;
   dryRun: boolean;
   /** The decompressed body, handed to `describeSeries` only when a per-series limit is exceeded. */
   body: Uint8Array;
@@ -79,7 +76,11 @@ export function requestBurst(limits: ResolvedTenant['limits']): number {
   return burst > 0 ? burst : Math.max(1, Math.ceil(limits.request_rate));
 }
 
-export function decide(input: DecideInput): Decision {
+/**
+ * Size, series and label checks. Returns an enforced denial (allowed: false), else the first observed
+ * one (allowed, wouldDeny), else undefined.
+ */
+export function checkStatic(input: StaticInput): Decision | undefined {
   const { tenant, info, dryRun } = input;
   const limits = tenant.limits;
   let observed: Decision | undefined;
@@ -159,42 +160,74 @@ export function decide(input: DecideInput): Decision {
     if (d) return d;
   }
 
-  const requestRate = limits.request_rate;
-  if (requestRate > 0) {
-    const burst = requestBurst(limits);
-    const wait = takeTokens(input.rate.requests, requestRate, burst, 1, input.nowMs);
-    if (wait > 0) {
-      const d = fail(
-        'request_rate',
-        denial(
-          'request_rate',
-          rateLimitMessage('request_rate', requestRate, burst, 1),
-          requestRate,
-          1,
-          retryAfter(wait, requestRate, burst),
-        ),
-      );
-      if (d) return d;
-    }
+  return observed;
+}
+
+/** The rate question for a tenant's limits: what a RateStore needs to take from both buckets. */
+export function rateQuery(tenant: ResolvedTenant, cost: number, dryRun: boolean): RateQuery {
+  const l = tenant.limits;
+  return {
+    requestRate: l.request_rate,
+    requestBurst: requestBurst(l),
+    ingestionRate: l.ingestion_rate,
+    ingestionBurst: l.ingestion_burst_size,
+    cost,
+    requestEnforced: isEnforced(tenant.enforcement, 'request_rate', dryRun),
+  };
+}
+
+/** Turns the buckets' answer into the decision, after checkStatic() found nothing enforced. */
+export function decideRates(
+  tenant: ResolvedTenant,
+  query: RateQuery,
+  answer: RateAnswer,
+  dryRun: boolean,
+  observedStatic: Decision | undefined,
+): Decision {
+  let observed = observedStatic;
+  if (answer.requestWaitMs > 0) {
+    const { requestRate: rate, requestBurst: burst } = query;
+    const d = denial(
+      'request_rate',
+      rateLimitMessage('request_rate', rate, burst, 1),
+      rate,
+      1,
+      retryAfter(answer.requestWaitMs, rate, burst),
+    );
+    if (isEnforced(tenant.enforcement, 'request_rate', dryRun)) return d;
+    observed ??= observedOnly(d);
   }
-  const cost = ingestionCost(info);
-  if (cost > 0) {
-    const rate = limits.ingestion_rate;
-    const burst = limits.ingestion_burst_size;
-    const wait = takeTokens(input.rate.ingestion, rate, burst, cost, input.nowMs);
-    if (wait > 0) {
-      const d = fail(
-        'ingestion_rate',
-        denial(
-          'ingestion_rate',
-          rateLimitMessage('ingestion_rate', rate, burst, cost),
-          rate,
-          cost,
-          retryAfter(wait, rate, burst),
-        ),
-      );
-      if (d) return d;
-    }
+  if (answer.ingestionWaitMs > 0) {
+    const { ingestionRate: rate, ingestionBurst: burst, cost } = query;
+    const d = denial(
+      'ingestion_rate',
+      rateLimitMessage('ingestion_rate', rate, burst, cost),
+      rate,
+      cost,
+      retryAfter(answer.ingestionWaitMs, rate, burst),
+    );
+    if (isEnforced(tenant.enforcement, 'ingestion_rate', dryRun)) return d;
+    observed ??= observedOnly(d);
   }
   return observed ?? ALLOWED;
+}
+
+export interface DecideInput extends StaticInput {
+  tenantId: string;
+  store: { take(tenant: string, q: RateQuery, nowMs: number): RateAnswer };
+  nowMs: number;
+}
+
+/** Both phases against a synchronous store (the in-process one): the whole decision in one call. */
+export function decide(input: DecideInput): Decision {
+  const staticResult = checkStatic(input);
+  if (staticResult && !staticResult.allowed) return staticResult;
+  const query = rateQuery(input.tenant, ingestionCost(input.info), input.dryRun);
+  return decideRates(
+    input.tenant,
+    query,
+    input.store.take(input.tenantId, query, input.nowMs),
+    input.dryRun,
+    staticResult,
+  );
 }

@@ -19,8 +19,8 @@ import type { EdgeMetrics } from '../server/metrics.js';
 import { NO_TENANT } from '../server/metrics.js';
 import type { TrafficStats } from '../server/traffic-stats.js';
 import { countRequest } from '../server/traffic-stats.js';
-import type { InProcessRateStore } from '../stores/in-process-rate-store.js';
-import { ALLOWED, decide, denial, requestBurst } from './enforcer.js';
+import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
+import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
 import {
   bodyTooLargeMessage,
   invalidBodyMessage,
@@ -33,7 +33,7 @@ export type Transport = 'http' | 'ext_authz' | 'authz';
 export interface WriteCheckerDeps {
   settings: Settings;
   limits: LimitsRegistry;
-  store: InProcessRateStore;
+  store: RateStore;
   stats: TrafficStats;
   metrics: EdgeMetrics;
   log: Logger;
@@ -116,7 +116,8 @@ export class WriteChecker {
   }
 
   /**
-   * Measures `body` and decides it against the tenant's limits; records the outcome.
+   * Measures `body` and decides it against the tenant's limits; records the outcome. Synchronous with the
+   * in-process store; a Promise only when the store is shared (Redis).
    * `started` (performance.now() when the request arrived) feeds rls_authz_check_duration_seconds.
    */
   check(
@@ -127,7 +128,7 @@ export class WriteChecker {
     requestId: string,
     transport: Transport,
     started: number,
-  ): Decision {
+  ): Decision | Promise<Decision> {
     const { settings, metrics, limits, store } = this.deps;
     const unsupported = this.unsupportedFormat(contentType, contentEncoding);
     if (unsupported) {
@@ -154,32 +155,65 @@ export class WriteChecker {
     }
     metrics.parseDuration.labels(info.format).observe((performance.now() - parseStarted) / 1000);
 
-    let decision: Decision;
-    const nowMs = this.deps.now();
+    const resolved = limits.forTenant(tenant);
+    const staticResult = checkStatic({
+      tenant: resolved,
+      info,
+      dryRun: settings.dryRun,
+      body: decoded,
+      describeSeries,
+    });
+    if (staticResult && !staticResult.allowed)
+      return this.finish(tenant, staticResult, info, requestId, transport, started);
+    const query = rateQuery(resolved, ingestionCost(info), settings.dryRun);
+    let answer: RateAnswer | Promise<RateAnswer>;
     try {
-      const resolved = limits.forTenant(tenant);
-      const l = resolved.limits;
-      const rate = store.get(tenant, l.ingestion_burst_size, requestBurst(l), nowMs);
-      decision = decide({
-        tenant: resolved,
-        info,
-        rate,
-        nowMs,
-        dryRun: settings.dryRun,
-        body: decoded,
-        describeSeries,
-      });
+      answer = store.take(tenant, query, this.deps.now());
     } catch (err) {
-      // A bug or store failure, not a verdict on the request.
-      this.deps.log.error(
-        { request_id: requestId, tenant, err: (err as Error).message },
-        'enforcement failed',
-      );
-      decision = settings.failureModeAllow ? ALLOWED : INTERNAL_ERROR;
+      return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
     }
-    metrics.checkDuration.labels(transport).observe((performance.now() - started) / 1000);
+    if (answer instanceof Promise) {
+      return answer.then(
+        (a) =>
+          this.finish(
+            tenant,
+            decideRates(resolved, query, a, settings.dryRun, staticResult),
+            info,
+            requestId,
+            transport,
+            started,
+          ),
+        (err: unknown) =>
+          this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
+      );
+    }
+    return this.finish(
+      tenant,
+      decideRates(resolved, query, answer, settings.dryRun, staticResult),
+      info,
+      requestId,
+      transport,
+      started,
+    );
+  }
+
+  private finish(
+    tenant: string,
+    decision: Decision,
+    info: RequestInfo,
+    requestId: string,
+    transport: Transport,
+    started: number,
+  ): Decision {
+    this.deps.metrics.checkDuration.labels(transport).observe((performance.now() - started) / 1000);
     this.record(tenant, decision, info, requestId);
     return decision;
+  }
+
+  /** A store failure or a bug is not a verdict on the request: FAILURE_MODE_ALLOW decides what the client gets. */
+  private failed(err: unknown, tenant: string, requestId: string): Decision {
+    this.deps.log.error({ request_id: requestId, tenant, err: (err as Error).message }, 'enforcement failed');
+    return this.deps.settings.failureModeAllow ? ALLOWED : INTERNAL_ERROR;
   }
 
   /** Records a denial made before the body was measured (no tenant, bad tenant, too large to read). */

@@ -8,15 +8,14 @@ import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
 import { tenantIdProblem } from '../identify/tenant-id.js';
-import type { InProcessRateStore } from '../stores/in-process-rate-store.js';
-import { requestBurst } from '../decide/enforcer.js';
-import { refill } from '../engine/token-bucket.js';
+import type { RateStore } from '../stores/rate-store.js';
+import { rateQuery } from '../decide/enforcer.js';
 import type { TenantCounters, TrafficStats } from './traffic-stats.js';
 
 export interface AdminDeps {
   settings: Settings;
   limits: LimitsRegistry;
-  store: InProcessRateStore;
+  store: RateStore;
   stats: TrafficStats;
   watcher: OverridesWatcher | undefined;
   upstreamTarget: string;
@@ -58,19 +57,17 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
     const resolved = deps.limits.forTenant(id);
     const l = resolved.limits;
     const counters = deps.stats.get(id);
-    const state = deps.store.peek(id);
+    const query = rateQuery(resolved, 0, deps.settings.dryRun);
+    const state = deps.store.peek(id, query, now());
     let buckets = null;
     if (state) {
-      const t = now();
-      refill(state.ingestion, l.ingestion_rate, l.ingestion_burst_size, t);
-      refill(state.requests, l.request_rate, requestBurst(l), t);
       buckets = {
         samples: {
-          tokens: state.ingestion.tokens,
-          capacity: l.ingestion_burst_size,
-          utilisation: 1 - state.ingestion.tokens / Math.max(1, l.ingestion_burst_size),
+          tokens: state.ingestion,
+          capacity: query.ingestionBurst,
+          utilisation: 1 - state.ingestion / Math.max(1, query.ingestionBurst),
         },
-        requests: l.request_rate > 0 ? { tokens: state.requests.tokens, capacity: requestBurst(l) } : null,
+        requests: query.requestRate > 0 ? { tokens: state.requests, capacity: query.requestBurst } : null,
       };
     }
     return {
@@ -100,7 +97,7 @@ export function buildAdminServer(deps: AdminDeps): FastifyInstance {
       uptime_seconds: uptime(),
       upstream: deps.upstreamTarget,
       mode: deps.settings.dryRun ? 'dry-run' : 'enforce',
-      store: { kind: 'memory', fallback: false, tenants: deps.store.size },
+      store: { kind: deps.store.kind, fallback: deps.store.inFallback, tenants: deps.store.size },
       limits: {
         version: snap.version,
         tenants_with_overrides: snap.overrides.size,

@@ -93,15 +93,34 @@ export class ProxyServer {
         'http',
         started,
       );
-      if (!decision.allowed) {
-        this.respond(res, decision, tenant, false);
-        return;
+      if (decision instanceof Promise) {
+        decision.then(
+          (d) => this.afterDecision(req, res, d, tenant, body, requestId, extraHeaders),
+          (err: unknown) => res.destroy(err as Error),
+        );
+      } else {
+        this.afterDecision(req, res, decision, tenant, body, requestId, extraHeaders);
       }
-      this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
     });
     req.on('error', () => {
       aborted = true;
     });
+  }
+
+  private afterDecision(
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: Decision,
+    tenant: string,
+    body: Buffer,
+    requestId: string,
+    extraHeaders: string[] | undefined,
+  ): void {
+    if (!decision.allowed) {
+      this.respond(res, decision, tenant, false);
+      return;
+    }
+    this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
   }
 
   /** Denies before the body is read: answers, then closes the connection rather than read a body we refuse. */

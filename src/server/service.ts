@@ -8,8 +8,7 @@ import type { Settings } from '../config/settings.js';
 import { LimitsRegistry } from '../limits/limits-registry.js';
 import { OverridesWatcher } from '../limits/overrides-watcher.js';
 import { InProcessRateStore } from '../stores/in-process-rate-store.js';
-import { requestBurst } from '../decide/enforcer.js';
-import { refill } from '../engine/token-bucket.js';
+import { rateQuery } from '../decide/enforcer.js';
 import { buildAdminServer } from './admin-server.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -98,15 +97,11 @@ export async function startService(
   metrics.bucketLevels = (report) => {
     const t = now();
     for (const [tenant] of stats.entries()) {
-      const state = store.peek(tenant);
+      const resolved = limits.forTenant(tenant);
+      const state = store.peek(tenant, rateQuery(resolved, 0, settings.dryRun), t);
       if (!state) continue;
-      const l = limits.forTenant(tenant).limits;
-      refill(state.ingestion, l.ingestion_rate, l.ingestion_burst_size, t);
-      report(tenant, 'samples', state.ingestion.tokens);
-      if (l.request_rate > 0) {
-        refill(state.requests, l.request_rate, requestBurst(l), t);
-        report(tenant, 'requests', state.requests.tokens);
-      }
+      report(tenant, 'samples', state.ingestion);
+      if (resolved.limits.request_rate > 0) report(tenant, 'requests', state.requests);
     }
   };
 
@@ -146,15 +141,7 @@ export async function startService(
   });
 
   const sweep = setInterval(() => {
-    store.sweep(now(), (tenant) => {
-      const l = limits.forTenant(tenant).limits;
-      return {
-        ingestionRate: l.ingestion_rate,
-        ingestionBurst: l.ingestion_burst_size,
-        requestRate: l.request_rate,
-        requestBurst: requestBurst(l),
-      };
-    });
+    store.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 

@@ -1,62 +1,68 @@
-// Per-tenant token buckets kept in this process (the embedded default store).
+// Per-tenant token buckets kept in this process (the embedded default store). Answers synchronously.
 // Memory stays bounded: a bucket that has refilled to its burst is indistinguishable from a new one,
 // so sweep() drops it without changing any future decision.
 
-import { newTokenBucket, refill } from '../engine/token-bucket.js';
+import { newTokenBucket, refill, takeTokens } from '../engine/token-bucket.js';
 import type { TokenBucketState } from '../engine/token-bucket.js';
+import type { RateAnswer, RateQuery, RateStore } from './rate-store.js';
 
-export interface TenantRateState {
+interface TenantRateState {
   ingestion: TokenBucketState;
   requests: TokenBucketState;
 }
 
-export class InProcessRateStore {
+export class InProcessRateStore implements RateStore {
+  readonly kind = 'memory';
+  readonly inFallback = false;
   private readonly tenants = new Map<string, TenantRateState>();
 
-  /** The tenant's buckets, created full (as Mimir's limiter starts) on first use. */
-  get(tenant: string, ingestionBurst: number, requestBurst: number, nowMs: number): TenantRateState {
-    let state = this.tenants.get(tenant);
-    if (!state) {
-      state = {
-        ingestion: newTokenBucket(ingestionBurst, nowMs),
-        requests: newTokenBucket(requestBurst, nowMs),
-      };
-      this.tenants.set(tenant, state);
+  take(tenant: string, q: RateQuery, nowMs: number): RateAnswer {
+    const s = this.state(tenant, q, nowMs);
+    let requestWaitMs = 0;
+    if (q.requestRate > 0) {
+      requestWaitMs = takeTokens(s.requests, q.requestRate, q.requestBurst, 1, nowMs);
+      if (requestWaitMs > 0 && q.requestEnforced) return { requestWaitMs, ingestionWaitMs: 0 };
     }
-    return state;
+    const ingestionWaitMs = q.cost > 0 ? takeTokens(s.ingestion, q.ingestionRate, q.ingestionBurst, q.cost, nowMs) : 0;
+    return { requestWaitMs, ingestionWaitMs };
   }
 
-  peek(tenant: string): TenantRateState | undefined {
-    return this.tenants.get(tenant);
+  peek(tenant: string, q: RateQuery, nowMs: number): { requests: number; ingestion: number } | undefined {
+    const s = this.tenants.get(tenant);
+    if (!s) return undefined;
+    refill(s.ingestion, q.ingestionRate, q.ingestionBurst, nowMs);
+    refill(s.requests, q.requestRate, q.requestBurst, nowMs);
+    return { requests: s.requests.tokens, ingestion: s.ingestion.tokens };
   }
 
   get size(): number {
     return this.tenants.size;
   }
 
-  /**
-   * Forgets tenants whose buckets are full again. `limitsOf` gives the current rate and burst of each.
-   * Returns how many were dropped.
-   */
-  sweep(
-    nowMs: number,
-    limitsOf: (tenant: string) => {
-      ingestionRate: number;
-      ingestionBurst: number;
-      requestRate: number;
-      requestBurst: number;
-    },
-  ): number {
+  /** Forgets tenants whose buckets are full again; `queryOf` gives each tenant's current limits. Returns how many. */
+  sweep(nowMs: number, queryOf: (tenant: string) => RateQuery): number {
     let dropped = 0;
-    for (const [tenant, state] of this.tenants) {
-      const l = limitsOf(tenant);
-      refill(state.ingestion, l.ingestionRate, l.ingestionBurst, nowMs);
-      refill(state.requests, l.requestRate, l.requestBurst, nowMs);
-      if (state.ingestion.tokens >= l.ingestionBurst && state.requests.tokens >= l.requestBurst) {
+    for (const [tenant, s] of this.tenants) {
+      const q = queryOf(tenant);
+      refill(s.ingestion, q.ingestionRate, q.ingestionBurst, nowMs);
+      refill(s.requests, q.requestRate, q.requestBurst, nowMs);
+      if (s.ingestion.tokens >= q.ingestionBurst && s.requests.tokens >= q.requestBurst) {
         this.tenants.delete(tenant);
         dropped++;
       }
     }
     return dropped;
+  }
+
+  async close(): Promise<void> {}
+
+  /** The tenant's buckets, created full (as Mimir's limiter starts) on first use. */
+  private state(tenant: string, q: RateQuery, nowMs: number): TenantRateState {
+    let s = this.tenants.get(tenant);
+    if (!s) {
+      s = { ingestion: newTokenBucket(q.ingestionBurst, nowMs), requests: newTokenBucket(q.requestBurst, nowMs) };
+      this.tenants.set(tenant, s);
+    }
+    return s;
   }
 }

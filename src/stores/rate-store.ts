@@ -1,0 +1,31 @@
+// Where the per-tenant rate buckets live. The in-process store answers synchronously; a shared store
+// (Redis) answers with a Promise. Callers handle both, so the in-process hot path never awaits.
+
+/** One request's rate question: both of the tenant's buckets, taken in Mimir's order (requests, then items). */
+export interface RateQuery {
+  requestRate: number;
+  requestBurst: number;
+  ingestionRate: number;
+  ingestionBurst: number;
+  /** Items counted against ingestion_rate (0: the ingestion bucket is not touched). */
+  cost: number;
+  /** When the request bucket denies and request_rate is enforced, the ingestion bucket is left alone. */
+  requestEnforced: boolean;
+}
+
+/** Milliseconds until each bucket could have allowed the take: 0 means it was taken (Infinity: never). */
+export interface RateAnswer {
+  requestWaitMs: number;
+  ingestionWaitMs: number;
+}
+
+export interface RateStore {
+  readonly kind: 'memory' | 'redis';
+  /** Whether the store is answering from a local fallback because the shared store is unreachable. */
+  readonly inFallback: boolean;
+  take(tenant: string, query: RateQuery, nowMs: number): RateAnswer | Promise<RateAnswer>;
+  /** Current tokens, for display only (admin API, gauges); undefined when the tenant has no state here. */
+  peek(tenant: string, query: RateQuery, nowMs: number): { requests: number; ingestion: number } | undefined;
+  readonly size: number;
+  close(): Promise<void>;
+}
