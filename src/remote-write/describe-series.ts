@@ -6,7 +6,7 @@ import { invalidProtobuf } from './errors.js';
 import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
 import { LABEL_NAME, LABEL_VALUE, TIMESERIES_LABELS, WRITE_REQUEST_TIMESERIES } from './rw1-scanner.js';
 
-/** Mimir formats the series with `%.200s` and appends an ellipsis when it cut something. */
+/** Mimir formats the label set with `%.200s` and appends an ellipsis when it cut something. */
 export const MAX_DESCRIBED_RUNES = 200;
 const ELLIPSIS = '\u2026';
 
@@ -20,10 +20,11 @@ const METRIC_NAME_LABEL = '__name__';
 const utf8 = new TextDecoder('utf-8');
 
 /**
- * Series number `seriesIndex` (0-based, in body order) of `buf` rendered as Mimir's formatLabelSet does: the
- * first non-empty `__name__` value, then every other label as `name="value"` in body order, duplicates kept,
- * values quoted like Go's %q — e.g. `up{instance="a", job="b"}`; `{}` for a series without labels. Output longer
- * than 200 code points is cut to 200 and ends with "…". The caller adds the `series: '…'` framing.
+ * Series number `seriesIndex` (0-based, in body order) of `buf` as Mimir's errors show it:
+ * `series: 'up{instance="a", job="b"}'`. The label set follows Mimir's formatLabelSet: the first non-empty
+ * `__name__` value, then every other label as `name="value"` in body order, duplicates kept, values quoted like
+ * Go's %q; `{}` for a series without labels. Like Mimir's `'%.200s%s'`, a label set longer than 200 code points
+ * is cut to 200 and an ellipsis follows, inside the quotes.
  *
  * Throws BodyDecodeError for a malformed body and RangeError when the body has no such series (a caller bug:
  * indexes come from scanWriteRequest over the same body).
@@ -43,7 +44,7 @@ export function describeSeries(buf: Uint8Array, seriesIndex: number): string {
     }
     const length = reader.length(end);
     if (current === seriesIndex) {
-      return truncateRunes(formatSeries(reader, reader.pos + length));
+      return `series: '${truncateRunes(formatSeries(reader, reader.pos + length))}'`;
     }
     current++;
     reader.pos += length;

@@ -7,7 +7,8 @@ import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.j
 import type { RequestInfo } from './request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
-// WriteRequest: repeated TimeSeries timeseries = 1; (2 is reserved: Cortex/Mimir `source`) repeated MetricMetadata metadata = 3;
+// WriteRequest: repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3;
+// (2 is reserved: Cortex/Mimir put their `source` enum there, so it is skipped like any unknown field.)
 export const WRITE_REQUEST_TIMESERIES = 1;
 export const WRITE_REQUEST_METADATA = 3;
 // TimeSeries: repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
