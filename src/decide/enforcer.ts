@@ -70,10 +70,13 @@ function retryAfter(waitMs: number, rate: number, burst: number): number {
   return rate > 0 ? Math.max(1, Math.ceil(burst / rate)) : 60;
 }
 
-/** The request_rate bucket size: Mimir's request_burst_size, or one second of rate when it is 0. */
+/**
+ * The request_rate bucket size: Mimir's request_burst_size; 0 means unbounded (Mimir uses math.MaxInt,
+ * which in practice disables the request limit), so it is not an error to set a rate without a burst.
+ */
 export function requestBurst(limits: ResolvedTenant['limits']): number {
   const burst = limits.request_burst_size;
-  return burst > 0 ? burst : Math.max(1, Math.ceil(limits.request_rate));
+  return burst > 0 ? burst : Number.MAX_SAFE_INTEGER;
 }
 
 /**

@@ -23,6 +23,8 @@ export class OverridesWatcher {
   private lastText: string | undefined;
   /** The last refused content: not re-parsed (nor re-reported) until the file changes again. */
   private lastBadText: string | undefined;
+  /** While true a refused file is the caller's error to report (the service will not start), not a reload failure. */
+  private initialising = false;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   readonly status: ReloadStatus;
@@ -38,8 +40,12 @@ export class OverridesWatcher {
 
   /** Reads and applies the file; throws ConfigError if it is invalid (used at start, where a bad file is fatal). */
   async loadInitial(): Promise<void> {
-    const result = await this.reload();
-    if (result === 'error') throw new ConfigError(this.file, '', this.status.lastError!.message);
+    this.initialising = true;
+    const result = await this.reload().finally(() => {
+      this.initialising = false;
+    });
+    // The message already names the file (and the path inside it).
+    if (result === 'error') throw new ConfigError('overrides file', '', this.status.lastError!.message);
   }
 
   /** Re-reads the file now; concurrent calls share one read. Never throws. */
@@ -68,6 +74,9 @@ export class OverridesWatcher {
     }
     if (text === this.lastBadText) return 'error';
     if (text === this.lastText) {
+      // Also the way back from a refused file: its last good content is in force again.
+      this.lastBadText = undefined;
+      delete this.status.lastError;
       this.status.lastSuccessMs = this.now();
       return 'unchanged';
     }
@@ -97,7 +106,7 @@ export class OverridesWatcher {
 
   private failed(message: string): ReloadResult {
     this.status.lastError = { timeMs: this.now(), message };
-    this.onResult('error', message);
+    if (!this.initialising) this.onResult('error', message);
     return 'error';
   }
 }

@@ -38,7 +38,7 @@ export class ProxyServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method === 'POST' && this.paths.has(path)) {
-      this.enforce(req, res);
+      this.enforce(req, res, path);
       return;
     }
     const hasBody =
@@ -46,7 +46,7 @@ export class ProxyServer {
     this.deps.upstream.forward(req, res, hasBody ? req : null, requestIdOf(req));
   };
 
-  private enforce(req: IncomingMessage, res: ServerResponse): void {
+  private enforce(req: IncomingMessage, res: ServerResponse, path: string): void {
     const { settings, checker } = this.deps;
     const started = performance.now();
     const requestId = requestIdOf(req);
@@ -84,15 +84,22 @@ export class ProxyServer {
     req.on('end', () => {
       if (aborted) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-      const decision = checker.check(
-        tenant,
-        body,
-        req.headers['content-type'],
-        req.headers['content-encoding'],
-        requestId,
-        'http',
-        started,
-      );
+      let decision: Decision | Promise<Decision>;
+      try {
+        decision = checker.check(
+          tenant,
+          body,
+          req.headers['content-type'],
+          req.headers['content-encoding'],
+          requestId,
+          'http',
+          started,
+          path,
+        );
+      } catch (err) {
+        // A bug must cost one request a retriable 500, never the process.
+        decision = checker.internalError(err, tenant, requestId);
+      }
       if (decision instanceof Promise) {
         decision.then(
           (d) => this.afterDecision(req, res, d, tenant, body, requestId, extraHeaders),
