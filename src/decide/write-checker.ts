@@ -210,6 +210,11 @@ export class WriteChecker {
     return decision;
   }
 
+  /** For a transport that caught an unexpected exception around check(): logs it and answers like a store failure. */
+  internalError(err: unknown, tenant: string, requestId: string): Decision {
+    return this.failed(err, tenant, requestId);
+  }
+
   /** A store failure or a bug is not a verdict on the request: FAILURE_MODE_ALLOW decides what the client gets. */
   private failed(err: unknown, tenant: string, requestId: string): Decision {
     this.deps.log.error({ request_id: requestId, tenant, err: (err as Error).message }, 'enforcement failed');
