@@ -94,7 +94,6 @@ export class ProxyServer {
           requestId,
           'http',
           started,
-          path,
         );
       } catch (err) {
         // A bug must cost one request a retriable 500, never the process.
