@@ -19,7 +19,7 @@ import type { EdgeMetrics } from '../server/metrics.js';
 import { NO_TENANT } from '../server/metrics.js';
 import type { TrafficStats } from '../server/traffic-stats.js';
 import { countRequest } from '../server/traffic-stats.js';
-import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
+import type { RateAnswer, RateStore } from '../stores/rate-store.js';
 import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
 import {
   bodyTooLargeMessage,

@@ -46,7 +46,7 @@ export class ProxyServer {
     this.deps.upstream.forward(req, res, hasBody ? req : null, requestIdOf(req));
   };
 
-  private enforce(req: IncomingMessage, res: ServerResponse, path: string): void {
+  private enforce(req: IncomingMessage, res: ServerResponse, _path: string): void {
     const { settings, checker } = this.deps;
     const started = performance.now();
     const requestId = requestIdOf(req);

@@ -23,7 +23,8 @@ export class InProcessRateStore implements RateStore {
       requestWaitMs = takeTokens(s.requests, q.requestRate, q.requestBurst, 1, nowMs);
       if (requestWaitMs > 0 && q.requestEnforced) return { requestWaitMs, ingestionWaitMs: 0 };
     }
-    const ingestionWaitMs = q.cost > 0 ? takeTokens(s.ingestion, q.ingestionRate, q.ingestionBurst, q.cost, nowMs) : 0;
+    const ingestionWaitMs =
+      q.cost > 0 ? takeTokens(s.ingestion, q.ingestionRate, q.ingestionBurst, q.cost, nowMs) : 0;
     return { requestWaitMs, ingestionWaitMs };
   }
 
@@ -60,7 +61,10 @@ export class InProcessRateStore implements RateStore {
   private state(tenant: string, q: RateQuery, nowMs: number): TenantRateState {
     let s = this.tenants.get(tenant);
     if (!s) {
-      s = { ingestion: newTokenBucket(q.ingestionBurst, nowMs), requests: newTokenBucket(q.requestBurst, nowMs) };
+      s = {
+        ingestion: newTokenBucket(q.ingestionBurst, nowMs),
+        requests: newTokenBucket(q.requestBurst, nowMs),
+      };
       this.tenants.set(tenant, s);
     }
     return s;
