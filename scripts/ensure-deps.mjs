@@ -10,9 +10,19 @@ const installed = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 
 export function ensureNpmDependencies() {
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log('> installing npm dependencies (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(installed)) {
+    console.log('> installing npm dependencies (npm ci)');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    return;
+  }
+  // Installed already: only fill in what package-lock.json adds, never wipe a working node_modules.
+  if (statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  try {
+    execFileSync('npm', ['ls', '--depth=0', '--silent'], { cwd: root, stdio: 'ignore' });
+  } catch {
+    console.log('> installing npm dependencies added to package-lock.json (npm install)');
+    execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  }
 }
 
 /** Makes sure a Debian binary exists, installing its package when running as root; otherwise says what to install. */

@@ -8,6 +8,7 @@ import { ensureNpmDependencies } from './ensure-deps.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 ensureNpmDependencies();
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+execFileSync('npm', ['run', 'build:ui'], { cwd: root, stdio: 'inherit' });
 const env = { ...process.env };
 env.OVERRIDES_FILE ??= join(root, 'examples', 'overrides.yaml');
 const child = spawn(process.execPath, [join(root, 'dist', 'src', 'cli.js'), ...process.argv.slice(2)], {

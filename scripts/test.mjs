@@ -16,10 +16,13 @@ try {
   ensureNpmDependencies();
   ensureDebianBinary('prometheus', 'prometheus');
   ensureDebianBinary('redis-server', 'redis-server');
+  ensureDebianBinary('nginx', 'nginx-light');
+  ensureDebianBinary('chromium', 'chromium');
   run('format (prettier --check)', 'npx', ['prettier', '--check', '.']);
   run('lint (eslint)', 'npx', ['eslint', '.']);
   run('types (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
   run('build', 'npx', ['tsc', '-p', 'tsconfig.build.json']);
+  run('build the admin UI', 'npm', ['run', 'build:ui']);
   run('tests (vitest)', 'npx', ['vitest', 'run', ...process.argv.slice(2)]);
 } catch (err) {
   console.error(`\ntest run failed: ${err.message.split('\n')[0]}`);

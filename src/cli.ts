@@ -20,10 +20,25 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    service.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    service.stop().then(
+    const { delayMs, graceMs } = settings.shutdown;
+    service.log.info(
+      { signal, delay_ms: delayMs, grace_ms: graceMs },
+      'shutting down: finishing in-flight requests',
+    );
+    // Whatever hangs while closing (a store, a stuck socket), the process still ends, 5 s past its budget.
+    setTimeout(
+      () => {
+        service.log.error({ signal }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      },
+      delayMs + graceMs + 5000,
+    ).unref();
+    service.stop(graceMs, delayMs).then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        service.log.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

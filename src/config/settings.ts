@@ -5,9 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../limits/config-error.js';
-import { LIMIT_DEFINITIONS, validateLimitValue } from '../limits/limit-definitions.js';
+import { LIMIT_DEFINITIONS, limitValue, validateLimitValue } from '../limits/limit-definitions.js';
 import type { LimitName } from '../limits/limit-definitions.js';
 import type { TenantLimits } from '../limits/tenant-limits.js';
+import { checkRedisSettings, parseRedisAddresses } from '../stores/redis/redis-settings.js';
+import type { RedisFallback, RedisMode, RedisSettings } from '../stores/redis/redis-settings.js';
+import { checkStoreSettings } from '../stores/postgres/postgres-settings.js';
+import type { PostgresSettings, StoreKind } from '../stores/postgres/postgres-settings.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'url' | 'list' | 'enum';
 
@@ -17,6 +21,8 @@ interface SettingDefinition {
   defaultValue: string;
   description: string;
   choices?: readonly string[];
+  /** A duration that may be 0 (off). */
+  allowZero?: boolean;
 }
 
 export const SETTING_DEFINITIONS = [
@@ -38,6 +44,26 @@ export const SETTING_DEFINITIONS = [
     kind: 'duration',
     defaultValue: '10s',
     description: 'How often the overrides file is checked for changes (also reloaded on SIGHUP).',
+  },
+  {
+    env: 'OVERRIDES_CONFIGMAP',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'namespace/name of a ConfigMap holding Mimir runtime overrides, watched through the Kubernetes API (in-cluster service account or KUBECONFIG); instead of OVERRIDES_FILE. Empty: off.',
+  },
+  {
+    env: 'OVERRIDES_CONFIGMAP_KEY',
+    kind: 'string',
+    defaultValue: 'overrides.yaml',
+    description: 'Key of OVERRIDES_CONFIGMAP whose value is the runtime-overrides YAML.',
+  },
+  {
+    env: 'STATE_DIR',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'Directory where runtime limits, config versions and the audit log are kept across restarts (one per replica). Empty: in memory only.',
   },
   {
     env: 'CONFIG_FILE',
@@ -62,9 +88,9 @@ export const SETTING_DEFINITIONS = [
   {
     env: 'REMOTE_WRITE_PATHS',
     kind: 'list',
-    defaultValue: '/api/v1/push,/api/v1/write',
+    defaultValue: '/api/v1/push,/api/v1/write,/otlp/v1/metrics',
     description:
-      'Comma-separated paths whose POST bodies are measured and enforced; other paths pass through.',
+      'Comma-separated paths whose POST bodies are measured and enforced; other paths pass through. Paths ending in /v1/metrics carry OTLP, the others Prometheus remote write.',
   },
   {
     env: 'MAX_REQUEST_BYTES',
@@ -92,6 +118,60 @@ export const SETTING_DEFINITIONS = [
     kind: 'duration',
     defaultValue: '30s',
     description: 'Longest wait for the upstream to answer a forwarded request (504 after it).',
+  },
+  // Hardening of the proxy listener (docs/hardening.md).
+  {
+    env: 'MAX_INFLIGHT_REQUESTS',
+    kind: 'int',
+    defaultValue: '1024',
+    description:
+      'Most requests the proxy handles at once; more are answered 503 + Retry-After, never queued.',
+  },
+  {
+    env: 'MAX_INFLIGHT_BYTES',
+    kind: 'int',
+    defaultValue: '268435456',
+    description:
+      'Most bytes of write bodies buffered at once; a body that does not fit is answered 503 + Retry-After.',
+  },
+  {
+    env: 'PROXY_HEADERS_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '10s',
+    description: 'A client that has not sent its complete headers by then is answered 408 and disconnected.',
+  },
+  {
+    env: 'PROXY_REQUEST_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '120s',
+    description:
+      'A client that has not sent its whole request (body included) by then gets 408 and is disconnected.',
+  },
+  {
+    env: 'PROXY_KEEPALIVE_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '65s',
+    description: 'Idle keep-alive client connections are closed after this.',
+  },
+  {
+    env: 'PROXY_MAX_HEADER_BYTES',
+    kind: 'int',
+    defaultValue: '16384',
+    description: 'Most bytes of request line and headers; larger requests are answered 431.',
+  },
+  {
+    env: 'SHUTDOWN_DELAY',
+    kind: 'duration',
+    defaultValue: '0s',
+    allowZero: true,
+    description:
+      'On SIGTERM, keep serving this long while /api/health answers 503 "draining", so load balancers stop sending first.',
+  },
+  {
+    env: 'SHUTDOWN_GRACE',
+    kind: 'duration',
+    defaultValue: '10s',
+    description: 'Then, how long requests in flight may take to finish before their connections are closed.',
   },
   {
     env: 'LOG_LEVEL',
@@ -123,16 +203,231 @@ export const SETTING_DEFINITIONS = [
     env: 'EXT_AUTHZ_PORT',
     kind: 'int',
     defaultValue: '8081',
-    description: 'Envoy ext_authz gRPC (reserved).',
+    description: 'Envoy ext_authz gRPC (envoy.service.auth.v3.Authorization) and gRPC health.',
   },
   { env: 'ADMIN_PORT', kind: 'int', defaultValue: '8082', description: 'Admin HTTP API.' },
   {
     env: 'RATELIMIT_PORT',
     kind: 'int',
     defaultValue: '8083',
-    description: 'Envoy rate limit gRPC (reserved).',
+    description: 'Envoy rate limit gRPC (envoy.service.ratelimit.v3.RateLimitService) and gRPC health.',
   },
   { env: 'METRICS_PORT', kind: 'int', defaultValue: '9090', description: 'Prometheus /metrics.' },
+  {
+    env: 'EXT_AUTHZ_PARTIAL_BODY',
+    kind: 'enum',
+    defaultValue: 'deny',
+    choices: ['deny', 'headers'],
+    description:
+      'When Envoy sends ext_authz a truncated body (x-envoy-auth-partial-body: true) or none: deny (413) or headers (decide on tenant, declared size and request_rate only).',
+  },
+  {
+    env: 'RATELIMIT_CONFIG',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'envoyproxy/ratelimit descriptor YAML: a file or a directory of *.yaml files, reloaded on change; empty: tenant fallback only.',
+  },
+  {
+    env: 'RATELIMIT_CONFIG_RELOAD_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description: 'How often RATELIMIT_CONFIG is checked for changes.',
+  },
+  {
+    env: 'RATELIMIT_TENANT_KEY',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      "Descriptor key whose value is a tenant; unmatched descriptors with it use the tenant's request_rate. Empty: the TENANT_HEADER name.",
+  },
+  {
+    env: 'RATELIMIT_RESPONSE_HEADERS',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'Add x-ratelimit-limit/-remaining/-reset of the closest descriptor to ShouldRateLimit responses.',
+  },
+  {
+    env: 'AUTHZ_HTTP_PATH',
+    kind: 'string',
+    defaultValue: '/_edge/authz',
+    description:
+      'Path prefix on the proxy port answering headers-only authz (Envoy http_service, NGINX auth_request); empty: off.',
+  },
+  {
+    env: 'GRPC_TLS_CERT_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM certificate for the gRPC ports; with GRPC_TLS_KEY_FILE turns on TLS.',
+  },
+  {
+    env: 'GRPC_TLS_KEY_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM private key for the gRPC ports.',
+  },
+  {
+    env: 'GRPC_TLS_CLIENT_CA_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM CA bundle: when set, gRPC clients must present a certificate it signed (mTLS).',
+  },
+  {
+    env: 'ADMIN_TOKEN',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'Bearer token with the admin role for the admin API and UI. With neither this nor ADMIN_TOKENS_FILE, one is generated at start and logged once.',
+  },
+  {
+    env: 'ADMIN_TOKENS_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'YAML list of admin API tokens: `- {name, token, role}` with role viewer, operator or admin.',
+  },
+  {
+    env: 'ADMIN_CORS_ORIGINS',
+    kind: 'list',
+    defaultValue: '',
+    description:
+      'Comma-separated origins allowed to call the admin API from a browser (CORS); empty: CORS off.',
+  },
+  {
+    env: 'ADMIN_DEBUG',
+    kind: 'bool',
+    defaultValue: 'false',
+    description: 'Enables the admin debug endpoints that change state (POST /api/debug/*).',
+  },
+  // Shared limits on Redis (docs/redis.md).
+  {
+    env: 'REDIS_ADDRESS',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'Redis holding the buckets all replicas share: host:port (cluster: seed list, sentinel: the sentinels, comma-separated). Empty: buckets kept in process.',
+  },
+  {
+    env: 'REDIS_MODE',
+    kind: 'enum',
+    defaultValue: 'standalone',
+    choices: ['standalone', 'sentinel', 'cluster'],
+    description: 'How REDIS_ADDRESS is read: one server, Sentinel (REDIS_SENTINEL_MASTER), or Cluster seeds.',
+  },
+  {
+    env: 'REDIS_SENTINEL_MASTER',
+    kind: 'string',
+    defaultValue: 'mymaster',
+    description: 'Master name asked of the sentinels (REDIS_MODE=sentinel).',
+  },
+  {
+    env: 'REDIS_USERNAME',
+    kind: 'string',
+    defaultValue: '',
+    description: 'Redis ACL user (empty: default user).',
+  },
+  { env: 'REDIS_PASSWORD', kind: 'string', defaultValue: '', description: 'Redis password (empty: none).' },
+  {
+    env: 'REDIS_POOL_SIZE',
+    kind: 'int',
+    defaultValue: '4',
+    description: 'Connections to Redis (standalone, sentinel); each pipelines many batched checks.',
+  },
+  {
+    env: 'REDIS_MIN_IDLE_CONNS',
+    kind: 'int',
+    defaultValue: '1',
+    description: 'Connections opened at start; the rest of the pool opens when load needs it.',
+  },
+  {
+    env: 'REDIS_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '100ms',
+    description: 'Longest wait for a Redis answer; past it the request is decided from the local fallback.',
+  },
+  {
+    env: 'REDIS_KEY_PREFIX',
+    kind: 'string',
+    defaultValue: 'rls:',
+    description: 'Prefix of every Redis key.',
+  },
+  {
+    env: 'REDIS_FALLBACK',
+    kind: 'enum',
+    defaultValue: 'local',
+    choices: ['local', 'none'],
+    description:
+      "When Redis is unreachable: local = decide in process with this replica's share of each limit; none = fail (FAILURE_MODE_ALLOW decides).",
+  },
+  {
+    env: 'REDIS_FALLBACK_REPLICAS',
+    kind: 'int',
+    defaultValue: '0',
+    description:
+      'Replicas the limit is shared among in fallback; 0 = count live replicas from heartbeats in Redis.',
+  },
+  {
+    env: 'REDIS_BREAKER_FAILURES',
+    kind: 'int',
+    defaultValue: '3',
+    description: 'Consecutive failed Redis round trips that switch to the local fallback.',
+  },
+  {
+    env: 'REDIS_BREAKER_COOLDOWN',
+    kind: 'duration',
+    defaultValue: '1s',
+    description: 'How often Redis is probed while in fallback; the first good probe switches back.',
+  },
+  {
+    env: 'REDIS_LOCAL_CACHE',
+    kind: 'bool',
+    defaultValue: 'true',
+    description:
+      'Answer a tenant already over its limit from a local upper bound of its bucket, without asking Redis.',
+  },
+  {
+    env: 'REDIS_NEAR_GLOBAL_TENANTS',
+    kind: 'list',
+    defaultValue: '',
+    description:
+      'Tenants decided near-globally (docs/redis.md): local tokens reconciled with Redis every REDIS_NEAR_GLOBAL_SYNC; * = all. Empty: every tenant exact.',
+  },
+  {
+    env: 'REDIS_NEAR_GLOBAL_SYNC',
+    kind: 'duration',
+    defaultValue: '10ms',
+    description:
+      'How often near-global tenants report their local takes to Redis and read the shared level back.',
+  },
+  // Where the buckets live (docs/postgres.md).
+  {
+    env: 'STORE',
+    kind: 'enum',
+    defaultValue: 'auto',
+    choices: ['auto', 'memory', 'redis', 'postgres'],
+    description:
+      'Bucket store: auto = redis when REDIS_ADDRESS is set, else memory; postgres needs POSTGRES_URL.',
+  },
+  {
+    env: 'POSTGRES_URL',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'PostgreSQL holding the buckets all replicas share (STORE=postgres), e.g. postgres://edge@db/limits.',
+  },
+  {
+    env: 'POSTGRES_POOL_SIZE',
+    kind: 'int',
+    defaultValue: '8',
+    description: 'Connections to PostgreSQL; each runs one bucket statement at a time.',
+  },
+  {
+    env: 'POSTGRES_TABLE',
+    kind: 'string',
+    defaultValue: 'rls_buckets',
+    description: 'Table holding the buckets (created when missing); may be schema.table.',
+  },
   ...LIMIT_DEFINITIONS.filter((d) => d.env).map((d) => ({
     env: d.env!,
     kind: (d.kind === 'int' ? 'int' : 'string') as Kind,
@@ -145,6 +440,10 @@ export interface Settings {
   upstreamUrl: URL;
   overridesFile: string;
   overridesReloadIntervalMs: number;
+  /** `namespace/name`, or empty. */
+  overridesConfigMap: string;
+  overridesConfigMapKey: string;
+  stateDir: string;
   configFile: string;
   /** Lower-cased, as Node presents request headers. */
   tenantHeader: string;
@@ -156,6 +455,17 @@ export interface Settings {
   failureModeAllow: boolean;
   dryRun: boolean;
   upstreamTimeoutMs: number;
+  /** Bounds of the proxy listener: in flight, client timeouts, header size (docs/hardening.md). */
+  proxyLimits: {
+    maxInflightRequests: number;
+    maxInflightBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxHeaderBytes: number;
+  };
+  /** Graceful stop: serve while reporting draining, then finish in-flight within the grace. */
+  shutdown: { delayMs: number; graceMs: number };
   logLevel: string;
   logFormat: 'json' | 'text';
   bindAddress: string;
@@ -164,6 +474,23 @@ export interface Settings {
   defaultLimits: TenantLimits;
   /** Per-tenant enforcement switches from the config file. */
   tenantEnforcement: ReadonlyMap<string, { enabled: boolean; limits: Partial<Record<LimitName, boolean>> }>;
+  /** Envoy / gateway transports: ext_authz, rate limit service, HTTP authz endpoint. */
+  gateway: {
+    partialBody: 'deny' | 'headers';
+    ratelimitConfig: string;
+    ratelimitReloadMs: number;
+    /** Lower-cased. */
+    ratelimitTenantKey: string;
+    ratelimitResponseHeaders: boolean;
+    authzHttpPath: string;
+    grpcTls: { certFile: string; keyFile: string; clientCaFile: string };
+  };
+  admin: { token: string; tokensFile: string; corsOrigins: readonly string[]; debug: boolean };
+  /** Shared buckets on Redis; `addresses` empty when not configured. */
+  redis: RedisSettings;
+  /** Which store keeps the buckets (STORE), and PostgreSQL's settings. */
+  store: StoreKind;
+  postgres: PostgresSettings;
 }
 
 /** `--upstream-url` for `UPSTREAM_URL`. */
@@ -193,6 +520,9 @@ function parseValue(
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isInteger(n) || n < 0) bad('must be a whole number >= 0');
       if (def.env.endsWith('_PORT') && n > 65535) bad('must be a port number (0-65535)');
+      if (def.env === 'MAX_REQUEST_BYTES' && n < 1) bad('must be at least 1');
+      if (def.env.startsWith('MAX_INFLIGHT_') && n < 1) bad('must be at least 1');
+      if (def.env === 'PROXY_MAX_HEADER_BYTES' && n < 1024) bad('must be at least 1024');
       return n;
     }
     case 'bool': {
@@ -203,7 +533,8 @@ function parseValue(
     }
     case 'duration': {
       const ms = parseDuration(raw);
-      if (ms === undefined || ms <= 0) bad('must be a duration such as 500ms, 10s or 1m');
+      if (ms === undefined || ms < 0 || (ms === 0 && def.allowZero !== true))
+        bad('must be a duration such as 500ms, 10s or 1m');
       return ms!;
     }
     case 'url': {
@@ -238,12 +569,13 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const env = byFlag.get(flag);
     if (!env) throw new ConfigError('command line', arg, `unknown flag (run with --help for the list)`);
-    let value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) {
-      const def = SETTING_DEFINITIONS.find((d) => d.env === env)!;
-      if (def.kind !== 'bool') throw new ConfigError('command line', flag, 'needs a value');
+    const def = SETTING_DEFINITIONS.find((d) => d.env === env)!;
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (def.kind === 'bool' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')))
       value = 'true';
-    }
+    else value = argv[++i];
+    if (value === undefined) throw new ConfigError('command line', flag, 'needs a value');
     values.set(env, value);
   }
   return values;
@@ -279,7 +611,7 @@ export function readConfigFile(path: string): ConfigFileContent {
         if (!def) throw new ConfigError(path, `defaults.${name}`, 'is not a limit the edge enforces');
         const error = validateLimitValue(def, v);
         if (error) throw new ConfigError(path, `defaults.${name}`, error);
-        content.defaults[def.name] = v as number;
+        content.defaults[def.name] = limitValue(def, v);
       }
     } else if (key === 'enforcement') {
       if (!isMapping(value))
@@ -361,6 +693,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     upstreamUrl: upstream,
     overridesFile: get('OVERRIDES_FILE') as string,
     overridesReloadIntervalMs: get('OVERRIDES_RELOAD_INTERVAL') as number,
+    overridesConfigMap: get('OVERRIDES_CONFIGMAP') as string,
+    overridesConfigMapKey: get('OVERRIDES_CONFIGMAP_KEY') as string,
+    stateDir: get('STATE_DIR') as string,
     configFile: configPath,
     tenantHeader: (get('TENANT_HEADER') as string).toLowerCase(),
     tenantHeaderName: get('TENANT_HEADER') as string,
@@ -370,6 +705,18 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     failureModeAllow: get('FAILURE_MODE_ALLOW') as boolean,
     dryRun: get('DRY_RUN') as boolean,
     upstreamTimeoutMs: get('UPSTREAM_TIMEOUT') as number,
+    proxyLimits: Object.freeze({
+      maxInflightRequests: get('MAX_INFLIGHT_REQUESTS') as number,
+      maxInflightBytes: get('MAX_INFLIGHT_BYTES') as number,
+      headersTimeoutMs: get('PROXY_HEADERS_TIMEOUT') as number,
+      requestTimeoutMs: get('PROXY_REQUEST_TIMEOUT') as number,
+      keepAliveTimeoutMs: get('PROXY_KEEPALIVE_TIMEOUT') as number,
+      maxHeaderBytes: get('PROXY_MAX_HEADER_BYTES') as number,
+    }),
+    shutdown: Object.freeze({
+      delayMs: get('SHUTDOWN_DELAY') as number,
+      graceMs: get('SHUTDOWN_GRACE') as number,
+    }),
     logLevel: get('LOG_LEVEL') as string,
     logFormat: get('LOG_FORMAT') as 'json' | 'text',
     bindAddress: get('BIND_ADDRESS') as string,
@@ -382,8 +729,64 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     }),
     defaultLimits: Object.freeze(defaultLimits),
     tenantEnforcement: file?.enforcement ?? new Map(),
+    gateway: Object.freeze({
+      partialBody: get('EXT_AUTHZ_PARTIAL_BODY') as 'deny' | 'headers',
+      ratelimitConfig: get('RATELIMIT_CONFIG') as string,
+      ratelimitReloadMs: get('RATELIMIT_CONFIG_RELOAD_INTERVAL') as number,
+      ratelimitTenantKey: (
+        (get('RATELIMIT_TENANT_KEY') as string) || (get('TENANT_HEADER') as string)
+      ).toLowerCase(),
+      ratelimitResponseHeaders: get('RATELIMIT_RESPONSE_HEADERS') as boolean,
+      authzHttpPath: (get('AUTHZ_HTTP_PATH') as string).replace(/\/+$/, ''),
+      grpcTls: Object.freeze({
+        certFile: get('GRPC_TLS_CERT_FILE') as string,
+        keyFile: get('GRPC_TLS_KEY_FILE') as string,
+        clientCaFile: get('GRPC_TLS_CLIENT_CA_FILE') as string,
+      }),
+    }),
+    admin: Object.freeze({
+      token: get('ADMIN_TOKEN') as string,
+      tokensFile: get('ADMIN_TOKENS_FILE') as string,
+      corsOrigins: Object.freeze(get('ADMIN_CORS_ORIGINS') as string[]),
+      debug: get('ADMIN_DEBUG') as boolean,
+    }),
+    redis: redisSettings(get, raw('REDIS_ADDRESS').source),
+    store: get('STORE') as StoreKind,
+    postgres: Object.freeze({
+      url: get('POSTGRES_URL') as string,
+      poolSize: get('POSTGRES_POOL_SIZE') as number,
+      table: get('POSTGRES_TABLE') as string,
+    }),
   };
+  checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);
+}
+
+function redisSettings(
+  get: (name: (typeof SETTING_DEFINITIONS)[number]['env']) => ReturnType<typeof parseValue>,
+  addressSource: string,
+): RedisSettings {
+  const mode = get('REDIS_MODE') as RedisMode;
+  const redis: RedisSettings = {
+    addresses: Object.freeze(parseRedisAddresses(get('REDIS_ADDRESS') as string, mode, addressSource)),
+    mode,
+    sentinelMaster: get('REDIS_SENTINEL_MASTER') as string,
+    username: get('REDIS_USERNAME') as string,
+    password: get('REDIS_PASSWORD') as string,
+    poolSize: get('REDIS_POOL_SIZE') as number,
+    minIdleConns: get('REDIS_MIN_IDLE_CONNS') as number,
+    timeoutMs: get('REDIS_TIMEOUT') as number,
+    keyPrefix: get('REDIS_KEY_PREFIX') as string,
+    fallback: get('REDIS_FALLBACK') as RedisFallback,
+    fallbackReplicas: get('REDIS_FALLBACK_REPLICAS') as number,
+    breakerFailures: get('REDIS_BREAKER_FAILURES') as number,
+    breakerCooldownMs: get('REDIS_BREAKER_COOLDOWN') as number,
+    localCache: get('REDIS_LOCAL_CACHE') as boolean,
+    nearGlobalTenants: Object.freeze(get('REDIS_NEAR_GLOBAL_TENANTS') as string[]),
+    nearGlobalSyncMs: get('REDIS_NEAR_GLOBAL_SYNC') as number,
+  };
+  checkRedisSettings(redis);
+  return Object.freeze(redis);
 }
 
 /** The text of `--help`: every setting with its env var, flag and default. */

@@ -148,7 +148,8 @@ export function checkStatic(input: StaticInput): Decision | undefined {
     );
     if (d) return d;
   }
-  const maxValue = limits.max_label_value_length;
+  // Under label_value_length_over_limit_strategy truncate or drop (index 1, 2), Mimir shortens long values.
+  const maxValue = limits.label_value_length_over_limit_strategy === 0 ? limits.max_label_value_length : 0;
   if (maxValue > 0 && info.maxLabelValueLength > maxValue) {
     const msg = seriesLimitMessage(
       'max_label_value_length',

@@ -6,21 +6,25 @@ import type { Settings } from '../config/settings.js';
 import type { Decision } from '../engine/decision.js';
 import { basicAuthUser, tenantIdProblem } from '../identify/tenant-id.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
+import { isEnforced } from '../limits/tenant-limits.js';
 import {
   BodyDecodeError,
-  decompressSnappyBlock,
-  describeSeries,
   ingestionCost,
-  scanWriteRequest,
+  isUnsupportedMediaType,
+  measureBody,
+  selectDecoder,
 } from '../remote-write/index.js';
-import type { RequestInfo } from '../remote-write/index.js';
+import type { MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { Logger } from '../server/logger.js';
 import type { EdgeMetrics } from '../server/metrics.js';
 import { NO_TENANT } from '../server/metrics.js';
 import type { TrafficStats } from '../server/traffic-stats.js';
 import { countRequest } from '../server/traffic-stats.js';
 import type { RateAnswer, RateStore } from '../stores/rate-store.js';
+import type { DecisionAggregator } from '../stats/decision-aggregator.js';
+import type { EnforcementMode, ModeSwitch } from './enforcement-mode.js';
 import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
+import { mimirCost, mimirView, withPartial } from './mimir-rules.js';
 import {
   bodyTooLargeMessage,
   invalidBodyMessage,
@@ -38,6 +42,10 @@ export interface WriteCheckerDeps {
   metrics: EdgeMetrics;
   log: Logger;
   now: () => number;
+  /** Time-based aggregation for the admin API; fed once per decision. */
+  aggregator?: DecisionAggregator;
+  /** The runtime enforce / dry-run / off switch; without it, DRY_RUN decides. */
+  mode?: ModeSwitch;
 }
 
 export interface Identity {
@@ -45,8 +53,6 @@ export interface Identity {
   /** True when the tenant came from the basic-auth user: the upstream must then get the tenant header. */
   fromBasicAuth: boolean;
 }
-
-const RW2_PROTO = 'io.prometheus.write.v2.request';
 
 export function isDecision(value: Identity | Decision): value is Decision {
   return (value as Decision).reason !== undefined;
@@ -80,39 +86,39 @@ export class WriteChecker {
     return { tenant, fromBasicAuth };
   }
 
+  /** The mode `tenant`'s writes get now (undefined: before the tenant is known). */
+  modeOf(tenant: string | undefined): EnforcementMode {
+    const mode = this.deps.mode;
+    if (mode) return mode.effective(tenant);
+    return this.deps.settings.dryRun ? 'dry-run' : 'enforce';
+  }
+
+  /** Counts a write forwarded unmeasured because its mode is off; nothing else is recorded for it. */
+  passUnchecked(tenant: string | undefined): Decision {
+    const name = tenant === undefined ? NO_TENANT : this.deps.stats.trackedName(tenant);
+    this.deps.metrics.unchecked.labels(name).inc();
+    if (this.deps.mode) this.deps.mode.uncheckedRequests++;
+    return ALLOWED;
+  }
+
   /** A denial for a body whose declared or received size is over MAX_REQUEST_BYTES, else undefined. */
   overRequestCap(bytes: number): Decision | undefined {
     const cap = this.deps.settings.maxRequestBytes;
     return bytes > cap ? denial('body_too_large', bodyTooLargeMessage(bytes, cap), cap, bytes) : undefined;
   }
 
-  /** Remote write 2.0 and bodies that are not snappy are not measured yet: answer 415 as the spec asks. */
+  /**
+   * A 415 for a body the edge cannot read (unknown `proto=`, Content-Type or Content-Encoding), else undefined.
+   * `path` picks OTLP (`…/v1/metrics`) or remote write; see src/remote-write/format.ts.
+   */
   unsupportedFormat(
     contentType: string | undefined,
     contentEncoding: string | undefined,
+    path?: string,
   ): Decision | undefined {
-    const type = (contentType ?? '').toLowerCase();
-    const proto = /;\s*proto=([^;\s]+)/.exec(type)?.[1];
-    if (proto !== undefined && proto !== 'prometheus.writerequest') {
-      const name = proto === RW2_PROTO ? 'io.prometheus.write.v2.Request' : proto;
-      const d = denial(
-        'invalid_body',
-        `unsupported remote-write message ${name}: this endpoint accepts prometheus.WriteRequest (remote write 1.0) (err-mimir-edge-unsupported-media-type).`,
-        0,
-        0,
-      );
-      return { ...d, status: 415 };
-    }
-    if (contentEncoding !== undefined && contentEncoding.toLowerCase() !== 'snappy') {
-      const d = denial(
-        'invalid_body',
-        `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: remote write bodies must be snappy-compressed (err-mimir-edge-unsupported-media-type).`,
-        0,
-        0,
-      );
-      return { ...d, status: 415 };
-    }
-    return undefined;
+    const selected = selectDecoder(path, contentType, contentEncoding);
+    if (!isUnsupportedMediaType(selected)) return undefined;
+    return { ...denial('invalid_body', selected.unsupported, 0, 0), status: 415 };
   }
 
   /**
@@ -128,44 +134,55 @@ export class WriteChecker {
     requestId: string,
     transport: Transport,
     started: number,
+    path?: string,
   ): Decision | Promise<Decision> {
     const { settings, metrics, limits, store } = this.deps;
-    const unsupported = this.unsupportedFormat(contentType, contentEncoding);
-    if (unsupported) {
+    const mode = this.modeOf(tenant);
+    if (mode === 'off') return this.passUnchecked(tenant);
+    const dryRun = mode === 'dry-run';
+    const selected = selectDecoder(path, contentType, contentEncoding);
+    if (isUnsupportedMediaType(selected)) {
+      const unsupported = { ...denial('invalid_body', selected.unsupported, 0, 0), status: 415 };
       this.record(tenant, unsupported, undefined, requestId);
       return unsupported;
     }
 
-    let info: RequestInfo;
-    let decoded: Buffer;
+    let measured: MeasuredBody;
     const parseStarted = performance.now();
     try {
-      decoded = decompressSnappyBlock(body, settings.maxRequestBytes);
-      info = scanWriteRequest(decoded, body.length);
+      measured = measureBody(selected, body, settings.maxRequestBytes);
     } catch (err) {
       if (!(err instanceof BodyDecodeError)) throw err;
       metrics.parseErrors.labels(err.code).inc();
       const cap = settings.maxRequestBytes;
+      // A gzip stream cut off at the bound has no declared size: it is at least one byte over.
+      const size = err.declaredBytes >= 0 ? err.declaredBytes : cap + 1;
       const d =
         err.code === 'decompressed_too_large'
-          ? denial('body_too_large', bodyTooLargeMessage(err.declaredBytes, cap), cap, err.declaredBytes)
+          ? denial('body_too_large', bodyTooLargeMessage(size, cap), cap, size)
           : denial('invalid_body', invalidBodyMessage(err.message), 0, 0);
       this.record(tenant, d, undefined, requestId);
       return d;
     }
-    metrics.parseDuration.labels(info.format).observe((performance.now() - parseStarted) / 1000);
+    const { decoded, describeSeries } = measured;
+    metrics.parseDuration.labels(measured.info.format).observe((performance.now() - parseStarted) / 1000);
 
     const resolved = limits.forTenant(tenant);
+    // Mimir's per-series rules (src/decide/mimir-rules.ts): undefined in the common case, where every series is
+    // valid; else the part Mimir would ingest, and the 400 owed for the rest.
+    const view = mimirView(resolved, measured, dryRun);
+    if (view?.refusal) return this.finish(tenant, view.refusal, measured.info, requestId, transport, started);
+    const info = view ? view.info : measured.info;
     const staticResult = checkStatic({
       tenant: resolved,
       info,
-      dryRun: settings.dryRun,
+      dryRun,
       body: decoded,
       describeSeries,
     });
     if (staticResult && !staticResult.allowed)
       return this.finish(tenant, staticResult, info, requestId, transport, started);
-    const query = rateQuery(resolved, ingestionCost(info), settings.dryRun);
+    const query = rateQuery(resolved, mimirCost(info, resolved.limits), dryRun);
     let answer: RateAnswer | Promise<RateAnswer>;
     try {
       answer = store.take(tenant, query, this.deps.now());
@@ -177,7 +194,7 @@ export class WriteChecker {
         (a) =>
           this.finish(
             tenant,
-            decideRates(resolved, query, a, settings.dryRun, staticResult),
+            withPartial(decideRates(resolved, query, a, dryRun, staticResult), view),
             info,
             requestId,
             transport,
@@ -189,7 +206,7 @@ export class WriteChecker {
     }
     return this.finish(
       tenant,
-      decideRates(resolved, query, answer, settings.dryRun, staticResult),
+      withPartial(decideRates(resolved, query, answer, dryRun, staticResult), view),
       info,
       requestId,
       transport,
@@ -205,8 +222,9 @@ export class WriteChecker {
     transport: Transport,
     started: number,
   ): Decision {
-    this.deps.metrics.checkDuration.labels(transport).observe((performance.now() - started) / 1000);
-    this.record(tenant, decision, info, requestId);
+    const elapsedMs = performance.now() - started;
+    this.deps.metrics.checkDuration.labels(transport).observe(elapsedMs / 1000);
+    this.record(tenant, decision, info, requestId, elapsedMs * 1000);
     return decision;
   }
 
@@ -219,6 +237,54 @@ export class WriteChecker {
   private failed(err: unknown, tenant: string, requestId: string): Decision {
     this.deps.log.error({ request_id: requestId, tenant, err: (err as Error).message }, 'enforcement failed');
     return this.deps.settings.failureModeAllow ? ALLOWED : INTERNAL_ERROR;
+  }
+
+  /**
+   * Decides a write known only by its headers (the HTTP authz endpoint, a body Envoy truncated): the declared
+   * size against MAX_REQUEST_BYTES and max_body_bytes, then request_rate. ingestion_rate needs the body and is
+   * not charged. `declaredBytes` < 0: size unknown. Records the outcome like check().
+   */
+  checkHeaders(
+    tenant: string,
+    declaredBytes: number,
+    requestId: string,
+    transport: Transport,
+    started: number,
+  ): Decision | Promise<Decision> {
+    const { limits, store } = this.deps;
+    const mode = this.modeOf(tenant);
+    if (mode === 'off') return this.passUnchecked(tenant);
+    const dryRun = mode === 'dry-run';
+    const done = (d: Decision): Decision => {
+      const elapsedMs = performance.now() - started;
+      this.deps.metrics.checkDuration.labels(transport).observe(elapsedMs / 1000);
+      this.record(tenant, d, undefined, requestId, elapsedMs * 1000);
+      return d;
+    };
+    const capped = this.overRequestCap(declaredBytes);
+    if (capped) return done(capped);
+    const resolved = limits.forTenant(tenant);
+    const maxBody = resolved.limits.max_body_bytes;
+    let observed: Decision | undefined;
+    if (maxBody > 0 && declaredBytes > maxBody) {
+      const d = denial('body_too_large', bodyTooLargeMessage(declaredBytes, maxBody), maxBody, declaredBytes);
+      if (isEnforced(resolved.enforcement, 'max_body_bytes', dryRun)) return done(d);
+      observed = { ...d, allowed: true, status: 200, wouldDeny: true };
+    }
+    const query = rateQuery(resolved, 0, dryRun);
+    let answer: RateAnswer | Promise<RateAnswer>;
+    try {
+      answer = store.take(tenant, query, this.deps.now());
+    } catch (err) {
+      return done(this.failed(err, tenant, requestId));
+    }
+    if (answer instanceof Promise) {
+      return answer.then(
+        (a) => done(decideRates(resolved, query, a, dryRun, observed)),
+        (err: unknown) => done(this.failed(err, tenant, requestId)),
+      );
+    }
+    return done(decideRates(resolved, query, answer, dryRun, observed));
   }
 
   /** Records a denial made before the body was measured (no tenant, bad tenant, too large to read). */
@@ -236,16 +302,24 @@ export class WriteChecker {
     metrics.recordDenied(NO_TENANT, decision.reason, 0);
     stats.total.requests++;
     stats.total.denied++;
+    this.deps.aggregator?.record(undefined, this.deps.now(), decision, undefined, 0);
     log.info(
       { request_id: requestId, decision: 'deny', reason: decision.reason, status: decision.status, remote },
       decision.message,
     );
   }
 
-  private record(tenant: string, decision: Decision, info: RequestInfo | undefined, requestId: string): void {
+  private record(
+    tenant: string,
+    decision: Decision,
+    info: RequestInfo | undefined,
+    requestId: string,
+    latencyUs = 0,
+  ): void {
     const { stats, metrics, log } = this.deps;
     const nowMs = this.deps.now();
     const name = stats.trackedName(tenant);
+    this.deps.aggregator?.record(name, nowMs, decision, info, latencyUs);
     const samples = info ? ingestionCost(info) : 0;
     countRequest(
       stats,

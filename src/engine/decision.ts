@@ -35,4 +35,15 @@ export interface Decision {
    * the request is forwarded and the denial is only recorded.
    */
   wouldDeny: boolean;
+  /**
+   * Set when only part of a write request may go through (Mimir's partial acceptance): `body` replaces the
+   * request body upstream, and the client gets `refusal` once the upstream has accepted it.
+   */
+  partial?: PartialForward;
+}
+
+/** The valid part of a write request, re-encoded, and the answer owed for the part that was left out. */
+export interface PartialForward {
+  body: Uint8Array;
+  refusal: Decision;
 }

@@ -10,12 +10,21 @@ export type LimitName =
   | 'max_label_name_length'
   | 'max_label_value_length'
   | 'max_body_bytes'
-  | 'max_series_per_request';
+  | 'max_series_per_request'
+  | 'max_global_exemplars_per_user'
+  | 'max_exemplars_per_series_per_request'
+  | 'label_value_length_over_limit_strategy'
+  | 'partial_acceptance';
 
 export interface LimitDefinition {
   name: LimitName;
-  /** Mimir's `float64` limits accept fractions; `int` limits must be whole numbers. */
-  kind: 'float' | 'int';
+  /**
+   * Mimir's `float64` limits accept fractions; `int` limits must be whole numbers; `enum` limits take one of
+   * `values` (YAML booleans read as "true"/"false") or its index, and hold the index, so every limit stays a
+   * number.
+   */
+  kind: 'float' | 'int' | 'enum';
+  values?: readonly string[];
   /** Mimir's own default (or the edge's, for the edge's own limits). */
   defaultValue: number;
   /** Env var that sets the default for every tenant, where document 000 names one. */
@@ -96,6 +105,36 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     zeroMeans: 'unlimited',
     description: "Most series one write request may carry (the edge's own limit).",
   },
+  {
+    name: 'max_global_exemplars_per_user',
+    kind: 'int',
+    defaultValue: 0,
+    zeroMeans: 'exemplars disabled: Mimir drops them, so they are not charged to ingestion_rate',
+    description: 'Exemplars kept per tenant; above 0, exemplars count towards ingestion_rate.',
+  },
+  {
+    name: 'max_exemplars_per_series_per_request',
+    kind: 'int',
+    defaultValue: 0,
+    zeroMeans: 'unlimited',
+    description: 'Exemplars kept per series per request; Mimir drops (and does not charge) the rest.',
+  },
+  {
+    name: 'label_value_length_over_limit_strategy',
+    kind: 'enum',
+    values: ['error', 'truncate', 'drop'],
+    defaultValue: 0,
+    description:
+      'A label value over max_label_value_length: error refuses the series; truncate and drop let Mimir shorten it.',
+  },
+  {
+    name: 'partial_acceptance',
+    kind: 'enum',
+    values: ['false', 'true'],
+    defaultValue: 1,
+    description:
+      "Invalid series: true forwards the valid ones and answers Mimir's 400 (Mimir's behaviour); false refuses the whole request.",
+  },
 ];
 
 export const LIMIT_NAMES: readonly LimitName[] = LIMIT_DEFINITIONS.map((d) => d.name);
@@ -111,10 +150,22 @@ export function limitDefinition(name: string): LimitDefinition | undefined {
  * Mimir reads YAML numbers, so strings like "100" are refused rather than guessed at.
  */
 export function validateLimitValue(def: LimitDefinition, value: unknown): string | undefined {
+  if (def.values) {
+    // The index is accepted too, so a value read back from the admin API or a state file round-trips.
+    const index = typeof value === 'number' ? value : def.values.indexOf(String(value));
+    if (Number.isInteger(index) && index >= 0 && index < def.values.length) return undefined;
+    return `must be one of ${def.values.join(', ')}, got ${JSON.stringify(value)}`;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     return `must be a finite number, got ${JSON.stringify(value)}`;
   }
   if (value < 0) return `must be >= 0, got ${value}`;
   if (def.kind === 'int' && !Number.isInteger(value)) return `must be a whole number, got ${value}`;
   return undefined;
+}
+
+/** The number a valid limit value is held as: an `enum` value's index, else the number itself. */
+export function limitValue(def: LimitDefinition, value: unknown): number {
+  if (!def.values || typeof value === 'number') return value as number;
+  return def.values.indexOf(String(value));
 }

@@ -4,7 +4,7 @@
 
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
-import { limitDefinition, validateLimitValue } from './limit-definitions.js';
+import { limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
 import type { LimitName } from './limit-definitions.js';
 import { tenantIdProblem } from '../identify/tenant-id.js';
 
@@ -33,19 +33,26 @@ export function parseOverrides(text: string, source: string): ParsedOverrides {
   if (root === null || root === undefined) return { tenants, ignoredLimits: 0 };
   if (!isMapping(root))
     throw new ConfigError(source, '', 'the top level must be a mapping with an `overrides:` key');
-  const overrides = root.overrides;
+  return parseOverridesMapping(root.overrides, source, 'overrides');
+}
+
+/**
+ * Reads the `overrides:` mapping (tenant id → limits) found at `path` in `source`. Limits the edge does
+ * not enforce are counted and ignored; a bad tenant id or value throws a ConfigError naming its path.
+ */
+export function parseOverridesMapping(overrides: unknown, source: string, path: string): ParsedOverrides {
+  const tenants = new Map<string, LimitOverrides>();
   if (overrides === null || overrides === undefined) return { tenants, ignoredLimits: 0 };
-  if (!isMapping(overrides))
-    throw new ConfigError(source, 'overrides', 'must be a mapping of tenant id to limits');
+  if (!isMapping(overrides)) throw new ConfigError(source, path, 'must be a mapping of tenant id to limits');
 
   let ignoredLimits = 0;
   for (const [tenant, limits] of Object.entries(overrides)) {
     const problem = tenantIdProblem(tenant);
-    if (problem) throw new ConfigError(source, `overrides.${tenant}`, `invalid tenant id: ${problem}`);
+    if (problem) throw new ConfigError(source, `${path}.${tenant}`, `invalid tenant id: ${problem}`);
     const parsed: LimitOverrides = {};
     if (limits !== null && limits !== undefined) {
       if (!isMapping(limits))
-        throw new ConfigError(source, `overrides.${tenant}`, 'must be a mapping of limit names');
+        throw new ConfigError(source, `${path}.${tenant}`, 'must be a mapping of limit names');
       for (const [name, value] of Object.entries(limits)) {
         const def = limitDefinition(name);
         if (!def) {
@@ -53,8 +60,8 @@ export function parseOverrides(text: string, source: string): ParsedOverrides {
           continue;
         }
         const error = validateLimitValue(def, value);
-        if (error) throw new ConfigError(source, `overrides.${tenant}.${name}`, error);
-        parsed[def.name] = value as number;
+        if (error) throw new ConfigError(source, `${path}.${tenant}.${name}`, error);
+        parsed[def.name] = limitValue(def, value);
       }
     }
     tenants.set(tenant, parsed);

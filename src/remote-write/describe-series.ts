@@ -105,6 +105,39 @@ function formatSeries(reader: ProtoReader, seriesEnd: number): string {
   return `${metricName}{${labelStrings.join(', ')}}`;
 }
 
+/** One label of a series being described: the name as text, the value as the raw UTF-8 bytes `[start, end)` of `buf`. */
+export interface DescribedLabel {
+  name: string;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+}
+
+/**
+ * Renders a label set the way describeSeries() does for RW1, for formats whose labels are not RW1 `Label`
+ * messages (RW2 symbol references, OTLP attributes): `series: 'name{a="1", b="2"}'`, cut at 200 code points.
+ */
+export function describeLabels(labels: readonly DescribedLabel[]): string {
+  let metricName = '';
+  let hasMetricName = false;
+  const labelStrings: string[] = [];
+  for (const label of labels) {
+    if (!hasMetricName && label.name === METRIC_NAME_LABEL && label.end > label.start) {
+      metricName = utf8.decode(label.buf.subarray(label.start, label.end));
+      hasMetricName = true;
+    } else {
+      labelStrings.push(`${label.name}=${goQuote(label.buf, label.start, label.end)}`);
+    }
+  }
+  const text =
+    labelStrings.length === 0
+      ? hasMetricName
+        ? metricName
+        : '{}'
+      : `${metricName}{${labelStrings.join(', ')}}`;
+  return `series: '${truncateRunes(text)}'`;
+}
+
 function truncateRunes(text: string): string {
   // Cheap exit: a string of at most 200 UTF-16 units has at most 200 code points.
   if (text.length <= MAX_DESCRIBED_RUNES) {

@@ -8,16 +8,19 @@ import type { DecisionReason } from '../engine/decision.js';
  * Stable identifiers of what was wrong with a body. They appear in metrics and logs, so never rename one.
  * - `decompressed_too_large`: the snappy preamble declares more bytes than the configured bound.
  * - `invalid_snappy`: the snappy block is malformed (bad preamble, impossible length, corrupt data).
- * - `invalid_protobuf`: the decompressed bytes are not a well-formed prometheus.WriteRequest.
+ * - `invalid_protobuf`: the decompressed bytes are not a well-formed message of the format (RW1, RW2, OTLP).
+ * - `invalid_gzip`: the gzip stream is malformed or truncated.
+ * - `invalid_json`: an OTLP/JSON body is not JSON, or not shaped like an ExportMetricsServiceRequest.
  */
-export type BodyDecodeErrorCode = 'decompressed_too_large' | 'invalid_snappy' | 'invalid_protobuf';
+export type BodyDecodeErrorCode =
+  'decompressed_too_large' | 'invalid_snappy' | 'invalid_protobuf' | 'invalid_gzip' | 'invalid_json';
 
 export class BodyDecodeError extends Error {
   override readonly name = 'BodyDecodeError';
   readonly code: BodyDecodeErrorCode;
   /** Byte offset in the decoded buffer (or the compressed body for snappy errors) where decoding failed; -1 if none. */
   readonly offset: number;
-  /** For `decompressed_too_large`: the uncompressed size the body declares; -1 otherwise. */
+  /** For `decompressed_too_large`: the uncompressed size the body declares (-1 when unknown, e.g. a gzip stream cut off at the bound). */
   readonly declaredBytes: number;
   /** For `decompressed_too_large`: the bound that was exceeded; -1 otherwise. */
   readonly limitBytes: number;

@@ -111,6 +111,15 @@ export class ProtoReader {
   }
 
   /**
+   * Reads the length prefix of a sub-message and returns where its payload ends; the reader is left at the
+   * payload's start. (Writing `pos + length(end)` instead would read `pos` before `length()` advances it.)
+   */
+  messageEnd(end: number): number {
+    const length = this.length(end);
+    return this.pos + length;
+  }
+
+  /**
    * Reads a length prefix and skips that many bytes, e.g. a sub-message that is only counted. (A one-liner
    * `pos += length(end)` would be wrong: `+=` reads `pos` before `length()` advances it.)
    */

@@ -6,18 +6,18 @@ export type WriteFormat = 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
 /** Measurements of one write request. Counts follow Mimir: every sample of every series, not series. */
 export interface RequestInfo {
   format: WriteFormat;
-  /** Number of time series (RW1/RW2 `timeseries` entries). */
+  /** Number of time series (RW1/RW2 `timeseries` entries; for OTLP, the series Mimir's translation creates per point). */
   series: number;
   /** Float samples across all series. */
   floatSamples: number;
   /** Native histogram samples across all series. */
   histogramSamples: number;
   exemplars: number;
-  /** Metadata entries (RW1 `metadata`, RW2 per-series metadata with a type or help set). */
+  /** Metadata entries (RW1 `metadata`; RW2 series metadata setting a type, help or unit; OTLP one per metric name). */
   metadata: number;
   /** Largest number of labels of any one series. */
   maxLabelNames: number;
-  /** Index of the series with the most labels (-1 when there are no series). */
+  /** Index of the series with the most labels (-1 when there are no series); for OTLP, a point ordinal. */
   maxLabelNamesSeries: number;
   /** Longest label name in bytes, and the series it belongs to. */
   maxLabelNameLength: number;
@@ -25,6 +25,8 @@ export interface RequestInfo {
   /** Longest label value in bytes, and the series it belongs to. */
   maxLabelValueLength: number;
   maxLabelValueSeries: number;
+  /** Most exemplars carried by one series (RW1 and RW2 only): an exemplar cap below it needs a per-series count. */
+  maxExemplarsPerSeries?: number;
   /** Body size on the wire and after decompression. */
   bytesCompressed: number;
   bytesUncompressed: number;

@@ -54,6 +54,7 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
   let maxLabelNameSeries = -1;
   let maxLabelValueLength = 0;
   let maxLabelValueSeries = -1;
+  let maxExemplarsPerSeries = 0;
 
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -62,6 +63,7 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
       const seriesEnd = reader.pos + seriesLength;
       const seriesIndex = series++;
       let labels = 0;
+      let seriesExemplars = 0;
       while (reader.pos < seriesEnd) {
         const seriesTag = reader.tag(seriesEnd);
         if (seriesTag === TAG_LABELS) {
@@ -118,7 +120,7 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
           histogramSamples++;
           reader.skipLengthDelimited(seriesEnd);
         } else if (seriesTag === TAG_EXEMPLARS) {
-          exemplars++;
+          seriesExemplars++;
           reader.skipLengthDelimited(seriesEnd);
         } else {
           skipUnknownField(reader, seriesTag, seriesEnd, 4, 'TimeSeries');
@@ -128,6 +130,8 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
         maxLabelNames = labels;
         maxLabelNamesSeries = seriesIndex;
       }
+      exemplars += seriesExemplars;
+      if (seriesExemplars > maxExemplarsPerSeries) maxExemplarsPerSeries = seriesExemplars;
     } else if (tag === TAG_METADATA) {
       metadata++;
       reader.skipLengthDelimited(end);
@@ -152,6 +156,7 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
     maxLabelNameSeries,
     maxLabelValueLength,
     maxLabelValueSeries,
+    maxExemplarsPerSeries,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -1,150 +1,116 @@
-// The admin HTTP API (port 8082): health, system status, overview and per-tenant views, as JSON with
-// stable field names. Read-only here; it reads the same objects the proxy writes and never blocks it.
+// The admin listener (port 8082): the fastify assembly of the admin API and UI. Here live the parts every
+// route shares: bearer-token auth with roles, CORS (off by default), secure headers and one error shape.
+// Routes are in src/admin/*; they read what the proxy writes and never block it.
 
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
-import type { Settings } from '../config/settings.js';
-import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
-import type { LimitsRegistry } from '../limits/limits-registry.js';
-import type { OverridesWatcher } from '../limits/overrides-watcher.js';
-import { tenantIdProblem } from '../identify/tenant-id.js';
-import type { RateStore } from '../stores/rate-store.js';
-import { rateQuery } from '../decide/enforcer.js';
-import type { TenantCounters, TrafficStats } from './traffic-stats.js';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Principal, Role } from '../admin/access.js';
+import { roleAllows } from '../admin/access.js';
+import type { AdminContext } from '../admin/context.js';
+import { registerDebugRoutes } from '../admin/debug-routes.js';
+import { registerEventStream } from '../admin/event-stream.js';
+import { registerModeRoutes } from '../admin/mode-routes.js';
+import { BadRequest, sendError } from '../admin/http-errors.js';
+import { openApiDocument } from '../admin/openapi.js';
+import { registerReadRoutes } from '../admin/read-routes.js';
+import { TenantTable } from '../admin/tenant-views.js';
+import { registerUiFiles } from '../admin/ui-files.js';
+import { registerWriteRoutes } from '../admin/write-routes.js';
+import { registerConfigRoutes } from '../admin/config-routes.js';
 
-export interface AdminDeps {
-  settings: Settings;
-  limits: LimitsRegistry;
-  store: RateStore;
-  stats: TrafficStats;
-  watcher: OverridesWatcher | undefined;
-  upstreamTarget: string;
-  version: string;
-  now?: () => number;
+export type { AdminContext };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Least role a route needs; 'public' needs no token. Default: viewer. */
+    role?: Role | 'public';
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
 }
 
-function iso(ms: number): string | null {
-  return ms > 0 ? new Date(ms).toISOString() : null;
-}
+const SECURE_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
 
-function countersJson(c: TenantCounters, uptimeSeconds: number) {
-  return {
-    requests: c.requests,
-    allowed: c.allowed,
-    denied: c.denied,
-    would_deny: c.wouldDeny,
-    denied_by_reason: c.deniedByReason,
-    samples_allowed: c.samplesAllowed,
-    samples_denied: c.samplesDenied,
-    series: c.series,
-    bytes_compressed: c.bytesCompressed,
-    bytes_uncompressed: c.bytesUncompressed,
-    avg_samples_per_second: uptimeSeconds > 0 ? c.samplesAllowed / uptimeSeconds : 0,
-    first_seen: iso(c.firstSeenMs),
-    last_seen: iso(c.lastSeenMs),
-    last_denial: c.lastDenial
-      ? { time: iso(c.lastDenial.timeMs), reason: c.lastDenial.reason, message: c.lastDenial.message }
-      : null,
-  };
-}
+export function buildAdminServer(ctx: AdminContext): FastifyInstance {
+  // Admin connections (SSE streams included) are closed at once on stop: no client may hold shutdown.
+  // maxParamLength: Mimir tenant ids are up to 150 characters; fastify would answer 414 past 100.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    maxParamLength: 200,
+  });
+  const table = new TenantTable(ctx);
+  const cors = new Set(ctx.settings.admin.corsOrigins);
+  const routes: { method: string; url: string; role: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: route.url, role: route.config?.role ?? 'viewer' });
+  });
 
-export function buildAdminServer(deps: AdminDeps): FastifyInstance {
-  const now = deps.now ?? Date.now;
-  const app = Fastify({ logger: false });
-  const uptime = () => (now() - deps.stats.startedAtMs) / 1000;
-
-  const tenantJson = (id: string) => {
-    const resolved = deps.limits.forTenant(id);
-    const l = resolved.limits;
-    const counters = deps.stats.get(id);
-    const query = rateQuery(resolved, 0, deps.settings.dryRun);
-    const state = deps.store.peek(id, query, now());
-    let buckets = null;
-    if (state) {
-      buckets = {
-        samples: {
-          tokens: state.ingestion,
-          capacity: query.ingestionBurst,
-          utilisation: 1 - state.ingestion / Math.max(1, query.ingestionBurst),
-        },
-        requests: query.requestRate > 0 ? { tokens: state.requests, capacity: query.requestBurst } : null,
-      };
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.headers(SECURE_HEADERS);
+    const origin = req.headers.origin;
+    if (origin !== undefined && cors.has(origin)) {
+      void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        return reply
+          .code(204)
+          .header('access-control-allow-methods', 'GET, PUT, POST, DELETE')
+          .header('access-control-allow-headers', 'authorization, content-type')
+          .header('access-control-max-age', '600')
+          .send();
+      }
     }
-    return {
-      id,
-      limits: l,
-      limits_source: resolved.hasOverrides ? 'overrides' : 'defaults',
-      enforcement: {
-        enabled: !deps.settings.dryRun && resolved.enforcement.enabled,
-        dry_run: deps.settings.dryRun,
-        limits: Object.fromEntries(
-          LIMIT_DEFINITIONS.map((d) => [d.name, resolved.enforcement.limits[d.name] !== false]),
-        ),
-      },
-      buckets,
-      stats: counters ? countersJson(counters, uptime()) : null,
-    };
-  };
-
-  app.get('/api/health', async () => ({ status: 'ok', time: new Date(now()).toISOString() }));
-
-  app.get('/api/system/status', async () => {
-    const snap = deps.limits.current();
-    const w = deps.watcher?.status;
-    return {
-      status: w?.lastError ? 'degraded' : 'ok',
-      version: deps.version,
-      uptime_seconds: uptime(),
-      upstream: deps.upstreamTarget,
-      mode: deps.settings.dryRun ? 'dry-run' : 'enforce',
-      store: { kind: deps.store.kind, fallback: deps.store.inFallback, tenants: deps.store.size },
-      limits: {
-        version: snap.version,
-        tenants_with_overrides: snap.overrides.size,
-        defaults: snap.defaults,
-        overrides_file: w
-          ? {
-              path: w.file,
-              last_success: iso(w.lastSuccessMs),
-              last_applied: iso(w.lastAppliedMs),
-              ignored_limits: w.ignoredLimits,
-              last_error: w.lastError
-                ? { time: iso(w.lastError.timeMs), message: w.lastError.message }
-                : null,
-            }
-          : null,
-      },
-      listeners: deps.settings.ports,
-    };
+    const role = req.routeOptions.config?.role ?? 'viewer';
+    if (role === 'public') return;
+    const principal = ctx.access.authenticate(req.headers.authorization);
+    if (!principal) {
+      void reply.header('www-authenticate', 'Bearer realm="mimir-edge-enforcement"');
+      return sendError(
+        reply,
+        401,
+        'missing or unknown bearer token: send "Authorization: Bearer <token>" (ADMIN_TOKEN, ADMIN_TOKENS_FILE, or the token logged at start)',
+      );
+    }
+    if (!roleAllows(principal.role, role)) {
+      return sendError(
+        reply,
+        403,
+        `the ${principal.role} role cannot ${req.method} ${req.url.split('?')[0]}: it needs the ${role} role`,
+      );
+    }
+    req.principal = principal;
   });
 
-  app.get('/api/overview', async () => {
-    const t = deps.stats.total;
-    return {
-      range: 'since_start',
-      since: iso(deps.stats.startedAtMs),
-      tenants: deps.stats.size,
-      totals: countersJson(t, uptime()),
-    };
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err instanceof BadRequest) return sendError(reply, 400, err.message, err.path);
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendError(reply, status, err.message);
+    ctx.log.error({ err: err.message }, 'admin request failed');
+    return sendError(reply, 500, 'internal error in the admin API; see the service log');
   });
 
-  app.get('/api/tenants', async () => {
-    const ids = new Set<string>([...deps.limits.current().overrides.keys()]);
-    for (const [id] of deps.stats.entries()) ids.add(id);
-    const tenants = [...ids].sort().map((id) => tenantJson(id));
-    return { range: 'since_start', tenants };
-  });
-
-  app.get<{ Params: { id: string } }>('/api/tenants/:id', async (req, reply) => {
-    const id = req.params.id;
-    const problem = tenantIdProblem(id);
-    if (problem && id !== '__other__')
-      return reply.code(400).send({ error: `invalid tenant id: ${problem}` });
-    return tenantJson(id);
-  });
+  const document = openApiDocument(ctx.version);
+  app.get('/api/openapi.json', { config: { role: 'public' } }, async () => document);
+  registerReadRoutes(app, ctx, table);
+  registerWriteRoutes(app, ctx, table);
+  registerConfigRoutes(app, ctx, table);
+  registerModeRoutes(app, ctx, table);
+  registerEventStream(app, ctx, table);
+  registerDebugRoutes(app, ctx, () => routes);
+  registerUiFiles(app, ctx);
 
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: `no admin endpoint ${req.method} ${req.url}` });
+    void sendError(reply, 404, `no admin endpoint ${req.method} ${req.url.split('?')[0]}`);
   });
   return app;
 }

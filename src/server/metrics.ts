@@ -4,9 +4,13 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DecisionReason } from '../engine/decision.js';
+import type { StoreStatus } from '../stores/create-rate-store.js';
 
-/** Tenant label value for requests without a (valid) tenant: keeps hostile ids out of label values. */
-export const NO_TENANT = '__none__';
+/**
+ * Tenant label value for requests without a (valid) tenant: keeps hostile ids out of label values. '<' is
+ * not allowed in a Mimir tenant id, so no real tenant can collide with it.
+ */
+export const NO_TENANT = '<none>';
 
 const FAST_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1,
@@ -26,6 +30,25 @@ export class EdgeMetrics {
     help: 'Requests forwarded although a limit was exceeded, because that limit is only observed (dry run or enforcement off).',
     labelNames: ['tenant', 'reason'] as const,
     registers: [this.registry],
+  });
+  readonly unchecked = new Counter({
+    name: 'rls_unchecked_requests_total',
+    help: 'Write requests forwarded without being measured or decided, because their enforcement mode is off.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the service: the service-wide enforcement mode, read at scrape time. */
+  enforcementMode: (() => string) | undefined;
+  readonly enforcementModeGauge: Gauge<'mode'> = new Gauge({
+    name: 'rls_enforcement_mode',
+    help: 'The service-wide enforcement mode: 1 for the mode in force (enforce, dry-run, off), 0 for the others.',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const mode = this.enforcementMode?.() ?? 'enforce';
+      for (const m of ['enforce', 'dry-run', 'off'])
+        this.enforcementModeGauge.labels(m).set(m === mode ? 1 : 0);
+    },
   });
   readonly checkDuration = new Histogram({
     name: 'rls_authz_check_duration_seconds',
@@ -90,6 +113,44 @@ export class EdgeMetrics {
     labelNames: ['cause'] as const,
     registers: [this.registry],
   });
+  /** Set by the service: requests and write-body bytes in flight on the proxy, read at scrape time. */
+  inflight: (() => { requests: number; bytes: number; draining: boolean }) | undefined;
+  readonly inflightRequests: Gauge = new Gauge({
+    name: 'rls_inflight_requests',
+    help: 'Requests the proxy is handling now (bounded by MAX_INFLIGHT_REQUESTS).',
+    registers: [this.registry],
+    collect: () => {
+      this.inflightRequests.set(this.inflight?.().requests ?? 0);
+    },
+  });
+  readonly inflightBytes: Gauge = new Gauge({
+    name: 'rls_inflight_bytes',
+    help: 'Bytes of write bodies the proxy holds now (bounded by MAX_INFLIGHT_BYTES).',
+    registers: [this.registry],
+    collect: () => {
+      this.inflightBytes.set(this.inflight?.().bytes ?? 0);
+    },
+  });
+  readonly draining: Gauge = new Gauge({
+    name: 'rls_draining',
+    help: '1 once a graceful shutdown has begun (SIGTERM): /api/health answers 503 and the proxy finishes in-flight requests.',
+    registers: [this.registry],
+    collect: () => {
+      this.draining.set(this.inflight?.().draining ? 1 : 0);
+    },
+  });
+  readonly overloadRejections = new Counter({
+    name: 'rls_overload_rejections_total',
+    help: 'Requests answered 503 because a bound of the process was reached (limit: requests or bytes).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly clientErrors = new Counter({
+    name: 'rls_client_errors_total',
+    help: 'Client connections closed by the HTTP parser: request_timeout (408), headers_too_large (431), malformed (400), reset.',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
   readonly limitsStale: Gauge = new Gauge({
     name: 'rls_limits_stale_seconds',
     help: 'Seconds since the overrides file was last read successfully (0 when no file is configured).',
@@ -108,6 +169,79 @@ export class EdgeMetrics {
     name: 'rls_limits_version',
     help: 'Version number of the limits in force; increases on every applied change.',
     registers: [this.registry],
+  });
+
+  /** Set by the service: the rate store's state and counters, read at scrape time. */
+  storeStatus: (() => StoreStatus) | undefined;
+  readonly storeRoundTrip = new Histogram({
+    name: 'rls_store_round_trip_duration_seconds',
+    help: 'Time of one round trip to the shared store (one batch of checks), by result.',
+    labelNames: ['result'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly storeFallback: Gauge = new Gauge({
+    name: 'rls_store_fallback',
+    help: "1 while decisions use this replica's local share because the shared store (Redis) is unreachable.",
+    registers: [this.registry],
+    collect: () => {
+      this.storeFallback.set(this.storeStatus?.().inFallback ? 1 : 0);
+    },
+  });
+  readonly storeBreaker: Gauge<'state'> = new Gauge({
+    name: 'rls_store_breaker_state',
+    help: 'Circuit breaker around the shared store: 1 for the current state (closed, open, half_open).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const state = this.storeStatus?.().breaker ?? 'closed';
+      for (const s of ['closed', 'open', 'half_open']) this.storeBreaker.labels(s).set(s === state ? 1 : 0);
+    },
+  });
+  readonly storeReplicas: Gauge = new Gauge({
+    name: 'rls_store_replicas',
+    help: 'Replicas each limit is split among while in fallback (live ones from heartbeats, or REDIS_FALLBACK_REPLICAS).',
+    registers: [this.registry],
+    collect: () => {
+      this.storeReplicas.set(this.storeStatus?.().replicas ?? 1);
+    },
+  });
+  readonly storeChecks: Counter<'answered_by'> = new Counter({
+    name: 'rls_store_checks_total',
+    help: 'Rate checks by who answered: shared (Redis), cache (local over-limit bound), local (fallback share).',
+    labelNames: ['answered_by'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const s = this.storeStatus?.();
+      if (!s) return;
+      this.storeChecks.reset();
+      this.storeChecks.labels('shared').inc(s.checksShared);
+      this.storeChecks.labels('cache').inc(s.checksCached);
+      this.storeChecks.labels('local').inc(s.checksLocal);
+      if (s.checksNearGlobal > 0) this.storeChecks.labels('near_global').inc(s.checksNearGlobal);
+    },
+  });
+  readonly storeErrors: Counter = new Counter({
+    name: 'rls_store_errors_total',
+    help: 'Round trips to the shared store that failed (connection lost, timeout, error reply).',
+    registers: [this.registry],
+    collect: () => {
+      const s = this.storeStatus?.();
+      if (!s) return;
+      this.storeErrors.reset();
+      this.storeErrors.inc(s.roundTripErrors);
+    },
+  });
+  readonly storeScriptReloads: Counter = new Counter({
+    name: 'rls_store_script_reloads_total',
+    help: 'Times Redis had lost our Lua scripts (restart, failover, SCRIPT FLUSH) and they were sent again.',
+    registers: [this.registry],
+    collect: () => {
+      const s = this.storeStatus?.();
+      if (!s) return;
+      this.storeScriptReloads.reset();
+      this.storeScriptReloads.inc(s.scriptReloads);
+    },
   });
 
   private readonly allowedByTenant = new Map<

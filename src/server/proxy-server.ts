@@ -1,12 +1,15 @@
 // The HTTP transport: a reverse proxy in front of the upstream. POSTs to the remote-write paths are
 // identified, measured and decided (by WriteChecker) before a byte reaches the upstream; everything else
-// streams through untouched. The hot path never awaits the admin plane and keeps one buffer per body.
+// streams through untouched. The hot path never awaits the admin plane and keeps one buffer per body;
+// what a process holds at once is bounded (InflightBudget), and past it the answer is 503, not a queue.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Settings } from '../config/settings.js';
 import type { Decision } from '../engine/decision.js';
 import { isDecision } from '../decide/write-checker.js';
 import type { WriteChecker } from '../decide/write-checker.js';
+import type { InflightBudget, OverloadLimit } from './backpressure.js';
+import { overloadMessage } from './backpressure.js';
 import { denialBody, denialHeaders } from './denial-response.js';
 import type { Upstream } from './upstream.js';
 
@@ -14,7 +17,17 @@ export interface ProxyDeps {
   settings: Settings;
   checker: WriteChecker;
   upstream: Upstream;
+  /** In-flight bound of this process; without one, nothing is bounded (library use and old tests). */
+  budget?: InflightBudget;
+  /** Called for every 503 answered because a bound was reached. */
+  onOverload?: (limit: OverloadLimit) => void;
 }
+
+/**
+ * Marks a shadow copy (NGINX mirror mode, deploy/nginx): decided and recorded like any write, answered 204
+ * or with the denial, never forwarded, so the upstream does not get the write twice.
+ */
+export const SHADOW_HEADER = 'x-edge-shadow';
 
 let requestCounter = 0;
 const REQUEST_ID_PREFIX = process.pid.toString(36) + '-' + Date.now().toString(36);
@@ -25,20 +38,62 @@ export function requestIdOf(req: IncomingMessage): string {
   return `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }
 
+/** Per request: what it holds of the budget, given back once when its response closes. */
+class Held {
+  bytes = 0;
+  constructor(private readonly budget: InflightBudget) {}
+  readonly release = (): void => {
+    this.budget.releaseRequest();
+    if (this.bytes > 0) this.budget.releaseBytes(this.bytes);
+    this.bytes = 0;
+  };
+}
+
 export class ProxyServer {
   private readonly paths: ReadonlySet<string>;
+  private isDraining = false;
 
   constructor(private readonly deps: ProxyDeps) {
     this.paths = new Set(deps.settings.remoteWritePaths);
   }
 
+  /**
+   * From now on every answer carries `Connection: close`, so keep-alive clients reconnect (to another
+   * replica) instead of reusing a connection that is about to close. Requests still in flight finish.
+   */
+  startDraining(): void {
+    this.isDraining = true;
+    this.deps.upstream.draining = true;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
   /** The `request` listener of the proxy's http.Server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    let held: Held | undefined;
+    const budget = this.deps.budget;
+    if (budget) {
+      if (!budget.admitRequest()) {
+        this.overloaded(req, res, 'requests');
+        return;
+      }
+      held = new Held(budget);
+      res.once('close', held.release);
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method === 'POST' && this.paths.has(path)) {
-      this.enforce(req, res, path);
+      this.enforce(req, res, path, held);
+      return;
+    }
+    if (req.headers[SHADOW_HEADER] === '1') {
+      // A shadow copy of anything but a write is not ours to send on.
+      req.resume();
+      res.writeHead(204, { 'x-edge-shadow': 'ignored' });
+      res.end();
       return;
     }
     const hasBody =
@@ -46,10 +101,11 @@ export class ProxyServer {
     this.deps.upstream.forward(req, res, hasBody ? req : null, requestIdOf(req));
   };
 
-  private enforce(req: IncomingMessage, res: ServerResponse, _path: string): void {
-    const { settings, checker } = this.deps;
+  private enforce(req: IncomingMessage, res: ServerResponse, path: string, held: Held | undefined): void {
+    const { settings, checker, budget } = this.deps;
     const started = performance.now();
     const requestId = requestIdOf(req);
+    if (checker.modeOf(undefined) === 'off') return this.passUnchecked(req, res, undefined, requestId);
 
     const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
     if (isDecision(identity)) {
@@ -58,6 +114,8 @@ export class ProxyServer {
     }
     const { tenant } = identity;
     const extraHeaders = identity.fromBasicAuth ? [settings.tenantHeaderName, tenant] : undefined;
+    if (checker.modeOf(tenant) === 'off')
+      return this.passUnchecked(req, res, tenant, requestId, extraHeaders);
 
     // Refuse a body we will not read before reading it.
     const declared = Number(req.headers['content-length'] ?? -1);
@@ -65,6 +123,14 @@ export class ProxyServer {
     if (tooLarge) {
       this.rejectUnread(req, res, tenant, tooLarge, requestId);
       return;
+    }
+    // A declared body is reserved whole before it is read; a chunked one as its chunks arrive.
+    if (budget && held && declared > 0) {
+      if (!budget.reserveBytes(declared)) {
+        this.overloaded(req, res, 'bytes');
+        return;
+      }
+      held.bytes = declared;
     }
 
     const chunks: Buffer[] = [];
@@ -78,6 +144,15 @@ export class ProxyServer {
         aborted = true;
         this.rejectUnread(req, res, tenant, over, requestId);
         return;
+      }
+      if (budget && held && received > held.bytes) {
+        const more = received - held.bytes;
+        if (!budget.reserveBytes(more)) {
+          aborted = true;
+          this.overloaded(req, res, 'bytes');
+          return;
+        }
+        held.bytes = received;
       }
       chunks.push(chunk);
     });
@@ -94,6 +169,7 @@ export class ProxyServer {
           requestId,
           'http',
           started,
+          path,
         );
       } catch (err) {
         // A bug must cost one request a retriable 500, never the process.
@@ -122,8 +198,22 @@ export class ProxyServer {
     requestId: string,
     extraHeaders: string[] | undefined,
   ): void {
+    if (res.destroyed) return;
     if (!decision.allowed) {
       this.respond(res, decision, tenant, false);
+      return;
+    }
+    if (req.headers[SHADOW_HEADER] === '1') {
+      res.writeHead(204, { 'x-edge-shadow': 'allowed' });
+      res.end();
+      return;
+    }
+    const partial = decision.partial;
+    if (partial) {
+      // Mimir's partial acceptance: the valid series go upstream, the client gets the 400 once they are in.
+      const onAccepted = (r: ServerResponse): void => this.respond(r, partial.refusal, tenant, false);
+      const partialBody = Buffer.from(partial.body.buffer, partial.body.byteOffset, partial.body.byteLength);
+      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, { onAccepted });
       return;
     }
     this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
@@ -142,6 +232,38 @@ export class ProxyServer {
     req.resume();
   }
 
+  /** Mode off: streamed to the upstream unread, as a plain reverse proxy would; a shadow copy is just dropped. */
+  private passUnchecked(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: string | undefined,
+    requestId: string,
+    extraHeaders?: string[],
+  ): void {
+    this.deps.checker.passUnchecked(tenant);
+    if (req.headers[SHADOW_HEADER] === '1') {
+      req.resume();
+      res.writeHead(204, { 'x-edge-shadow': 'unchecked' });
+      res.end();
+      return;
+    }
+    this.deps.upstream.forward(req, res, req, requestId, extraHeaders);
+  }
+
+  /** 503 + Retry-After for a bound reached; the body (if any) is not read, so the connection closes. */
+  private overloaded(req: IncomingMessage, res: ServerResponse, limit: OverloadLimit): void {
+    this.deps.onOverload?.(limit);
+    const text = overloadMessage(limit, this.deps.budget!);
+    res.writeHead(503, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'retry-after': '1',
+      connection: 'close',
+    });
+    res.end(text);
+    req.resume();
+  }
+
   private respond(
     res: ServerResponse,
     d: Decision,
@@ -149,7 +271,7 @@ export class ProxyServer {
     closeConnection: boolean,
   ): void {
     const headers = denialHeaders(d, tenant);
-    if (closeConnection) headers.connection = 'close';
+    if (closeConnection || this.isDraining) headers.connection = 'close';
     const body = denialBody(d);
     headers['content-type'] = 'text/plain; charset=utf-8';
     headers['content-length'] = String(Buffer.byteLength(body));

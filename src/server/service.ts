@@ -5,16 +5,24 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Settings } from '../config/settings.js';
-import { LimitsRegistry } from '../limits/limits-registry.js';
-import { OverridesWatcher } from '../limits/overrides-watcher.js';
-import { InProcessRateStore } from '../stores/in-process-rate-store.js';
+import type { LimitsRegistry } from '../limits/limits-registry.js';
+import { openLimitsConfig, startOverridesSource } from './limits-config-wiring.js';
+import { createRateStore } from '../stores/create-rate-store.js';
 import { rateQuery } from '../decide/enforcer.js';
 import { buildAdminServer } from './admin-server.js';
+import { accessFromSettings } from '../admin/access.js';
+import { findProjectDir } from '../admin/ui-files.js';
+import { DecisionAggregator } from '../stats/decision-aggregator.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { EdgeMetrics } from './metrics.js';
 import { ProxyServer } from './proxy-server.js';
+import { InflightBudget } from './backpressure.js';
+import { answerClientError, proxyServerOptions } from './http-limits.js';
+import { AuthzHttpEndpoint } from './authz-http.js';
+import { startGateway } from '../transports/gateway-listeners.js';
 import { WriteChecker } from '../decide/write-checker.js';
+import { ModeSwitch } from '../decide/enforcement-mode.js';
 import { TrafficStats } from './traffic-stats.js';
 import { Upstream } from './upstream.js';
 
@@ -27,12 +35,20 @@ export interface RunningService {
   proxyPort: number;
   adminPort: number;
   metricsPort: number;
+  extAuthzPort: number;
+  ratelimitPort: number;
   log: Logger;
   limits: LimitsRegistry;
   metrics: EdgeMetrics;
+  /** The runtime enforce / dry-run / off switch (admin API: /api/system/mode). */
+  mode: ModeSwitch;
   /** Re-reads the overrides file now (what SIGHUP does). */
   reloadOverrides(): Promise<void>;
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop: report draining (health 503) and keep serving for `delayMs`, then stop accepting and give
+   * in-flight requests `graceMs` to finish. Defaults: SHUTDOWN_DELAY and SHUTDOWN_GRACE.
+   */
+  stop(graceMs?: number, delayMs?: number): Promise<void>;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -67,32 +83,23 @@ export async function startService(
   const now = options.now ?? Date.now;
   const log = options.log ?? createLogger(settings.logLevel, settings.logFormat);
   const metrics = new EdgeMetrics();
-  const limits = new LimitsRegistry(settings.defaultLimits, settings.tenantEnforcement);
-  const store = new InProcessRateStore();
+  const { limits, audit } = await openLimitsConfig({ settings, log, now, metrics });
+  const created = createRateStore(settings, {
+    log,
+    now,
+    onRoundTrip: (ok, _checks, seconds) =>
+      metrics.storeRoundTrip.labels(ok ? 'ok' : 'error').observe(seconds),
+  });
+  await created.ready();
+  const store = created.store;
+  metrics.storeStatus = () => created.status();
   const stats = new TrafficStats(MAX_TRACKED_TENANTS, now());
+  const aggregator = new DecisionAggregator(MAX_TRACKED_TENANTS, now());
+  const { access, generatedToken } = accessFromSettings(settings.admin);
 
-  let watcher: OverridesWatcher | undefined;
-  if (settings.overridesFile) {
-    watcher = new OverridesWatcher(
-      settings.overridesFile,
-      limits,
-      (result, detail) => {
-        metrics.overridesReloads.labels(result).inc();
-        metrics.limitsVersion.set(limits.current().version);
-        if (result === 'error')
-          log.error(
-            { file: settings.overridesFile },
-            `overrides file refused, keeping the last good limits: ${detail}`,
-          );
-        else log.info({ file: settings.overridesFile }, `overrides applied: ${detail}`);
-      },
-      now,
-    );
-    await watcher.loadInitial();
-    watcher.start(settings.overridesReloadIntervalMs);
-  }
-  metrics.limitsVersion.set(limits.current().version);
-  metrics.limitsStaleSeconds = () => (watcher ? (now() - watcher.status.lastSuccessMs) / 1000 : 0);
+  // Every change of limits (file, ConfigMap, API, rollback, import) is one audited, saved version.
+  const overrides = await startOverridesSource({ settings, log, now, metrics }, limits);
+  const watcher = overrides.watcher;
   // Bucket levels are read at scrape time, so the hot path pays nothing for this gauge.
   metrics.bucketLevels = (report) => {
     const t = now();
@@ -106,11 +113,27 @@ export async function startService(
   };
 
   const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
-  const checker = new WriteChecker({ settings, limits, store, stats, metrics, log, now });
-  const proxy = new ProxyServer({ settings, checker, upstream });
-  const proxyServer = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 10_000 },
-    proxy.handle,
+  const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
+  metrics.enforcementMode = () => mode.global;
+  const checker = new WriteChecker({ settings, limits, store, stats, metrics, log, now, aggregator, mode });
+  const budget = new InflightBudget(
+    settings.proxyLimits.maxInflightRequests,
+    settings.proxyLimits.maxInflightBytes,
+  );
+  const proxy = new ProxyServer({
+    settings,
+    checker,
+    upstream,
+    budget,
+    onOverload: (limit) => metrics.overloadRejections.labels(limit).inc(),
+  });
+  metrics.inflight = () => ({ requests: budget.requests, bytes: budget.bytes, draining: proxy.draining });
+  const authzHttp = new AuthzHttpEndpoint({ settings, checker });
+  const proxyServer = createServer(proxyServerOptions(settings.proxyLimits), (req, res) =>
+    authzHttp.owns(req.url ?? '') ? authzHttp.handle(req, res) : proxy.handle(req, res),
+  );
+  proxyServer.on('clientError', (err: NodeJS.ErrnoException, socket) =>
+    answerClientError(err, socket, settings.proxyLimits, (cause) => metrics.clientErrors.labels(cause).inc()),
   );
   const metricsServer = createServer((req, res) => {
     if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
@@ -138,10 +161,18 @@ export async function startService(
     upstreamTarget: upstream.target,
     version: VERSION,
     now,
+    mode,
+    aggregator,
+    access,
+    audit,
+    log,
+    uiDir: findProjectDir('ui/dist', 'index.html'),
+    docsDir: findProjectDir('docs', 'admin-api.md'),
+    draining: () => proxy.draining,
   });
 
   const sweep = setInterval(() => {
-    store.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
+    created.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
@@ -150,33 +181,48 @@ export async function startService(
   const metricsPort = await listen(metricsServer, settings.ports.metrics, host);
   await admin.listen({ port: settings.ports.admin, host });
   const adminPort = (admin.server.address() as AddressInfo).port;
+  const gateway = await startGateway({ settings, checker, limits, store, metrics, log, now });
   log.info(
     {
       upstream: upstream.target,
       proxy: `${host}:${proxyPort}`,
       admin: `${host}:${adminPort}`,
       metrics: `${host}:${metricsPort}`,
+      ext_authz: `${host}:${gateway.extAuthzPort}`,
+      ratelimit: `${host}:${gateway.ratelimitPort}`,
       overrides_file: settings.overridesFile || null,
       mode: settings.dryRun ? 'dry-run' : 'enforce',
     },
     `mimir-edge-enforcement ${VERSION} listening on ${host}:${proxyPort}, forwarding allowed writes to ${upstream.target}`,
   );
+  if (generatedToken)
+    log.warn(
+      { admin: `http://${host}:${adminPort}/ui/` },
+      `no ADMIN_TOKEN or ADMIN_TOKENS_FILE set: generated admin token ${generatedToken} (shown once; set ADMIN_TOKEN to choose your own)`,
+    );
 
   return {
     proxyPort,
     adminPort,
     metricsPort,
+    extAuthzPort: gateway.extAuthzPort,
+    ratelimitPort: gateway.ratelimitPort,
     log,
     limits,
     metrics,
+    mode,
     async reloadOverrides() {
-      await watcher?.reload();
+      await overrides.reload();
     },
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = settings.shutdown.graceMs, delayMs = settings.shutdown.delayMs) {
+      proxy.startDraining();
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       clearInterval(sweep);
-      watcher?.stop();
-      await closeServer(proxyServer, graceMs);
+      await overrides.stop();
+      await Promise.all([closeServer(proxyServer, graceMs), gateway.stop(graceMs)]);
       await Promise.all([admin.close(), closeServer(metricsServer, 1000), upstream.close()]);
+      await Promise.all([limits.saved().catch(() => undefined), audit.flush()]);
+      await created.close();
     },
   };
 }

@@ -4,7 +4,8 @@
 
 import type { DecisionReason } from '../engine/decision.js';
 
-export const OTHER_TENANTS = '__other__';
+/** '<' cannot appear in a Mimir tenant id, so no real tenant collides with the pool. */
+export const OTHER_TENANTS = '<other>';
 
 export interface TenantCounters {
   requests: number;

@@ -1,6 +1,6 @@
 // Forwards requests to the upstream (Mimir's distributors or any HTTP API) over a keep-alive pool and
 // relays its answer unchanged. Only hop-by-hop headers are dropped, as every HTTP proxy must; an upstream
-// that cannot answer becomes a retriable 5xx for the client, never a 4xx.
+// that cannot answer (down, slow, resetting) becomes a retriable 5xx for the client, never a 4xx.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
@@ -24,6 +24,21 @@ const HOP_BY_HOP = new Set([
   'host',
   'expect',
 ]);
+
+/**
+ * The pool, chosen on purpose rather than left to undici's defaults:
+ * - up to 256 connections to the one upstream origin. Requests past that wait in undici's queue, which the
+ *   proxy's in-flight bound (MAX_INFLIGHT_REQUESTS) keeps finite;
+ * - an idle connection is kept 30 s (or what the upstream's Keep-Alive hint says, at most 120 s). Mimir
+ *   (Go) closes idle connections after 2 min by default, so we close first and rarely reuse a dying one;
+ * - connecting may take at most 10 s (or UPSTREAM_TIMEOUT when shorter).
+ */
+export const UPSTREAM_POOL = Object.freeze({
+  connections: 256,
+  keepAliveTimeoutMs: 30_000,
+  keepAliveMaxTimeoutMs: 120_000,
+  connectTimeoutMs: 10_000,
+});
 
 /** The client's headers minus hop-by-hop ones, as a flat [name, value, ...] list in their original order and case. */
 export function forwardableHeaders(rawHeaders: readonly string[], extra?: readonly string[]): string[] {
@@ -56,11 +71,42 @@ function responseHeaders(
   return out;
 }
 
+/** The reason a forward was abandoned by the edge itself (deadline, client gone), as the abort reason. */
+class ForwardAborted extends Error {
+  constructor(readonly why: 'deadline' | 'client_gone') {
+    super(why === 'deadline' ? 'upstream deadline exceeded' : 'client closed the connection');
+  }
+}
+
+/**
+ * A connection the pool reused was closed by the upstream as we sent on it (the keep-alive race), or it was
+ * reset before any answer. Nothing was answered, so sending a buffered remote-write body again is safe:
+ * remote write is idempotent (Mimir drops duplicate samples), and Prometheus would resend it anyway.
+ */
+function isRetriableReset(err: Error): boolean {
+  if (err instanceof undiciErrors.SocketError) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/** The body sent upstream is not the client's (partial acceptance): on a 2xx, `onAccepted` answers the client. */
+export interface ReplacedBody {
+  onAccepted(res: ServerResponse): void;
+}
+
 export class Upstream {
   private readonly agent: Agent;
   private readonly origin: string;
   private readonly basePath: string;
+  /** Set when the edge drains: answers then carry `Connection: close`, so clients reconnect elsewhere. */
+  draining = false;
 
+  /**
+   * `timeoutMs` (UPSTREAM_TIMEOUT) is a whole deadline from forwarding to the upstream's response headers,
+   * including the wait for a pooled connection and the connect; undici's own timeouts are per phase
+   * (headers after the request was written, and each gap between body chunks), so the deadline is ours.
+   * After the headers, the response body may take longer, as long as no gap exceeds `timeoutMs`.
+   */
   constructor(
     url: URL,
     private readonly timeoutMs: number,
@@ -70,12 +116,12 @@ export class Upstream {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      connections: 256,
+      connections: UPSTREAM_POOL.connections,
+      keepAliveTimeout: UPSTREAM_POOL.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: UPSTREAM_POOL.keepAliveMaxTimeoutMs,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      connectTimeout: Math.min(timeoutMs, 10_000),
+      connectTimeout: Math.min(timeoutMs, UPSTREAM_POOL.connectTimeoutMs),
     });
   }
 
@@ -85,7 +131,8 @@ export class Upstream {
 
   /**
    * Sends the request upstream with `body` (the buffered bytes, or the client's stream for pass-through)
-   * and relays the upstream's status, headers and body to `res`.
+   * and relays the upstream's status, headers and body to `res`. A buffered body is sent once more if the
+   * connection was reset before any answer.
    */
   forward(
     req: IncomingMessage,
@@ -93,17 +140,48 @@ export class Upstream {
     body: Buffer | IncomingMessage | null,
     requestId: string,
     extraHeaders?: readonly string[],
+    replaced?: ReplacedBody,
   ): void {
-    const started = performance.now();
+    let headers = forwardableHeaders(req.rawHeaders, extraHeaders);
+    // A replacement body has its own length: undici sets it, the client's would not match.
+    if (replaced)
+      headers = headers.filter((_, i, all) => all[i - (i & 1)]!.toLowerCase() !== 'content-length');
     const options: Dispatcher.RequestOptions = {
       origin: this.origin,
       path: this.basePath + (req.url ?? '/'),
       method: req.method as Dispatcher.HttpMethod,
-      headers: forwardableHeaders(req.rawHeaders, extraHeaders),
+      headers,
       body,
     };
+    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced);
+  }
+
+  private attempt(
+    options: Dispatcher.RequestOptions,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    mayRetry: boolean,
+    replaced?: ReplacedBody,
+  ): void {
+    const started = performance.now();
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new ForwardAborted('deadline')), this.timeoutMs);
+    // The client left: stop waiting for (and reading from) the upstream, freeing the connection and the slot.
+    const onClientGone = (): void => {
+      if (!res.writableFinished) controller.abort(new ForwardAborted('client_gone'));
+    };
+    res.once('close', onClientGone);
+    options.signal = controller.signal;
     this.agent.request(options, (err, data) => {
+      clearTimeout(deadline);
       if (err) {
+        res.off('close', onClientGone);
+        if (mayRetry && !res.destroyed && isRetriableReset(err)) {
+          this.metrics.upstreamErrors.labels('retried').inc();
+          this.attempt(options, req, res, requestId, false, replaced);
+          return;
+        }
         this.failed(err, res, requestId, req);
         return;
       }
@@ -111,7 +189,18 @@ export class Upstream {
       const code = data.statusCode;
       this.metrics.upstreamDuration.labels(`${Math.floor(code / 100)}xx`).observe(seconds);
       this.metrics.upstreamResponses.labels(String(code)).inc();
-      res.writeHead(code, responseHeaders(data.headers));
+      if (res.destroyed) {
+        data.body.destroy();
+        return;
+      }
+      if (replaced && code >= 200 && code < 300) {
+        data.body.resume();
+        replaced.onAccepted(res);
+        return;
+      }
+      const headers = responseHeaders(data.headers);
+      if (this.draining) headers.connection = 'close';
+      res.writeHead(code, headers);
       pipeline(data.body, res, (pipeErr) => {
         if (pipeErr && !res.destroyed) res.destroy(pipeErr);
       });
@@ -119,7 +208,13 @@ export class Upstream {
   }
 
   private failed(err: Error, res: ServerResponse, requestId: string, req: IncomingMessage): void {
+    if (err instanceof ForwardAborted && err.why === 'client_gone') {
+      // Nobody is waiting for an answer; this is not an upstream failure.
+      this.metrics.upstreamErrors.labels('client_gone').inc();
+      return;
+    }
     const timeout =
+      err instanceof ForwardAborted ||
       err instanceof undiciErrors.HeadersTimeoutError ||
       err instanceof undiciErrors.BodyTimeoutError ||
       err instanceof undiciErrors.ConnectTimeoutError;
@@ -141,6 +236,7 @@ export class Upstream {
       'content-type': 'text/plain; charset=utf-8',
       'retry-after': '1',
       'content-length': Buffer.byteLength(text),
+      ...(this.draining ? { connection: 'close' } : {}),
     });
     res.end(text);
   }

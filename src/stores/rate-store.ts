@@ -20,7 +20,7 @@ export interface RateAnswer {
 }
 
 export interface RateStore {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'postgres';
   /** Whether the store is answering from a local fallback because the shared store is unreachable. */
   readonly inFallback: boolean;
   take(tenant: string, query: RateQuery, nowMs: number): RateAnswer | Promise<RateAnswer>;

@@ -8,11 +8,19 @@ import { createLogger } from '../../src/server/logger.js';
 import { startService } from '../../src/server/service.js';
 import type { RunningService } from '../../src/server/service.js';
 
+/** The admin token every edge started here accepts (admin role); tests send it as a bearer token. */
+export const EDGE_ADMIN_TOKEN = 'edge-test-admin-token';
+
 export interface EdgeUnderTest {
   service: RunningService;
   proxyUrl: string;
   adminUrl: string;
   metricsUrl: string;
+  /** 127.0.0.1:<port> of the ext_authz and rate limit gRPC listeners. */
+  extAuthzAddress: string;
+  ratelimitAddress: string;
+  /** `Authorization: Bearer` header for the admin API (admin role). */
+  adminHeaders: { authorization: string };
   overridesFile: string;
   writeOverrides(yaml: string): void;
   stop(): Promise<void>;
@@ -35,6 +43,9 @@ export async function startEdge(
       PROXY_PORT: '0',
       ADMIN_PORT: '0',
       METRICS_PORT: '0',
+      EXT_AUTHZ_PORT: '0',
+      RATELIMIT_PORT: '0',
+      ADMIN_TOKEN: EDGE_ADMIN_TOKEN,
       ...env,
     },
     [],
@@ -48,6 +59,9 @@ export async function startEdge(
     proxyUrl: `http://127.0.0.1:${service.proxyPort}`,
     adminUrl: `http://127.0.0.1:${service.adminPort}`,
     metricsUrl: `http://127.0.0.1:${service.metricsPort}/metrics`,
+    extAuthzAddress: `127.0.0.1:${service.extAuthzPort}`,
+    ratelimitAddress: `127.0.0.1:${service.ratelimitPort}`,
+    adminHeaders: { authorization: `Bearer ${EDGE_ADMIN_TOKEN}` },
     overridesFile,
     writeOverrides: (yaml) => writeFileSync(overridesFile, yaml),
     stop: () => service.stop(1000),

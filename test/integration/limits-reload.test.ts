@@ -45,7 +45,9 @@ async function push(edge: EdgeUnderTest, tenant: string, series: number) {
 }
 
 async function statusJson(edge: EdgeUnderTest) {
-  return (await (await request(`${edge.adminUrl}/api/system/status`)).body.json()) as {
+  return (await (
+    await request(`${edge.adminUrl}/api/system/status`, { headers: edge.adminHeaders })
+  ).body.json()) as {
     status: string;
     limits: { version: number; overrides_file: { last_error: { message: string } | null } };
   };
@@ -150,7 +152,9 @@ describe('observe without denying', () => {
     expect(await push(edge, 't', 20)).toBe(200);
     expect(await push(edge, 't', 101)).toBe(400);
     expect(upstream.requests).toHaveLength(1);
-    const tenant = (await (await request(`${edge.adminUrl}/api/tenants/t`)).body.json()) as {
+    const tenant = (await (
+      await request(`${edge.adminUrl}/api/tenants/t`, { headers: edge.adminHeaders })
+    ).body.json()) as {
       enforcement: { limits: Record<string, boolean> };
       stats: { would_deny: number; denied: number };
     };

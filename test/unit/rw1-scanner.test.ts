@@ -169,6 +169,7 @@ function expectedInfo(
     maxLabelNameSeries: -1,
     maxLabelValueLength: 0,
     maxLabelValueSeries: -1,
+    maxExemplarsPerSeries: 0,
     bytesCompressed,
     bytesUncompressed,
   };
@@ -176,6 +177,7 @@ function expectedInfo(
     info.floatSamples += series.samples.length;
     info.histogramSamples += series.histograms.length;
     info.exemplars += series.exemplars.length;
+    info.maxExemplarsPerSeries = Math.max(info.maxExemplarsPerSeries!, series.exemplars.length);
     if (info.maxLabelNamesSeries === -1 || series.labels.length > info.maxLabelNames) {
       info.maxLabelNames = series.labels.length;
       info.maxLabelNamesSeries = index;
@@ -331,6 +333,7 @@ describe('scanWriteRequest', () => {
       maxLabelNameSeries: 0,
       maxLabelValueLength: 29,
       maxLabelValueSeries: 1,
+      maxExemplarsPerSeries: 1,
       bytesCompressed: 123,
       bytesUncompressed: body.length,
     } satisfies RequestInfo);

@@ -13,7 +13,7 @@ describe('settings', () => {
     expect(s.defaultLimits.ingestion_rate).toBe(10000);
     expect(s.defaultLimits.ingestion_burst_size).toBe(200000);
     expect(s.defaultLimits.max_label_names_per_series).toBe(30);
-    expect(s.remoteWritePaths).toEqual(['/api/v1/push', '/api/v1/write']);
+    expect(s.remoteWritePaths).toEqual(['/api/v1/push', '/api/v1/write', '/otlp/v1/metrics']);
   });
 
   it('takes flags over env vars over the config file', () => {
@@ -34,7 +34,16 @@ describe('settings', () => {
     expect(s.tenantEnforcement.get('team-a')).toEqual({ enabled: true, limits: { ingestion_rate: false } });
   });
 
+  it('reads a bool flag without a value when another flag follows', () => {
+    const s = loadSettings({}, ['--dry-run', '--proxy-port', '1234', '--tenant-from-basic-auth']);
+    expect(s.dryRun).toBe(true);
+    expect(s.ports.proxy).toBe(1234);
+    expect(s.tenantFromBasicAuth).toBe(true);
+    expect(loadSettings({}, ['--dry-run=false']).dryRun).toBe(false);
+  });
+
   it.each([
+    [{ MAX_REQUEST_BYTES: '0' }, [], 'MAX_REQUEST_BYTES: must be at least 1'],
     [{ PROXY_PORT: 'eighty' }, [], 'environment: PROXY_PORT: must be a whole number >= 0, got "eighty"'],
     [{ PROXY_PORT: '70000' }, [], 'must be a port number'],
     [{ UPSTREAM_URL: 'mimir:8080' }, [], 'UPSTREAM_URL'],

@@ -1,0 +1,125 @@
+// Benchmark of the ingest-format scanners against protobufjs decoding the same bytes, in one run: RW1 and RW2
+// (2,000 series x 12 labels, snappy), OTLP protobuf and OTLP JSON (2,000 gauge points x 10 attributes, gzip).
+// Each side includes decompression; the decompression alone is the floor. Prints a table, then one JSON line.
+// Usage: npm run bench:formats [-- --quick]
+
+import { cpus } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import snappy from 'snappy';
+
+import {
+  gunzipBounded,
+  scanOtlpJson,
+  scanOtlpProto,
+  scanWriteRequest,
+  scanWriteRequestV2,
+  decompressSnappyBlock,
+} from '../src/remote-write/index.js';
+import { runMicro, sinkValue } from './lib/microbench.js';
+import { round } from './lib/stats.js';
+import {
+  encodeOtlpJson,
+  encodeOtlpProto,
+  otlpRequest,
+  otlpRequestType,
+} from '../test/helpers/otlp-request.js';
+import { encodeRw2, rw2Request, rw2RequestType } from '../test/helpers/rw2-request.js';
+import {
+  encodeWriteRequest,
+  manySeries,
+  writeRequest,
+  writeRequestType,
+} from '../test/helpers/write-request.js';
+
+const quick = process.argv.includes('--quick');
+const MAX = 64 << 20;
+
+const series = manySeries(2000, 12);
+const rw1 = snappy.compressSync(encodeWriteRequest(writeRequest(series)));
+const rw2 = snappy.compressSync(encodeRw2(rw2Request(series)));
+const otlpObject = otlpRequest([
+  {
+    attributes: { 'service.name': 'api', 'service.instance.id': 'pod-1', 'k8s.cluster': 'eu-1' },
+    metrics: Array.from({ length: 50 }, (_, m) => ({
+      name: `metric_${m}`,
+      kind: 'gauge' as const,
+      points: Array.from({ length: 40 }, (_, p) => {
+        const attributes: Record<string, string> = {};
+        for (let a = 1; a < 11; a++) attributes[`label_${a}`] = `value_${a}_${m * 40 + p}`;
+        return { attributes };
+      }),
+    })),
+  },
+]);
+const otlpProto = gzipSync(encodeOtlpProto(otlpObject));
+const otlpJson = gzipSync(encodeOtlpJson(otlpObject));
+
+const cases = [
+  { name: 'rw1 scan', run: () => scanWriteRequest(decompressSnappyBlock(rw1, MAX), rw1.length).floatSamples },
+  {
+    name: 'rw1 protobufjs',
+    run: () =>
+      (writeRequestType.decode(snappy.uncompressSync(rw1) as Buffer) as unknown as { timeseries: [] })
+        .timeseries.length,
+  },
+  { name: 'rw1 snappy floor', run: () => (snappy.uncompressSync(rw1) as Buffer).length },
+  {
+    name: 'rw2 scan',
+    run: () => scanWriteRequestV2(decompressSnappyBlock(rw2, MAX), rw2.length).floatSamples,
+  },
+  {
+    name: 'rw2 protobufjs',
+    run: () =>
+      (rw2RequestType.decode(snappy.uncompressSync(rw2) as Buffer) as unknown as { timeseries: [] })
+        .timeseries.length,
+  },
+  { name: 'rw2 snappy floor', run: () => (snappy.uncompressSync(rw2) as Buffer).length },
+  {
+    name: 'otlp scan',
+    run: () => scanOtlpProto(gunzipBounded(otlpProto, MAX), otlpProto.length).floatSamples,
+  },
+  {
+    name: 'otlp protobufjs',
+    run: () =>
+      (otlpRequestType.decode(gunzipSync(otlpProto)) as unknown as { resourceMetrics: [] }).resourceMetrics
+        .length,
+  },
+  { name: 'otlp gzip floor', run: () => gunzipSync(otlpProto).length },
+  {
+    name: 'otlp-json scan',
+    run: () => scanOtlpJson(gunzipBounded(otlpJson, MAX), otlpJson.length).floatSamples,
+  },
+  {
+    name: 'otlp-json JSON.parse',
+    run: () =>
+      (JSON.parse(gunzipSync(otlpJson).toString()) as { resourceMetrics: [] }).resourceMetrics.length,
+  },
+];
+
+const results = await runMicro(cases, {
+  warmupMs: quick ? 200 : 1000,
+  roundMs: quick ? 200 : 1000,
+  rounds: quick ? 3 : 7,
+  minIterations: 20,
+});
+const us = new Map(results.map((r) => [r.name, r.medianUs]));
+const t = (name: string): number => us.get(name)!;
+
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, Node ${process.version}`);
+console.log(
+  `bodies: rw1 ${rw1.length} B snappy, rw2 ${rw2.length} B snappy, otlp ${otlpProto.length} B gzip, otlp-json ${otlpJson.length} B gzip`,
+);
+for (const r of results) console.log(`${r.name.padEnd(22)} ${r.medianUs.toFixed(1).padStart(10)} µs/op`);
+const summary = {
+  bench: 'formats',
+  rw1_vs_protobufjs: round(t('rw1 protobufjs') / t('rw1 scan'), 2),
+  rw2_vs_protobufjs: round(t('rw2 protobufjs') / t('rw2 scan'), 2),
+  otlp_vs_protobufjs: round(t('otlp protobufjs') / t('otlp scan'), 2),
+  otlp_json_vs_json_parse: round(t('otlp-json JSON.parse') / t('otlp-json scan'), 2),
+  rw1_vs_snappy_floor: round(t('rw1 scan') / t('rw1 snappy floor'), 2),
+  rw2_vs_snappy_floor: round(t('rw2 scan') / t('rw2 snappy floor'), 2),
+  otlp_vs_gzip_floor: round(t('otlp scan') / t('otlp gzip floor'), 2),
+  us: Object.fromEntries(results.map((r) => [r.name, round(r.medianUs, 1)])),
+  sink: sinkValue() > 0,
+};
+console.log(JSON.stringify(summary));

@@ -1,0 +1,36 @@
+// What the admin routes read and change: the running service's parts, handed over once at start.
+// Routes must only read these on request; nothing here may be awaited by the proxy's hot path.
+
+import type { Settings } from '../config/settings.js';
+import type { ModeSwitch } from '../decide/enforcement-mode.js';
+import type { LimitsRegistry } from '../limits/limits-registry.js';
+import type { OverridesWatcher } from '../limits/overrides-watcher.js';
+import type { Logger } from '../server/logger.js';
+import type { TrafficStats } from '../server/traffic-stats.js';
+import type { DecisionAggregator } from '../stats/decision-aggregator.js';
+import type { RateStore } from '../stores/rate-store.js';
+import type { AccessControl } from './access.js';
+import type { AuditLog } from './audit-log.js';
+
+export interface AdminContext {
+  settings: Settings;
+  limits: LimitsRegistry;
+  store: RateStore;
+  stats: TrafficStats;
+  aggregator: DecisionAggregator;
+  watcher: OverridesWatcher | undefined;
+  access: AccessControl;
+  audit: AuditLog;
+  upstreamTarget: string;
+  version: string;
+  now: () => number;
+  log: Logger;
+  /** Directory of the built UI (index.html and assets/), if any. */
+  uiDir: string | undefined;
+  /** Directory of the project's Markdown docs, for the UI's wiki page, if any. */
+  docsDir: string | undefined;
+  /** True once a graceful shutdown has begun: /api/health then answers 503 so balancers stop sending. */
+  draining?: () => boolean;
+  /** The runtime enforce / dry-run / off switch; absent: DRY_RUN decides, and /api/system/mode answers 404. */
+  mode?: ModeSwitch;
+}

@@ -1,0 +1,557 @@
+// The OpenAPI 3.1 document of the admin API, served at /api/openapi.json. Written by hand next to the
+// routes; a test checks that every registered route is described here, so the two cannot drift apart.
+
+import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
+import { RANGES } from '../stats/time-ranges.js';
+import { ROLES } from './access.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const range = (fallback: string): Json => ({
+  name: 'range',
+  in: 'query',
+  required: false,
+  description: `Time range of windowed figures (default ${fallback}).`,
+  schema: { type: 'string', enum: RANGES, default: fallback },
+});
+const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const tenantId: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const versionN: Json = { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+
+function op(summary: string, role: string, response: Json, extra: Json = {}): Json {
+  return {
+    summary,
+    'x-role': role,
+    ...(role === 'public' ? { security: [] } : {}),
+    responses: {
+      '200': { description: 'OK', content: { 'application/json': { schema: response } } },
+      '400': {
+        description: 'Bad input; nothing changed.',
+        content: { 'application/json': { schema: ref('Error') } },
+      },
+      ...(role === 'public'
+        ? {}
+        : {
+            '401': {
+              description: 'Missing or unknown bearer token.',
+              content: { 'application/json': { schema: ref('Error') } },
+            },
+            '403': {
+              description: `The token's role is below ${role}.`,
+              content: { 'application/json': { schema: ref('Error') } },
+            },
+          }),
+    },
+    ...extra,
+  };
+}
+
+const obj = (properties: Json, required: string[] = []): Json => ({ type: 'object', properties, required });
+const num = { type: 'number' };
+const int = { type: 'integer' };
+const str = { type: 'string' };
+const counts = { type: 'object', additionalProperties: int };
+const limitsObject = obj(
+  Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, { type: 'number', description: d.description }])),
+);
+/** One tenant's entry in one layer of the limits configuration, before and after a version. */
+const changes = {
+  type: 'array',
+  items: obj({
+    layer: { type: 'string', enum: ['overrides_file', 'runtime_limits', 'runtime_enforcement'] },
+    tenant: str,
+    before: { type: ['object', 'null'] },
+    after: { type: ['object', 'null'] },
+  }),
+};
+
+export function openApiDocument(version: string): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Mimir Edge Enforcement admin API',
+      version,
+      description:
+        'Per-tenant limits at the edge: live figures, limits and enforcement switches. Send `Authorization: Bearer <token>`; roles are viewer (read), operator (change limits and enforcement) and admin (everything).',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: obj({ error: str, path: str }, ['error']),
+        Role: { type: 'string', enum: ROLES },
+        Window: obj(
+          {
+            span_seconds: num,
+            requests: int,
+            allowed: int,
+            denied: int,
+            denied_by_reason: counts,
+            would_deny_by_reason: counts,
+            deny_ratio: num,
+            requests_per_second: num,
+            samples_per_second: num,
+            bytes_per_second: num,
+            avg_series_per_request: num,
+            max_series_per_request: int,
+            max_label_names: int,
+            avg_decision_latency_ms: num,
+          },
+          ['requests', 'allowed', 'denied', 'samples_per_second'],
+        ),
+        Trend: obj({
+          direction: { type: 'string', enum: ['up', 'down', 'flat'] },
+          samples_per_second_before: num,
+          samples_per_second_after: num,
+          samples_per_second_change_per_minute: num,
+        }),
+        Limits: limitsObject,
+        Tenant: obj(
+          {
+            id: str,
+            limits: ref('Limits'),
+            limits_source: { type: 'string', enum: ['defaults', 'overrides'] },
+            limit_sources: {
+              type: 'object',
+              additionalProperties: { type: 'string', enum: ['default', 'overrides_file', 'runtime'] },
+            },
+            enforcement: obj({
+              mode: ref('Mode'),
+              tenant_mode: { oneOf: [ref('Mode'), { type: 'null' }] },
+              enabled: { type: 'boolean' },
+              dry_run: { type: 'boolean' },
+              tenant_enabled: { type: 'boolean' },
+              limits: { type: 'object', additionalProperties: { type: 'boolean' } },
+            }),
+            buckets: { type: ['object', 'null'] },
+            stats: { type: ['object', 'null'], description: 'Counters since the service started.' },
+            range: { type: 'string', enum: RANGES },
+            window: ref('Window'),
+            utilisation: obj({ ingestion_rate_pct: num, request_rate_pct: num, ingestion_burst_pct: num }),
+            trend: ref('Trend'),
+            first_seen: { type: ['string', 'null'] },
+            last_seen: { type: ['string', 'null'] },
+          },
+          ['id', 'limits', 'enforcement', 'window', 'utilisation'],
+        ),
+        Top: { type: 'array', items: obj({ tenant: str, value: num }) },
+        Mode: {
+          type: 'string',
+          enum: ['enforce', 'dry-run', 'off'],
+          description:
+            'enforce: deny over a limit; dry-run: decide, record "would deny", forward; off: forward unmeasured.',
+        },
+        ModeState: obj({
+          mode: ref('Mode'),
+          changed_at: str,
+          tenants: { type: 'array', items: obj({ tenant: str, mode: ref('Mode') }) },
+          would_deny: obj({ since_start: int, last_5m_by_reason: counts }),
+          unchecked_requests: int,
+        }),
+        Flow: obj({
+          range: str,
+          tenant: { type: ['string', 'null'] },
+          bucket_seconds: num,
+          points: {
+            type: 'array',
+            items: obj({
+              time: str,
+              requests: int,
+              allowed: int,
+              denied: int,
+              requests_per_second: num,
+              samples_per_second: num,
+              bytes_per_second: num,
+              avg_series_per_request: num,
+              avg_decision_latency_ms: num,
+            }),
+          },
+          denied_by_reason: { type: 'object', additionalProperties: { type: 'array', items: int } },
+        }),
+        ConfigVersion: obj(
+          {
+            version: int,
+            time: str,
+            actor: str,
+            source: {
+              type: 'string',
+              enum: ['overrides_file', 'configmap', 'api', 'rollback', 'import', 'state'],
+            },
+            reason: { type: ['string', 'null'] },
+            action: str,
+            tenant: { type: ['string', 'null'] },
+            changes: int,
+          },
+          ['version', 'time', 'actor', 'source', 'reason'],
+        ),
+        ConfigDocument: obj({
+          version: int,
+          overrides: { type: 'object', additionalProperties: limitsObject },
+          runtime: obj({
+            limits: { type: 'object', additionalProperties: limitsObject },
+            enforcement: { type: 'object' },
+          }),
+        }),
+        AuditEntry: obj({
+          id: int,
+          time: str,
+          actor: str,
+          role: { type: 'string', enum: [...ROLES, 'system'] },
+          action: str,
+          tenant: { type: ['string', 'null'] },
+          before: {},
+          after: {},
+          reason: { type: ['string', 'null'] },
+          version: { type: ['integer', 'null'] },
+        }),
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/health': {
+        get: op('Liveness: answers while the process runs.', 'public', obj({ status: str, time: str })),
+      },
+      '/api/openapi.json': { get: op('This document.', 'public', { type: 'object' }) },
+      '/api/whoami': {
+        get: op('The caller: token name and role.', 'viewer', obj({ name: str, role: ref('Role') })),
+      },
+      '/api/system/status': {
+        get: op('Mode, store, limits version and staleness, overrides file, listeners.', 'viewer', {
+          type: 'object',
+        }),
+      },
+      '/api/overview': {
+        get: op(
+          'Totals, windowed rates, trend and top tenants.',
+          'viewer',
+          obj({
+            range: str,
+            totals: { type: 'object' },
+            window: ref('Window'),
+            trend: ref('Trend'),
+            top: obj({ by_samples: ref('Top'), by_denials: ref('Top'), by_utilisation: ref('Top') }),
+          }),
+          {
+            parameters: [range('1h'), query('top', 'How many tenants per top list (1-100, default 5).', int)],
+          },
+        ),
+      },
+      '/api/limits': { get: op('Limit definitions and defaults.', 'viewer', { type: 'object' }) },
+      '/api/tenants': {
+        get: op(
+          'Every known tenant, searchable and sortable.',
+          'viewer',
+          obj({ range: str, total: int, tenants: { type: 'array', items: ref('Tenant') } }),
+          {
+            parameters: [
+              range('1h'),
+              query('q', 'Substring of the tenant id.'),
+              query(
+                'sort',
+                'id, samples_per_second, requests_per_second, denied, deny_ratio, utilisation, bytes_per_second.',
+              ),
+              query('order', 'asc or desc.'),
+              query('limit', 'Most tenants returned.', int),
+            ],
+          },
+        ),
+      },
+      '/api/tenants/{id}': {
+        get: op(
+          'One tenant: effective limits with sources, switches, buckets, window, trend.',
+          'viewer',
+          ref('Tenant'),
+          { parameters: [tenantId, range('1h')] },
+        ),
+      },
+      '/api/tenants/{id}/limits': {
+        put: op(
+          'Set (number) or reset (null) runtime values of limits; applies at once; audited.',
+          'operator',
+          obj({ version: int, audit_id: int, changed: { type: 'object' }, tenant: ref('Tenant') }),
+          {
+            parameters: [tenantId],
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: obj(
+                    {
+                      limits: { type: 'object', additionalProperties: { type: ['number', 'null'] } },
+                      reason: str,
+                    },
+                    ['limits'],
+                  ),
+                },
+              },
+            },
+          },
+        ),
+        delete: op(
+          'Remove every runtime limit of the tenant (the overrides file and defaults apply again); a new version.',
+          'operator',
+          obj({ version: int, audit_id: int, changed: { type: 'object' }, tenant: ref('Tenant') }),
+          { parameters: [tenantId, query('reason', 'Why (recorded with the version).')] },
+        ),
+      },
+      '/api/tenants/{id}/enforcement': {
+        post: op(
+          'Turn enforcement on or off for the tenant or per limit (off: observe only); audited.',
+          'operator',
+          obj({ version: int, audit_id: int, tenant: ref('Tenant') }),
+          {
+            parameters: [tenantId],
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: obj({
+                    enabled: { type: 'boolean' },
+                    limits: { type: 'object', additionalProperties: { type: ['boolean', 'null'] } },
+                    reason: str,
+                  }),
+                },
+              },
+            },
+          },
+        ),
+        delete: op(
+          "Remove the tenant's runtime enforcement switches (CONFIG_FILE's apply again); a new version.",
+          'operator',
+          obj({ version: int, audit_id: int, tenant: ref('Tenant') }),
+          { parameters: [tenantId, query('reason', 'Why (recorded with the version).')] },
+        ),
+      },
+      '/api/config/versions': {
+        get: op(
+          'Every retained version of the limits configuration, newest first: who, when, source, why.',
+          'viewer',
+          obj({
+            versions: { type: 'array', items: ref('ConfigVersion') },
+            current: int,
+            oldest: { type: ['integer', 'null'] },
+          }),
+          { parameters: [query('limit', 'Most versions (default 100, at most 1000).', int)] },
+        ),
+      },
+      '/api/config/versions/{n}': {
+        get: op(
+          'One version: its diff (per tenant and layer, before and after) and the whole configuration after it.',
+          'viewer',
+          {
+            allOf: [
+              ref('ConfigVersion'),
+              obj({ role: { type: ['string', 'null'] }, diff: changes, config: ref('ConfigDocument') }),
+            ],
+          },
+          { parameters: [versionN] },
+        ),
+      },
+      '/api/config/rollback/{n}': {
+        post: op(
+          'Restore the configuration as it was right after version n, recorded as a new version (dry_run: only report).',
+          'operator',
+          obj({
+            version: int,
+            rolled_back_to: int,
+            changed: changes,
+            dry_run: { type: 'boolean' },
+            would_change: changes,
+          }),
+          {
+            parameters: [
+              versionN,
+              query('dry_run', 'true: report what would change, change nothing.', { type: 'boolean' }),
+            ],
+            requestBody: {
+              required: false,
+              content: { 'application/json': { schema: obj({ reason: str, dry_run: { type: 'boolean' } }) } },
+            },
+          },
+        ),
+      },
+      '/api/config/export': {
+        get: {
+          ...op(
+            'The whole configuration as YAML (`overrides:` in Mimir format, `runtime:`).',
+            'viewer',
+            str,
+            {
+              parameters: [query('version', 'A retained version instead of the current one.', int)],
+            },
+          ),
+          responses: {
+            '200': { description: 'YAML', content: { 'application/yaml': { schema: str } } },
+          },
+        },
+      },
+      '/api/config/import': {
+        post: op(
+          'Replace the layers the YAML names (as exported) in one version; invalid input is refused whole (dry_run: only report).',
+          'admin',
+          obj({ version: int, changed: changes, dry_run: { type: 'boolean' }, would_change: changes }),
+          {
+            parameters: [
+              query('dry_run', 'true: report what would change, change nothing.', { type: 'boolean' }),
+              query('reason', 'Why (recorded with the version).'),
+            ],
+            requestBody: {
+              required: true,
+              content: {
+                'application/yaml': { schema: str },
+                'application/json': { schema: ref('ConfigDocument') },
+              },
+            },
+          },
+        ),
+      },
+      '/api/system/mode': {
+        get: op(
+          'The enforcement mode, tenants with their own, would-deny counts.',
+          'viewer',
+          ref('ModeState'),
+        ),
+        post: op(
+          'Switch the service-wide enforcement mode at runtime; audited.',
+          'operator',
+          ref('ModeState'),
+          {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: obj({ mode: ref('Mode'), reason: str }, ['mode']) } },
+            },
+          },
+        ),
+      },
+      '/api/tenants/{id}/mode': {
+        post: op(
+          "Give a tenant its own enforcement mode (null: follow the service's); audited.",
+          'operator',
+          obj({
+            audit_id: int,
+            tenant: str,
+            mode: { type: ['string', 'null'] },
+            effective_mode: ref('Mode'),
+          }),
+          {
+            parameters: [tenantId],
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: obj({ mode: { oneOf: [ref('Mode'), { type: 'null' }] }, reason: str }, ['mode']),
+                },
+              },
+            },
+          },
+        ),
+      },
+      '/api/denials': {
+        get: op(
+          'Denials over the range: by reason, by tenant, most recent first.',
+          'viewer',
+          { type: 'object' },
+          {
+            parameters: [
+              range('1h'),
+              query('tenant', 'Only this tenant.'),
+              query('reason', 'Only this reason.'),
+              query('limit', 'Most recent events returned (default 100).', int),
+            ],
+          },
+        ),
+      },
+      '/api/denials/trends': {
+        get: op(
+          'Denials per bucket and reason over the range.',
+          'viewer',
+          { type: 'object' },
+          { parameters: [range('1h')] },
+        ),
+      },
+      '/api/cardinality': {
+        get: op(
+          'Series per request and label counts by tenant, with violations.',
+          'viewer',
+          { type: 'object' },
+          { parameters: [range('1h')] },
+        ),
+      },
+      '/api/traffic/flow': {
+        get: op(
+          'Requests received, forwarded, denied over the range.',
+          'viewer',
+          { type: 'object' },
+          { parameters: [range('5m')] },
+        ),
+      },
+      '/api/timeseries/{range}/flow': {
+        get: op('Chart points per bucket, overall or for one tenant.', 'viewer', ref('Flow'), {
+          parameters: [
+            { name: 'range', in: 'path', required: true, schema: { type: 'string', enum: RANGES } },
+            query('tenant', 'Only this tenant.'),
+          ],
+        }),
+      },
+      '/api/events': {
+        get: {
+          ...op(
+            'Server-sent events: `update` with overview and the last minute of flow.',
+            'viewer',
+            { type: 'object' },
+            {
+              parameters: [range('5m'), query('interval', 'Seconds between updates (1-60, default 2).', int)],
+            },
+          ),
+          responses: {
+            '200': { description: 'text/event-stream', content: { 'text/event-stream': { schema: str } } },
+          },
+        },
+      },
+      '/api/audit': {
+        get: op(
+          'Changes made through this API, newest first.',
+          'viewer',
+          obj({ entries: { type: 'array', items: ref('AuditEntry') } }),
+          {
+            parameters: [
+              query('tenant', 'Only this tenant.'),
+              query('limit', 'Most entries (default 100).', int),
+            ],
+          },
+        ),
+      },
+      '/api/docs': { get: op('The Markdown docs pages (for the UI wiki).', 'viewer', { type: 'object' }) },
+      '/api/docs/{name}': {
+        get: op('One docs page as Markdown.', 'viewer', obj({ name: str, markdown: str }), {
+          parameters: [{ name: 'name', in: 'path', required: true, schema: str }],
+        }),
+      },
+      '/api/debug/routes': { get: op('Every admin route.', 'viewer', { type: 'object' }) },
+      '/api/debug/tenants': {
+        get: op('Tenants held by the aggregation, store and counters; memory per tenant.', 'viewer', {
+          type: 'object',
+        }),
+      },
+      '/api/debug/add-test-data': {
+        post: op(
+          'Adds synthetic decisions to the aggregation (needs ADMIN_DEBUG=true).',
+          'admin',
+          { type: 'object' },
+          {
+            parameters: [
+              query('tenants', 'How many tenants (default 5).', int),
+              query('requests', 'Requests per tenant (default 20).', int),
+            ],
+          },
+        ),
+      },
+    },
+  };
+}

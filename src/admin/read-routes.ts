@@ -1,0 +1,300 @@
+// Read-only admin endpoints (viewer role): overview, system status, tenants, denials, cardinality,
+// traffic flow and chart series. They read the aggregator and the limits snapshot; never the hot path.
+
+import type { FastifyInstance } from 'fastify';
+import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
+import { bytesPerTenant, denialReasonBytes } from '../stats/decision-aggregator.js';
+import { RANGE_MS } from '../stats/time-ranges.js';
+import type { RangeName } from '../stats/time-ranges.js';
+import type { AdminContext } from './context.js';
+import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
+import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
+import type { SortKey, TenantTable } from './tenant-views.js';
+
+type Query = Record<string, string | undefined>;
+
+export function systemStatus(ctx: AdminContext) {
+  const snap = ctx.limits.current();
+  const w = ctx.watcher?.status;
+  const nowMs = ctx.now();
+  const uptime = (nowMs - ctx.stats.startedAtMs) / 1000;
+  return {
+    status: w?.lastError || ctx.store.inFallback ? 'degraded' : 'ok',
+    version: ctx.version,
+    uptime_seconds: uptime,
+    upstream: ctx.upstreamTarget,
+    mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
+    /** This process only: replicas do not share admin state yet. */
+    replicas: [{ id: process.pid.toString(), self: true, started: iso(ctx.stats.startedAtMs) }],
+    store: { kind: ctx.store.kind, fallback: ctx.store.inFallback, tenants: ctx.store.size },
+    limits: {
+      version: snap.version,
+      tenants_with_overrides: snap.overrides.size,
+      tenants_with_runtime_overrides: snap.runtimeOverrides.size,
+      defaults: snap.defaults,
+      stale_seconds: w && w.lastSuccessMs > 0 ? (nowMs - w.lastSuccessMs) / 1000 : null,
+      overrides_file: w
+        ? {
+            path: w.file,
+            last_success: iso(w.lastSuccessMs),
+            last_applied: iso(w.lastAppliedMs),
+            ignored_limits: w.ignoredLimits,
+            last_error: w.lastError ? { time: iso(w.lastError.timeMs), message: w.lastError.message } : null,
+          }
+        : null,
+    },
+    aggregation: {
+      tenants: ctx.aggregator.tenantCount,
+      bytes_per_tenant: bytesPerTenant(),
+      bytes_per_denial_reason: denialReasonBytes(),
+    },
+    admin: {
+      tokens: ctx.access.size,
+      cors_origins: ctx.settings.admin.corsOrigins,
+      debug_endpoints: ctx.settings.admin.debug,
+    },
+    listeners: ctx.settings.ports,
+  };
+}
+
+export function overview(ctx: AdminContext, table: TenantTable, range: RangeName, top: number) {
+  const nowMs = ctx.now();
+  const rows = table.rows(range);
+  const rangeMs = RANGE_MS[range];
+  const status = systemStatus(ctx);
+  return {
+    range,
+    since: iso(ctx.stats.startedAtMs),
+    tenants: ctx.stats.size,
+    totals: countersJson(ctx.stats.total, (nowMs - ctx.stats.startedAtMs) / 1000),
+    window: windowJson(ctx.aggregator.window(undefined, nowMs, rangeMs)),
+    trend: trendJson(ctx.aggregator.trend(undefined, nowMs, rangeMs)),
+    active_tenants: rows.filter((t) => t.window.requests > 0).length,
+    top: {
+      by_samples: topN(rows, 'samples_per_second', top),
+      by_denials: topN(rows, 'denied', top),
+      by_utilisation: topN(rows, 'utilisation', top),
+    },
+    health: {
+      status: status.status,
+      upstream: { target: ctx.upstreamTarget },
+      store: status.store,
+      limits_stale_seconds: status.limits.stale_seconds,
+    },
+  };
+}
+
+/** Chart points over a range, overall or for one tenant. */
+export function flowSeries(ctx: AdminContext, range: RangeName, tenant: string | undefined) {
+  const nowMs = ctx.now();
+  const series = ctx.aggregator.points(tenant, nowMs, RANGE_MS[range]);
+  const width = series?.widthMs ?? 1000;
+  const secs = width / 1000;
+  return {
+    range,
+    tenant: tenant ?? null,
+    bucket_seconds: secs,
+    points: (series?.points ?? []).map((p) => ({
+      time: new Date(p.t).toISOString(),
+      requests: p.requests,
+      allowed: p.requests - p.denied,
+      denied: p.denied,
+      requests_per_second: p.requests / secs,
+      samples_per_second: p.samples / secs,
+      bytes_per_second: p.bytes / secs,
+      avg_series_per_request: p.requests > 0 ? p.series / p.requests : 0,
+      avg_decision_latency_ms: p.requests > 0 ? p.latencyUs / p.requests / 1000 : 0,
+    })),
+    denied_by_reason: series?.deniedByReason ?? {},
+  };
+}
+
+export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, table: TenantTable): void {
+  app.get('/api/health', { config: { role: 'public' } }, async (_req, reply) => {
+    const time = new Date(ctx.now()).toISOString();
+    // Draining (SIGTERM): fail readiness so load balancers move traffic away before the listener closes.
+    if (ctx.draining?.() === true) return reply.code(503).send({ status: 'draining', time });
+    return { status: 'ok', time };
+  });
+
+  app.get('/api/whoami', async (req) => ({ name: req.principal?.name, role: req.principal?.role }));
+
+  app.get('/api/system/status', async () => systemStatus(ctx));
+
+  app.get<{ Querystring: Query }>('/api/overview', async (req) =>
+    overview(ctx, table, parseRange(req.query.range, '1h'), parseCount(req.query.top, 'top', 5, 100)),
+  );
+
+  app.get('/api/limits', async () => ({
+    version: ctx.limits.current().version,
+    defaults: ctx.limits.current().defaults,
+    definitions: LIMIT_DEFINITIONS.map((d) => ({
+      name: d.name,
+      kind: d.kind,
+      values: d.values ?? null,
+      default: d.defaultValue,
+      zero_means: d.zeroMeans ?? null,
+      description: d.description,
+    })),
+  }));
+
+  app.get<{ Querystring: Query }>('/api/tenants', async (req) => {
+    const range = parseRange(req.query.range, '1h');
+    const sort = (req.query.sort ?? 'id') as SortKey;
+    if (!(sort in SORT_KEYS))
+      throw new BadRequest(
+        'sort',
+        `must be one of ${Object.keys(SORT_KEYS).join(', ')}, got ${JSON.stringify(sort)}`,
+      );
+    const order = req.query.order ?? (sort === 'id' ? 'asc' : 'desc');
+    if (order !== 'asc' && order !== 'desc')
+      throw new BadRequest('order', `must be asc or desc, got ${JSON.stringify(order)}`);
+    const limit = parseCount(req.query.limit, 'limit', 10_000, 100_000);
+    const q = (req.query.q ?? '').toLowerCase();
+    let rows = table.rows(range);
+    if (q) rows = rows.filter((t) => t.id.toLowerCase().includes(q));
+    const key = SORT_KEYS[sort] as (t: (typeof rows)[number]) => number | string;
+    const sign = order === 'asc' ? 1 : -1;
+    const sorted = [...rows].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const c = typeof x === 'string' ? x.localeCompare(y as string) : x - (y as number);
+      return c !== 0 ? sign * c : a.id.localeCompare(b.id);
+    });
+    return { range, total: rows.length, tenants: sorted.slice(0, limit) };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Query }>('/api/tenants/:id', async (req) => {
+    checkTenantId(req.params.id);
+    return tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h'));
+  });
+
+  app.get<{ Querystring: Query }>('/api/denials', async (req) => {
+    const range = parseRange(req.query.range, '1h');
+    const tenant = req.query.tenant;
+    if (tenant !== undefined) checkTenantId(tenant);
+    const reason = req.query.reason;
+    const limit = parseCount(req.query.limit, 'limit', 100, 1000);
+    const nowMs = ctx.now();
+    const since = nowMs - RANGE_MS[range];
+    const w = windowJson(ctx.aggregator.window(tenant, nowMs, RANGE_MS[range]));
+    const rows = table.rows(range);
+    return {
+      range,
+      tenant: tenant ?? null,
+      denied: w.denied,
+      denied_by_reason: w.denied_by_reason,
+      would_deny_by_reason: w.would_deny_by_reason,
+      by_tenant: topN(rows, 'denied', 20).map((t) => {
+        const row = rows.find((r) => r.id === t.tenant)!;
+        return { tenant: t.tenant, denied: t.value, denied_by_reason: row.window.denied_by_reason };
+      }),
+      recent: ctx.aggregator
+        .recentDenials(
+          limit,
+          (e) =>
+            e.timeMs > since &&
+            (tenant === undefined || e.tenant === tenant) &&
+            (reason === undefined || e.reason === reason),
+        )
+        .map((e) => ({
+          time: new Date(e.timeMs).toISOString(),
+          tenant: e.tenant || null,
+          reason: e.reason,
+          status: e.status,
+          would_deny: e.wouldDeny,
+          limit: e.limit,
+          observed: e.observed,
+          message: e.message,
+        })),
+    };
+  });
+
+  app.get<{ Querystring: Query }>('/api/denials/trends', async (req) => {
+    const range = parseRange(req.query.range, '1h');
+    const series = flowSeries(ctx, range, undefined);
+    const rows = table.rows(range);
+    return {
+      range,
+      bucket_seconds: series.bucket_seconds,
+      points: series.points.map((p, i) => ({
+        time: p.time,
+        denied: p.denied,
+        by_reason: Object.fromEntries(
+          Object.entries(series.denied_by_reason).map(([reason, counts]) => [reason, counts[i] ?? 0]),
+        ),
+      })),
+      tenants: topN(rows, 'denied', 10).map((t) => {
+        const trend = ctx.aggregator.trend(t.tenant, ctx.now(), RANGE_MS[range]);
+        return { tenant: t.tenant, denied: t.value, samples_trend: trend.direction };
+      }),
+    };
+  });
+
+  app.get<{ Querystring: Query }>('/api/cardinality', async (req) => {
+    const range = parseRange(req.query.range, '1h');
+    const rows = table.rows(range);
+    return {
+      range,
+      tenants: rows
+        .filter((t) => t.window.requests > 0)
+        .map((t) => ({
+          tenant: t.id,
+          requests: t.window.requests,
+          avg_series_per_request: t.window.avg_series_per_request,
+          max_series_per_request: t.window.max_series_per_request,
+          max_label_names: t.window.max_label_names,
+          limits: {
+            max_series_per_request: t.limits.max_series_per_request,
+            max_label_names_per_series: t.limits.max_label_names_per_series,
+          },
+          violations: {
+            max_series_per_request: t.window.denied_by_reason.max_series_per_request ?? 0,
+            max_label_names_per_series: t.window.denied_by_reason.max_label_names_per_series ?? 0,
+            max_label_name_length: t.window.denied_by_reason.max_label_name_length ?? 0,
+            max_label_value_length: t.window.denied_by_reason.max_label_value_length ?? 0,
+          },
+        }))
+        .sort(
+          (a, b) => b.max_series_per_request - a.max_series_per_request || a.tenant.localeCompare(b.tenant),
+        ),
+    };
+  });
+
+  app.get<{ Querystring: Query }>('/api/traffic/flow', async (req) => {
+    const range = parseRange(req.query.range, '5m');
+    const w = windowJson(ctx.aggregator.window(undefined, ctx.now(), RANGE_MS[range]));
+    const wouldDeny = Object.values(w.would_deny_by_reason).reduce((a, b) => a + (b ?? 0), 0);
+    return {
+      range,
+      upstream: ctx.upstreamTarget,
+      mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
+      flow: {
+        received: w.requests,
+        allowed: w.allowed,
+        forwarded: w.allowed,
+        denied: w.denied,
+        would_deny: wouldDeny,
+      },
+      rates: {
+        requests_per_second: w.requests_per_second,
+        samples_per_second: w.samples_per_second,
+        bytes_per_second: w.bytes_per_second,
+      },
+      denied_by_reason: w.denied_by_reason,
+    };
+  });
+
+  app.get<{ Params: { range: string }; Querystring: Query }>('/api/timeseries/:range/flow', async (req) => {
+    const range = parseRange(req.params.range, '1h');
+    const tenant = req.query.tenant;
+    if (tenant !== undefined) checkTenantId(tenant);
+    return flowSeries(ctx, range, tenant);
+  });
+
+  app.get<{ Querystring: Query }>('/api/audit', async (req) => {
+    const tenant = req.query.tenant;
+    if (tenant !== undefined) checkTenantId(tenant);
+    return { entries: ctx.audit.list(parseCount(req.query.limit, 'limit', 100, 1000), tenant) };
+  });
+}

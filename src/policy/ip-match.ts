@@ -1,0 +1,109 @@
+// IP addresses and CIDR ranges (IPv4 and IPv6, IPv4-mapped IPv6 treated as IPv4) for allow/block lists
+// and trusted proxies, on top of node:net's BlockList. Never throws on a client's address: a malformed
+// one simply matches nothing.
+
+import { BlockList, isIP } from 'node:net';
+
+/** Why `cidr` is not an address or range, or undefined when it is one. */
+export function cidrProblem(cidr: string): string | undefined {
+  const [address, prefix, extra] = cidr.split('/');
+  if (extra !== undefined || address === undefined)
+    return `${JSON.stringify(cidr)} is not an IP address or CIDR range`;
+  const family = isIP(address);
+  if (family === 0) return `${JSON.stringify(address)} is not an IPv4 or IPv6 address`;
+  if (prefix === undefined) return undefined;
+  const bits = Number(prefix);
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d+$/.test(prefix) || bits > max) return `prefix /${prefix} must be a whole number from 0 to ${max}`;
+  return undefined;
+}
+
+/** A set of addresses and ranges; build once, match per request. */
+export class IpMatcher {
+  private readonly list = new BlockList();
+  readonly size: number;
+
+  /** Throws a RangeError naming the first bad entry; validate with cidrProblem() for friendlier errors. */
+  constructor(cidrs: readonly string[]) {
+    for (const cidr of cidrs) {
+      const problem = cidrProblem(cidr);
+      if (problem !== undefined) throw new RangeError(problem);
+      const [address, prefix] = cidr.split('/') as [string, string | undefined];
+      const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+      if (prefix === undefined) this.list.addAddress(address, type);
+      else this.list.addSubnet(address, Number(prefix), type);
+    }
+    this.size = cidrs.length;
+  }
+
+  /** True when `ip` is in one of the ranges; false for an empty set or a malformed address. */
+  has(ip: string | undefined): boolean {
+    if (this.size === 0 || ip === undefined) return false;
+    const family = isIP(ip);
+    if (family === 0) return false;
+    return this.list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  }
+}
+
+/** The 8 groups of an IPv6 address as numbers, or undefined (handles `::` and a dotted IPv4 tail). */
+function ipv6Groups(ip: string): number[] | undefined {
+  let text = ip;
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  let tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    const v4 = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
+    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
+    text = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = rest === undefined ? [] : parse(rest);
+  const groups =
+    rest === undefined
+      ? left
+      : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  if (groups.length !== 8) return undefined;
+  if (tail.length === 2) {
+    groups[6] = tail[0]!;
+    groups[7] = tail[1]!;
+  }
+  return groups;
+}
+
+/**
+ * The address a client is keyed by: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 cut to its first
+ * `v6PrefixBits` bits (default 64, one customer's network) in canonical form with the prefix length.
+ * Returns undefined for something that is not an address.
+ */
+export function clientIpKey(ip: string, v6PrefixBits = 64): string | undefined {
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  if (family !== 6) return undefined;
+  const groups = ipv6Groups(ip);
+  if (groups === undefined) return undefined;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+  }
+  if (v6PrefixBits >= 128) return groups.map((g) => g.toString(16)).join(':');
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, v6PrefixBits - i * 16));
+    groups[i] = keep === 0 ? 0 : groups[i]! & ((0xffff << (16 - keep)) & 0xffff);
+  }
+  return `${groups.map((g) => g.toString(16)).join(':')}/${v6PrefixBits}`;
+}
+
+/** The plain address of `ip` (IPv4-mapped IPv6 unwrapped), or undefined for something that is not one. */
+export function normalizeIp(ip: string): string | undefined {
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  if (family !== 6) return undefined;
+  const lower = ip.toLowerCase();
+  if (lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4) return lower.slice(7);
+  return lower;
+}

@@ -1,0 +1,21 @@
+// What the policy engine knows about a request: identities already extracted (see src/identify) and
+// the request line. Plain data so every transport (HTTP middleware, gRPC, the proxy) can build it.
+
+export interface RequestContext {
+  /** Client address (after trusted-proxy handling). */
+  ip?: string;
+  /** The key IP-scoped policies count by (IPv6 cut to its /64 by default); defaults to `ip`. */
+  ipKey?: string;
+  user?: string;
+  apiKey?: string;
+  tenant?: string;
+  /** Plan of the caller (free, pro, enterprise...), for tiered policies. */
+  tier?: string;
+  method?: string;
+  /** Request path without the query string. */
+  path?: string;
+  /** Request headers with lower-case names. */
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Envoy-style descriptor entries. */
+  descriptors?: Readonly<Record<string, string>>;
+}

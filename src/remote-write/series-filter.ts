@@ -1,0 +1,394 @@
+// The exact, per-series pass behind Mimir's partial acceptance: which series of an RW1 or RW2 body Mimir would
+// keep, the first one it would refuse, and what the kept ones cost. Runs only after the one-pass scan found a
+// bound over a limit, so it may allocate; it must never throw anything but BodyDecodeError, whatever the bytes.
+
+import { compressSync } from 'snappy';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import type { RequestInfo } from './request-info.js';
+import { reencodeRw1 } from './rw1-reencode.js';
+import { reencodeRw2 } from './rw2-reencode.js';
+import {
+  LABEL_NAME,
+  LABEL_VALUE,
+  TIMESERIES_EXEMPLARS,
+  TIMESERIES_HISTOGRAMS,
+  TIMESERIES_LABELS,
+  TIMESERIES_SAMPLES,
+  WRITE_REQUEST_METADATA,
+  WRITE_REQUEST_TIMESERIES,
+} from './rw1-scanner.js';
+import { REQUEST_SYMBOLS, REQUEST_TIMESERIES, SERIES_LABELS_REFS } from './rw2-scanner.js';
+
+/** The per-series limits as numbers; 0 means "not checked" (unlimited, not enforced, or not an error). */
+export interface SeriesRules {
+  maxLabelNames: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+  /** False when the tenant has exemplars disabled: Mimir drops them, so none are charged. */
+  exemplarsCharged: boolean;
+  /** Exemplars charged per series at most (Mimir keeps the first ones); 0: all. */
+  maxExemplarsPerSeries: number;
+}
+
+export type SeriesProblemKind =
+  'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length';
+
+/** Why Mimir would refuse one series: the limit, its value, and the value the series has. */
+export interface SeriesProblem {
+  kind: SeriesProblemKind;
+  /** Index of the series in the body (0-based), for describeSeries(). */
+  series: number;
+  observed: number;
+  limit: number;
+}
+
+export interface FilteredSeries {
+  /** 1 for each series Mimir would ingest, 0 for each it would not, in body order. */
+  keep: Uint8Array;
+  /** The first series Mimir would refuse, in body order (Mimir answers with this one); undefined when none. */
+  firstProblem: SeriesProblem | undefined;
+  /** The request as Mimir would ingest it: counts and label extremes of the kept series only. */
+  kept: RequestInfo;
+}
+
+// RW1 tags (prometheus.WriteRequest).
+const TAG_TIMESERIES = makeTag(WRITE_REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
+const TAG_METADATA = makeTag(WRITE_REQUEST_METADATA, WIRE_LENGTH_DELIMITED);
+const TAG_LABELS = makeTag(TIMESERIES_LABELS, WIRE_LENGTH_DELIMITED);
+const TAG_SAMPLES = makeTag(TIMESERIES_SAMPLES, WIRE_LENGTH_DELIMITED);
+const TAG_EXEMPLARS = makeTag(TIMESERIES_EXEMPLARS, WIRE_LENGTH_DELIMITED);
+const TAG_HISTOGRAMS = makeTag(TIMESERIES_HISTOGRAMS, WIRE_LENGTH_DELIMITED);
+const TAG_LABEL_NAME = makeTag(LABEL_NAME, WIRE_LENGTH_DELIMITED);
+const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
+
+// RW2 tags (io.prometheus.write.v2.Request). TimeSeries: samples = 2, histograms = 3, exemplars = 4, metadata = 5.
+const TAG_V2_SYMBOLS = makeTag(REQUEST_SYMBOLS, WIRE_LENGTH_DELIMITED);
+const TAG_V2_TIMESERIES = makeTag(REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
+const TAG_V2_REFS_PACKED = makeTag(SERIES_LABELS_REFS, WIRE_LENGTH_DELIMITED);
+const TAG_V2_REFS_ONE = makeTag(SERIES_LABELS_REFS, WIRE_VARINT);
+const TAG_V2_SAMPLES = makeTag(2, WIRE_LENGTH_DELIMITED);
+const TAG_V2_HISTOGRAMS = makeTag(3, WIRE_LENGTH_DELIMITED);
+const TAG_V2_EXEMPLARS = makeTag(4, WIRE_LENGTH_DELIMITED);
+const TAG_V2_METADATA = makeTag(5, WIRE_LENGTH_DELIMITED);
+const TAG_V2_METADATA_FIELDS = [makeTag(1, WIRE_VARINT), makeTag(3, WIRE_VARINT), makeTag(4, WIRE_VARINT)];
+
+/**
+ * Judges one series from its labels, as Mimir's validateLabels does after its relabel step: labels with an
+ * empty value are removed first (so they neither count nor get checked), a series left with no label is dropped
+ * without an error, the label count is checked before any label, and labels are checked in name order (Mimir
+ * sorts them), the first failing label giving the error.
+ */
+class SeriesJudge {
+  private buf: Uint8Array = new Uint8Array(0);
+  labels = 0;
+  maxNameLength = 0;
+  maxValueLength = 0;
+  private badNameStart = -1;
+  private badNameLength = 0;
+  private badKind: SeriesProblemKind = 'max_label_name_length';
+  private badObserved = 0;
+
+  constructor(private readonly rules: SeriesRules) {}
+
+  start(buf: Uint8Array): void {
+    this.buf = buf;
+    this.labels = 0;
+    this.maxNameLength = 0;
+    this.maxValueLength = 0;
+    this.badNameStart = -1;
+  }
+
+  label(nameStart: number, nameLength: number, valueLength: number): void {
+    if (valueLength === 0) return;
+    this.labels++;
+    if (nameLength > this.maxNameLength) this.maxNameLength = nameLength;
+    if (valueLength > this.maxValueLength) this.maxValueLength = valueLength;
+    const { maxLabelNameLength, maxLabelValueLength } = this.rules;
+    let kind: SeriesProblemKind;
+    let observed: number;
+    if (maxLabelNameLength > 0 && nameLength > maxLabelNameLength) {
+      kind = 'max_label_name_length';
+      observed = nameLength;
+    } else if (maxLabelValueLength > 0 && valueLength > maxLabelValueLength) {
+      kind = 'max_label_value_length';
+      observed = valueLength;
+    } else {
+      return;
+    }
+    if (this.badNameStart < 0 || this.nameBefore(nameStart, nameLength)) {
+      this.badNameStart = nameStart;
+      this.badNameLength = nameLength;
+      this.badKind = kind;
+      this.badObserved = observed;
+    }
+  }
+
+  /** The problem of the series just read, or undefined. Call only when `labels > 0`. */
+  problem(series: number): SeriesProblem | undefined {
+    const { maxLabelNames, maxLabelNameLength, maxLabelValueLength } = this.rules;
+    if (maxLabelNames > 0 && this.labels > maxLabelNames) {
+      return { kind: 'max_label_names_per_series', series, observed: this.labels, limit: maxLabelNames };
+    }
+    if (this.badNameStart < 0) return undefined;
+    const limit = this.badKind === 'max_label_name_length' ? maxLabelNameLength : maxLabelValueLength;
+    return { kind: this.badKind, series, observed: this.badObserved, limit };
+  }
+
+  /** True when the name at `start` sorts before the failing label found so far (bytewise, as Go compares strings). */
+  private nameBefore(start: number, length: number): boolean {
+    const buf = this.buf;
+    const other = this.badNameStart;
+    const n = Math.min(length, this.badNameLength);
+    for (let i = 0; i < n; i++) {
+      const a = buf[start + i]!;
+      const b = buf[other + i]!;
+      if (a !== b) return a < b;
+    }
+    return length < this.badNameLength;
+  }
+}
+
+/** Running totals of the kept series, turned into the `kept` RequestInfo at the end. */
+class KeptTotals {
+  series = 0;
+  floatSamples = 0;
+  histogramSamples = 0;
+  exemplars = 0;
+  metadata = 0;
+  maxLabelNames = 0;
+  maxLabelNamesSeries = -1;
+  maxLabelNameLength = 0;
+  maxLabelNameSeries = -1;
+  maxLabelValueLength = 0;
+  maxLabelValueSeries = -1;
+
+  constructor(private readonly rules: SeriesRules) {}
+
+  add(judge: SeriesJudge, index: number, samples: number, histograms: number, exemplars: number): void {
+    this.series++;
+    this.floatSamples += samples;
+    this.histogramSamples += histograms;
+    if (this.rules.exemplarsCharged) {
+      const cap = this.rules.maxExemplarsPerSeries;
+      this.exemplars += cap > 0 && exemplars > cap ? cap : exemplars;
+    }
+    if (judge.labels > this.maxLabelNames || this.maxLabelNamesSeries < 0) {
+      this.maxLabelNames = judge.labels;
+      this.maxLabelNamesSeries = index;
+    }
+    if (judge.maxNameLength > this.maxLabelNameLength || this.maxLabelNameSeries < 0) {
+      this.maxLabelNameLength = judge.maxNameLength;
+      this.maxLabelNameSeries = index;
+    }
+    if (judge.maxValueLength > this.maxLabelValueLength || this.maxLabelValueSeries < 0) {
+      this.maxLabelValueLength = judge.maxValueLength;
+      this.maxLabelValueSeries = index;
+    }
+  }
+
+  info(measured: RequestInfo): RequestInfo {
+    return {
+      ...measured,
+      series: this.series,
+      floatSamples: this.floatSamples,
+      histogramSamples: this.histogramSamples,
+      exemplars: this.exemplars,
+      metadata: this.metadata,
+      maxLabelNames: this.maxLabelNames,
+      maxLabelNamesSeries: this.maxLabelNamesSeries,
+      maxLabelNameLength: this.maxLabelNameLength,
+      maxLabelNameSeries: this.maxLabelNameSeries,
+      maxLabelValueLength: this.maxLabelValueLength,
+      maxLabelValueSeries: this.maxLabelValueSeries,
+    };
+  }
+}
+
+/**
+ * Walks a decompressed RW1 or RW2 body (already scanned, so known to be well formed) series by series and
+ * decides each as Mimir would under `rules`. `measured` is the scan's RequestInfo of the same body.
+ */
+export function filterSeries(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): FilteredSeries {
+  if (measured.format === 'prw1') return filterRw1(buf, measured, rules);
+  if (measured.format === 'prw2') return filterRw2(buf, measured, rules);
+  throw new RangeError(`per-series filtering reads remote write only, not ${measured.format}`);
+}
+
+function filterRw1(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): FilteredSeries {
+  const keep = new Uint8Array(measured.series);
+  const judge = new SeriesJudge(rules);
+  const totals = new KeptTotals(rules);
+  const reader = new ProtoReader(buf);
+  const end = buf.length;
+  let firstProblem: SeriesProblem | undefined;
+  let index = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_METADATA) {
+      totals.metadata++;
+      reader.skipLengthDelimited(end);
+      continue;
+    }
+    if (tag !== TAG_TIMESERIES) {
+      reader.skip(tag, end);
+      continue;
+    }
+    const seriesEnd = reader.messageEnd(end);
+    const series = index++;
+    judge.start(buf);
+    let samples = 0;
+    let histograms = 0;
+    let exemplars = 0;
+    while (reader.pos < seriesEnd) {
+      const seriesTag = reader.tag(seriesEnd);
+      if (seriesTag === TAG_LABELS) {
+        const labelEnd = reader.messageEnd(seriesEnd);
+        // Proto3 keeps the last occurrence of a scalar field, as the scanner does.
+        let nameStart = 0;
+        let nameLength = 0;
+        let valueLength = 0;
+        while (reader.pos < labelEnd) {
+          const labelTag = reader.tag(labelEnd);
+          if (labelTag === TAG_LABEL_NAME) {
+            nameLength = reader.length(labelEnd);
+            nameStart = reader.pos;
+            reader.pos += nameLength;
+          } else if (labelTag === TAG_LABEL_VALUE) {
+            valueLength = reader.length(labelEnd);
+            reader.pos += valueLength;
+          } else {
+            reader.skip(labelTag, labelEnd);
+          }
+        }
+        judge.label(nameStart, nameLength, valueLength);
+      } else {
+        if (seriesTag === TAG_SAMPLES) samples++;
+        else if (seriesTag === TAG_HISTOGRAMS) histograms++;
+        else if (seriesTag === TAG_EXEMPLARS) exemplars++;
+        reader.skip(seriesTag, seriesEnd);
+      }
+    }
+    firstProblem = judgeSeries(judge, series, keep, totals, samples, histograms, exemplars, firstProblem);
+  }
+  return { keep, firstProblem, kept: totals.info(measured) };
+}
+
+function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): FilteredSeries {
+  const { starts, lengths, count } = symbolTable(buf);
+  const keep = new Uint8Array(measured.series);
+  const judge = new SeriesJudge(rules);
+  const totals = new KeptTotals(rules);
+  const reader = new ProtoReader(buf);
+  const end = buf.length;
+  let firstProblem: SeriesProblem | undefined;
+  let index = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag !== TAG_V2_TIMESERIES) {
+      reader.skip(tag, end);
+      continue;
+    }
+    const seriesEnd = reader.messageEnd(end);
+    const series = index++;
+    judge.start(buf);
+    let samples = 0;
+    let histograms = 0;
+    let exemplars = 0;
+    let metadata = 0;
+    let pendingName = -1;
+    const ref = (value: number): void => {
+      if (value >= count) return; // the scan already refused such a body
+      if (pendingName < 0) {
+        pendingName = value;
+        return;
+      }
+      judge.label(starts[pendingName]!, lengths[pendingName]!, lengths[value]!);
+      pendingName = -1;
+    };
+    while (reader.pos < seriesEnd) {
+      const seriesTag = reader.tag(seriesEnd);
+      if (seriesTag === TAG_V2_REFS_PACKED) {
+        const refsEnd = reader.messageEnd(seriesEnd);
+        while (reader.pos < refsEnd) ref(reader.varint(refsEnd));
+      } else if (seriesTag === TAG_V2_REFS_ONE) {
+        ref(reader.varint(seriesEnd));
+      } else if (seriesTag === TAG_V2_METADATA) {
+        const metadataEnd = reader.messageEnd(seriesEnd);
+        while (reader.pos < metadataEnd) {
+          const metadataTag = reader.tag(metadataEnd);
+          if (TAG_V2_METADATA_FIELDS.includes(metadataTag)) {
+            if (reader.varint(metadataEnd) !== 0) metadata = 1;
+          } else {
+            reader.skip(metadataTag, metadataEnd);
+          }
+        }
+      } else {
+        if (seriesTag === TAG_V2_SAMPLES) samples++;
+        else if (seriesTag === TAG_V2_HISTOGRAMS) histograms++;
+        else if (seriesTag === TAG_V2_EXEMPLARS) exemplars++;
+        reader.skip(seriesTag, seriesEnd);
+      }
+    }
+    const before = totals.series;
+    firstProblem = judgeSeries(judge, series, keep, totals, samples, histograms, exemplars, firstProblem);
+    if (totals.series > before) totals.metadata += metadata;
+  }
+  return { keep, firstProblem, kept: totals.info(measured) };
+}
+
+/** Records the verdict on one series; returns the request's first problem so far. */
+function judgeSeries(
+  judge: SeriesJudge,
+  series: number,
+  keep: Uint8Array,
+  totals: KeptTotals,
+  samples: number,
+  histograms: number,
+  exemplars: number,
+  firstProblem: SeriesProblem | undefined,
+): SeriesProblem | undefined {
+  if (judge.labels === 0) return firstProblem; // Mimir drops a series left without labels, without an error
+  const problem = judge.problem(series);
+  if (problem) return firstProblem ?? problem;
+  keep[series] = 1;
+  totals.add(judge, series, samples, histograms, exemplars);
+  return firstProblem;
+}
+
+/** Where each RW2 symbol's bytes start and how long they are. */
+function symbolTable(buf: Uint8Array): { starts: Uint32Array; lengths: Uint32Array; count: number } {
+  let starts = new Uint32Array(256);
+  let lengths = new Uint32Array(256);
+  let count = 0;
+  const reader = new ProtoReader(buf);
+  const end = buf.length;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag !== TAG_V2_SYMBOLS) {
+      reader.skip(tag, end);
+      continue;
+    }
+    const length = reader.length(end);
+    if (count === starts.length) {
+      const grownStarts = new Uint32Array(count * 2);
+      const grownLengths = new Uint32Array(count * 2);
+      grownStarts.set(starts);
+      grownLengths.set(lengths);
+      starts = grownStarts;
+      lengths = grownLengths;
+    }
+    starts[count] = reader.pos;
+    lengths[count++] = length;
+    reader.pos += length;
+  }
+  return { starts, lengths, count };
+}
+
+/**
+ * The snappy-compressed body holding only the kept series of `buf`, in the same format: every other field
+ * (metadata, RW2 symbols, fields unknown to the edge) is copied byte for byte.
+ */
+export function reencodeKept(buf: Uint8Array, format: RequestInfo['format'], keep: Uint8Array): Buffer {
+  const decoded = format === 'prw2' ? reencodeRw2(buf, keep) : reencodeRw1(buf, keep);
+  return compressSync(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength));
+}

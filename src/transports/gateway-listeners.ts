@@ -1,0 +1,153 @@
+// Starts and stops the Envoy-facing gRPC listeners: ext_authz on EXT_AUTHZ_PORT and the rate limit service
+// on RATELIMIT_PORT, each with grpc.health.v1, optional TLS/mTLS, and the RATELIMIT_CONFIG source.
+// Wiring only: decisions live in the services; this never blocks a call on a reload.
+
+import { readFileSync } from 'node:fs';
+import type { Settings } from '../config/settings.js';
+import type { WriteChecker } from '../decide/write-checker.js';
+import { ConfigError } from '../limits/config-error.js';
+import type { LimitsRegistry } from '../limits/limits-registry.js';
+import { RateLimitConfigSource } from '../ratelimit-config/index.js';
+import type { Logger } from '../server/logger.js';
+import type { EdgeMetrics } from '../server/metrics.js';
+import type { RateStore } from '../stores/rate-store.js';
+import { ExtAuthzService, EXT_AUTHZ_SERVICE } from './ext-authz/ext-authz-service.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { GrpcServer } from './grpc/grpc-server.js';
+import type { GrpcTlsOptions } from './grpc/grpc-server.js';
+import { HealthService, ServingStatus } from './grpc/health-service.js';
+import { RATELIMIT_SERVICE, RateLimitService } from './ratelimit/ratelimit-service.js';
+import { InProcessWindowStore } from './ratelimit/window-counter-store.js';
+
+export interface GatewayDeps {
+  settings: Settings;
+  checker: WriteChecker;
+  limits: LimitsRegistry;
+  store: RateStore;
+  metrics: EdgeMetrics;
+  log: Logger;
+  now: () => number;
+}
+
+export interface RunningGateway {
+  extAuthzPort: number;
+  ratelimitPort: number;
+  ratelimitConfig: RateLimitConfigSource;
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Room for headers and framing around the largest body ext_authz may carry. */
+const CHECK_REQUEST_OVERHEAD = 1 << 20;
+const WINDOW_SWEEP_MS = 10_000;
+
+function readTls(settings: Settings): GrpcTlsOptions | undefined {
+  const { certFile, keyFile, clientCaFile } = settings.gateway.grpcTls;
+  if (!certFile && !keyFile && !clientCaFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      'settings',
+      certFile ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE',
+      'TLS on the gRPC ports needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE',
+    );
+  }
+  const read = (env: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(
+        'settings',
+        env,
+        `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? ''}`,
+      );
+    }
+  };
+  return {
+    cert: read('GRPC_TLS_CERT_FILE', certFile),
+    key: read('GRPC_TLS_KEY_FILE', keyFile),
+    ...(clientCaFile ? { clientCa: read('GRPC_TLS_CLIENT_CA_FILE', clientCaFile) } : {}),
+  };
+}
+
+export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
+  const { settings, log } = deps;
+  const gatewayMetrics = new GatewayMetrics(deps.metrics.registry);
+  const tls = readTls(settings);
+  const onInternalError = (path: string, err: unknown): void => {
+    log.error(
+      { method: path, err: (err as Error).message, stack: (err as Error).stack },
+      'gRPC handler failed',
+    );
+  };
+
+  const ratelimitConfig = new RateLimitConfigSource(
+    settings.gateway.ratelimitConfig,
+    (outcome, detail) => {
+      gatewayMetrics.recordReload(outcome);
+      if (outcome === 'error')
+        log.error(
+          { file: settings.gateway.ratelimitConfig },
+          `rate limit config refused, keeping the last good one: ${detail}`,
+        );
+      else log.info({ file: settings.gateway.ratelimitConfig }, `rate limit config applied: ${detail}`);
+    },
+    deps.now,
+  );
+  ratelimitConfig.loadInitial();
+  ratelimitConfig.start(settings.gateway.ratelimitReloadMs);
+
+  const authzServer = new GrpcServer({
+    maxMessageBytes: settings.maxRequestBytes + CHECK_REQUEST_OVERHEAD,
+    ...(tls ? { tls } : {}),
+    onInternalError,
+  });
+  const authzHealth = new HealthService([EXT_AUTHZ_SERVICE]);
+  authzHealth.register(authzServer);
+  new ExtAuthzService({
+    settings,
+    checker: deps.checker,
+    partialBody: settings.gateway.partialBody,
+  }).register(authzServer);
+
+  const windows = new InProcessWindowStore();
+  const sweep = setInterval(() => windows.sweep(deps.now()), WINDOW_SWEEP_MS);
+  sweep.unref();
+  const rlsServer = new GrpcServer({ maxMessageBytes: 4 << 20, ...(tls ? { tls } : {}), onInternalError });
+  const rlsHealth = new HealthService([RATELIMIT_SERVICE]);
+  rlsHealth.register(rlsServer);
+  new RateLimitService({
+    settings,
+    limits: deps.limits,
+    tenantStore: deps.store,
+    windows,
+    config: ratelimitConfig,
+    now: deps.now,
+    tenantKey: settings.gateway.ratelimitTenantKey,
+    responseHeaders: settings.gateway.ratelimitResponseHeaders,
+    record: gatewayMetrics.recordDescriptor,
+  }).register(rlsServer);
+
+  const host = settings.bindAddress;
+  const extAuthzPort = await authzServer.listen(settings.ports.extAuthz, host);
+  let ratelimitPort: number;
+  try {
+    ratelimitPort = await rlsServer.listen(settings.ports.ratelimit, host);
+  } catch (err) {
+    await authzServer.close(0);
+    throw err;
+  }
+
+  return {
+    extAuthzPort,
+    ratelimitPort,
+    ratelimitConfig,
+    async stop(graceMs) {
+      // Health first, so Envoy's health checks stop sending before the listeners go away.
+      authzHealth.setAll(ServingStatus.NOT_SERVING);
+      rlsHealth.setAll(ServingStatus.NOT_SERVING);
+      ratelimitConfig.stop();
+      clearInterval(sweep);
+      await Promise.all([authzServer.close(graceMs), rlsServer.close(graceMs)]);
+      await windows.close();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+// The Redis store as the service uses it, against a real redis-server: checks of one tick share one
+// round trip, Mimir's bucket semantics hold across the batch, a tenant over its limit is answered
+// without Redis, and a server that lost our script (SCRIPT FLUSH, restart) is handled without an error.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RateAnswer, RateQuery } from '../../src/stores/rate-store.js';
+import { bucketKey } from '../../src/stores/redis/bucket-scripts.js';
+import { RedisConnections } from '../../src/stores/redis/redis-connections.js';
+import { RedisRateStore } from '../../src/stores/redis/redis-rate-store.js';
+import type { RedisSettings } from '../../src/stores/redis/redis-settings.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import type { RedisServer } from '../helpers/redis-server.js';
+
+let server: RedisServer;
+let client: Redis;
+const stores: RedisRateStore[] = [];
+
+function redisSettings(port: number, overrides: Partial<RedisSettings> = {}): RedisSettings {
+  return {
+    addresses: [{ host: '127.0.0.1', port }],
+    mode: 'standalone',
+    sentinelMaster: 'mymaster',
+    username: '',
+    password: '',
+    poolSize: 2,
+    minIdleConns: 1,
+    timeoutMs: 1000,
+    keyPrefix: 'store-test:',
+    fallback: 'local',
+    fallbackReplicas: 0,
+    breakerFailures: 3,
+    breakerCooldownMs: 1000,
+    localCache: true,
+    ...overrides,
+  };
+}
+
+async function newStore(overrides: Partial<RedisSettings> = {}): Promise<RedisRateStore> {
+  const s = redisSettings(server.port, overrides);
+  const connections = new RedisConnections(s, () => undefined);
+  const store = new RedisRateStore(connections, { keyPrefix: s.keyPrefix, localCache: s.localCache });
+  stores.push(store);
+  expect(await store.ready(5000)).toBe(true);
+  return store;
+}
+
+const ingestion = (cost: number): RateQuery => ({
+  requestRate: 0,
+  requestBurst: 1,
+  ingestionRate: 1,
+  ingestionBurst: 1000,
+  cost,
+  requestEnforced: true,
+});
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = new Redis({ host: '127.0.0.1', port: server.port });
+});
+
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  client?.disconnect();
+  await server?.stop();
+});
+
+describe('Redis rate store', () => {
+  it('sends the checks of one tick in one round trip and allows exactly the burst', async () => {
+    const store = await newStore({ localCache: false });
+    const before = store.counters.roundTrips;
+    // 300 requests of 10 samples against a burst of 1000 (refill 1/s): exactly 100 fit.
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () => store.take('batch-tenant', ingestion(10), Date.now())),
+    );
+    expect(store.counters.roundTrips - before).toBe(1);
+    expect(answers.filter((a) => a.ingestionWaitMs === 0)).toHaveLength(100);
+    const denied = answers.filter((a) => a.ingestionWaitMs > 0);
+    // A denial says how long until 10 samples have refilled at 1/s: about 10 s.
+    expect(Math.min(...denied.map((a) => a.ingestionWaitMs))).toBeGreaterThan(9000);
+    const key = bucketKey('store-test:', 'batch-tenant');
+    expect(await client.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('answers a tenant already over its limit locally, and asks Redis once refill may cover a request', async () => {
+    const store = await newStore();
+    const q = (cost: number): RateQuery => ({ ...ingestion(cost), ingestionRate: 1000 });
+    await Promise.all(Array.from({ length: 100 }, () => store.take('hot-tenant', q(10), Date.now())));
+    const trips = store.counters.roundTrips;
+    // At most ~1000 samples/s have refilled since: 500 certainly do not fit.
+    const answer = store.take('hot-tenant', q(500), Date.now());
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect((answer as RateAnswer).ingestionWaitMs).toBeGreaterThan(0);
+    expect(store.counters.roundTrips).toBe(trips);
+    expect(store.counters.cacheHits).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    // 30 ms at 1000/s may have refilled 30 samples: 10 might fit, so only Redis can say.
+    const asked = store.take('hot-tenant', q(10), Date.now());
+    expect(asked).toBeInstanceOf(Promise);
+    expect((await asked).ingestionWaitMs).toBe(0);
+  });
+
+  it('shares the buckets between two stores (two replicas)', async () => {
+    const a = await newStore({ localCache: false });
+    const b = await newStore({ localCache: false });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 === 0 ? a : b).take('shared-tenant', ingestion(10), Date.now()),
+      ),
+    );
+    expect(answers.filter((x) => x.ingestionWaitMs === 0)).toHaveLength(100);
+  });
+
+  it('loads the script again after SCRIPT FLUSH and keeps answering', async () => {
+    const store = await newStore({ localCache: false });
+    await store.take('flush-tenant', ingestion(1), Date.now());
+    const reloads = store.counters.scriptReloads;
+    await client.script('FLUSH');
+    const answer = await store.take('flush-tenant', ingestion(1), Date.now());
+    expect(answer.ingestionWaitMs).toBe(0);
+    expect(store.counters.scriptReloads).toBe(reloads + 1);
+  });
+
+  it('fails fast, without waiting for a timeout, when Redis is gone', async () => {
+    const lone = await startRedisServer();
+    try {
+      const s = redisSettings(lone.port, { timeoutMs: 5000 });
+      const store = new RedisRateStore(new RedisConnections(s, () => undefined), {
+        keyPrefix: 'gone:',
+        localCache: false,
+      });
+      stores.push(store);
+      expect(await store.ready(5000)).toBe(true);
+      await lone.kill();
+      const started = Date.now();
+      await expect(store.take('t', ingestion(1), Date.now())).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await lone.stop();
+    }
+  });
+});

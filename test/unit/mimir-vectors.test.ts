@@ -1,0 +1,165 @@
+// Runs test/vectors/mimir-decisions.yaml: each vector is one behaviour of Mimir 3.x's distributor, and the edge
+// must decide it the same way (status after the upstream accepted the rest, error id, series forwarded, items
+// charged). The decision is composed exactly as WriteChecker composes it: mimirView → checkStatic → mimirCost.
+
+import { readFileSync } from 'node:fs';
+import snappy from 'snappy';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { checkStatic } from '../../src/decide/enforcer.js';
+import { mimirCost, mimirView } from '../../src/decide/mimir-rules.js';
+import { LIMIT_DEFINITIONS, limitDefinition, limitValue } from '../../src/limits/limit-definitions.js';
+import type { LimitName } from '../../src/limits/limit-definitions.js';
+import type { ResolvedTenant } from '../../src/limits/tenant-limits.js';
+import { measureBody, selectDecoder } from '../../src/remote-write/index.js';
+import type { Rw2SeriesSpec } from '../helpers/rw2-request.js';
+import { RW2_CONTENT_TYPE, encodeRw2, rw2Request, rw2RequestType } from '../helpers/rw2-request.js';
+import type { SeriesSpec } from '../helpers/write-request.js';
+import { encodeWriteRequest, writeRequest, writeRequestType } from '../helpers/write-request.js';
+
+interface Vector {
+  id: string;
+  mimir: string;
+  format: 'prw1' | 'prw2';
+  limits?: Record<string, unknown>;
+  enforcement?: Partial<Record<LimitName, boolean>>;
+  series: (SeriesSpec & Rw2SeriesSpec)[];
+  metadata?: number;
+  expect: {
+    status: number;
+    error_id?: string;
+    names?: string;
+    untouched?: boolean;
+    forwarded?: string[];
+    metadata_forwarded?: number;
+    cost: number;
+  };
+}
+
+export const VECTORS: Vector[] = (
+  parse(readFileSync(new URL('../vectors/mimir-decisions.yaml', import.meta.url), 'utf8')) as {
+    vectors: Vector[];
+  }
+).vectors;
+
+function tenantOf(v: Vector): ResolvedTenant {
+  const limits = Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, d.defaultValue])) as Record<
+    LimitName,
+    number
+  >;
+  for (const [name, value] of Object.entries(v.limits ?? {})) {
+    const def = limitDefinition(name);
+    if (!def) throw new Error(`vector ${v.id}: unknown limit ${name}`);
+    limits[def.name] = limitValue(def, value);
+  }
+  return { limits, enforcement: { enabled: true, limits: v.enforcement ?? {} }, hasOverrides: true };
+}
+
+/** Names (`__name__`) and metadata count of the series in a decompressed body. */
+function contents(format: Vector['format'], decoded: Uint8Array): { names: string[]; metadata: number } {
+  if (format === 'prw1') {
+    const req = writeRequestType.toObject(writeRequestType.decode(decoded), { defaults: true }) as {
+      timeseries: { labels: { name: string; value: string }[] }[];
+      metadata: unknown[];
+    };
+    return {
+      names: req.timeseries.map((t) => t.labels.find((l) => l.name === '__name__')?.value ?? ''),
+      metadata: req.metadata.length,
+    };
+  }
+  const req = rw2RequestType.toObject(rw2RequestType.decode(decoded), { defaults: true }) as {
+    symbols: string[];
+    timeseries: { labelsRefs: number[] }[];
+  };
+  const names = req.timeseries.map((t) => {
+    for (let i = 0; i < t.labelsRefs.length; i += 2) {
+      if (req.symbols[t.labelsRefs[i]!] === '__name__') return req.symbols[t.labelsRefs[i + 1]!]!;
+    }
+    return '';
+  });
+  return { names, metadata: 0 };
+}
+
+interface Outcome {
+  status: number;
+  errorId: string;
+  message: string;
+  /** The decompressed body that goes upstream, undefined when nothing does. */
+  forwarded: Uint8Array | undefined;
+  cost: number;
+}
+
+function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
+  const tenant = tenantOf(v);
+  const body =
+    v.format === 'prw1'
+      ? snappy.compressSync(encodeWriteRequest(writeRequest(v.series, v.metadata ?? 0)))
+      : snappy.compressSync(encodeRw2(rw2Request(v.series)));
+  const contentType = v.format === 'prw1' ? 'application/x-protobuf' : RW2_CONTENT_TYPE;
+  const decoder = selectDecoder('/api/v1/push', contentType, 'snappy');
+  if ('unsupported' in decoder) throw new Error(decoder.unsupported);
+  const measured = measureBody(decoder, body, 50 << 20);
+  const view = mimirView(tenant, measured, false);
+  if (view?.refusal) {
+    const r = view.refusal;
+    return {
+      outcome: { status: r.status, errorId: r.errorId, message: r.message, forwarded: undefined, cost: 0 },
+      decoded: measured.decoded,
+    };
+  }
+  const info = view ? view.info : measured.info;
+  const st = checkStatic({
+    tenant,
+    info,
+    dryRun: false,
+    body: measured.decoded,
+    describeSeries: measured.describeSeries,
+  });
+  if (st && !st.allowed) {
+    return {
+      outcome: { status: st.status, errorId: st.errorId, message: st.message, forwarded: undefined, cost: 0 },
+      decoded: measured.decoded,
+    };
+  }
+  const partial = view?.partial;
+  return {
+    outcome: {
+      status: partial ? partial.refusal.status : 200,
+      errorId: partial ? partial.refusal.errorId : '',
+      message: partial ? partial.refusal.message : '',
+      forwarded: partial ? (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer) : measured.decoded,
+      cost: mimirCost(info, tenant.limits),
+    },
+    decoded: measured.decoded,
+  };
+}
+
+describe('Mimir decision vectors (test/vectors/mimir-decisions.yaml)', () => {
+  it('has unique ids', () => {
+    expect(new Set(VECTORS.map((v) => v.id)).size).toBe(VECTORS.length);
+  });
+
+  for (const v of VECTORS) {
+    it(`${v.id}: ${v.mimir}`, () => {
+      const { outcome, decoded } = decideVector(v);
+      const e = v.expect;
+      expect(outcome.status, 'status the client gets').toBe(e.status);
+      if (e.error_id) expect(outcome.errorId).toBe(e.error_id);
+      if (e.names) expect(outcome.message).toContain(`${e.names}{`);
+      expect(outcome.cost, 'items charged to ingestion_rate').toBe(e.cost);
+      if (e.untouched) {
+        expect(outcome.forwarded, 'the client body goes upstream as sent').toBe(decoded);
+      }
+      if (e.forwarded) {
+        if (e.forwarded.length === 0) {
+          expect(outcome.forwarded, 'nothing goes upstream').toBeUndefined();
+        } else {
+          const sent = contents(v.format, outcome.forwarded!);
+          expect(sent.names, 'series that reach the upstream').toEqual(e.forwarded);
+          if (e.metadata_forwarded !== undefined) expect(sent.metadata).toBe(e.metadata_forwarded);
+        }
+      }
+    });
+  }
+});

@@ -1,0 +1,165 @@
+// The admin API client: bearer token from the login page, JSON in and out, errors as ApiError with the
+// server's message and path, and a server-sent-events reader (fetch-based, so it can send the token).
+
+export const RANGES = ['1m', '5m', '15m', '1h', '24h', '7d'] as const;
+export type Range = (typeof RANGES)[number];
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Window {
+  span_seconds: number;
+  requests: number;
+  allowed: number;
+  denied: number;
+  denied_by_reason: Record<string, number>;
+  would_deny_by_reason: Record<string, number>;
+  deny_ratio: number;
+  requests_per_second: number;
+  samples_per_second: number;
+  bytes_per_second: number;
+  avg_series_per_request: number;
+  max_series_per_request: number;
+  max_label_names: number;
+  avg_decision_latency_ms: number;
+}
+
+export interface Trend {
+  direction: 'up' | 'down' | 'flat';
+  samples_per_second_change_per_minute: number;
+}
+
+export interface Tenant {
+  id: string;
+  limits: Record<string, number>;
+  limit_sources: Record<string, 'default' | 'overrides_file' | 'runtime'>;
+  enforcement: {
+    enabled: boolean;
+    dry_run: boolean;
+    tenant_enabled: boolean;
+    limits: Record<string, boolean>;
+  };
+  window: Window;
+  utilisation: { ingestion_rate_pct: number; request_rate_pct: number; ingestion_burst_pct: number };
+  trend: Trend;
+  last_seen: string | null;
+}
+
+export interface FlowPoint {
+  time: string;
+  requests: number;
+  allowed: number;
+  denied: number;
+  requests_per_second: number;
+  samples_per_second: number;
+  bytes_per_second: number;
+  avg_decision_latency_ms: number;
+}
+
+export interface Flow {
+  bucket_seconds: number;
+  points: FlowPoint[];
+  denied_by_reason: Record<string, number[]>;
+}
+
+export interface TopEntry {
+  tenant: string;
+  value: number;
+}
+
+export interface Overview {
+  range: Range;
+  window: Window;
+  trend: Trend;
+  active_tenants: number;
+  top: { by_samples: TopEntry[]; by_denials: TopEntry[]; by_utilisation: TopEntry[] };
+  health: {
+    status: string;
+    upstream: { target: string };
+    store: { kind: string; fallback: boolean; tenants: number };
+    limits_stale_seconds: number | null;
+  };
+}
+
+export interface Update {
+  time: string;
+  overview: Overview;
+  flow: Flow;
+}
+
+const TOKEN_KEY = 'mimir-edge.admin-token';
+
+export function savedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function saveToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export class Api {
+  constructor(private readonly token: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'the admin API cannot be reached; is the service running?');
+    }
+    const json = (await res.json().catch(() => ({}))) as { error?: string; path?: string };
+    if (!res.ok) throw new ApiError(res.status, json.error ?? `HTTP ${res.status}`, json.path);
+    return json as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  /** Reads /api/events until `signal` aborts; calls `onUpdate` per event. Rejects when the stream fails. */
+  async stream(path: string, onUpdate: (u: Update) => void, signal: AbortSignal): Promise<void> {
+    const res = await fetch(path, { headers: { authorization: `Bearer ${this.token}` }, signal });
+    if (!res.ok || !res.body) throw new ApiError(res.status, `live updates failed (HTTP ${res.status})`);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
+        if (data) onUpdate(JSON.parse(data) as Update);
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// Overview: live requests, allow/deny and samples/s (server-sent events), health of upstream and store,
+// and the top tenants by samples, denials and utilisation.
+import { useEffect, useState } from 'react';
+import type { Range, TopEntry, Update } from '../api.js';
+import { LineChart } from '../components/line-chart.js';
+import { RangePicker } from '../components/range-picker.js';
+import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { formatBytes, formatNumber, formatPct } from '../logic/format.js';
+import { Link } from '../router.js';
+import { useSession } from '../session.js';
+
+function TopList({
+  title,
+  entries,
+  unit,
+}: {
+  title: string;
+  entries: TopEntry[];
+  unit: (v: number) => string;
+}) {
+  return (
+    <section className="card">
+      <h3>{title}</h3>
+      {entries.length === 0 ? (
+        <Empty>No traffic in this range.</Empty>
+      ) : (
+        <ol className="top">
+          {entries.map((e) => (
+            <li key={e.tenant}>
+              <Link to={`/tenants/${encodeURIComponent(e.tenant)}`}>{e.tenant}</Link>
+              <span>{unit(e.value)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+export function OverviewPage() {
+  const { api } = useSession();
+  const [range, setRange] = useState<Range>('5m');
+  const [update, setUpdate] = useState<Update | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const connect = () => {
+      api
+        .stream(
+          `/api/events?range=${range}&interval=2`,
+          (u) => {
+            setUpdate(u);
+            setError(null);
+          },
+          controller.signal,
+        )
+        .catch((e: Error) => {
+          if (controller.signal.aborted) return;
+          setError(`live updates interrupted (${e.message}); reconnecting…`);
+          retry = setTimeout(connect, 3000);
+        });
+    };
+    connect();
+    return () => {
+      controller.abort();
+      if (retry) clearTimeout(retry);
+    };
+  }, [api, range]);
+
+  const o = update?.overview;
+  const points = update?.flow.points ?? [];
+  const labels = points.length
+    ? [points[0]!.time.slice(11, 19), points[points.length - 1]!.time.slice(11, 19)]
+    : [];
+  return (
+    <div className="page">
+      <header className="page-head">
+        <h2>Overview</h2>
+        <RangePicker value={range} onChange={setRange} />
+      </header>
+      {error && <ErrorBox message={error} />}
+      {!o ? (
+        <Loading what="live figures" />
+      ) : (
+        <>
+          <div className="stats">
+            <div className="stat">
+              <b>{formatNumber(o.window.requests_per_second)}</b>
+              <span>requests/s</span>
+            </div>
+            <div className="stat">
+              <b>{formatNumber(o.window.samples_per_second)}</b>
+              <span>samples/s</span>
+            </div>
+            <div className="stat">
+              <b>{formatBytes(o.window.bytes_per_second)}/s</b>
+              <span>received</span>
+            </div>
+            <div className="stat">
+              <b data-testid="overview-denied">{formatNumber(o.window.denied)}</b>
+              <span>denied ({formatPct(100 * o.window.deny_ratio)})</span>
+            </div>
+            <div className="stat">
+              <b>{o.active_tenants}</b>
+              <span>active tenants</span>
+            </div>
+            <div className="stat">
+              <b>{formatNumber(o.window.avg_decision_latency_ms, 3)} ms</b>
+              <span>decision latency</span>
+            </div>
+          </div>
+          <div className="grid2">
+            <LineChart
+              title="Requests per second (last minute)"
+              labels={labels}
+              series={[
+                {
+                  name: 'allowed',
+                  color: '#2f9e44',
+                  values: points.map((p) => p.allowed / update!.flow.bucket_seconds),
+                },
+                {
+                  name: 'denied',
+                  color: '#e03131',
+                  values: points.map((p) => p.denied / update!.flow.bucket_seconds),
+                },
+              ]}
+            />
+            <LineChart
+              title="Samples per second (last minute)"
+              labels={labels}
+              series={[
+                { name: 'samples', color: '#1971c2', values: points.map((p) => p.samples_per_second) },
+              ]}
+            />
+          </div>
+          <section className="card health">
+            <h3>Health</h3>
+            <ul>
+              <li>
+                Status: <b className={`badge ${o.health.status}`}>{o.health.status}</b>
+              </li>
+              <li>
+                Upstream: <code>{o.health.upstream.target}</code>
+              </li>
+              <li>
+                Store: {o.health.store.kind}
+                {o.health.store.fallback ? ' (in fallback: the shared store is unreachable)' : ''},{' '}
+                {o.health.store.tenants} tenants
+              </li>
+              <li>
+                Limits file last read:{' '}
+                {o.health.limits_stale_seconds === null
+                  ? 'no overrides file'
+                  : `${formatNumber(o.health.limits_stale_seconds)} s ago`}
+              </li>
+            </ul>
+          </section>
+          <div className="grid3">
+            <TopList
+              title="Top by samples/s"
+              entries={o.top.by_samples}
+              unit={(v) => `${formatNumber(v)}/s`}
+            />
+            <TopList title="Top by denials" entries={o.top.by_denials} unit={(v) => formatNumber(v)} />
+            <TopList title="Top by utilisation" entries={o.top.by_utilisation} unit={(v) => formatPct(v)} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

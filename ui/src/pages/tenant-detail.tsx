@@ -1,0 +1,284 @@
+// Tenant detail: charts over the chosen range, effective limits with their sources, and (operator or
+// admin) editing of limits and enforcement switches, always through a confirmation that shows the diff.
+import { useState } from 'react';
+import { ApiError } from '../api.js';
+import type { Flow, Range, Tenant } from '../api.js';
+import { LineChart } from '../components/line-chart.js';
+import { RangePicker } from '../components/range-picker.js';
+import { ErrorBox, Loading } from '../components/states.js';
+import { UtilBar } from '../components/util-bar.js';
+import { formatNumber } from '../logic/format.js';
+import { describeChange, diffLimits, diffSwitches } from '../logic/limit-edits.js';
+import type { LimitChange, LimitDefinition } from '../logic/limit-edits.js';
+import { canEdit, usePoll, useSession } from '../session.js';
+
+const SOURCE_TEXT = { default: 'default', overrides_file: 'overrides file', runtime: 'set here (runtime)' };
+
+interface Pending {
+  kind: 'limits' | 'enforcement';
+  lines: string[];
+  apply: () => Promise<void>;
+}
+
+export function TenantDetailPage({ id }: { id: string }) {
+  const { api, role } = useSession();
+  const editable = canEdit(role);
+  const [range, setRange] = useState<Range>('5m');
+  const tenant = usePoll<Tenant>(`/api/tenants/${encodeURIComponent(id)}?range=${range}`, 3000);
+  const flow = usePoll<Flow>(`/api/timeseries/${range}/flow?tenant=${encodeURIComponent(id)}`, 3000);
+  const defs = usePoll<{ definitions: LimitDefinition[] }>('/api/limits', 0);
+  const [typed, setTyped] = useState<Record<string, string>>({});
+  const [switches, setSwitches] = useState<{ enabled: boolean; limits: Record<string, boolean> } | null>(
+    null,
+  );
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+
+  const t = tenant.data;
+  const definitions = defs.data?.definitions ?? [];
+  const { changes, errors } = t ? diffLimits(definitions, t.limits, typed) : { changes: [], errors: [] };
+
+  const fail = (e: unknown) =>
+    setMessage({ ok: false, text: e instanceof ApiError && e.path ? `${e.message}` : (e as Error).message });
+
+  const reviewLimits = () => {
+    if (errors.length > 0 || changes.length === 0) return;
+    const body = Object.fromEntries(changes.map((c: LimitChange) => [c.name, c.after]));
+    setPending({
+      kind: 'limits',
+      lines: changes.map(describeChange),
+      apply: async () => {
+        await api.put(`/api/tenants/${encodeURIComponent(id)}/limits`, { limits: body });
+        setTyped({});
+        setMessage({ ok: true, text: `Limits of ${id} changed; the proxy enforces them now.` });
+      },
+    });
+  };
+
+  const reviewSwitches = () => {
+    if (!t || !switches) return;
+    const current = { enabled: t.enforcement.tenant_enabled, limits: t.enforcement.limits };
+    const lines = diffSwitches(current, switches);
+    if (lines.length === 0) return;
+    setPending({
+      kind: 'enforcement',
+      lines,
+      apply: async () => {
+        await api.post(`/api/tenants/${encodeURIComponent(id)}/enforcement`, switches);
+        setSwitches(null);
+        setMessage({ ok: true, text: `Enforcement of ${id} changed.` });
+      },
+    });
+  };
+
+  const confirm = async () => {
+    if (!pending) return;
+    try {
+      await pending.apply();
+      tenant.reload();
+    } catch (e) {
+      fail(e);
+    }
+    setPending(null);
+  };
+
+  const points = flow.data?.points ?? [];
+  const labels = points.length
+    ? [
+        points[0]!.time.slice(5, 16).replace('T', ' '),
+        points[points.length - 1]!.time.slice(5, 16).replace('T', ' '),
+      ]
+    : [];
+  const sw = switches ?? (t ? { enabled: t.enforcement.tenant_enabled, limits: t.enforcement.limits } : null);
+
+  return (
+    <div className="page">
+      <header className="page-head">
+        <h2>
+          Tenant <code data-testid="tenant-id">{id}</code>
+        </h2>
+        <RangePicker value={range} onChange={setRange} />
+      </header>
+      {tenant.error && <ErrorBox message={tenant.error} />}
+      {message && (
+        <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
+          {message.text}
+        </p>
+      )}
+      {!t ? (
+        !tenant.error && <Loading what={`tenant ${id}`} />
+      ) : (
+        <>
+          <div className="stats">
+            <div className="stat">
+              <b>{formatNumber(t.window.samples_per_second)}</b>
+              <span>samples/s</span>
+            </div>
+            <div className="stat">
+              <b>{formatNumber(t.window.requests_per_second)}</b>
+              <span>requests/s</span>
+            </div>
+            <div className="stat">
+              <b data-testid="tenant-denied">{formatNumber(t.window.denied)}</b>
+              <span>denied in {range}</span>
+            </div>
+            <div className="stat">
+              <b>{t.trend.direction}</b>
+              <span>
+                trend ({formatNumber(t.trend.samples_per_second_change_per_minute)} samples/s per min)
+              </span>
+            </div>
+            <div className="stat">
+              <UtilBar pct={t.utilisation.ingestion_rate_pct} label="ingestion_rate used" />
+              <span>of ingestion_rate</span>
+            </div>
+            <div className="stat">
+              <UtilBar pct={t.utilisation.ingestion_burst_pct} label="burst used" />
+              <span>of burst now</span>
+            </div>
+          </div>
+          {Object.keys(t.window.denied_by_reason).length > 0 && (
+            <p className="reasons" data-testid="tenant-denied-reasons">
+              Denied by reason:{' '}
+              {Object.entries(t.window.denied_by_reason).map(([r, n]) => (
+                <span key={r} className="reason">
+                  {r}: {n}
+                </span>
+              ))}
+            </p>
+          )}
+          <div className="grid2">
+            <LineChart
+              title="Requests per bucket"
+              labels={labels}
+              series={[
+                { name: 'allowed', color: '#2f9e44', values: points.map((p) => p.allowed) },
+                { name: 'denied', color: '#e03131', values: points.map((p) => p.denied) },
+              ]}
+            />
+            <LineChart
+              title="Samples per second"
+              labels={labels}
+              series={[
+                { name: 'samples', color: '#1971c2', values: points.map((p) => p.samples_per_second) },
+              ]}
+            />
+          </div>
+
+          <section className="card">
+            <h3>Limits</h3>
+            {!editable && (
+              <p className="hint" data-testid="read-only">
+                Your role ({role}) can view limits but not change them.
+              </p>
+            )}
+            {t.enforcement.dry_run && (
+              <p className="hint">The service runs in dry-run: no limit is enforced.</p>
+            )}
+            <div className="table-wrap">
+              <table className="limits">
+                <thead>
+                  <tr>
+                    <th>Limit</th>
+                    <th>In force</th>
+                    <th>Source</th>
+                    <th>New value</th>
+                    <th>Enforced</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {definitions.map((d) => (
+                    <tr key={d.name}>
+                      <td title={d.description}>
+                        <code>{d.name}</code>
+                      </td>
+                      <td>
+                        {formatNumber(t.limits[d.name])}
+                        {t.limits[d.name] === 0 && d.zero_means ? ` (${d.zero_means})` : ''}
+                      </td>
+                      <td>{SOURCE_TEXT[t.limit_sources[d.name] ?? 'default']}</td>
+                      <td>
+                        <input
+                          aria-label={`new ${d.name}`}
+                          name={d.name}
+                          inputMode="decimal"
+                          disabled={!editable}
+                          placeholder={String(t.limits[d.name])}
+                          value={typed[d.name] ?? ''}
+                          onChange={(e) =>
+                            setTyped((old) => {
+                              const next = { ...old, [d.name]: e.target.value };
+                              if (e.target.value === '') delete next[d.name];
+                              return next;
+                            })
+                          }
+                        />
+                      </td>
+                      <td>
+                        <input
+                          type="checkbox"
+                          aria-label={`enforce ${d.name}`}
+                          disabled={!editable}
+                          checked={sw?.limits[d.name] ?? true}
+                          onChange={(e) =>
+                            sw && setSwitches({ ...sw, limits: { ...sw.limits, [d.name]: e.target.checked } })
+                          }
+                        />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {errors.length > 0 && <ErrorBox message={errors.join('; ')} />}
+            <div className="toolbar">
+              <button
+                type="button"
+                disabled={!editable || errors.length > 0 || changes.length === 0}
+                onClick={reviewLimits}
+              >
+                Review limit changes ({changes.length})
+              </button>
+              <label className="switch">
+                <input
+                  type="checkbox"
+                  aria-label="enforce this tenant"
+                  disabled={!editable}
+                  checked={sw?.enabled ?? true}
+                  onChange={(e) => sw && setSwitches({ ...sw, enabled: e.target.checked })}
+                />
+                Enforce this tenant (off: observe only)
+              </label>
+              <button type="button" disabled={!editable || switches === null} onClick={reviewSwitches}>
+                Review enforcement changes
+              </button>
+            </div>
+          </section>
+        </>
+      )}
+      {pending && (
+        <div className="dialog-backdrop">
+          <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title">
+            <h3 id="confirm-title">Apply these changes to {id}?</h3>
+            <ul className="diff" data-testid="diff">
+              {pending.lines.map((l) => (
+                <li key={l}>{l}</li>
+              ))}
+            </ul>
+            <p className="hint">
+              They apply at once to every request of this tenant and are recorded in the audit log.
+            </p>
+            <div className="toolbar">
+              <button type="button" className="primary" onClick={() => void confirm()}>
+                Apply
+              </button>
+              <button type="button" onClick={() => setPending(null)}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

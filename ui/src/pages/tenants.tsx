@@ -1,0 +1,152 @@
+// Tenants: a searchable, sortable table with utilisation bars, exportable as CSV or JSON.
+import { useMemo, useState } from 'react';
+import type { Range, Tenant } from '../api.js';
+import { RangePicker } from '../components/range-picker.js';
+import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { UtilBar } from '../components/util-bar.js';
+import { formatNumber } from '../logic/format.js';
+import { toCsv, toJson } from '../logic/table-export.js';
+import type { Cell } from '../logic/table-export.js';
+import { Link } from '../router.js';
+import { usePoll } from '../session.js';
+
+type Column = { key: string; title: string; value: (t: Tenant) => number | string };
+
+const COLUMNS: Column[] = [
+  { key: 'id', title: 'Tenant', value: (t) => t.id },
+  { key: 'samples', title: 'Samples/s', value: (t) => t.window.samples_per_second },
+  { key: 'requests', title: 'Requests/s', value: (t) => t.window.requests_per_second },
+  { key: 'denied', title: 'Denied', value: (t) => t.window.denied },
+  { key: 'rate', title: 'Rate use', value: (t) => t.utilisation.ingestion_rate_pct },
+  { key: 'burst', title: 'Burst use', value: (t) => t.utilisation.ingestion_burst_pct },
+  { key: 'limit', title: 'ingestion_rate', value: (t) => t.limits.ingestion_rate ?? 0 },
+];
+
+function download(name: string, type: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function TenantsPage() {
+  const [range, setRange] = useState<Range>('5m');
+  const [query, setQuery] = useState('');
+  const [sort, setSort] = useState<{ key: string; desc: boolean }>({ key: 'samples', desc: true });
+  const { data, error } = usePoll<{ tenants: Tenant[] }>(`/api/tenants?range=${range}`, 5000);
+
+  const rows = useMemo(() => {
+    const col = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0]!;
+    const q = query.trim().toLowerCase();
+    return (data?.tenants ?? [])
+      .filter((t) => t.id.toLowerCase().includes(q))
+      .sort((a, b) => {
+        const x = col.value(a);
+        const y = col.value(b);
+        const c = typeof x === 'string' ? x.localeCompare(String(y)) : x - Number(y);
+        return (sort.desc ? -c : c) || a.id.localeCompare(b.id);
+      });
+  }, [data, query, sort]);
+
+  const exportRows = (): [string[], Cell[][]] => [
+    [
+      'tenant',
+      'samples_per_second',
+      'requests_per_second',
+      'denied',
+      'ingestion_rate_pct',
+      'ingestion_burst_pct',
+      'ingestion_rate',
+    ],
+    rows.map((t) => [
+      t.id,
+      t.window.samples_per_second,
+      t.window.requests_per_second,
+      t.window.denied,
+      t.utilisation.ingestion_rate_pct,
+      t.utilisation.ingestion_burst_pct,
+      t.limits.ingestion_rate ?? null,
+    ]),
+  ];
+
+  return (
+    <div className="page">
+      <header className="page-head">
+        <h2>Tenants</h2>
+        <RangePicker value={range} onChange={setRange} />
+      </header>
+      <div className="toolbar">
+        <input
+          type="search"
+          placeholder="Search tenants"
+          aria-label="Search tenants"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
+        <button type="button" onClick={() => download('tenants.csv', 'text/csv', toCsv(...exportRows()))}>
+          Export CSV
+        </button>
+        <button
+          type="button"
+          onClick={() => download('tenants.json', 'application/json', toJson(...exportRows()))}
+        >
+          Export JSON
+        </button>
+      </div>
+      {error && <ErrorBox message={error} />}
+      {!data ? (
+        !error && <Loading what="tenants" />
+      ) : rows.length === 0 ? (
+        <Empty>
+          {query
+            ? `No tenant matches "${query}".`
+            : 'No tenants yet: none has sent traffic or has overrides.'}
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="tenants">
+            <thead>
+              <tr>
+                {COLUMNS.map((c) => (
+                  <th key={c.key}>
+                    <button
+                      type="button"
+                      className="sort"
+                      onClick={() =>
+                        setSort((s) => ({ key: c.key, desc: s.key === c.key ? !s.desc : c.key !== 'id' }))
+                      }
+                    >
+                      {c.title}
+                      {sort.key === c.key ? (sort.desc ? ' ▼' : ' ▲') : ''}
+                    </button>
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((t) => (
+                <tr key={t.id} data-tenant={t.id}>
+                  <td>
+                    <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.id}</Link>
+                  </td>
+                  <td>{formatNumber(t.window.samples_per_second)}</td>
+                  <td>{formatNumber(t.window.requests_per_second)}</td>
+                  <td className={t.window.denied > 0 ? 'bad' : ''}>{formatNumber(t.window.denied)}</td>
+                  <td>
+                    <UtilBar pct={t.utilisation.ingestion_rate_pct} label="ingestion_rate used" />
+                  </td>
+                  <td>
+                    <UtilBar pct={t.utilisation.ingestion_burst_pct} label="ingestion burst used" />
+                  </td>
+                  <td>{formatNumber(t.limits.ingestion_rate)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
