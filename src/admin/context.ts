@@ -3,6 +3,7 @@
 
 import type { Settings } from '../config/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
+import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
 import type { Logger } from '../server/logger.js';
@@ -19,6 +20,8 @@ export interface AdminContext {
   stats: TrafficStats;
   aggregator: DecisionAggregator;
   watcher: OverridesWatcher | undefined;
+  /** The overrides read from the Kubernetes API (OVERRIDES_CONFIGMAP), when that is the source instead of a file. */
+  configMap?: KubernetesConfigMapSource | undefined;
   access: AccessControl;
   audit: AuditLog;
   upstreamTarget: string;

@@ -1,8 +1,14 @@
 // Read-only admin endpoints (viewer role): overview, system status, tenants, denials, cardinality,
-// traffic flow and chart series. They read the aggregator and the limits snapshot; never the hot path.
+// traffic flow and chart series. They read the aggregator, the limits snapshot and (for the system status) the
+// STATE_DIR files' sizes; never the hot path.
 
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { parseConfigMapRef } from '../limits/kubernetes-configmap-source.js';
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
+import type { ReloadStatus } from '../limits/overrides-applier.js';
+import { HISTORY_FILE, STATE_FILE } from '../limits/state-file.js';
 import { bytesPerTenant, denialReasonBytes } from '../stats/decision-aggregator.js';
 import { RANGE_MS } from '../stats/time-ranges.js';
 import type { RangeName } from '../stats/time-ranges.js';
@@ -12,27 +18,78 @@ import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson }
 import type { SortKey, TenantTable } from './tenant-views.js';
 
 type Query = Record<string, string | undefined>;
+/** The audit log's file under STATE_DIR, as src/server/limits-config-wiring.ts opens it. */
+const AUDIT_FILE = 'audit.jsonl';
+
+/** Where the overrides layer comes from, and how its last reads went. */
+function overridesSource(ctx: AdminContext, nowMs: number) {
+  const reload = (st: ReloadStatus) => ({
+    last_success: iso(st.lastSuccessMs),
+    last_applied: iso(st.lastAppliedMs),
+    tenants: st.tenants,
+    ignored_limits: st.ignoredLimits,
+    last_error: st.lastError ? { time: iso(st.lastError.timeMs), message: st.lastError.message } : null,
+  });
+  if (ctx.watcher) {
+    const st = ctx.watcher.status;
+    return {
+      kind: 'file' as const,
+      path: st.file,
+      stale_seconds: st.lastSuccessMs > 0 ? (nowMs - st.lastSuccessMs) / 1000 : null,
+      ...reload(st),
+    };
+  }
+  if (ctx.configMap) {
+    const { namespace, name } = parseConfigMapRef(ctx.settings.overridesConfigMap);
+    return {
+      kind: 'configmap' as const,
+      namespace,
+      name,
+      key: ctx.settings.overridesConfigMapKey,
+      // watch: a watch stream is open, so the content is current; poll: the watch cannot connect.
+      connection: ctx.configMap.mode,
+      stale_seconds: ctx.configMap.staleSeconds(nowMs),
+      ...reload(ctx.configMap.status),
+    };
+  }
+  return { kind: 'none' as const };
+}
 
 export function systemStatus(ctx: AdminContext) {
   const snap = ctx.limits.current();
   const w = ctx.watcher?.status;
   const nowMs = ctx.now();
   const uptime = (nowMs - ctx.stats.startedAtMs) / 1000;
+  const source = overridesSource(ctx, nowMs);
+  const lastError = source.kind === 'none' ? null : source.last_error;
+  const last = ctx.limits.history.list(1)[0];
   return {
-    status: w?.lastError || ctx.store.inFallback ? 'degraded' : 'ok',
+    status: lastError || ctx.store.inFallback ? 'degraded' : 'ok',
     version: ctx.version,
     uptime_seconds: uptime,
     upstream: ctx.upstreamTarget,
     mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
+    mode_changed_at: ctx.mode ? iso(ctx.mode.changedAt) : null,
     /** This process only: replicas do not share admin state yet. */
     replicas: [{ id: process.pid.toString(), self: true, started: iso(ctx.stats.startedAtMs) }],
     store: { kind: ctx.store.kind, fallback: ctx.store.inFallback, tenants: ctx.store.size },
     limits: {
       version: snap.version,
+      oldest_version: ctx.limits.history.oldest ?? null,
+      last_change: last
+        ? {
+            version: last.version,
+            time: iso(last.timeMs),
+            actor: last.actor,
+            source: last.source,
+            reason: last.reason,
+          }
+        : null,
       tenants_with_overrides: snap.overrides.size,
       tenants_with_runtime_overrides: snap.runtimeOverrides.size,
       defaults: snap.defaults,
-      stale_seconds: w && w.lastSuccessMs > 0 ? (nowMs - w.lastSuccessMs) / 1000 : null,
+      stale_seconds: source.kind === 'none' ? null : source.stale_seconds,
+      source,
       overrides_file: w
         ? {
             path: w.file,
@@ -54,6 +111,45 @@ export function systemStatus(ctx: AdminContext) {
       debug_endpoints: ctx.settings.admin.debug,
     },
     listeners: ctx.settings.ports,
+  };
+}
+
+async function fileFacts(path: string) {
+  try {
+    const st = await stat(path);
+    return { path, bytes: st.size, modified: st.mtime.toISOString() };
+  } catch {
+    // Not written yet (no change since STATE_DIR was set) is normal, not an error.
+    return { path, bytes: null, modified: null };
+  }
+}
+
+/**
+ * Whether runtime changes survive a restart: STATE_DIR, its files, and whether the last save (and audit write)
+ * worked. A save still running counts as `saving`; an admin read never waits for the disk.
+ */
+export async function persistenceStatus(ctx: AdminContext) {
+  const dir = ctx.settings.stateDir;
+  if (!dir) return { state_dir: null, persistent: false, save: 'memory-only', last_error: null, files: [] };
+  // An already-settled saved() resolves within microtasks, before setImmediate runs.
+  const save = await Promise.race([
+    ctx.limits.saved().then(
+      () => ({ save: 'saved', last_error: null }),
+      (err: Error) => ({ save: 'failed', last_error: err.message }),
+    ),
+    new Promise<{ save: string; last_error: null }>((resolve) =>
+      setImmediate(() => resolve({ save: 'saving', last_error: null })),
+    ),
+  ]);
+  const files = await Promise.all(
+    [STATE_FILE, HISTORY_FILE, AUDIT_FILE].map((name) => fileFacts(join(dir, name))),
+  );
+  return {
+    state_dir: dir,
+    persistent: true,
+    ...save,
+    audit_write_error: ctx.audit.lastWriteError?.message ?? null,
+    files,
   };
 }
 
@@ -119,7 +215,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
 
   app.get('/api/whoami', async (req) => ({ name: req.principal?.name, role: req.principal?.role }));
 
-  app.get('/api/system/status', async () => systemStatus(ctx));
+  app.get('/api/system/status', async () => ({
+    ...systemStatus(ctx),
+    persistence: await persistenceStatus(ctx),
+  }));
 
   app.get<{ Querystring: Query }>('/api/overview', async (req) =>
     overview(ctx, table, parseRange(req.query.range, '1h'), parseCount(req.query.top, 'top', 5, 100)),

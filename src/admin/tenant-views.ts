@@ -45,7 +45,9 @@ export type WindowJson = ReturnType<typeof windowJson>;
 /** Rates over the range; `span_seconds` is the history actually covered (shorter just after start). */
 export function windowJson(v: WindowView | undefined) {
   const span = v && v.spanMs > 0 ? v.spanMs / 1000 : 0;
-  const per = (n: number) => (span > 0 ? round(n / span) : 0);
+  // Rates over less than a second of history are noise: a tenant first seen 1 ms ago would show a thousand
+  // times its real rate and top every list. So rates divide by at least one second.
+  const per = (n: number) => (span > 0 ? round(n / Math.max(span, 1)) : 0);
   const requests = v?.requests ?? 0;
   return {
     span_seconds: round(span),

@@ -66,6 +66,13 @@ export const SETTING_DEFINITIONS = [
       'Directory where runtime limits, config versions and the audit log are kept across restarts (one per replica). Empty: in memory only.',
   },
   {
+    env: 'CONFIG_SYNC_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'With REDIS_ADDRESS: how often each replica re-reads the shared limits configuration in full, in case a change notification was missed.',
+  },
+  {
     env: 'CONFIG_FILE',
     kind: 'string',
     defaultValue: '',
@@ -133,6 +140,21 @@ export const SETTING_DEFINITIONS = [
     defaultValue: '268435456',
     description:
       'Most bytes of write bodies buffered at once; a body that does not fit is answered 503 + Retry-After.',
+  },
+  {
+    env: 'MAX_TENANT_LABELS',
+    kind: 'int',
+    defaultValue: '1000',
+    description:
+      'Most tenants without configuration named in metric labels and admin stats at once; later ones are counted as tenant="__other__". Configured tenants are always named.',
+  },
+  {
+    env: 'TENANT_IDLE_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '1h',
+    allowZero: true,
+    description:
+      'A tenant without configuration unseen this long loses its label, admin stats and history, freeing its place under MAX_TENANT_LABELS. 0: never.',
   },
   {
     env: 'PROXY_HEADERS_TIMEOUT',
@@ -272,6 +294,37 @@ export const SETTING_DEFINITIONS = [
     kind: 'string',
     defaultValue: '',
     description: 'PEM CA bundle: when set, gRPC clients must present a certificate it signed (mTLS).',
+  },
+  {
+    env: 'PROXY_TLS_CERT_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM certificate (chain) for the proxy port; with PROXY_TLS_KEY_FILE it serves HTTPS only.',
+  },
+  {
+    env: 'PROXY_TLS_KEY_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM private key for the proxy port.',
+  },
+  {
+    env: 'ADMIN_TLS_CERT_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM certificate (chain) for the admin port; with ADMIN_TLS_KEY_FILE it serves HTTPS only.',
+  },
+  {
+    env: 'ADMIN_TLS_KEY_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'PEM private key for the admin port.',
+  },
+  {
+    env: 'TLS_RELOAD_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'How often the TLS certificate, key and CA files are checked; changed files apply to new connections.',
   },
   {
     env: 'ADMIN_TOKEN',
@@ -428,6 +481,84 @@ export const SETTING_DEFINITIONS = [
     defaultValue: 'rls_buckets',
     description: 'Table holding the buckets (created when missing); may be schema.table.',
   },
+  // Policies applied to every request the edge handles (docs/policies.md).
+  {
+    env: 'POLICY_FILE',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'YAML/JSON policy set (docs/policies.md) applied to every request on the proxy, ext_authz and the authz endpoint; reloaded on change. Empty: off.',
+  },
+  {
+    env: 'POLICY_RELOAD_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description: 'How often POLICY_FILE is checked for changes (also reloaded on SIGHUP).',
+  },
+  {
+    env: 'POLICY_HEADERS',
+    kind: 'list',
+    defaultValue: 'draft',
+    description:
+      'Rate-limit headers sent for policies: any of draft (RateLimit-Policy, RateLimit), legacy (RateLimit-Limit/-Remaining/-Reset), x-ratelimit.',
+  },
+  {
+    env: 'TRUSTED_PROXIES',
+    kind: 'list',
+    defaultValue: '',
+    description:
+      'Addresses and CIDRs of proxies whose CLIENT_IP_HEADER is believed when finding the client IP for policies. Empty: the socket peer is the client.',
+  },
+  {
+    env: 'CLIENT_IP_HEADER',
+    kind: 'enum',
+    defaultValue: 'x-forwarded-for',
+    choices: ['x-forwarded-for', 'forwarded'],
+    description: 'Header trusted proxies name the client in (RFC 7239 forwarded or x-forwarded-for).',
+  },
+  {
+    env: 'API_KEY_HEADER',
+    kind: 'string',
+    defaultValue: 'x-api-key',
+    description: 'Header carrying the API key that api_key-scoped policies and lists use.',
+  },
+  {
+    env: 'JWT_JWKS_URL',
+    kind: 'string',
+    defaultValue: '',
+    description:
+      'JWKS URL that verifies bearer tokens naming the user of user-scoped policies. Empty (and no JWT_SECRET): users are counted by client IP.',
+  },
+  {
+    env: 'JWT_SECRET',
+    kind: 'string',
+    defaultValue: '',
+    description: 'Shared secret verifying HS256/384/512 bearer tokens, instead of JWT_JWKS_URL.',
+  },
+  {
+    env: 'JWT_ISSUER',
+    kind: 'string',
+    defaultValue: '',
+    description: 'Required `iss` of bearer tokens. Empty: not checked.',
+  },
+  {
+    env: 'JWT_AUDIENCE',
+    kind: 'string',
+    defaultValue: '',
+    description: 'Required `aud` of bearer tokens. Empty: not checked.',
+  },
+  {
+    env: 'JWT_USER_CLAIM',
+    kind: 'string',
+    defaultValue: 'sub',
+    description: 'Claim naming the user (e.g. company_id).',
+  },
+  {
+    env: 'JWT_TIER_CLAIM',
+    kind: 'string',
+    defaultValue: '',
+    description: "Claim naming the caller's tier for tiered policies (e.g. plan). Empty: no tier.",
+  },
   ...LIMIT_DEFINITIONS.filter((d) => d.env).map((d) => ({
     env: d.env!,
     kind: (d.kind === 'int' ? 'int' : 'string') as Kind,
@@ -444,6 +575,8 @@ export interface Settings {
   overridesConfigMap: string;
   overridesConfigMapKey: string;
   stateDir: string;
+  /** With Redis: the full re-read of the shared limits configuration (the safety net for missed notifications). */
+  configSyncIntervalMs: number;
   configFile: string;
   /** Lower-cased, as Node presents request headers. */
   tenantHeader: string;
@@ -463,6 +596,14 @@ export interface Settings {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxHeaderBytes: number;
+  };
+  /** The bound on tenant names in labels and stats, and when idle unknown tenants are forgotten (0: never). */
+  tenantLabels: { max: number; idleTimeoutMs: number };
+  /** TLS of the proxy and admin listeners (empty: plain HTTP), and how often every TLS file is re-read. */
+  tls: {
+    proxy: { certFile: string; keyFile: string };
+    admin: { certFile: string; keyFile: string };
+    reloadMs: number;
   };
   /** Graceful stop: serve while reporting draining, then finish in-flight within the grace. */
   shutdown: { delayMs: number; graceMs: number };
@@ -491,6 +632,27 @@ export interface Settings {
   /** Which store keeps the buckets (STORE), and PostgreSQL's settings. */
   store: StoreKind;
   postgres: PostgresSettings;
+  /** The policy set applied to every request, and where its identities come from (docs/policies.md). */
+  policy: PolicySettings;
+}
+
+export interface PolicySettings {
+  /** Empty: no policies, and the proxy pays nothing for them. */
+  file: string;
+  reloadMs: number;
+  headers: readonly ('draft' | 'legacy' | 'x-ratelimit')[];
+  trustedProxies: readonly string[];
+  clientIpHeader: 'x-forwarded-for' | 'forwarded';
+  /** Lower-cased. */
+  apiKeyHeader: string;
+  jwt: {
+    jwksUrl: string;
+    secret: string;
+    issuer: string;
+    audience: string;
+    userClaim: string;
+    tierClaim: string;
+  };
 }
 
 /** `--upstream-url` for `UPSTREAM_URL`. */
@@ -521,7 +683,8 @@ function parseValue(
       if (raw.trim() === '' || !Number.isInteger(n) || n < 0) bad('must be a whole number >= 0');
       if (def.env.endsWith('_PORT') && n > 65535) bad('must be a port number (0-65535)');
       if (def.env === 'MAX_REQUEST_BYTES' && n < 1) bad('must be at least 1');
-      if (def.env.startsWith('MAX_INFLIGHT_') && n < 1) bad('must be at least 1');
+      if ((def.env.startsWith('MAX_INFLIGHT_') || def.env === 'MAX_TENANT_LABELS') && n < 1)
+        bad('must be at least 1');
       if (def.env === 'PROXY_MAX_HEADER_BYTES' && n < 1024) bad('must be at least 1024');
       return n;
     }
@@ -696,6 +859,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     overridesConfigMap: get('OVERRIDES_CONFIGMAP') as string,
     overridesConfigMapKey: get('OVERRIDES_CONFIGMAP_KEY') as string,
     stateDir: get('STATE_DIR') as string,
+    configSyncIntervalMs: get('CONFIG_SYNC_INTERVAL') as number,
     configFile: configPath,
     tenantHeader: (get('TENANT_HEADER') as string).toLowerCase(),
     tenantHeaderName: get('TENANT_HEADER') as string,
@@ -712,6 +876,21 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       requestTimeoutMs: get('PROXY_REQUEST_TIMEOUT') as number,
       keepAliveTimeoutMs: get('PROXY_KEEPALIVE_TIMEOUT') as number,
       maxHeaderBytes: get('PROXY_MAX_HEADER_BYTES') as number,
+    }),
+    tenantLabels: Object.freeze({
+      max: get('MAX_TENANT_LABELS') as number,
+      idleTimeoutMs: get('TENANT_IDLE_TIMEOUT') as number,
+    }),
+    tls: Object.freeze({
+      proxy: Object.freeze({
+        certFile: get('PROXY_TLS_CERT_FILE') as string,
+        keyFile: get('PROXY_TLS_KEY_FILE') as string,
+      }),
+      admin: Object.freeze({
+        certFile: get('ADMIN_TLS_CERT_FILE') as string,
+        keyFile: get('ADMIN_TLS_KEY_FILE') as string,
+      }),
+      reloadMs: get('TLS_RELOAD_INTERVAL') as number,
     }),
     shutdown: Object.freeze({
       delayMs: get('SHUTDOWN_DELAY') as number,
@@ -757,9 +936,52 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       poolSize: get('POSTGRES_POOL_SIZE') as number,
       table: get('POSTGRES_TABLE') as string,
     }),
+    policy: policySettings(get, raw),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);
+}
+
+const HEADER_STYLES = ['draft', 'legacy', 'x-ratelimit'] as const;
+
+function policySettings(
+  get: (name: (typeof SETTING_DEFINITIONS)[number]['env']) => ReturnType<typeof parseValue>,
+  raw: (name: string) => { value: string; source: string },
+): PolicySettings {
+  const headers = get('POLICY_HEADERS') as string[];
+  for (const h of headers) {
+    if (!(HEADER_STYLES as readonly string[]).includes(h))
+      throw new ConfigError(
+        raw('POLICY_HEADERS').source,
+        'POLICY_HEADERS',
+        `${JSON.stringify(h)} is not one of ${HEADER_STYLES.join(', ')}`,
+      );
+  }
+  const jwt = {
+    jwksUrl: get('JWT_JWKS_URL') as string,
+    secret: get('JWT_SECRET') as string,
+    issuer: get('JWT_ISSUER') as string,
+    audience: get('JWT_AUDIENCE') as string,
+    userClaim: get('JWT_USER_CLAIM') as string,
+    tierClaim: get('JWT_TIER_CLAIM') as string,
+  };
+  if (jwt.jwksUrl !== '' && jwt.secret !== '')
+    throw new ConfigError(raw('JWT_SECRET').source, 'JWT_SECRET', 'set JWT_JWKS_URL or JWT_SECRET, not both');
+  if (jwt.jwksUrl !== '' && !/^https?:\/\//.test(jwt.jwksUrl))
+    throw new ConfigError(
+      raw('JWT_JWKS_URL').source,
+      'JWT_JWKS_URL',
+      `must be an http:// or https:// URL, got ${JSON.stringify(jwt.jwksUrl)}`,
+    );
+  return Object.freeze({
+    file: get('POLICY_FILE') as string,
+    reloadMs: get('POLICY_RELOAD_INTERVAL') as number,
+    headers: Object.freeze(headers as PolicySettings['headers'][number][]),
+    trustedProxies: Object.freeze(get('TRUSTED_PROXIES') as string[]),
+    clientIpHeader: get('CLIENT_IP_HEADER') as PolicySettings['clientIpHeader'],
+    apiKeyHeader: (get('API_KEY_HEADER') as string).toLowerCase(),
+    jwt: Object.freeze(jwt),
+  });
 }
 
 function redisSettings(

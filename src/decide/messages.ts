@@ -39,6 +39,16 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-label-value-too-long',
     knob: '-validation.max-length-label-value',
   },
+  metadata_metric_name_too_long: {
+    status: 400,
+    errorId: 'err-mimir-metric-name-too-long',
+    knob: '-validation.max-metadata-length',
+  },
+  metadata_unit_too_long: {
+    status: 400,
+    errorId: 'err-mimir-unit-too-long',
+    knob: '-validation.max-metadata-length',
+  },
   request_rate: {
     status: 429,
     errorId: 'err-mimir-tenant-max-request-rate',
@@ -70,6 +80,25 @@ export function seriesLimitMessage(
   }[reason];
   const info = REASONS[reason];
   return `received a series whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/** Mimir prints at most 200 characters of a metadata name or unit in its message. */
+const METADATA_SHOWN = 200;
+
+export function metadataLimitMessage(
+  reason: 'metadata_metric_name_too_long' | 'metadata_unit_too_long',
+  observed: number,
+  limit: number,
+  metricName: string,
+  unit: string,
+): string {
+  const info = REASONS[reason];
+  const shown = (s: string): string => (s.length > METADATA_SHOWN ? `${s.slice(0, METADATA_SHOWN)}…` : s);
+  const what =
+    reason === 'metadata_unit_too_long'
+      ? `unit length exceeds the limit (actual: ${observed}, limit: ${limit}) unit: '${shown(unit)}' metric name: '${shown(metricName)}'`
+      : `metric name length exceeds the limit (actual: ${observed}, limit: ${limit}) metric name: '${shown(metricName)}'`;
+  return `received a metric metadata whose ${what} (${info.errorId}).${ADJUST(info.knob)}`;
 }
 
 export function rateLimitMessage(

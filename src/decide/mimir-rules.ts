@@ -5,10 +5,17 @@
 import type { Decision, PartialForward } from '../engine/decision.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
-import { filterSeries, reencodeKept } from '../remote-write/index.js';
-import type { MeasuredBody, RequestInfo, SeriesProblem, SeriesRules } from '../remote-write/index.js';
+import { filterMetadataRw1, filterSeries, reencodeKept } from '../remote-write/index.js';
+import type {
+  FilteredMetadata,
+  MeasuredBody,
+  MetadataProblem,
+  RequestInfo,
+  SeriesProblem,
+  SeriesRules,
+} from '../remote-write/index.js';
 import { denial } from './enforcer.js';
-import { seriesLimitMessage } from './messages.js';
+import { metadataLimitMessage, seriesLimitMessage } from './messages.js';
 
 /** Index of `error` in label_value_length_over_limit_strategy's values: a long value refuses the series. */
 export const LABEL_VALUE_STRATEGY_ERROR = 0;
@@ -58,22 +65,61 @@ export function mimirView(
     rules.exemplarsCharged &&
     rules.maxExemplarsPerSeries > 0 &&
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
-  if (!overBound && !capReached) return undefined;
+  const metadata = metadataVerdict(tenant, measured, dryRun);
+  if (!overBound && !capReached && !metadata) return undefined;
 
-  const filtered = filterSeries(measured.decoded, info, rules);
-  const problem = filtered.firstProblem;
-  if (!problem) return { info: filtered.kept };
-  const refusal = refusalFor(problem, measured);
-  const kept = filtered.kept;
+  const filtered = overBound || capReached ? filterSeries(measured.decoded, info, rules) : undefined;
+  const seriesProblem = filtered?.firstProblem;
+  // Mimir validates every series before any metadata, so a series error is the one it answers with.
+  const refusal = seriesProblem
+    ? refusalFor(seriesProblem, measured)
+    : metadata
+      ? metadataRefusal(metadata.firstProblem)
+      : undefined;
+  let kept = filtered ? filtered.kept : info;
+  if (!refusal) return { info: kept };
+  if (metadata) kept = { ...kept, metadata: kept.metadata - metadata.dropped };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
   if (tenant.limits.partial_acceptance !== PARTIAL_ACCEPTANCE_ON || !somethingToIngest) {
     return { info, refusal };
   }
+  const keepSeries = seriesProblem ? filtered.keep : undefined;
   return {
     info: kept,
-    partial: { body: reencodeKept(measured.decoded, info.format, filtered.keep), refusal },
+    partial: { body: reencodeKept(measured.decoded, info.format, keepSeries, metadata?.keep), refusal },
   };
+}
+
+/**
+ * Mimir's max_metadata_length over RW1 metadata, or undefined when no entry is dropped. The common request
+ * carries no metadata (Prometheus sends it in requests of its own) and pays one comparison; a body no longer
+ * than the limit cannot hold a field over it, so it pays two. A long HELP is truncated by Mimir, not refused,
+ * so it changes neither the decision nor the cost, and the body is forwarded as it is.
+ */
+function metadataVerdict(
+  tenant: ResolvedTenant,
+  measured: MeasuredBody,
+  dryRun: boolean,
+): FilteredMetadata | undefined {
+  const { info } = measured;
+  const maxLength = tenant.limits.max_metadata_length;
+  if (info.metadata === 0 || maxLength === 0 || info.bytesUncompressed <= maxLength) return undefined;
+  // RW2 carries metadata inside its series: dropping one means rewriting a series (see the compatibility page).
+  if (info.format !== 'prw1') return undefined;
+  if (!isEnforced(tenant.enforcement, 'max_metadata_length', dryRun)) return undefined;
+  return filterMetadataRw1(measured.decoded, info.metadata, maxLength);
+}
+
+function metadataRefusal(problem: MetadataProblem): Decision {
+  const message = metadataLimitMessage(
+    problem.kind,
+    problem.observed,
+    problem.limit,
+    problem.metricName,
+    problem.unit,
+  );
+  return denial(problem.kind, message, problem.limit, problem.observed);
 }
 
 /** The tenant's per-series limits as the exact pass reads them: 0 for a limit that refuses nothing. */

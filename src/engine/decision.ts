@@ -11,6 +11,9 @@ export type DecisionReason =
   | 'max_label_names_per_series'
   | 'max_label_name_length'
   | 'max_label_value_length'
+  /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */
+  | 'metadata_metric_name_too_long'
+  | 'metadata_unit_too_long'
   | 'request_rate'
   | 'ingestion_rate'
   /** Enforcement itself failed (a bug or a store failure); never a verdict on the request. */

@@ -4,7 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from './config-error.js';
-import type { OverridesApplier, ReloadResult } from './overrides-applier.js';
+import type { OverridesApplier, ReloadResult, ReloadStatus } from './overrides-applier.js';
 
 export interface SourceLog {
   info(obj: object, msg: string): void;
@@ -70,6 +70,11 @@ export class KubernetesConfigMapSource {
   readonly counts = { watches: 0, relists: 0, polls: 0 };
 
   constructor(private readonly options: ConfigMapSourceOptions) {}
+
+  /** The last read, applied and refused content, for the admin API's system status. */
+  get status(): ReloadStatus {
+    return this.options.applier.status;
+  }
 
   get description(): string {
     const o = this.options;

@@ -14,6 +14,7 @@ export type LimitName =
   | 'max_global_exemplars_per_user'
   | 'max_exemplars_per_series_per_request'
   | 'label_value_length_over_limit_strategy'
+  | 'max_metadata_length'
   | 'partial_acceptance';
 
 export interface LimitDefinition {
@@ -126,6 +127,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: 0,
     description:
       'A label value over max_label_value_length: error refuses the series; truncate and drop let Mimir shorten it.',
+  },
+  {
+    name: 'max_metadata_length',
+    kind: 'int',
+    defaultValue: 1024,
+    zeroMeans: 'unlimited',
+    description:
+      'Longest metric name, unit and HELP of metadata, in bytes: a longer HELP is truncated by Mimir, a longer name or unit drops that metadata.',
   },
   {
     name: 'partial_acceptance',

@@ -7,7 +7,7 @@ import { ConfigHistory } from './config-history.js';
 import type { LimitName } from './limit-definitions.js';
 import { LIMIT_NAMES } from './limit-definitions.js';
 import type { LimitsConfig } from './limits-config.js';
-import { diffConfigs, freezeConfig } from './limits-config.js';
+import { applyChanges, diffConfigs, freezeConfig } from './limits-config.js';
 import type { LimitOverrides } from './overrides-file.js';
 import type { Enforcement, ResolvedTenant, TenantLimits } from './tenant-limits.js';
 
@@ -47,7 +47,8 @@ export interface LimitsRegistryOptions {
 }
 
 export class LimitsRegistry {
-  readonly history: ConfigHistory;
+  /** Replaced only by adoptShared(), when another replica's versions win. */
+  private sharedHistory: ConfigHistory;
   private snapshot: LimitsSnapshot;
   /** Resolved tenants of the current snapshot; dropped whole when the snapshot changes. */
   private resolved = new Map<string, ResolvedTenant>();
@@ -62,7 +63,7 @@ export class LimitsRegistry {
     enforcement: ReadonlyMap<string, Enforcement> = new Map(),
     options: LimitsRegistryOptions = {},
   ) {
-    this.history = options.history ?? new ConfigHistory();
+    this.sharedHistory = options.history ?? new ConfigHistory();
     this.now = options.now ?? Date.now;
     const config = freezeConfig(this.history.configAt(this.history.latest)!);
     this.snapshot = { version: this.history.latest, defaults, enforcement, ...config };
@@ -79,6 +80,10 @@ export class LimitsRegistry {
       }
       return cachedDefault;
     };
+  }
+
+  get history(): ConfigHistory {
+    return this.sharedHistory;
   }
 
   current(): LimitsSnapshot {
@@ -130,6 +135,29 @@ export class LimitsRegistry {
   /** Resolves when every change committed so far is saved; rejects if the last save failed. */
   saved(): Promise<void> {
     return this.saving;
+  }
+
+  /**
+   * Replica sync hook (config-propagation.ts): makes `shared` — the history as the shared store holds it — this
+   * registry's history and its latest config the one in force. Listeners hear of each version after `from`, as
+   * of any commit. Nothing is saved: the change came from the store, and saving it would echo it back.
+   */
+  adoptShared(shared: ConfigHistory, from: number): void {
+    const start = Math.max(from, shared.base.version);
+    let config = shared.configAt(start);
+    this.sharedHistory = shared;
+    const before = this.snapshot;
+    this.snapshot = { ...before, ...freezeConfig(shared.configAt(shared.latest)!), version: shared.latest };
+    this.resolved = new Map();
+    if (!config) return;
+    for (const version of shared.all()) {
+      if (version.version <= start) continue;
+      const next = applyChanges(config, version.changes, 'forward');
+      const announced = { ...before, ...config, version: version.version - 1 };
+      for (const listener of this.listeners)
+        listener(version, announced, { ...before, ...next, version: version.version });
+      config = next;
+    }
   }
 
   /** Restores the configuration as it was right after `version`, as a new version. */

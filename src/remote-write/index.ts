@@ -16,5 +16,13 @@ export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from '
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
-export { filterSeries, reencodeKept } from './series-filter.js';
-export type { FilteredSeries, SeriesProblem, SeriesProblemKind, SeriesRules } from './series-filter.js';
+export { filterMetadataRw1, filterSeries, reencodeKept } from './series-filter.js';
+export type {
+  FilteredMetadata,
+  FilteredSeries,
+  MetadataProblem,
+  MetadataProblemKind,
+  SeriesProblem,
+  SeriesProblemKind,
+  SeriesRules,
+} from './series-filter.js';

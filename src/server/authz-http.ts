@@ -10,10 +10,13 @@ import { isDecision } from '../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../decide/write-checker.js';
 import { denialBody, denialHeaders } from './denial-response.js';
 import { requestIdOf } from './proxy-server.js';
+import type { PolicyGate } from '../policy-gate/policy-gate.js';
 
 export interface AuthzHttpDeps {
   settings: Settings;
   checker: WriteChecker;
+  /** POLICY_FILE's policies, for the requests that are not remote writes (docs/policies.md). */
+  policyGate?: PolicyGate;
 }
 
 /** denialHeaders plus the IETF RateLimit fields on a 429, for every authz-style transport. */
@@ -64,10 +67,10 @@ export class AuthzHttpEndpoint {
     if (originalUri !== undefined) {
       const q = originalUri.indexOf('?');
       const path = q === -1 ? originalUri : originalUri.slice(0, q);
-      if (!this.paths.has(path)) return this.allow(res, undefined);
+      if (!this.paths.has(path)) return this.other(req, res, originalMethod, originalUri);
     }
     if (originalMethod !== undefined && originalMethod.toUpperCase() !== 'POST')
-      return this.allow(res, undefined);
+      return this.other(req, res, originalMethod, originalUri);
 
     const requestId = requestIdOf(req);
     const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
@@ -87,6 +90,18 @@ export class AuthzHttpEndpoint {
     }
     this.answer(res, result, identity);
   };
+
+  /** A request the edge does not measure: allowed, unless the policy gate refuses it. */
+  private other(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string | undefined,
+    uri: string | undefined,
+  ): void {
+    const gate = this.deps.policyGate;
+    if (gate === undefined) return this.allow(res, undefined);
+    gate.answerAuthz(req, res, method ?? 'GET', uri ?? '/');
+  }
 
   private answer(res: ServerResponse, d: Decision, identity: Identity): void {
     if (d.allowed) this.allow(res, identity);

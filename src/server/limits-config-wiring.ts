@@ -1,6 +1,7 @@
 // Assembles the limits configuration's lifecycle for the service: the registry with its version history,
-// the STATE_DIR files (runtime limits, versions, audit) read back at start, the audit of every change, and the
-// overrides source (file or Kubernetes ConfigMap). Runs at start and stop only; nothing here is on the hot path.
+// the STATE_DIR files (runtime limits, versions, audit) read back at start, the shared config in Redis when
+// REDIS_ADDRESS is set, the audit of every change, and the overrides source (file or Kubernetes ConfigMap).
+// Runs at start and stop only; nothing here is on the hot path.
 
 import { join } from 'node:path';
 import { Gauge } from 'prom-client';
@@ -16,10 +17,17 @@ import { OverridesApplier } from '../limits/overrides-applier.js';
 import type { ReloadResult } from '../limits/overrides-applier.js';
 import { OverridesWatcher } from '../limits/overrides-watcher.js';
 import { StateDirectory } from '../limits/state-file.js';
+import { ConfigPropagation } from '../limits/config-propagation.js';
+import { RedisConfigStore } from '../limits/redis-config-persistence.js';
 import type { Logger } from './logger.js';
 import type { EdgeMetrics } from './metrics.js';
 
 const AUDIT_CAPACITY = 1000;
+/** How long the start waits for Redis before going on with the local config (the re-read catches up later). */
+const SHARED_CONFIG_WAIT_MS = 3000;
+
+/** service.ts stops the limits lifecycle through the overrides source's stop(); this finds the sync to stop. */
+const propagations = new WeakMap<LimitsRegistry, ConfigPropagation>();
 
 interface Deps {
   settings: Settings;
@@ -77,8 +85,70 @@ export async function openLimitsConfig({ settings, log, now, metrics }: Deps) {
       `limits state restored from ${settings.stateDir}: version ${snap.version}`,
     );
   }
+  if (settings.redis.addresses.length > 0) await shareThroughRedis({ settings, log, now, metrics }, limits);
   metrics.limitsVersion.set(limits.current().version);
   return { limits, audit };
+}
+
+/**
+ * With REDIS_ADDRESS the limits configuration (all layers, every version) lives in Redis and every replica holds
+ * the same: local changes are written there, others' arrive by pub/sub or the periodic re-read. STATE_DIR, read
+ * above, then only seeds a Redis that holds nothing yet.
+ */
+async function shareThroughRedis({ settings, log, metrics }: Deps, limits: LimitsRegistry): Promise<void> {
+  let lastError = '';
+  const store = new RedisConfigStore(settings.redis, (err) => {
+    // Reported once per kind of error: the rate store's connections already log Redis being down.
+    if (err.message === lastError) return;
+    lastError = err.message;
+    log.warn({ redis: store.description }, `limits config: Redis connection error: ${err.message}`);
+  });
+  let failing = false;
+  const propagation = new ConfigPropagation(limits, store, {
+    intervalMs: settings.configSyncIntervalMs,
+    onSync(trigger, result, detail) {
+      metrics.configSyncs.labels(trigger, result).inc();
+      metrics.configSharedVersion.set(propagation.sharedVersion);
+      if (result === 'error') {
+        if (!failing)
+          log.warn(
+            { redis: store.description, trigger },
+            `limits config not synced with Redis, re-read every ${settings.configSyncIntervalMs} ms: ${detail}`,
+          );
+        failing = true;
+        return;
+      }
+      if (failing) log.info({ redis: store.description }, `limits config synced with Redis again: ${detail}`);
+      else if (result === 'applied')
+        log.info(
+          { redis: store.description, trigger },
+          `limits config from another replica applied: ${detail}`,
+        );
+      failing = false;
+    },
+    onStoreBehind(held, ours) {
+      log.warn(
+        { redis: store.description, held, version: ours },
+        `Redis holds limits config version ${held}, older than this replica's ${ours} (restarted empty?): writing it back`,
+      );
+    },
+  });
+  limits.setPersistence(propagation);
+  propagations.set(limits, propagation);
+  if (!(await store.waitReady(SHARED_CONFIG_WAIT_MS)))
+    log.warn(
+      { redis: store.description },
+      `Redis not reachable after ${SHARED_CONFIG_WAIT_MS} ms: starting with the local limits config; it is synced once Redis answers`,
+    );
+  await propagation.start().catch(() => undefined);
+  log.info(
+    {
+      redis: store.description,
+      version: limits.current().version,
+      shared_version: propagation.sharedVersion,
+    },
+    `limits config shared through Redis: version ${limits.current().version}`,
+  );
 }
 
 function pickRuntime(config: LimitsConfig): Pick<LimitsConfig, 'runtimeOverrides' | 'runtimeEnforcement'> {
@@ -139,6 +209,7 @@ export async function startOverridesSource({ settings, log, now, metrics }: Deps
     async stop(): Promise<void> {
       watcher?.stop();
       await configMap?.stop();
+      await propagations.get(limits)?.stop();
     },
   };
 }

@@ -5,6 +5,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DecisionReason } from '../engine/decision.js';
 import type { StoreStatus } from '../stores/create-rate-store.js';
+import { REASONS } from '../decide/messages.js';
+
+/** Every reason a tenant's denial or would-deny can carry: the label values forgetTenant() removes. */
+const TENANT_REASONS = Object.keys(REASONS);
 
 /**
  * Tenant label value for requests without a (valid) tenant: keeps hostile ids out of label values. '<' is
@@ -165,6 +169,56 @@ export class EdgeMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly configSyncs: Counter<'trigger' | 'result'> = new Counter({
+    name: 'rls_config_syncs_total',
+    help: 'Syncs of the limits configuration with Redis, by trigger (start, notification, reconnect, periodic) and result (applied, written, unchanged, error).',
+    labelNames: ['trigger', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly configSharedVersion: Gauge = new Gauge({
+    name: 'rls_config_shared_version',
+    help: 'Newest limits configuration version this replica has seen in Redis (compare with rls_config_version).',
+    registers: [this.registry],
+  });
+  /** POLICY_FILE (docs/policies.md): one count per policy that took part in a decision. */
+  readonly policyDecisions: Counter<'policy' | 'decision'> = new Counter({
+    name: 'rls_policy_decisions_total',
+    help: 'Policy decisions by policy and decision: allowed, denied (the policy that refused), shadow_allowed, shadow_denied; policy block_list/allow_list for the lists (blocked, allow_listed).',
+    labelNames: ['policy', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly policyReloads: Counter<'result'> = new Counter({
+    name: 'rls_policy_reloads_total',
+    help: 'POLICY_FILE reloads by result: applied, or error (the last good policy set stays in force).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly policyCount: Gauge = new Gauge({
+    name: 'rls_policy_set_policies',
+    help: 'Policies in the policy set in force (POLICY_FILE).',
+    registers: [this.registry],
+  });
+  readonly tlsReloads = new Counter({
+    name: 'rls_tls_reloads_total',
+    help: 'TLS certificate files re-read after a change, by listener (proxy, admin, grpc) and result (applied, error).',
+    labelNames: ['listener', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the service: tenants named in labels now (bound: MAX_TENANT_LABELS plus configured tenants). */
+  namedTenants: (() => number) | undefined;
+  readonly tenantLabels: Gauge = new Gauge({
+    name: 'rls_tenant_labels',
+    help: 'Tenants named in tenant labels now; the others are counted as tenant="__other__" (MAX_TENANT_LABELS).',
+    registers: [this.registry],
+    collect: () => {
+      this.tenantLabels.set(this.namedTenants?.() ?? 0);
+    },
+  });
+  readonly tenantEvictions = new Counter({
+    name: 'rls_tenant_evictions_total',
+    help: 'Tenants without configuration forgotten after TENANT_IDLE_TIMEOUT without a request (label, stats, history).',
+    registers: [this.registry],
+  });
   readonly limitsVersion = new Gauge({
     name: 'rls_limits_version',
     help: 'Version number of the limits in force; increases on every applied change.',
@@ -265,6 +319,21 @@ export class EdgeMetrics {
     }
     children.decisions.inc();
     if (samples > 0) children.samples.inc(samples);
+  }
+
+  /**
+   * Removes every series labelled `tenant` (an idle tenant evicted by the TenantLabelCap), so label sets
+   * shrink back. prom-client removes only full label sets, hence one removal per known reason.
+   */
+  forgetTenant(tenant: string): void {
+    this.allowedByTenant.delete(tenant);
+    this.decisions.remove('allow', tenant, 'allowed');
+    for (const decision of ['allow', 'deny']) this.samples.remove(tenant, decision);
+    this.unchecked.remove(tenant);
+    for (const reason of TENANT_REASONS) {
+      this.decisions.remove('deny', tenant, reason);
+      this.wouldDeny.remove(tenant, reason);
+    }
   }
 
   recordDenied(tenant: string, reason: DecisionReason, samples: number): void {

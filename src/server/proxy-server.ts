@@ -1,7 +1,8 @@
 // The HTTP transport: a reverse proxy in front of the upstream. POSTs to the remote-write paths are
 // identified, measured and decided (by WriteChecker) before a byte reaches the upstream; everything else
-// streams through untouched. The hot path never awaits the admin plane and keeps one buffer per body;
-// what a process holds at once is bounded (InflightBudget), and past it the answer is 503, not a queue.
+// streams through untouched, unless POLICY_FILE's policies (PolicyGate) refuse it first. The hot path never
+// awaits the admin plane and keeps one buffer per body; what a process holds at once is bounded
+// (InflightBudget), and past it the answer is 503, not a queue.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Settings } from '../config/settings.js';
@@ -12,6 +13,7 @@ import type { InflightBudget, OverloadLimit } from './backpressure.js';
 import { overloadMessage } from './backpressure.js';
 import { denialBody, denialHeaders } from './denial-response.js';
 import type { Upstream } from './upstream.js';
+import type { PolicyGate } from '../policy-gate/policy-gate.js';
 
 export interface ProxyDeps {
   settings: Settings;
@@ -21,6 +23,8 @@ export interface ProxyDeps {
   budget?: InflightBudget;
   /** Called for every 503 answered because a bound was reached. */
   onOverload?: (limit: OverloadLimit) => void;
+  /** POLICY_FILE's policies, applied to every request before anything else; absent: nothing is paid. */
+  policyGate?: PolicyGate;
 }
 
 /**
@@ -82,6 +86,16 @@ export class ProxyServer {
       held = new Held(budget);
       res.once('close', held.release);
     }
+    const gate = this.deps.policyGate;
+    if (gate !== undefined) {
+      // A refusal is answered by the gate; a write it allows still meets Mimir's limits (stricter wins).
+      gate.guardProxy(req, res, this.isDraining, () => this.route(req, res, held));
+      return;
+    }
+    this.route(req, res, held);
+  };
+
+  private route(req: IncomingMessage, res: ServerResponse, held: Held | undefined): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -99,7 +113,7 @@ export class ProxyServer {
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     this.deps.upstream.forward(req, res, hasBody ? req : null, requestIdOf(req));
-  };
+  }
 
   private enforce(req: IncomingMessage, res: ServerResponse, path: string, held: Held | undefined): void {
     const { settings, checker, budget } = this.deps;

@@ -3,6 +3,9 @@
 
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import type { Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Settings } from '../config/settings.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
@@ -24,12 +27,16 @@ import { startGateway } from '../transports/gateway-listeners.js';
 import { WriteChecker } from '../decide/write-checker.js';
 import { ModeSwitch } from '../decide/enforcement-mode.js';
 import { TrafficStats } from './traffic-stats.js';
+import { TenantLabelCap } from './tenant-label-cap.js';
+import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from './tls-files.js';
+import type { TlsFront, TlsReloadResult } from './tls-files.js';
 import { Upstream } from './upstream.js';
+import { startPolicyGate } from '../policy-gate/policy-gate.js';
 
 export const VERSION = '0.1.0';
-/** Most tenants tracked by name in stats and metric labels; the rest are pooled (see TrafficStats). */
-const MAX_TRACKED_TENANTS = 10_000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** Idle tenants are looked for this often at most, and at least 4 times per TENANT_IDLE_TIMEOUT. */
+const IDLE_SWEEP_MIN_MS = 1000;
 
 export interface RunningService {
   proxyPort: number;
@@ -42,8 +49,10 @@ export interface RunningService {
   metrics: EdgeMetrics;
   /** The runtime enforce / dry-run / off switch (admin API: /api/system/mode). */
   mode: ModeSwitch;
-  /** Re-reads the overrides file now (what SIGHUP does). */
+  /** Re-reads the overrides file and POLICY_FILE now (what SIGHUP does). */
   reloadOverrides(): Promise<void>;
+  /** Re-reads POLICY_FILE now; does nothing without one. */
+  reloadPolicies(): Promise<void>;
   /**
    * Graceful stop: report draining (health 503) and keep serving for `delayMs`, then stop accepting and give
    * in-flight requests `graceMs` to finish. Defaults: SHUTDOWN_DELAY and SHUTDOWN_GRACE.
@@ -51,7 +60,7 @@ export interface RunningService {
   stop(graceMs?: number, delayMs?: number): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server | HttpsServer | TlsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -61,7 +70,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server, graceMs: number): Promise<void> {
+function closeServer(server: Server | HttpsServer, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.closeAllConnections();
@@ -83,6 +92,9 @@ export async function startService(
   const now = options.now ?? Date.now;
   const log = options.log ?? createLogger(settings.logLevel, settings.logFormat);
   const metrics = new EdgeMetrics();
+  // First, before anything is opened: a bad policy file or identity setting refuses the start (ConfigError).
+  const policies = await startPolicyGate({ settings, log, now, metrics });
+  const policyGate = policies?.gate;
   const { limits, audit } = await openLimitsConfig({ settings, log, now, metrics });
   const created = createRateStore(settings, {
     log,
@@ -93,8 +105,46 @@ export async function startService(
   await created.ready();
   const store = created.store;
   metrics.storeStatus = () => created.status();
-  const stats = new TrafficStats(MAX_TRACKED_TENANTS, now());
-  const aggregator = new DecisionAggregator(MAX_TRACKED_TENANTS, now());
+  // One cap names tenants for metrics, stats and the aggregator alike (docs/operations.md#tenant-label).
+  const cap = new TenantLabelCap({
+    maxLabels: settings.tenantLabels.max,
+    isKnown: (tenant) => {
+      const c = limits.current();
+      return (
+        c.overrides.has(tenant) ||
+        c.runtimeOverrides.has(tenant) ||
+        c.enforcement.has(tenant) ||
+        c.runtimeEnforcement.has(tenant)
+      );
+    },
+    now,
+  });
+  const stats = new TrafficStats(cap, now());
+  // Names reach the aggregator already bounded by the cap, so its own bound must never pool a named tenant.
+  const aggregator = new DecisionAggregator(Number.MAX_SAFE_INTEGER, now());
+  cap.onEvict((name) => {
+    aggregator.forget(name);
+    metrics.forgetTenant(name);
+    metrics.tenantEvictions.inc();
+  });
+  metrics.namedTenants = () => cap.size;
+  const onTlsReload = (listener: string, result: TlsReloadResult, detail: string): void => {
+    metrics.tlsReloads.labels(listener, result).inc();
+    if (result === 'applied') log.info({ listener }, `TLS certificate reloaded: ${detail}`);
+    else log.error({ listener }, `TLS files refused, keeping the last good certificate: ${detail}`);
+  };
+  const proxyTlsFiles = tlsFileSet(
+    'proxy',
+    { env: 'PROXY_TLS_CERT_FILE', path: settings.tls.proxy.certFile },
+    { env: 'PROXY_TLS_KEY_FILE', path: settings.tls.proxy.keyFile },
+  );
+  const adminTlsFiles = tlsFileSet(
+    'admin',
+    { env: 'ADMIN_TLS_CERT_FILE', path: settings.tls.admin.certFile },
+    { env: 'ADMIN_TLS_KEY_FILE', path: settings.tls.admin.keyFile },
+  );
+  const proxyTls = proxyTlsFiles ? readTlsMaterial(proxyTlsFiles) : undefined;
+  const adminTls = adminTlsFiles ? readTlsMaterial(adminTlsFiles) : undefined;
   const { access, generatedToken } = accessFromSettings(settings.admin);
 
   // Every change of limits (file, ConfigMap, API, rollback, import) is one audited, saved version.
@@ -126,12 +176,17 @@ export async function startService(
     upstream,
     budget,
     onOverload: (limit) => metrics.overloadRejections.labels(limit).inc(),
+    ...(policyGate ? { policyGate } : {}),
   });
   metrics.inflight = () => ({ requests: budget.requests, bytes: budget.bytes, draining: proxy.draining });
-  const authzHttp = new AuthzHttpEndpoint({ settings, checker });
-  const proxyServer = createServer(proxyServerOptions(settings.proxyLimits), (req, res) =>
-    authzHttp.owns(req.url ?? '') ? authzHttp.handle(req, res) : proxy.handle(req, res),
-  );
+  const authzHttp = new AuthzHttpEndpoint({ settings, checker, ...(policyGate ? { policyGate } : {}) });
+  const onProxyRequest: Parameters<typeof createServer>[1] = (req, res) =>
+    authzHttp.owns(req.url ?? '') ? authzHttp.handle(req, res) : proxy.handle(req, res);
+  // With TLS the same parser limits apply: https.Server is an http.Server behind a TLS handshake.
+  const proxyServer: Server | HttpsServer = proxyTls
+    ? createHttpsServer({ ...proxyServerOptions(settings.proxyLimits), ...proxyTls }, onProxyRequest)
+    : createServer(proxyServerOptions(settings.proxyLimits), onProxyRequest);
+  if (proxyTls) proxyServer.on('tlsClientError', () => undefined);
   proxyServer.on('clientError', (err: NodeJS.ErrnoException, socket) =>
     answerClientError(err, socket, settings.proxyLimits, (cause) => metrics.clientErrors.labels(cause).inc()),
   );
@@ -158,6 +213,7 @@ export async function startService(
     store,
     stats,
     watcher,
+    configMap: overrides.configMap,
     upstreamTarget: upstream.target,
     version: VERSION,
     now,
@@ -175,13 +231,59 @@ export async function startService(
     created.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
+  const idleMs = settings.tenantLabels.idleTimeoutMs;
+  const idleSweep =
+    idleMs > 0
+      ? setInterval(
+          () => cap.evictIdle(now(), idleMs),
+          Math.max(IDLE_SWEEP_MIN_MS, Math.min(SWEEP_INTERVAL_MS, Math.floor(idleMs / 4))),
+        )
+      : undefined;
+  idleSweep?.unref();
 
   const host = settings.bindAddress;
   const proxyPort = await listen(proxyServer, settings.ports.proxy, host);
   const metricsPort = await listen(metricsServer, settings.ports.metrics, host);
-  await admin.listen({ port: settings.ports.admin, host });
-  const adminPort = (admin.server.address() as AddressInfo).port;
-  const gateway = await startGateway({ settings, checker, limits, store, metrics, log, now });
+  // The admin server is fastify's plain HTTP server; with TLS a TLS listener hands it decrypted connections.
+  let adminFront: TlsFront | undefined;
+  let adminPort: number;
+  if (adminTls) {
+    await admin.ready();
+    adminFront = tlsFront(admin.server, adminTls);
+    adminPort = await listen(adminFront.server, settings.ports.admin, host);
+  } else {
+    await admin.listen({ port: settings.ports.admin, host });
+    adminPort = (admin.server.address() as AddressInfo).port;
+  }
+  const gateway = await startGateway({
+    settings,
+    checker,
+    limits,
+    store,
+    metrics,
+    log,
+    now,
+    onTlsReload,
+    ...(policyGate ? { policyGate } : {}),
+  });
+  const reloaders: TlsReloader[] = [];
+  if (proxyTlsFiles && proxyTls)
+    reloaders.push(
+      new TlsReloader(
+        'proxy',
+        proxyTlsFiles,
+        proxyTls,
+        (m) => (proxyServer as HttpsServer).setSecureContext(m),
+        onTlsReload,
+      ),
+    );
+  if (adminTlsFiles && adminTls && adminFront) {
+    const front = adminFront.server;
+    reloaders.push(
+      new TlsReloader('admin', adminTlsFiles, adminTls, (m) => front.setSecureContext(m), onTlsReload),
+    );
+  }
+  for (const r of reloaders) r.start(settings.tls.reloadMs);
   log.info(
     {
       upstream: upstream.target,
@@ -212,15 +314,26 @@ export async function startService(
     metrics,
     mode,
     async reloadOverrides() {
-      await overrides.reload();
+      await Promise.all([overrides.reload(), policies?.reload()]);
+    },
+    async reloadPolicies() {
+      await policies?.reload();
     },
     async stop(graceMs = settings.shutdown.graceMs, delayMs = settings.shutdown.delayMs) {
       proxy.startDraining();
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       clearInterval(sweep);
+      clearInterval(idleSweep);
+      for (const r of reloaders) r.stop();
       await overrides.stop();
+      policies?.stop();
       await Promise.all([closeServer(proxyServer, graceMs), gateway.stop(graceMs)]);
-      await Promise.all([admin.close(), closeServer(metricsServer, 1000), upstream.close()]);
+      await Promise.all([
+        admin.close(),
+        adminFront?.close(),
+        closeServer(metricsServer, 1000),
+        upstream.close(),
+      ]);
       await Promise.all([limits.saved().catch(() => undefined), audit.flush()]);
       await created.close();
     },

@@ -1,11 +1,12 @@
 // Counts of what each tenant sent and what the edge decided, for the admin API.
-// Bounded: at most `maxTenants` tenants are tracked by name; the rest are pooled under OTHER_TENANTS,
-// so a sender inventing tenant ids cannot grow memory (or metric label sets) without limit.
+// Bounded by the shared TenantLabelCap: tenants past MAX_TENANT_LABELS are pooled under OTHER_TENANTS and
+// idle unknown tenants are forgotten, so a sender inventing tenant ids cannot grow memory without limit.
 
 import type { DecisionReason } from '../engine/decision.js';
+import { OTHER_TENANTS, TenantLabelCap } from './tenant-label-cap.js';
 
-/** '<' cannot appear in a Mimir tenant id, so no real tenant collides with the pool. */
-export const OTHER_TENANTS = '<other>';
+// One name for the pooled tenants everywhere (counters, metrics, figures, admin routes).
+export { OTHER_TENANTS };
 
 export interface TenantCounters {
   requests: number;
@@ -46,18 +47,22 @@ export class TrafficStats {
   readonly total: TenantCounters;
   readonly startedAtMs: number;
 
-  constructor(
-    private readonly maxTenants: number,
-    nowMs: number,
-  ) {
+  readonly cap: TenantLabelCap;
+
+  /** `cap`: the cap shared with metrics and the aggregator, or a bound for a private one (tests, benches). */
+  constructor(cap: TenantLabelCap | number, nowMs: number) {
+    this.cap =
+      typeof cap === 'number'
+        ? new TenantLabelCap({ maxLabels: cap, now: () => this.total.lastSeenMs })
+        : cap;
     this.total = emptyCounters(nowMs);
     this.startedAtMs = nowMs;
+    this.cap.onEvict((name) => this.tenants.delete(name));
   }
 
-  /** The name under which `tenant` is tracked: itself, or OTHER_TENANTS once the table is full. */
+  /** The name under which `tenant` is tracked: itself, or OTHER_TENANTS past the cap (see TenantLabelCap). */
   trackedName(tenant: string): string {
-    if (this.tenants.has(tenant) || this.tenants.size < this.maxTenants) return tenant;
-    return OTHER_TENANTS;
+    return this.cap.label(tenant);
   }
 
   counters(tenant: string, nowMs: number): TenantCounters {

@@ -1,11 +1,11 @@
 // Time-based aggregation of decisions, per tenant and overall, over 1m … 7d: fed once per decision by
 // the WriteChecker, read by the admin API. Memory is fixed per tenant (bytesPerTenant()); recording an
-// allowed request allocates nothing and never waits on anything.
+// allowed request allocates nothing and never waits on anything. A forgotten tenant's rings are reused.
 
 import type { Decision, DecisionReason } from '../engine/decision.js';
 import type { RequestInfo } from '../remote-write/request-info.js';
 import { ingestionCost } from '../remote-write/request-info.js';
-import { OTHER_TENANTS } from '../server/traffic-stats.js';
+import { OTHER_TENANTS } from '../server/tenant-label-cap.js';
 import { RecentDenials } from './recent-denials.js';
 import type { DenialEvent } from './recent-denials.js';
 import { RingColumns, RingCounter, bytesPerSeries, emptySums } from './ring-columns.js';
@@ -54,6 +54,8 @@ export class DecisionAggregator {
   private readonly columns = new RingColumns(TENANT_TIERS);
   private readonly total = new RingColumns(TOTAL_TIERS);
   private readonly totalReasons = new Map<string, RingCounter>();
+  /** Ring indices of forgotten tenants, handed to the next new tenant so evicting bounds memory too. */
+  private readonly freeIndices: number[] = [];
   readonly denials: RecentDenials;
 
   constructor(
@@ -93,9 +95,22 @@ export class DecisionAggregator {
       if (e) return e;
       tenant = OTHER_TENANTS;
     }
-    e = { index: this.columns.allocate(), firstSeenMs: nowMs, lastSeenMs: nowMs, reasons: undefined };
+    const index = this.freeIndices.pop() ?? this.columns.allocate();
+    e = { index, firstSeenMs: nowMs, lastSeenMs: nowMs, reasons: undefined };
     this.tenants.set(tenant, e);
     return e;
+  }
+
+  /**
+   * Drops `tenant`'s history (an idle tenant evicted by the TenantLabelCap). Its rings are emptied and kept
+   * for the next new tenant; the overall series and the recent denials keep what it did.
+   */
+  forget(tenant: string): void {
+    const e = this.tenants.get(tenant);
+    if (!e) return;
+    this.tenants.delete(tenant);
+    this.columns.clear(e.index);
+    this.freeIndices.push(e.index);
   }
 
   /**

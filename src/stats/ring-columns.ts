@@ -111,6 +111,17 @@ export class RingColumns {
     return index;
   }
 
+  /**
+   * Empties series `index` so it can be handed to another tenant: a bucket counts only when its stored epoch
+   * matches, and no real bucket has epoch 0 (1970), so resetting the epochs is enough.
+   */
+  clear(index: number): void {
+    if (index >= this.count) return;
+    const page = this.pages[(index / PAGE_SERIES) | 0]!;
+    const base = (index % PAGE_SERIES) * this.slotsPerSeries;
+    page.epoch.fill(0, base, base + this.slotsPerSeries);
+  }
+
   /** Adds one decided request to every tier of series `index` at time `nowMs`. */
   add(
     index: number,

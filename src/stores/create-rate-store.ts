@@ -1,7 +1,6 @@
 // Picks the rate store from the settings (STORE): in process, Redis (standalone, Sentinel or Cluster;
 // optionally near-global for hot tenants) or PostgreSQL, each shared store behind the circuit-breaking
-// local fallback. Also gives the service
-// what it shows about the store (status, counters). Never connects more than once per store.
+// local fallback; also what the service shows about it. Never connects more than once per store.
 
 import { performance } from 'node:perf_hooks';
 import type { Settings } from '../config/settings.js';

@@ -1,15 +1,17 @@
 // Starts and stops the Envoy-facing gRPC listeners: ext_authz on EXT_AUTHZ_PORT and the rate limit service
-// on RATELIMIT_PORT, each with grpc.health.v1, optional TLS/mTLS, and the RATELIMIT_CONFIG source.
+// on RATELIMIT_PORT, each with grpc.health.v1, optional TLS/mTLS (files re-read on change), and the
+// RATELIMIT_CONFIG source.
 // Wiring only: decisions live in the services; this never blocks a call on a reload.
 
-import { readFileSync } from 'node:fs';
+import type { PolicyGate } from '../policy-gate/policy-gate.js';
 import type { Settings } from '../config/settings.js';
 import type { WriteChecker } from '../decide/write-checker.js';
-import { ConfigError } from '../limits/config-error.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { RateLimitConfigSource } from '../ratelimit-config/index.js';
 import type { Logger } from '../server/logger.js';
 import type { EdgeMetrics } from '../server/metrics.js';
+import { TlsReloader, readTlsMaterial, tlsFileSet } from '../server/tls-files.js';
+import type { TlsFileSet, TlsMaterial, TlsReloadResult } from '../server/tls-files.js';
 import type { RateStore } from '../stores/rate-store.js';
 import { ExtAuthzService, EXT_AUTHZ_SERVICE } from './ext-authz/ext-authz-service.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -27,6 +29,10 @@ export interface GatewayDeps {
   metrics: EdgeMetrics;
   log: Logger;
   now: () => number;
+  /** POLICY_FILE's gate for requests that are not remote writes (undefined: no policy file). */
+  policyGate?: PolicyGate;
+  /** Told of every TLS file reload (applied or refused), for the log and metrics. */
+  onTlsReload?: (listener: string, result: TlsReloadResult, detail: string) => void;
 }
 
 export interface RunningGateway {
@@ -40,38 +46,26 @@ export interface RunningGateway {
 const CHECK_REQUEST_OVERHEAD = 1 << 20;
 const WINDOW_SWEEP_MS = 10_000;
 
-function readTls(settings: Settings): GrpcTlsOptions | undefined {
+function tlsFiles(settings: Settings): TlsFileSet | undefined {
   const { certFile, keyFile, clientCaFile } = settings.gateway.grpcTls;
-  if (!certFile && !keyFile && !clientCaFile) return undefined;
-  if (!certFile || !keyFile) {
-    throw new ConfigError(
-      'settings',
-      certFile ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE',
-      'TLS on the gRPC ports needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE',
-    );
-  }
-  const read = (env: string, path: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new ConfigError(
-        'settings',
-        env,
-        `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? ''}`,
-      );
-    }
-  };
-  return {
-    cert: read('GRPC_TLS_CERT_FILE', certFile),
-    key: read('GRPC_TLS_KEY_FILE', keyFile),
-    ...(clientCaFile ? { clientCa: read('GRPC_TLS_CLIENT_CA_FILE', clientCaFile) } : {}),
-  };
+  return tlsFileSet(
+    'gRPC',
+    { env: 'GRPC_TLS_CERT_FILE', path: certFile },
+    { env: 'GRPC_TLS_KEY_FILE', path: keyFile },
+    { env: 'GRPC_TLS_CLIENT_CA_FILE', path: clientCaFile },
+  );
+}
+
+function grpcTls(material: TlsMaterial): GrpcTlsOptions {
+  return { cert: material.cert, key: material.key, ...(material.ca ? { clientCa: material.ca } : {}) };
 }
 
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { settings, log } = deps;
   const gatewayMetrics = new GatewayMetrics(deps.metrics.registry);
-  const tls = readTls(settings);
+  const files = tlsFiles(settings);
+  const material = files ? readTlsMaterial(files) : undefined;
+  const tls = material ? grpcTls(material) : undefined;
   const onInternalError = (path: string, err: unknown): void => {
     log.error(
       { method: path, err: (err as Error).message, stack: (err as Error).stack },
@@ -106,6 +100,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     settings,
     checker: deps.checker,
     partialBody: settings.gateway.partialBody,
+    ...(deps.policyGate ? { policyGate: deps.policyGate } : {}),
   }).register(authzServer);
 
   const windows = new InProcessWindowStore();
@@ -124,6 +119,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     tenantKey: settings.gateway.ratelimitTenantKey,
     responseHeaders: settings.gateway.ratelimitResponseHeaders,
     record: gatewayMetrics.recordDescriptor,
+    modeOf: (tenant) => deps.checker.modeOf(tenant),
   }).register(rlsServer);
 
   const host = settings.bindAddress;
@@ -136,6 +132,22 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     throw err;
   }
 
+  // Both gRPC ports share one file set: a renewed certificate reaches both for new connections.
+  const reloader =
+    files && material
+      ? new TlsReloader(
+          'grpc',
+          files,
+          material,
+          (next) => {
+            authzServer.setTls(grpcTls(next));
+            rlsServer.setTls(grpcTls(next));
+          },
+          deps.onTlsReload ?? (() => undefined),
+        )
+      : undefined;
+  reloader?.start(settings.tls.reloadMs);
+
   return {
     extAuthzPort,
     ratelimitPort,
@@ -145,6 +157,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       authzHealth.setAll(ServingStatus.NOT_SERVING);
       rlsHealth.setAll(ServingStatus.NOT_SERVING);
       ratelimitConfig.stop();
+      reloader?.stop();
       clearInterval(sweep);
       await Promise.all([authzServer.close(graceMs), rlsServer.close(graceMs)]);
       await windows.close();

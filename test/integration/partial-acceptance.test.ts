@@ -10,7 +10,7 @@ import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { RW2_CONTENT_TYPE, rw2RequestType, rw2SnappyBody } from '../helpers/rw2-request.js';
-import { snappyBody, writeRequestType } from '../helpers/write-request.js';
+import { encodeWriteRequest, snappyBody, writeRequest, writeRequestType } from '../helpers/write-request.js';
 import type { SeriesSpec } from '../helpers/write-request.js';
 
 const OVERRIDES = `
@@ -20,6 +20,8 @@ overrides:
   strict:
     max_label_value_length: 8
     partial_acceptance: false
+  meta:
+    max_metadata_length: 10
   budget:
     max_label_value_length: 8
     ingestion_rate: 0.001
@@ -133,5 +135,40 @@ describe('strict tenants (partial_acceptance: false)', () => {
     expect(res.status).toBe(400);
     expect(res.text).toContain(`bad{job="much-too-long-value"}`);
     expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('max_metadata_length (as Mimir)', () => {
+  function withMetadata(names: string[]): Buffer {
+    const req = writeRequest([MIXED[0]!], 0);
+    req.metadata = names.map((n) => ({
+      type: 1,
+      metricFamilyName: n,
+      help: 'a HELP longer than ten bytes',
+      unit: '',
+    }));
+    return snappy.compressSync(encodeWriteRequest(req));
+  }
+
+  it('forwards the series and the valid metadata, and answers Mimir’s 400 for the metadata it drops', async () => {
+    const res = await push('meta', withMetadata(['short_m', 'much_too_long_name']));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('err-mimir-metric-name-too-long');
+    expect(res.text).toContain(`'much_too_long_name'`);
+    expect(receivedNames()).toEqual(['ok_1']);
+    const sent = writeRequestType.toObject(
+      writeRequestType.decode(snappy.uncompressSync(upstream.requests[0]!.body) as Buffer),
+    ) as { metadata: { metricFamilyName: string; help: string }[] };
+    expect(sent.metadata.map((m) => m.metricFamilyName)).toEqual(['short_m']);
+    expect(sent.metadata[0]!.help, 'HELP goes as sent: Mimir truncates it itself').toBe(
+      'a HELP longer than ten bytes',
+    );
+  });
+
+  it('forwards metadata with a long HELP untouched: Mimir truncates it and accepts the request', async () => {
+    const body = withMetadata(['short_m']);
+    const res = await push('meta', body);
+    expect(res.status).toBe(200);
+    expect(upstream.requests[0]!.body.equals(body)).toBe(true);
   });
 });

@@ -25,7 +25,8 @@ interface Vector {
   limits?: Record<string, unknown>;
   enforcement?: Partial<Record<LimitName, boolean>>;
   series: (SeriesSpec & Rw2SeriesSpec)[];
-  metadata?: number;
+  /** RW1 metadata: a count of short entries, or the entries themselves. */
+  metadata?: number | MetadataSpec[];
   expect: {
     status: number;
     error_id?: string;
@@ -33,8 +34,31 @@ interface Vector {
     untouched?: boolean;
     forwarded?: string[];
     metadata_forwarded?: number;
+    /** Metric names of the RW1 metadata that reach the upstream. */
+    metadata_names_forwarded?: string[];
     cost: number;
   };
+}
+
+interface MetadataSpec {
+  name: string;
+  help?: string;
+  unit?: string;
+}
+
+/** The RW1 body of a vector, its metadata written as the vector gives it. */
+function rw1Body(v: Vector): Buffer {
+  const meta = v.metadata ?? 0;
+  const request = writeRequest(v.series, typeof meta === 'number' ? meta : 0);
+  if (typeof meta !== 'number') {
+    request.metadata = meta.map((m) => ({
+      type: 1,
+      metricFamilyName: m.name,
+      help: m.help ?? '',
+      unit: m.unit ?? '',
+    }));
+  }
+  return encodeWriteRequest(request);
 }
 
 export const VECTORS: Vector[] = (
@@ -57,7 +81,10 @@ function tenantOf(v: Vector): ResolvedTenant {
 }
 
 /** Names (`__name__`) and metadata count of the series in a decompressed body. */
-function contents(format: Vector['format'], decoded: Uint8Array): { names: string[]; metadata: number } {
+function contents(
+  format: Vector['format'],
+  decoded: Uint8Array,
+): { names: string[]; metadata: number; metadataNames: string[] } {
   if (format === 'prw1') {
     const req = writeRequestType.toObject(writeRequestType.decode(decoded), { defaults: true }) as {
       timeseries: { labels: { name: string; value: string }[] }[];
@@ -66,6 +93,7 @@ function contents(format: Vector['format'], decoded: Uint8Array): { names: strin
     return {
       names: req.timeseries.map((t) => t.labels.find((l) => l.name === '__name__')?.value ?? ''),
       metadata: req.metadata.length,
+      metadataNames: (req.metadata as { metricFamilyName: string }[]).map((m) => m.metricFamilyName),
     };
   }
   const req = rw2RequestType.toObject(rw2RequestType.decode(decoded), { defaults: true }) as {
@@ -78,7 +106,7 @@ function contents(format: Vector['format'], decoded: Uint8Array): { names: strin
     }
     return '';
   });
-  return { names, metadata: 0 };
+  return { names, metadata: 0, metadataNames: [] };
 }
 
 interface Outcome {
@@ -94,7 +122,7 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
   const tenant = tenantOf(v);
   const body =
     v.format === 'prw1'
-      ? snappy.compressSync(encodeWriteRequest(writeRequest(v.series, v.metadata ?? 0)))
+      ? snappy.compressSync(rw1Body(v))
       : snappy.compressSync(encodeRw2(rw2Request(v.series)));
   const contentType = v.format === 'prw1' ? 'application/x-protobuf' : RW2_CONTENT_TYPE;
   const decoder = selectDecoder('/api/v1/push', contentType, 'snappy');
@@ -152,12 +180,17 @@ describe('Mimir decision vectors (test/vectors/mimir-decisions.yaml)', () => {
         expect(outcome.forwarded, 'the client body goes upstream as sent').toBe(decoded);
       }
       if (e.forwarded) {
-        if (e.forwarded.length === 0) {
+        if (e.forwarded.length === 0 && !e.metadata_names_forwarded?.length) {
           expect(outcome.forwarded, 'nothing goes upstream').toBeUndefined();
         } else {
           const sent = contents(v.format, outcome.forwarded!);
           expect(sent.names, 'series that reach the upstream').toEqual(e.forwarded);
           if (e.metadata_forwarded !== undefined) expect(sent.metadata).toBe(e.metadata_forwarded);
+          if (e.metadata_names_forwarded) {
+            expect(sent.metadataNames, 'metadata that reach the upstream').toEqual(
+              e.metadata_names_forwarded,
+            );
+          }
         }
       }
     });

@@ -1,10 +1,20 @@
 // The admin UI's logic, without a browser: the limits editor must refuse what the server would refuse
-// and show exactly what will change; exports must open safely in a spreadsheet; the wiki's Markdown
-// reader must never turn text into markup.
+// and show exactly what will change; a version's diff must list exactly the settings the server says changed;
+// exports must open safely in a spreadsheet; the wiki's Markdown reader must never turn text into markup.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LIMIT_DEFINITIONS, validateLimitValue } from '../../src/limits/limit-definitions.js';
+import { LIMIT_DEFINITIONS, LIMIT_NAMES, validateLimitValue } from '../../src/limits/limit-definitions.js';
+import { EMPTY_CONFIG, diffConfigs } from '../../src/limits/limits-config.js';
+import type { LimitOverrides } from '../../src/limits/overrides-file.js';
+import {
+  actorText,
+  diffRows,
+  importBlocker,
+  rollbackBlocker,
+  versionActor,
+} from '../../ui/src/logic/config-versions.js';
+import type { TenantChange } from '../../ui/src/logic/config-versions.js';
 import { describeChange, diffLimits, diffSwitches, parseLimitInput } from '../../ui/src/logic/limit-edits.js';
 import type { LimitDefinition } from '../../ui/src/logic/limit-edits.js';
 import { parseMarkdown } from '../../ui/src/logic/markdown.js';
@@ -60,6 +70,89 @@ describe('limits editor', () => {
         { enabled: false, limits: { ingestion_rate: false, request_rate: true } },
       ),
     ).toEqual(['tenant: enforced → observed only', 'ingestion_rate: enforced → observed only']);
+  });
+});
+
+describe('config versions', () => {
+  it('shows a runtime limit change as the settings that moved, "unset" where the layer no longer sets one', () => {
+    const rows = diffRows([
+      {
+        layer: 'runtime_limits',
+        tenant: 'team-b',
+        before: { ingestion_rate: 1, ingestion_burst_size: 10, request_rate: 5 },
+        after: { request_rate: 5 },
+      },
+    ]);
+    expect(rows).toEqual([
+      {
+        tenant: 'team-b',
+        layer: 'runtime limits',
+        setting: 'ingestion_burst_size',
+        before: '10',
+        after: 'unset',
+      },
+      { tenant: 'team-b', layer: 'runtime limits', setting: 'ingestion_rate', before: '1', after: 'unset' },
+    ]);
+  });
+
+  it('reads enforcement switches as enforced / observed only, and an added empty entry as a change', () => {
+    expect(
+      diffRows([
+        {
+          layer: 'runtime_enforcement',
+          tenant: 'a',
+          before: null,
+          after: { enabled: true, limits: { ingestion_rate: false } },
+        },
+        { layer: 'overrides_file', tenant: 'b', before: null, after: {} },
+      ]).map((r) => `${r.tenant} ${r.layer} ${r.setting}: ${r.before} → ${r.after}`),
+    ).toEqual([
+      'a runtime switches enabled: unset → enforced',
+      'a runtime switches limits.ingestion_rate: unset → observed only',
+      'b Mimir overrides (entry): unset → set',
+    ]);
+  });
+
+  it('lists exactly the limits the server diff says changed (property)', () => {
+    const limits = fc.dictionary(fc.constantFrom(...LIMIT_NAMES), fc.integer({ min: 0, max: 3 }), {
+      maxKeys: 4,
+    });
+    fc.assert(
+      fc.property(limits, limits, (before, after) => {
+        const at = (l: LimitOverrides) => ({
+          ...EMPTY_CONFIG,
+          runtimeOverrides: new Map(Object.keys(l).length ? [['t', l]] : []),
+        });
+        // The admin API sends the server's diff as JSON; the UI reads it back from there.
+        const changes = JSON.parse(JSON.stringify(diffConfigs(at(before), at(after)))) as TenantChange[];
+        const shown = diffRows(changes)
+          .filter((r) => r.setting !== '(entry)')
+          .map((r) => r.setting);
+        const differing = LIMIT_NAMES.filter(
+          (n) => (before as Record<string, number>)[n] !== (after as Record<string, number>)[n],
+        );
+        expect(shown).toEqual([...differing].sort());
+      }),
+    );
+  });
+
+  it('names automatic changes "system" and people by name and role', () => {
+    expect(actorText('overrides-configmap', 'system')).toEqual({ who: 'system', via: 'overrides-configmap' });
+    expect(actorText('olga', 'operator')).toEqual({ who: 'olga (operator)', via: null });
+    expect(versionActor({ actor: 'state-dir', source: 'state' })).toEqual({
+      who: 'system',
+      via: 'state-dir',
+    });
+    expect(versionActor({ actor: 'olga', source: 'rollback' })).toEqual({ who: 'olga', via: null });
+  });
+
+  it('offers rollback to operators and admins (not to the version in force), import to admins only', () => {
+    expect(rollbackBlocker('viewer', 3, 5)).toContain('needs the operator role');
+    expect(rollbackBlocker('operator', 5, 5)).toBe('Version 5 is the one in force.');
+    expect(rollbackBlocker('operator', 3, 5)).toBeNull();
+    expect(rollbackBlocker('admin', 3, 5)).toBeNull();
+    expect(importBlocker('operator')).toContain('needs the admin role');
+    expect(importBlocker('admin')).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@
 
 export const RANGES = ['1m', '5m', '15m', '1h', '24h', '7d'] as const;
 export type Range = (typeof RANGES)[number];
-export type Role = 'viewer' | 'operator' | 'admin';
+export type { Role } from './logic/roles.js';
 
 export class ApiError extends Error {
   constructor(
@@ -109,22 +109,32 @@ export function saveToken(token: string | null): void {
 export class Api {
   constructor(private readonly token: string) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async send(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    let payload: string | undefined;
+    if (typeof body === 'string' && contentType) {
+      headers['content-type'] = contentType;
+      payload = body;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
     let res: Response;
     try {
-      res = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      res = await fetch(path, { method, headers, body: payload });
     } catch {
       throw new ApiError(0, 'the admin API cannot be reached; is the service running?');
     }
-    const json = (await res.json().catch(() => ({}))) as { error?: string; path?: string };
-    if (!res.ok) throw new ApiError(res.status, json.error ?? `HTTP ${res.status}`, json.path);
-    return json as T;
+    if (!res.ok) {
+      const json = (await res.json().catch(() => ({}))) as { error?: string; path?: string };
+      throw new ApiError(res.status, json.error ?? `HTTP ${res.status}`, json.path);
+    }
+    return res;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const res = await this.send(method, path, body, contentType);
+    return (await res.json().catch(() => ({}))) as T;
   }
 
   get<T>(path: string): Promise<T> {
@@ -137,6 +147,19 @@ export class Api {
 
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>('POST', path, body);
+  }
+
+  /** POSTs text as it is (e.g. YAML for /api/config/import), not as JSON. */
+  postText<T>(path: string, text: string, contentType: string): Promise<T> {
+    return this.call<T>('POST', path, text, contentType);
+  }
+
+  /** GETs a file the API offers as a download: its text and the name from Content-Disposition. */
+  async download(path: string, fallbackName: string): Promise<{ name: string; text: string }> {
+    const res = await this.send('GET', path);
+    const disposition = res.headers.get('content-disposition') ?? '';
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
+    return { name, text: await res.text() };
   }
 
   /** Reads /api/events until `signal` aborts; calls `onUpdate` per event. Rejects when the stream fails. */

@@ -50,13 +50,10 @@ FROM
 const COLUMNS = 'req_tokens, req_updated, ing_tokens, ing_updated, req_wait, ing_wait, expires_at';
 
 function takeSql(table: string, clock: string): string {
-  // A new tenant (or one whose row has expired: its buckets are full again) starts full.
+  // A new tenant starts full. A stored row is used as it is, even past its expiry: refill makes it full
+  // anyway under the limits it was written with, and stays exact if the limits were lowered since.
   const fresh = `SELECT p.rb AS rt, n.now AS ru, p.ib AS it, n.now AS iu`;
-  const stored = `SELECT
-      CASE WHEN b.expires_at < n.now THEN p.rb ELSE b.req_tokens END AS rt,
-      CASE WHEN b.expires_at < n.now THEN n.now ELSE b.req_updated END AS ru,
-      CASE WHEN b.expires_at < n.now THEN p.ib ELSE b.ing_tokens END AS it,
-      CASE WHEN b.expires_at < n.now THEN n.now ELSE b.ing_updated END AS iu`;
+  const stored = `SELECT b.req_tokens AS rt, b.req_updated AS ru, b.ing_tokens AS it, b.ing_updated AS iu`;
   return `
 INSERT INTO ${table} AS b (tenant, ${COLUMNS})
 ${compute(fresh).replace('SELECT\n', 'SELECT $1::text,\n')}

@@ -29,6 +29,15 @@ export class LuaScript {
   }
 }
 
+/**
+ * The Buffer-reply forms of EVALSHA/EVAL, which ioredis generates for every command but does not declare.
+ * Not call/callBuffer: Cluster auto-pipelining re-sends those without their command name.
+ */
+interface BufferScripting {
+  evalshaBuffer(sha: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
+  evalBuffer(source: string, numKeys: number, ...keysAndArgs: (string | Buffer)[]): Promise<unknown>;
+}
+
 /** Like LuaScript.run, for a script whose reply is one binary string: resolves with it as a Buffer. */
 export async function runForBuffer(
   script: LuaScript,
@@ -37,11 +46,11 @@ export async function runForBuffer(
   keysAndArgs: (string | Buffer)[],
 ): Promise<unknown> {
   try {
-    return await client.callBuffer('EVALSHA', [script.sha, numKeys, ...keysAndArgs]);
+    return await (client as unknown as BufferScripting).evalshaBuffer(script.sha, numKeys, ...keysAndArgs);
   } catch (err) {
     if (!isNoScript(err)) throw err;
     script.reloads++;
-    return client.callBuffer('EVAL', [script.source, numKeys, ...keysAndArgs]);
+    return (client as unknown as BufferScripting).evalBuffer(script.source, numKeys, ...keysAndArgs);
   }
 }
 

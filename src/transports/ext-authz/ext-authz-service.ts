@@ -11,6 +11,7 @@ import type { Identity, WriteChecker } from '../../decide/write-checker.js';
 import { authzDenialHeaders } from '../../server/authz-http.js';
 import { denialBody } from '../../server/denial-response.js';
 import type { GrpcServer } from '../grpc/grpc-server.js';
+import type { PolicyGate } from '../../policy-gate/policy-gate.js';
 import { decodeCheckRequest } from './check-request.js';
 import { RpcCode, encodeDeniedResponse, encodeOkResponse } from './check-response.js';
 
@@ -24,6 +25,8 @@ export interface ExtAuthzDeps {
   settings: Settings;
   checker: WriteChecker;
   partialBody: PartialBodyRule;
+  /** POLICY_FILE's policies for requests that are not remote writes (undefined: no policy file). */
+  policyGate?: PolicyGate;
 }
 
 const PASS_THROUGH = encodeOkResponse({});
@@ -48,9 +51,11 @@ export function partialBodyMessage(declaredBytes: number, receivedBytes: number,
 
 export class ExtAuthzService {
   private readonly paths: ReadonlySet<string>;
+  private readonly gate: PolicyGate | undefined;
 
   constructor(private readonly deps: ExtAuthzDeps) {
     this.paths = new Set(deps.settings.remoteWritePaths);
+    this.gate = deps.policyGate;
   }
 
   register(server: GrpcServer): void {
@@ -63,8 +68,9 @@ export class ExtAuthzService {
     const req = decodeCheckRequest(message);
     const q = req.path.indexOf('?');
     const path = q === -1 ? req.path : req.path.slice(0, q);
-    // Like the proxy: only remote-write POSTs are measured; everything else passes untouched.
-    if (req.method !== 'POST' || !this.paths.has(path)) return PASS_THROUGH;
+    // Like the proxy: only remote-write POSTs are measured; everything else meets only the policies.
+    if (req.method !== 'POST' || !this.paths.has(path))
+      return this.gate === undefined ? PASS_THROUGH : this.gate.checkEnvoy(req.method, req.path, req.headers);
 
     const h = req.headers;
     const givenId = h['x-request-id'];

@@ -94,6 +94,19 @@ export class GrpcServer {
     this.server.on('tlsClientError', ignore);
   }
 
+  /**
+   * Replaces the certificate, key and client CA for new connections (a reloaded file set); connections already
+   * open keep theirs. Throws on bad PEM, so a caller validates first (see TlsReloader).
+   */
+  setTls(tls: GrpcTlsOptions): void {
+    if (!this.options.tls) throw new Error('setTls on a gRPC server started without TLS');
+    (this.server as Http2SecureServer).setSecureContext({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.clientCa ? { ca: tls.clientCa } : {}),
+    });
+  }
+
   /** Registers `/package.Service/Method`. */
   addUnary(path: string, handler: UnaryHandler): void {
     this.unary.set(path, handler);

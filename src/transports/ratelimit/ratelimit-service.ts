@@ -3,6 +3,7 @@
 // for a descriptor naming a tenant that no rule matches, the tenant's Mimir request_rate bucket — the very
 // bucket the proxy and ext_authz draw from. It never awaits when its stores answer synchronously.
 
+import type { EnforcementMode } from '../../decide/enforcement-mode.js';
 import type { Settings } from '../../config/settings.js';
 import { rateQuery } from '../../decide/enforcer.js';
 import { tenantIdProblem } from '../../identify/tenant-id.js';
@@ -41,6 +42,8 @@ export interface RateLimitServiceDeps {
   /** Add x-ratelimit-limit/-remaining/-reset to the response (envoyproxy's LIMIT_RESPONSE_HEADERS_ENABLED). */
   responseHeaders: boolean;
   record: (domain: string, descriptor: string, result: DescriptorResult) => void;
+  /** The runtime enforcement mode of a tenant (enforce / dry-run / off), as the proxy sees it. */
+  modeOf?: (tenant: string) => EnforcementMode;
 }
 
 /** One descriptor's plan before the stores answer. */
@@ -165,7 +168,11 @@ export class RateLimitService {
       if (resolved.limits.request_rate <= 0) break;
       plan.kind = 'tenant';
       plan.tenant = entry.value;
-      plan.query = rateQuery(resolved, 0, this.deps.settings.dryRun);
+      // Observe only unless the tenant's runtime mode enforces (as on the proxy and ext_authz).
+      const observeOnly = this.deps.modeOf
+        ? this.deps.modeOf(entry.value) !== 'enforce'
+        : this.deps.settings.dryRun;
+      plan.query = rateQuery(resolved, 0, observeOnly);
       plan.enforced = plan.query.requestEnforced;
       plan.metricKey = 'tenant.request_rate';
       break;

@@ -188,15 +188,15 @@ export function TenantDetailPage({ id }: { id: string }) {
                 </thead>
                 <tbody>
                   {definitions.map((d) => (
-                    <tr key={d.name}>
+                    <tr key={d.name} data-limit={d.name}>
                       <td title={d.description}>
                         <code>{d.name}</code>
                       </td>
-                      <td>
+                      <td className="in-force">
                         {formatNumber(t.limits[d.name])}
                         {t.limits[d.name] === 0 && d.zero_means ? ` (${d.zero_means})` : ''}
                       </td>
-                      <td>{SOURCE_TEXT[t.limit_sources[d.name] ?? 'default']}</td>
+                      <td className="source">{SOURCE_TEXT[t.limit_sources[d.name] ?? 'default']}</td>
                       <td>
                         <input
                           aria-label={`new ${d.name}`}

@@ -1,6 +1,7 @@
 // Tenants: a searchable, sortable table with utilisation bars, exportable as CSV or JSON.
 import { useMemo, useState } from 'react';
 import type { Range, Tenant } from '../api.js';
+import { saveAsFile } from '../components/download.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
 import { UtilBar } from '../components/util-bar.js';
@@ -21,15 +22,6 @@ const COLUMNS: Column[] = [
   { key: 'burst', title: 'Burst use', value: (t) => t.utilisation.ingestion_burst_pct },
   { key: 'limit', title: 'ingestion_rate', value: (t) => t.limits.ingestion_rate ?? 0 },
 ];
-
-function download(name: string, type: string, text: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 export function TenantsPage() {
   const [range, setRange] = useState<Range>('5m');
@@ -85,12 +77,12 @@ export function TenantsPage() {
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
-        <button type="button" onClick={() => download('tenants.csv', 'text/csv', toCsv(...exportRows()))}>
+        <button type="button" onClick={() => saveAsFile('tenants.csv', 'text/csv', toCsv(...exportRows()))}>
           Export CSV
         </button>
         <button
           type="button"
-          onClick={() => download('tenants.json', 'application/json', toJson(...exportRows()))}
+          onClick={() => saveAsFile('tenants.json', 'application/json', toJson(...exportRows()))}
         >
           Export JSON
         </button>
