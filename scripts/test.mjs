@@ -18,6 +18,7 @@ try {
   ensureDebianBinary('redis-server', 'redis-server');
   ensureDebianBinary('nginx', 'nginx-light');
   ensureDebianBinary('chromium', 'chromium');
+  ensureDebianBinary('openssl', 'openssl');
   run('format (prettier --check)', 'npx', ['prettier', '--check', '.']);
   run('lint (eslint)', 'npx', ['eslint', '.']);
   run('types (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);

@@ -46,7 +46,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     logger: false,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
   const table = new TenantTable(ctx);
   const cors = new Set(ctx.settings.admin.corsOrigins);
