@@ -60,13 +60,6 @@ function knob(name: string, fallback: number, zeroAllowed = false): number {
   return n;
 }
 
-/** Before a part: how much CPU other processes use right now (3 s), waiting for quiet if asked to. */
-async function backgroundCpu(part: string): Promise<number> {
-  const other = await waitForQuiet(WAIT_QUIET_SECONDS * 1000, NOISY_OTHER_CPU_PCT, 3000, log);
-  log(`${part}: other processes used ${fmt(other, 0)}% of the CPUs in the last 3 s`);
-  return other;
-}
-
 const ROUNDS = knob('BENCH_ROUNDS', 7);
 const ROUND_MS = knob('BENCH_ROUND_MS', 1000);
 const WARMUP_MS = knob('BENCH_WARMUP_MS', 1000);
@@ -82,6 +75,13 @@ const RETRIES = knob('BENCH_RETRIES', 2, true);
 const log = (msg: string): void => {
   process.stderr.write(`[bench] ${msg}\n`);
 };
+
+/** Before a part: how much CPU other processes use right now (3 s), waiting for quiet if asked to. */
+async function backgroundCpu(part: string): Promise<number> {
+  const other = await waitForQuiet(WAIT_QUIET_SECONDS * 1000, NOISY_OTHER_CPU_PCT, 3000, log);
+  log(`${part}: other processes used ${fmt(other, 0)}% of the CPUs in the last 3 s`);
+  return other;
+}
 
 function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
@@ -195,8 +195,9 @@ interface OpenRun {
   result: OpenLoopResult;
   /** CPU ms the receiving process (the edge; the upstream for direct) spent per request during the run. */
   serverCpuMsPerReq: number;
-  /** The edge's GC during the run, from its --trace-gc output (undefined for direct). */
-  gc: { pauseMsPerReq: number; maxPauseMs: number; markCompacts: number; scavenges: number } | undefined;
+  /** The edge's GC during the run, from its --trace-gc output (undefined for direct): main-thread pauses plus
+   * incremental-marking steps per request, the longest pause, and the count of each kind. */
+  gc: { mainThreadMsPerReq: number; maxPauseMs: number; markCompacts: number; scavenges: number } | undefined;
   /** The edge's own mean check and parse time during the run (rls_*_duration_seconds), µs; NaN for direct. */
   checkMeanUs: number;
   parseMeanUs: number;
@@ -347,7 +348,7 @@ async function benchProxy(body: Buffer): Promise<ProxyFigures> {
           result,
           serverCpuMsPerReq,
           gc: gcRun && {
-            pauseMsPerReq: gcRun.reduce((acc, e) => acc + e.pauseMs, 0) / result.sent,
+            mainThreadMsPerReq: gcRun.reduce((acc, e) => acc + e.pauseMs + e.stepsMs, 0) / result.sent,
             maxPauseMs: Math.max(0, ...gcRun.map((e) => e.pauseMs)),
             markCompacts: gcRun.filter((e) => e.kind === 'mark-compact').length,
             scavenges: gcRun.filter((e) => e.kind === 'scavenge').length,
@@ -518,7 +519,7 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
         fmt(o.result.latency.p99, 3),
         fmt(o.result.latency.max, 3),
         fmt(o.serverCpuMsPerReq, 3),
-        fmt(o.gc?.pauseMsPerReq ?? NaN, 3),
+        fmt(o.gc?.mainThreadMsPerReq ?? NaN, 3),
         fmt(o.gc?.maxPauseMs ?? NaN, 1),
         o.gc ? String(o.gc.markCompacts) : 'n/a',
         fmt(o.result.scheduleLagP99Ms, 2),
@@ -629,7 +630,7 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
     json[`${p}_max_ms`] = round(o.result.latency.max);
     json[`${p}_server_cpu_ms_per_req`] = round(o.serverCpuMsPerReq);
     if (o.gc) {
-      json[`${p}_edge_gc_pause_ms_per_req`] = round(o.gc.pauseMsPerReq);
+      json[`${p}_edge_gc_main_thread_ms_per_req`] = round(o.gc.mainThreadMsPerReq);
       json[`${p}_edge_gc_max_pause_ms`] = round(o.gc.maxPauseMs);
       json[`${p}_edge_mark_compacts`] = o.gc.markCompacts;
       json[`${p}_edge_scavenges`] = o.gc.scavenges;

@@ -132,6 +132,8 @@ export interface GcEvent {
   kind: 'scavenge' | 'mark-compact' | 'other';
   /** Main-thread pause in ms as --trace-gc prints it ("MB, <pause> / <background> ms"). */
   pauseMs: number;
+  /** Incremental-marking steps done on the main thread before the pause ("+ <ms> ms in <n> steps"). */
+  stepsMs: number;
 }
 
 /** The GC events of a child started with `--trace-gc`, in order, parsed from its kept output. */
@@ -141,7 +143,8 @@ export function gcEvents(output: string): GcEvent[] {
     const m = /\d+ ms: (Scavenge|Mark-Compact|[A-Za-z-]+).*? MB, ([\d.]+) \//.exec(line);
     if (!m) continue;
     const kind = m[1] === 'Scavenge' ? 'scavenge' : m[1] === 'Mark-Compact' ? 'mark-compact' : 'other';
-    events.push({ kind, pauseMs: Number(m[2]) });
+    const steps = /\(\+ ([\d.]+) ms in \d+ steps/.exec(line);
+    events.push({ kind, pauseMs: Number(m[2]), stepsMs: steps ? Number(steps[1]) : 0 });
   }
   return events;
 }

@@ -1,10 +1,13 @@
 // The append-only record of every configuration change (from any source) and every state-changing admin
 // action: who, when, what, before and after. Kept in memory (bounded, for GET /api/audit) and, with
-// STATE_DIR, appended as JSON lines to a file that survives restarts. Writing never blocks a decision.
+// STATE_DIR, appended as JSON lines to a file that survives restarts; with Redis, also shared with every replica
+// through a stream (redis-audit-stream.ts), which GET /api/audit then reads. Writing never blocks a decision.
 
 import { appendFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Role } from './access.js';
+import type { RedisAuditStream } from './redis-audit-stream.js';
 
 export interface AuditEntry {
   id: number;
@@ -25,6 +28,21 @@ export interface AuditEntry {
   source?: string | null;
   /** The exact change: one entry per tenant and layer, before and after. */
   diff?: unknown;
+  /** Policy-set and descriptor-config reloads: that source's own version in force after the reload. */
+  source_version?: number;
+  /** Policy-set and descriptor-config reloads: the file read, the sha256 of its content, and the outcome. */
+  file?: string;
+  checksum?: string;
+  result?: 'applied' | 'error';
+  /** The replica (host name) that wrote the entry; set when the log is shared through Redis. */
+  replica?: string;
+  /** In the shared log: the entry's id on the replica that wrote it (its audit.jsonl, its API answers). */
+  replica_id?: number;
+}
+
+export interface AppendOptions {
+  /** The limits version the entry records: every replica applies it, only one copy goes to the shared stream. */
+  configVersion?: number;
 }
 
 /** Past this size the file is renamed to `<file>.1` (replacing the previous one) and a new one begun. */
@@ -37,6 +55,8 @@ export class AuditLog {
   private bytes = 0;
   /** The last write error, shown in logs by whoever flushes; the in-memory log keeps working. */
   lastWriteError: Error | undefined;
+  private stream: RedisAuditStream | undefined;
+  private readonly replica = hostname();
 
   constructor(
     private readonly capacity: number,
@@ -69,8 +89,19 @@ export class AuditLog {
     return log;
   }
 
-  append(entry: Omit<AuditEntry, 'id'>): AuditEntry {
-    const full = { id: this.nextId++, ...entry };
+  /** From now on entries also go to `stream`, and list() reads the shared log once the stream has been read. */
+  share(stream: RedisAuditStream): void {
+    this.stream = stream;
+  }
+
+  append(entry: Omit<AuditEntry, 'id'>, options: AppendOptions = {}): AuditEntry {
+    const full: AuditEntry = {
+      id: this.nextId++,
+      ...entry,
+      ...(this.stream ? { replica: this.replica } : {}),
+    };
+    // The shared copy gets its id from Redis; this replica's file and memory keep the local numbering.
+    this.stream?.add(full, options.configVersion);
     this.entries.push(full);
     if (this.entries.length > this.capacity) this.entries.shift();
     if (this.file) {
@@ -102,8 +133,15 @@ export class AuditLog {
     return this.writing;
   }
 
-  /** Newest first. */
+  /** Writes what is queued (file, then stream) and closes the Redis stream's connection. */
+  async close(): Promise<void> {
+    await this.writing;
+    await this.stream?.stop();
+  }
+
+  /** Newest first. Shared through Redis: every replica's entries; until the stream is first read, this replica's. */
   list(limit: number, tenant?: string): AuditEntry[] {
+    if (this.stream?.isSynced) return this.stream.list(limit, tenant);
     const out: AuditEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i--) {
       const e = this.entries[i]!;

@@ -12,6 +12,8 @@ import type { DecisionAggregator } from '../stats/decision-aggregator.js';
 import type { RateStore } from '../stores/rate-store.js';
 import type { AccessControl } from './access.js';
 import type { AuditLog } from './audit-log.js';
+import type { ReplicaDirectory } from './replica-directory.js';
+import type { UpstreamHealthProbe } from './upstream-health.js';
 
 export interface AdminContext {
   settings: Settings;
@@ -36,4 +38,8 @@ export interface AdminContext {
   draining?: () => boolean;
   /** The runtime enforce / dry-run / off switch; absent: DRY_RUN decides, and /api/system/mode answers 404. */
   mode?: ModeSwitch;
+  /** The periodic upstream probe (UPSTREAM_HEALTH_PATH); absent: the status shows the target only. */
+  upstreamHealth?: UpstreamHealthProbe;
+  /** The live replicas sharing Redis (or this process alone); absent: this process alone. */
+  replicas?: ReplicaDirectory;
 }

@@ -222,9 +222,53 @@ export function openApiDocument(version: string): Json {
         get: op('The caller: token name and role.', 'viewer', obj({ name: str, role: ref('Role') })),
       },
       '/api/system/status': {
-        get: op('Mode, store, limits version and staleness, overrides file, listeners.', 'viewer', {
-          type: 'object',
-        }),
+        get: op(
+          'Mode, store, upstream health, live replicas, limits version and staleness, overrides source, listeners.',
+          'viewer',
+          {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['ok', 'degraded'] },
+              upstream_health: {
+                type: 'object',
+                description:
+                  'The periodic GET of UPSTREAM_HEALTH_PATH; `unknown` before the first probe or with none.',
+                properties: {
+                  target: { type: 'string' },
+                  probe_url: { type: ['string', 'null'] },
+                  status: { type: 'string', enum: ['up', 'down', 'unknown'] },
+                  last_check: { type: ['string', 'null'] },
+                  latency_ms: { type: ['number', 'null'] },
+                  last_status_code: { type: ['integer', 'null'] },
+                  last_error: { type: ['object', 'null'] },
+                  since: { type: ['string', 'null'] },
+                  interval_seconds: { type: ['number', 'null'] },
+                  recent_forward_failures: { type: 'integer' },
+                  recent_seconds: { type: 'number' },
+                },
+              },
+              replicas: {
+                type: 'array',
+                description:
+                  'Live replicas from their heartbeats in Redis (this one has `self: true`); else this process.',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    self: { type: 'boolean' },
+                    hostname: { type: 'string' },
+                    admin_address: { type: ['string', 'null'] },
+                    proxy_address: { type: ['string', 'null'] },
+                    started: { type: 'string' },
+                    last_seen: { type: ['string', 'null'] },
+                    config_version: { type: ['integer', 'null'] },
+                  },
+                },
+              },
+              replicas_source: { type: 'string', enum: ['redis', 'process'] },
+            },
+          },
+        ),
       },
       '/api/overview': {
         get: op(

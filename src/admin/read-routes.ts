@@ -55,6 +55,36 @@ function overridesSource(ctx: AdminContext, nowMs: number) {
   return { kind: 'none' as const };
 }
 
+/** The upstream's health: the probe's last answer, or only the target when there is no probe. */
+function upstreamHealth(ctx: AdminContext) {
+  return (
+    ctx.upstreamHealth?.toJSON() ?? {
+      target: ctx.upstreamTarget,
+      probe_url: null,
+      status: 'unknown' as const,
+      last_check: null,
+      latency_ms: null,
+      last_status_code: null,
+      last_error: null,
+      since: null,
+      interval_seconds: null,
+      recent_forward_failures: 0,
+      recent_seconds: 0,
+    }
+  );
+}
+
+/** The live replicas: from the shared Redis when set, else this process alone. */
+function replicaList(ctx: AdminContext) {
+  if (ctx.replicas) return ctx.replicas.toJSON();
+  return {
+    source: 'process' as const,
+    replicas: [{ id: process.pid.toString(), self: true, started: iso(ctx.stats.startedAtMs) }],
+    last_read: null,
+    last_error: null,
+  };
+}
+
 export function systemStatus(ctx: AdminContext) {
   const snap = ctx.limits.current();
   const w = ctx.watcher?.status;
@@ -63,15 +93,20 @@ export function systemStatus(ctx: AdminContext) {
   const source = overridesSource(ctx, nowMs);
   const lastError = source.kind === 'none' ? null : source.last_error;
   const last = ctx.limits.history.list(1)[0];
+  const health = upstreamHealth(ctx);
+  const replicaSet = replicaList(ctx);
   return {
-    status: lastError || ctx.store.inFallback ? 'degraded' : 'ok',
+    status: lastError || ctx.store.inFallback || health.status === 'down' ? 'degraded' : 'ok',
     version: ctx.version,
     uptime_seconds: uptime,
     upstream: ctx.upstreamTarget,
+    upstream_health: health,
     mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
     mode_changed_at: ctx.mode ? iso(ctx.mode.changedAt) : null,
-    /** This process only: replicas do not share admin state yet. */
-    replicas: [{ id: process.pid.toString(), self: true, started: iso(ctx.stats.startedAtMs) }],
+    replicas: replicaSet.replicas,
+    replicas_source: replicaSet.source,
+    replicas_last_read: replicaSet.last_read,
+    replicas_error: replicaSet.last_error,
     store: { kind: ctx.store.kind, fallback: ctx.store.inFallback, tenants: ctx.store.size },
     limits: {
       version: snap.version,
@@ -173,7 +208,7 @@ export function overview(ctx: AdminContext, table: TenantTable, range: RangeName
     },
     health: {
       status: status.status,
-      upstream: { target: ctx.upstreamTarget },
+      upstream: status.upstream_health,
       store: status.store,
       limits_stale_seconds: status.limits.stale_seconds,
     },

@@ -126,6 +126,28 @@ export const SETTING_DEFINITIONS = [
     defaultValue: '30s',
     description: 'Longest wait for the upstream to answer a forwarded request (504 after it).',
   },
+  // The admin view's upstream probe (docs/admin-api.md#upstream-health): its own timer and request, off the proxy path.
+  {
+    env: 'UPSTREAM_HEALTH_PATH',
+    kind: 'string',
+    defaultValue: '/ready',
+    description:
+      'Path the admin health view GETs on the upstream (Mimir distributors serve `/ready`); 2xx is up. Empty: no probe.',
+  },
+  {
+    env: 'UPSTREAM_HEALTH_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'How often the upstream health path is probed; the first probe runs one interval after start.',
+  },
+  {
+    env: 'UPSTREAM_HEALTH_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '2s',
+    description:
+      'Longest wait for a probe answer (at most the interval); past it the upstream counts as down.',
+  },
   // Hardening of the proxy listener (docs/hardening.md).
   {
     env: 'MAX_INFLIGHT_REQUESTS',
@@ -588,6 +610,8 @@ export interface Settings {
   failureModeAllow: boolean;
   dryRun: boolean;
   upstreamTimeoutMs: number;
+  /** The admin view's periodic upstream probe; an empty path turns it off. */
+  upstreamHealth: { path: string; intervalMs: number; timeoutMs: number };
   /** Bounds of the proxy listener: in flight, client timeouts, header size (docs/hardening.md). */
   proxyLimits: {
     maxInflightRequests: number;
@@ -852,6 +876,14 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
   }
 
   const upstream = new URL(get('UPSTREAM_URL') as string);
+  const healthPath = (get('UPSTREAM_HEALTH_PATH') as string).trim();
+  // A path without its slash would be joined onto the upstream's host name by URL resolution.
+  if (healthPath !== '' && !healthPath.startsWith('/'))
+    throw new ConfigError(
+      raw('UPSTREAM_HEALTH_PATH').source,
+      'UPSTREAM_HEALTH_PATH',
+      `must start with "/" (or be empty to turn the probe off), got ${JSON.stringify(healthPath)}`,
+    );
   const settings: Settings = {
     upstreamUrl: upstream,
     overridesFile: get('OVERRIDES_FILE') as string,
@@ -869,6 +901,14 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     failureModeAllow: get('FAILURE_MODE_ALLOW') as boolean,
     dryRun: get('DRY_RUN') as boolean,
     upstreamTimeoutMs: get('UPSTREAM_TIMEOUT') as number,
+    upstreamHealth: Object.freeze({
+      path: healthPath,
+      intervalMs: get('UPSTREAM_HEALTH_INTERVAL') as number,
+      timeoutMs: Math.min(
+        get('UPSTREAM_HEALTH_TIMEOUT') as number,
+        get('UPSTREAM_HEALTH_INTERVAL') as number,
+      ),
+    }),
     proxyLimits: Object.freeze({
       maxInflightRequests: get('MAX_INFLIGHT_REQUESTS') as number,
       maxInflightBytes: get('MAX_INFLIGHT_BYTES') as number,

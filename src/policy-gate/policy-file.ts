@@ -1,9 +1,12 @@
 // Keeps a PolicyEngine equal to POLICY_FILE: reads and validates it at start (a bad file is fatal), then
 // polls its content and applies a changed, valid set in one swap; a bad file is refused whole and the
-// last good set stays in force. Counters of policies whose limit did not change survive a reload.
+// last good set stays in force. Counters of policies whose limit did not change survive a reload. Every
+// applied set is a numbered version (SourceVersionLog, audited), recorded right after the swap.
 
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { SourceVersionLog } from '../admin/config-audit.js';
 import { ConfigError } from '../limits/config-error.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import type { CompiledPolicy, CompiledPolicySet } from '../policy/policy-set.js';
@@ -28,6 +31,10 @@ function compile(text: string): { set: CompiledPolicySet; doc: unknown } {
     throw new PolicySetError([{ path: '', message: `not valid YAML or JSON: ${(err as Error).message}` }]);
   }
   return { set: compilePolicySet(doc), doc };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
@@ -89,6 +96,10 @@ export class PolicyFile {
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<PolicyReloadResult> | undefined;
   private readonly state: PolicyFileStatus;
+  /** Every applied set and every refusal, numbered; the audit log follows it. */
+  readonly versions: SourceVersionLog;
+  /** The refusal last recorded since the last applied set: an unreadable file is recorded once, not every poll. */
+  private recordedError: string | undefined;
 
   constructor(
     readonly file: string,
@@ -96,6 +107,7 @@ export class PolicyFile {
     private readonly now: () => number = Date.now,
   ) {
     this.state = { file, policies: 0, lastAppliedMs: undefined, lastError: undefined };
+    this.versions = new SourceVersionLog('policy_file', file, now);
   }
 
   get status(): Readonly<PolicyFileStatus> {
@@ -119,6 +131,7 @@ export class PolicyFile {
     }
     this.engine = new PolicyEngine(compiled.set);
     this.accept(text, compiled);
+    this.versions.record('applied', sha256(text), `${compiled.set.policies.length} policies`);
     return this.engine;
   }
 
@@ -145,12 +158,13 @@ export class PolicyFile {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       // Unreadable is reported on every poll: it may be a mount that went away.
-      return this.refuse(`cannot read the policy file: ${(err as Error).message}`);
+      return this.refuse(`cannot read the policy file: ${(err as Error).message}`, '');
     }
     if (text === this.goodText) {
       // Reverted to what is in force: nothing to apply, and nothing wrong any more.
       this.state.lastError = undefined;
       this.badText = undefined;
+      this.recordedError = undefined;
       return 'unchanged';
     }
     // The same bad content is reported once, not on every poll.
@@ -161,13 +175,16 @@ export class PolicyFile {
     } catch (err) {
       if (!(err instanceof PolicySetError)) throw err;
       this.badText = text;
-      return this.refuse(err.message);
+      return this.refuse(err.message, sha256(text));
     }
     const engine = this.engine!;
     const current = { policies: engine.policies, allow: undefined, block: undefined };
+    // One synchronous swap: a decision runs wholly before or wholly after it, never on a mix of two sets.
     engine.replace(carryCounters(current, this.goodDoc, compiled.set, compiled.doc));
     this.accept(text, compiled);
-    this.onResult('applied', `${compiled.set.policies.length} policies`);
+    const detail = `${compiled.set.policies.length} policies`;
+    this.versions.record('applied', sha256(text), detail);
+    this.onResult('applied', detail);
     return 'applied';
   }
 
@@ -175,13 +192,18 @@ export class PolicyFile {
     this.goodText = text;
     this.goodDoc = compiled.doc;
     this.badText = undefined;
+    this.recordedError = undefined;
     this.state.policies = compiled.set.policies.length;
     this.state.lastAppliedMs = this.now();
     this.state.lastError = undefined;
   }
 
-  private refuse(message: string): PolicyReloadResult {
+  private refuse(message: string, checksum: string): PolicyReloadResult {
     this.state.lastError = { timeMs: this.now(), message: `${this.file}: ${message}` };
+    if (this.recordedError !== message) {
+      this.recordedError = message;
+      this.versions.record('error', checksum, message);
+    }
     this.onResult('error', this.state.lastError.message);
     return 'error';
   }

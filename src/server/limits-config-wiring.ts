@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { AuditLog } from '../admin/audit-log.js';
 import { auditConfigChanges } from '../admin/config-audit.js';
+import { RedisAuditStream } from '../admin/redis-audit-stream.js';
 import type { Settings } from '../config/settings.js';
 import { ConfigError } from '../limits/config-error.js';
 import { diffConfigs } from '../limits/limits-config.js';
@@ -23,6 +24,8 @@ import type { Logger } from './logger.js';
 import type { EdgeMetrics } from './metrics.js';
 
 const AUDIT_CAPACITY = 1000;
+/** How often each replica reads the shared audit stream for other replicas' entries. */
+const AUDIT_STREAM_POLL_MS = 500;
 /** How long the start waits for Redis before going on with the local config (the re-read catches up later). */
 const SHARED_CONFIG_WAIT_MS = 3000;
 
@@ -48,6 +51,8 @@ export async function openLimitsConfig({ settings, log, now, metrics }: Deps) {
   const audit = state
     ? await AuditLog.open(AUDIT_CAPACITY, join(settings.stateDir, 'audit.jsonl'))
     : new AuditLog(AUDIT_CAPACITY);
+  // Shared before any commit below, so versions restored or read from Redis at start reach the stream too.
+  const auditStream = settings.redis.addresses.length > 0 ? shareAudit(settings, log, audit) : undefined;
   auditConfigChanges(limits, audit, now);
   limits.onCommit((version) => metrics.limitsVersion.set(version.version));
   new Gauge({
@@ -86,6 +91,8 @@ export async function openLimitsConfig({ settings, log, now, metrics }: Deps) {
     );
   }
   if (settings.redis.addresses.length > 0) await shareThroughRedis({ settings, log, now, metrics }, limits);
+  // Redis was waited for just above; if it is still down the stream is read once it answers.
+  await auditStream?.start();
   metrics.limitsVersion.set(limits.current().version);
   return { limits, audit };
 }
@@ -149,6 +156,26 @@ async function shareThroughRedis({ settings, log, metrics }: Deps, limits: Limit
     },
     `limits config shared through Redis: version ${limits.current().version}`,
   );
+}
+
+/** Every replica's audit entries in one Redis stream, read back for GET /api/audit (docs/limits-lifecycle.md). */
+function shareAudit(settings: Settings, log: Logger, audit: AuditLog): RedisAuditStream {
+  let lastError = '';
+  const stream: RedisAuditStream = new RedisAuditStream(settings.redis, {
+    capacity: AUDIT_CAPACITY,
+    pollMs: AUDIT_STREAM_POLL_MS,
+    onError(err) {
+      // Once per kind of error: Redis being down is already logged by the store and the config sync.
+      if (err.message === lastError) return;
+      lastError = err.message;
+      log.warn(
+        { redis: stream.description, stream: stream.keys.stream },
+        `audit log not shared through Redis, entries are kept and sent once it answers: ${err.message}`,
+      );
+    },
+  });
+  audit.share(stream);
+  return stream;
 }
 
 function pickRuntime(config: LimitsConfig): Pick<LimitsConfig, 'runtimeOverrides' | 'runtimeEnforcement'> {

@@ -198,6 +198,18 @@ export class EdgeMetrics {
     help: 'Policies in the policy set in force (POLICY_FILE).',
     registers: [this.registry],
   });
+  /** Set by the service: the version in force of each reloadable file source, read at scrape time. */
+  sourceVersions: (() => Partial<Record<'policy_file' | 'ratelimit_config', number>>) | undefined;
+  readonly sourceVersion: Gauge<'source'> = new Gauge({
+    name: 'rls_source_config_version',
+    help: 'Version in force of POLICY_FILE (source=policy_file) and RATELIMIT_CONFIG (source=ratelimit_config); rises by one per applied reload.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [source, version] of Object.entries(this.sourceVersions?.() ?? {}))
+        this.sourceVersion.labels(source).set(version);
+    },
+  });
   readonly tlsReloads = new Counter({
     name: 'rls_tls_reloads_total',
     help: 'TLS certificate files re-read after a change, by listener (proxy, admin, grpc) and result (applied, error).',

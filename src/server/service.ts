@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Settings } from '../config/settings.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { openLimitsConfig, startOverridesSource } from './limits-config-wiring.js';
@@ -32,6 +33,9 @@ import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from './tls-files.
 import type { TlsFront, TlsReloadResult } from './tls-files.js';
 import { Upstream } from './upstream.js';
 import { startPolicyGate } from '../policy-gate/policy-gate.js';
+import { auditSourceReloads } from '../admin/config-audit.js';
+import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.js';
+import { ReplicaDirectory } from '../admin/replica-directory.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -49,10 +53,12 @@ export interface RunningService {
   metrics: EdgeMetrics;
   /** The runtime enforce / dry-run / off switch (admin API: /api/system/mode). */
   mode: ModeSwitch;
-  /** Re-reads the overrides file and POLICY_FILE now (what SIGHUP does). */
+  /** Re-reads the overrides file, POLICY_FILE and RATELIMIT_CONFIG now (what SIGHUP does). */
   reloadOverrides(): Promise<void>;
   /** Re-reads POLICY_FILE now; does nothing without one. */
   reloadPolicies(): Promise<void>;
+  /** Re-reads RATELIMIT_CONFIG now if it changed; does nothing without one. */
+  reloadRateLimitConfig(): void;
   /**
    * Graceful stop: report draining (health 503) and keep serving for `delayMs`, then stop accepting and give
    * in-flight requests `graceMs` to finish. Defaults: SHUTDOWN_DELAY and SHUTDOWN_GRACE.
@@ -164,6 +170,31 @@ export async function startService(
 
   const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
+  // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
+  const upstreamHealth = new UpstreamHealthProbe({
+    upstreamUrl: settings.upstreamUrl,
+    ...settings.upstreamHealth,
+    now,
+    forwardFailures: () => forwardFailures(metrics.upstreamErrors, metrics.upstreamResponses),
+    onChange: (state, detail) => {
+      if (state === 'down') log.warn({ upstream: upstream.target, upstream_health: state }, detail);
+      else log.info({ upstream: upstream.target, upstream_health: state }, `upstream is ${state}: ${detail}`);
+    },
+  });
+  // Filled in once the listeners are bound (port 0 picks a port); a beat before that says null.
+  const listening: { proxy: string | null; admin: string | null } = { proxy: null, admin: null };
+  const replicas = new ReplicaDirectory({
+    // The same condition as the shared store and the shared config: with Redis, the replicas find each other.
+    redis: settings.redis.addresses.length > 0 ? settings.redis : undefined,
+    now,
+    facts: () => ({
+      admin_address: listening.admin,
+      proxy_address: listening.proxy,
+      version: VERSION,
+      started: new Date(stats.startedAtMs).toISOString(),
+      config_version: limits.current().version,
+    }),
+  });
   metrics.enforcementMode = () => mode.global;
   const checker = new WriteChecker({ settings, limits, store, stats, metrics, log, now, aggregator, mode });
   const budget = new InflightBudget(
@@ -225,6 +256,8 @@ export async function startService(
     uiDir: findProjectDir('ui/dist', 'index.html'),
     docsDir: findProjectDir('docs', 'admin-api.md'),
     draining: () => proxy.draining,
+    upstreamHealth,
+    replicas,
   });
 
   const sweep = setInterval(() => {
@@ -266,6 +299,13 @@ export async function startService(
     onTlsReload,
     ...(policyGate ? { policyGate } : {}),
   });
+  // Policy-set and descriptor-config reloads are numbered versions in the audit log, like limits versions.
+  if (policies) auditSourceReloads(policies.file.versions, audit);
+  if (settings.gateway.ratelimitConfig) auditSourceReloads(gateway.ratelimitConfig.versions, audit);
+  metrics.sourceVersions = () => ({
+    ...(policies ? { policy_file: policies.file.versions.version } : {}),
+    ...(settings.gateway.ratelimitConfig ? { ratelimit_config: gateway.ratelimitConfig.version } : {}),
+  });
   const reloaders: TlsReloader[] = [];
   if (proxyTlsFiles && proxyTls)
     reloaders.push(
@@ -284,6 +324,12 @@ export async function startService(
     );
   }
   for (const r of reloaders) r.start(settings.tls.reloadMs);
+  // A wildcard bind address is no address another replica's operator can use: name the host instead.
+  const advertised = host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+  listening.proxy = `${advertised}:${proxyPort}`;
+  listening.admin = `${advertised}:${adminPort}`;
+  upstreamHealth.start();
+  replicas.start();
   log.info(
     {
       upstream: upstream.target,
@@ -303,6 +349,7 @@ export async function startService(
       `no ADMIN_TOKEN or ADMIN_TOKENS_FILE set: generated admin token ${generatedToken} (shown once; set ADMIN_TOKEN to choose your own)`,
     );
 
+  let stopping: Promise<void> | undefined;
   return {
     proxyPort,
     adminPort,
@@ -314,28 +361,39 @@ export async function startService(
     metrics,
     mode,
     async reloadOverrides() {
+      gateway.ratelimitConfig.reloadIfChanged();
       await Promise.all([overrides.reload(), policies?.reload()]);
     },
     async reloadPolicies() {
       await policies?.reload();
     },
-    async stop(graceMs = settings.shutdown.graceMs, delayMs = settings.shutdown.delayMs) {
-      proxy.startDraining();
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      clearInterval(sweep);
-      clearInterval(idleSweep);
-      for (const r of reloaders) r.stop();
-      await overrides.stop();
-      policies?.stop();
-      await Promise.all([closeServer(proxyServer, graceMs), gateway.stop(graceMs)]);
-      await Promise.all([
-        admin.close(),
-        adminFront?.close(),
-        closeServer(metricsServer, 1000),
-        upstream.close(),
-      ]);
-      await Promise.all([limits.saved().catch(() => undefined), audit.flush()]);
-      await created.close();
+    reloadRateLimitConfig() {
+      gateway.ratelimitConfig.reloadIfChanged();
+    },
+    stop(graceMs = settings.shutdown.graceMs, delayMs = settings.shutdown.delayMs) {
+      // A second stop (SIGTERM during a test's afterAll, say) waits for the first instead of closing twice.
+      stopping ??= stopAll(graceMs, delayMs);
+      return stopping;
     },
   };
+
+  async function stopAll(graceMs: number, delayMs: number): Promise<void> {
+    proxy.startDraining();
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    clearInterval(sweep);
+    clearInterval(idleSweep);
+    await Promise.all([upstreamHealth.stop(), replicas.stop()]);
+    for (const r of reloaders) r.stop();
+    await overrides.stop();
+    policies?.stop();
+    await Promise.all([closeServer(proxyServer, graceMs), gateway.stop(graceMs)]);
+    await Promise.all([
+      admin.close(),
+      adminFront?.close(),
+      closeServer(metricsServer, 1000),
+      upstream.close(),
+    ]);
+    await Promise.all([limits.saved().catch(() => undefined), audit.close()]);
+    await created.close();
+  }
 }

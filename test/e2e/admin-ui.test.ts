@@ -97,7 +97,8 @@ beforeAll(async () => {
   // team-c has a limit in Mimir's overrides, so the first version is an automatic (system) one.
   edge = await startEdge(
     upstream.url,
-    { ADMIN_TOKEN: '', ADMIN_TOKENS_FILE: tokens, STATE_DIR: stateDir },
+    // A short probe interval so the Overview shows the upstream's health within the first test.
+    { ADMIN_TOKEN: '', ADMIN_TOKENS_FILE: tokens, STATE_DIR: stateDir, UPSTREAM_HEALTH_INTERVAL: '300ms' },
     'overrides:\n  team-c:\n    max_label_names_per_series: 40\n',
   );
   // Generated load: every tenant writes 20 samples every 100 ms (at most 3,000 requests in all).
@@ -143,6 +144,10 @@ describe('admin UI', () => {
     await page.getByText('requests/s').first().waitFor();
     await page.getByText('team-a').first().waitFor();
     await expect(page.getByText('olga (operator)').isVisible()).resolves.toBe(true);
+    // The upstream's health is the probe's real GET /ready, not just its address.
+    await page.getByTestId('upstream-status').filter({ hasText: 'up' }).waitFor();
+    await expect(page.getByTestId('upstream-summary').textContent()).resolves.toMatch(/^up · checked .* ms$/);
+    expect(upstream.requests.some((r) => r.method === 'GET' && r.url === '/ready')).toBe(true);
     await shot('01-overview');
   }, 60_000);
 
@@ -198,6 +203,13 @@ describe('admin UI', () => {
       'saved: every change so far survives a restart',
     );
     await expect(page.getByTestId('mode').textContent()).resolves.toBe('enforce');
+    // Without Redis the replicas do not know each other: this process alone, marked, with its admin address.
+    const replicaRows = page.getByTestId('replica-row');
+    await expect(replicaRows.count()).resolves.toBe(1);
+    await expect(replicaRows.first().getAttribute('data-self')).resolves.toBe('true');
+    await expect(replicaRows.first().textContent()).resolves.toContain(edge.adminUrl.replace('http://', ''));
+    await expect(page.getByTestId('replicas').textContent()).resolves.toContain('No REDIS_ADDRESS');
+    await expect(page.getByTestId('upstream-health').getAttribute('data-status')).resolves.toBe('up');
 
     // Dry-run: team-b is still over its limit, but its writes are forwarded.
     await page.getByLabel('new enforcement mode').selectOption('dry-run');
@@ -400,6 +412,14 @@ describe('admin UI', () => {
     );
     expect(configOverflow).toBeLessThanOrEqual(1);
     await shot('15-phone-config');
+    await page.goto(`${edge.adminUrl}/ui/system`);
+    await page.getByTestId('replicas').waitFor();
+    const systemOverflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(systemOverflow, 'the System page (replicas table) scrolls sideways at 390 px').toBeLessThanOrEqual(
+      1,
+    );
     await page.goto(`${edge.adminUrl}/ui/`);
     await page.getByText('requests/s').first().waitFor();
     await shot('16-phone-overview');

@@ -48,7 +48,11 @@ export async function startEdge(
       ADMIN_TOKEN: EDGE_ADMIN_TOKEN,
       ...env,
     },
-    [],
+    // No upstream health probe unless a test asks for one: it would add GET /ready to upstreams that
+    // count the requests they receive.
+    !env.UPSTREAM_HEALTH_PATH && env.UPSTREAM_HEALTH_INTERVAL === undefined
+      ? ['--upstream-health-path=']
+      : [],
   );
   const service = await startService(settings, {
     log: createLogger('silent', 'json'),

@@ -106,7 +106,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceInst
   const proc = startProcess({
     name: 'service',
     command: process.execPath,
-    args: [entry],
+    // No upstream health probe unless the test sets one: its GET /ready would reach upstreams that count
+    // the requests they receive. (An empty env var means "unset", so the flag carries the empty value.)
+    args: options.env?.UPSTREAM_HEALTH_PATH ? [entry] : [entry, '--upstream-health-path='],
     cwd: repoRoot,
     env,
     keepLines: 400,

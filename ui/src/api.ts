@@ -75,6 +75,34 @@ export interface TopEntry {
   value: number;
 }
 
+/** The periodic probe of the upstream's health path (GET /api/system/status `upstream_health`). */
+export interface UpstreamHealth {
+  target: string;
+  probe_url: string | null;
+  status: 'up' | 'down' | 'unknown';
+  last_check: string | null;
+  latency_ms: number | null;
+  last_status_code: number | null;
+  last_error: { time: string; message: string } | null;
+  since: string | null;
+  interval_seconds: number | null;
+  recent_forward_failures: number;
+  recent_seconds: number;
+}
+
+/** One live replica, from its heartbeat in Redis (or this process alone without Redis). */
+export interface Replica {
+  id: string;
+  self: boolean;
+  hostname?: string;
+  admin_address?: string | null;
+  proxy_address?: string | null;
+  started: string | null;
+  last_seen?: string | null;
+  last_seen_seconds_ago?: number | null;
+  config_version?: number | null;
+}
+
 export interface Overview {
   range: Range;
   window: Window;
@@ -83,7 +111,7 @@ export interface Overview {
   top: { by_samples: TopEntry[]; by_denials: TopEntry[]; by_utilisation: TopEntry[] };
   health: {
     status: string;
-    upstream: { target: string };
+    upstream: UpstreamHealth;
     store: { kind: string; fallback: boolean; tenants: number };
     limits_stale_seconds: number | null;
   };

@@ -8,6 +8,7 @@ import { ErrorBox, Empty, Loading } from '../components/states.js';
 import { formatBytes, formatNumber, formatPct } from '../logic/format.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
+import { UpstreamHealthFacts } from '../components/upstream-health.js';
 
 function TopList({
   title,
@@ -143,7 +144,7 @@ export function OverviewPage() {
                 Status: <b className={`badge ${o.health.status}`}>{o.health.status}</b>
               </li>
               <li>
-                Upstream: <code>{o.health.upstream.target}</code>
+                Upstream: <UpstreamHealthFacts health={o.health.upstream} />
               </li>
               <li>
                 Store: {o.health.store.kind}

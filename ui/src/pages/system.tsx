@@ -3,7 +3,9 @@
 // ConfigMap) with the last reload and error, and whether runtime changes survive a restart (STATE_DIR).
 import { useState } from 'react';
 import { ApiError } from '../api.js';
+import type { Replica, UpstreamHealth } from '../api.js';
 import { ErrorBox, Loading } from '../components/states.js';
+import { UpstreamHealthFacts } from '../components/upstream-health.js';
 import { sourceText, versionActor } from '../logic/config-versions.js';
 import { formatBytes, formatNumber, formatTime } from '../logic/format.js';
 import { Link } from '../router.js';
@@ -42,8 +44,11 @@ interface Status {
   version: string;
   uptime_seconds: number;
   upstream: string;
+  upstream_health?: UpstreamHealth;
   mode: Mode;
-  replicas: { id: string; self: boolean; started: string | null }[];
+  replicas: Replica[];
+  replicas_source?: 'redis' | 'process';
+  replicas_error?: { time: string; message: string } | null;
   store: { kind: string; fallback: boolean; tenants: number };
   limits: {
     version: number;
@@ -306,6 +311,71 @@ function ModeCard({ fallback }: { fallback: Mode }) {
   );
 }
 
+/** The live replicas from their heartbeats in Redis, this one marked; without Redis, this process alone. */
+function Replicas({ s }: { s: Status }) {
+  const shared = s.replicas_source === 'redis';
+  const behind = s.replicas.filter((r) => r.config_version != null && r.config_version !== s.limits.version);
+  return (
+    <section className="card" data-testid="replicas">
+      <h3>Replicas ({s.replicas.length})</h3>
+      <p className="hint">
+        {shared
+          ? 'Every replica sharing this Redis, from the heartbeat each sends every second; one silent for 5 s is dropped.'
+          : 'No REDIS_ADDRESS: replicas do not know each other, so this process is the only one listed.'}
+      </p>
+      {s.replicas_error && (
+        <p className="state error" role="alert">
+          Cannot read the replicas from Redis since {formatTime(s.replicas_error.time)}:{' '}
+          {s.replicas_error.message}. The list below is the last one read.
+        </p>
+      )}
+      {behind.length > 0 && (
+        <p className="hint" data-testid="replicas-behind">
+          {behind.length} replica{behind.length === 1 ? '' : 's'} still on another config version than this
+          one ({s.limits.version}); changes reach every replica within seconds.
+        </p>
+      )}
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th>Replica</th>
+              <th>Host</th>
+              <th>Admin</th>
+              <th>Proxy</th>
+              <th>Config version</th>
+              <th>Last seen</th>
+              <th>Started</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.replicas.map((r) => (
+              <tr key={r.id} data-testid="replica-row" data-self={r.self ? 'true' : 'false'}>
+                <td>
+                  <code>{r.id}</code>
+                  {r.self && <b className="badge"> this one</b>}
+                </td>
+                <td>{r.hostname ?? '–'}</td>
+                <td>{r.admin_address ? <code>{r.admin_address}</code> : '–'}</td>
+                <td>{r.proxy_address ? <code>{r.proxy_address}</code> : '–'}</td>
+                <td data-testid="replica-config-version">{r.config_version ?? '–'}</td>
+                <td>
+                  {r.self
+                    ? 'now'
+                    : r.last_seen_seconds_ago != null
+                      ? `${formatNumber(r.last_seen_seconds_ago)} s ago`
+                      : formatTime(r.last_seen)}
+                </td>
+                <td>{formatTime(r.started)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
 export function SystemPage() {
   const { data: s, error } = usePoll<Status>('/api/system/status', 5000);
   const last = s?.limits.last_change ?? null;
@@ -335,10 +405,12 @@ export function SystemPage() {
                 <dd>{formatNumber(s.uptime_seconds)} s</dd>
                 <dt>Upstream</dt>
                 <dd>
-                  <code>{s.upstream}</code>
+                  {s.upstream_health ? (
+                    <UpstreamHealthFacts health={s.upstream_health} />
+                  ) : (
+                    <code>{s.upstream}</code>
+                  )}
                 </dd>
-                <dt>Replicas</dt>
-                <dd>{s.replicas.map((r) => `pid ${r.id}${r.self ? ' (this one)' : ''}`).join(', ')}</dd>
                 <dt>Store</dt>
                 <dd>
                   {s.store.kind}
@@ -358,6 +430,7 @@ export function SystemPage() {
             </section>
             <ModeCard fallback={s.mode} />
           </div>
+          <Replicas s={s} />
           <div className="grid2">
             <section className="card">
               <h3>Limits configuration</h3>
