@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketKey, decodeBucketState } from '../../src/stores/redis/bucket-scripts.js';
 import { stopAllProcesses } from '../helpers/child-process.js';
@@ -18,6 +17,7 @@ import type { RedisServer } from '../helpers/redis-server.js';
 import { startService } from '../helpers/service.js';
 import type { ServiceInstance } from '../helpers/service.js';
 import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { driveReplica } from '../helpers/replica-load.js';
 
 const TENANT = 'shared-team';
 const RATE = 1000; // samples/s
@@ -61,47 +61,8 @@ afterAll(async () => {
   await stopAllProcesses();
 });
 
-interface ReplicaCount {
-  allowed: number;
-  denied: number;
-  other: string[];
-}
-
-/** Closed-loop workers posting the same 10-sample body until `deadline` (or `limit` requests); counts answers. */
-async function drive(
-  replica: ServiceInstance,
-  body: Buffer,
-  deadline: number,
-  limit = Infinity,
-): Promise<ReplicaCount> {
-  const pool = new Pool(replica.proxyUrl, { connections: WORKERS_PER_REPLICA });
-  const count: ReplicaCount = { allowed: 0, denied: 0, other: [] };
-  let sent = 0;
-  const worker = async () => {
-    while ((performance.now() < deadline || deadline === 0) && sent++ < limit) {
-      try {
-        const res = await pool.request({
-          path: '/api/v1/push',
-          method: 'POST',
-          headers: {
-            'content-encoding': 'snappy',
-            'content-type': 'application/x-protobuf',
-            'x-scope-orgid': TENANT,
-          },
-          body,
-        });
-        const text = await res.body.text();
-        if (res.statusCode === 200) count.allowed++;
-        else if (res.statusCode === 429) count.denied++;
-        else count.other.push(`HTTP ${res.statusCode}: ${text.slice(0, 120)}`);
-      } catch (err) {
-        count.other.push((err as Error).message);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: WORKERS_PER_REPLICA }, worker));
-  await pool.close();
-  return count;
+function drive(replica: ServiceInstance, body: Buffer, deadline: number, limit = Infinity) {
+  return driveReplica(replica.proxyUrl, TENANT, WORKERS_PER_REPLICA, body, deadline, limit);
 }
 
 describe('three replicas sharing one Redis', () => {
