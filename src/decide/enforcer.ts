@@ -79,92 +79,80 @@ export function requestBurst(limits: ResolvedTenant['limits']): number {
   return burst > 0 ? burst : Number.MAX_SAFE_INTEGER;
 }
 
+function over(limit: number, value: number): boolean {
+  return limit > 0 && value > limit;
+}
+
 /**
  * Size, series and label checks. Returns an enforced denial (allowed: false), else the first observed
- * one (allowed, wouldDeny), else undefined.
+ * one (allowed, wouldDeny), else undefined. A request within every limit costs five comparisons and
+ * allocates nothing.
  */
 export function checkStatic(input: StaticInput): Decision | undefined {
-  const { tenant, info, dryRun } = input;
-  const limits = tenant.limits;
-  let observed: Decision | undefined;
-  // Returns the decision to give now, or undefined to keep checking (limit only observed).
-  const fail = (limit: LimitName, d: Decision): Decision | undefined => {
-    if (isEnforced(tenant.enforcement, limit, dryRun)) return d;
-    observed ??= observedOnly(d);
-    return undefined;
-  };
-
-  const maxBody = limits.max_body_bytes;
-  if (maxBody > 0 && info.bytesCompressed > maxBody) {
-    const d = fail(
-      'max_body_bytes',
-      denial(
-        'body_too_large',
-        bodyTooLargeMessage(info.bytesCompressed, maxBody),
-        maxBody,
-        info.bytesCompressed,
-      ),
-    );
-    if (d) return d;
-  }
-  const maxSeries = limits.max_series_per_request;
-  if (maxSeries > 0 && info.series > maxSeries) {
-    const d = fail(
-      'max_series_per_request',
-      denial(
-        'max_series_per_request',
-        seriesPerRequestMessage(info.series, maxSeries),
-        maxSeries,
-        info.series,
-      ),
-    );
-    if (d) return d;
-  }
-  const maxNames = limits.max_label_names_per_series;
-  if (maxNames > 0 && info.maxLabelNames > maxNames) {
-    const msg = seriesLimitMessage(
-      'max_label_names_per_series',
-      info.maxLabelNames,
-      maxNames,
-      input.describeSeries(input.body, info.maxLabelNamesSeries),
-    );
-    const d = fail(
-      'max_label_names_per_series',
-      denial('max_label_names_per_series', msg, maxNames, info.maxLabelNames),
-    );
-    if (d) return d;
-  }
-  const maxName = limits.max_label_name_length;
-  if (maxName > 0 && info.maxLabelNameLength > maxName) {
-    const msg = seriesLimitMessage(
-      'max_label_name_length',
-      info.maxLabelNameLength,
-      maxName,
-      input.describeSeries(input.body, info.maxLabelNameSeries),
-    );
-    const d = fail(
-      'max_label_name_length',
-      denial('max_label_name_length', msg, maxName, info.maxLabelNameLength),
-    );
-    if (d) return d;
-  }
+  const { tenant, info } = input;
+  const l = tenant.limits;
   // Under label_value_length_over_limit_strategy truncate or drop (index 1, 2), Mimir shortens long values.
-  const maxValue = limits.label_value_length_over_limit_strategy === 0 ? limits.max_label_value_length : 0;
-  if (maxValue > 0 && info.maxLabelValueLength > maxValue) {
-    const msg = seriesLimitMessage(
-      'max_label_value_length',
-      info.maxLabelValueLength,
-      maxValue,
-      input.describeSeries(input.body, info.maxLabelValueSeries),
-    );
-    const d = fail(
-      'max_label_value_length',
-      denial('max_label_value_length', msg, maxValue, info.maxLabelValueLength),
-    );
-    if (d) return d;
+  const maxValue = l.label_value_length_over_limit_strategy === 0 ? l.max_label_value_length : 0;
+  if (
+    !over(l.max_body_bytes, info.bytesCompressed) &&
+    !over(l.max_series_per_request, info.series) &&
+    !over(l.max_label_names_per_series, info.maxLabelNames) &&
+    !over(l.max_label_name_length, info.maxLabelNameLength) &&
+    !over(maxValue, info.maxLabelValueLength)
+  ) {
+    return undefined;
   }
-
+  let observed: Decision | undefined;
+  for (const [limit, d] of staticViolations(input, maxValue)) {
+    if (isEnforced(tenant.enforcement, limit, input.dryRun)) return d;
+    observed ??= observedOnly(d);
+  }
   return observed;
+}
+
+/** Every static limit the request exceeds, in the order they are checked. Only built when one is exceeded. */
+function staticViolations(input: StaticInput, maxValue: number): [LimitName, Decision][] {
+  const { info } = input;
+  const l = input.tenant.limits;
+  const found: [LimitName, Decision][] = [];
+  if (over(l.max_body_bytes, info.bytesCompressed)) {
+    const message = bodyTooLargeMessage(info.bytesCompressed, l.max_body_bytes);
+    found.push(['max_body_bytes', denial('body_too_large', message, l.max_body_bytes, info.bytesCompressed)]);
+  }
+  if (over(l.max_series_per_request, info.series)) {
+    const message = seriesPerRequestMessage(info.series, l.max_series_per_request);
+    found.push([
+      'max_series_per_request',
+      denial('max_series_per_request', message, l.max_series_per_request, info.series),
+    ]);
+  }
+  const perSeries = (
+    reason: 'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length',
+    observed: number,
+    limit: number,
+    seriesIndex: number,
+  ): void => {
+    if (!over(limit, observed)) return;
+    const series = input.describeSeries(input.body, seriesIndex);
+    found.push([
+      reason,
+      denial(reason, seriesLimitMessage(reason, observed, limit, series), limit, observed),
+    ]);
+  };
+  perSeries(
+    'max_label_names_per_series',
+    info.maxLabelNames,
+    l.max_label_names_per_series,
+    info.maxLabelNamesSeries,
+  );
+  perSeries(
+    'max_label_name_length',
+    info.maxLabelNameLength,
+    l.max_label_name_length,
+    info.maxLabelNameSeries,
+  );
+  perSeries('max_label_value_length', info.maxLabelValueLength, maxValue, info.maxLabelValueSeries);
+  return found;
 }
 
 /** The rate question for a tenant's limits: what a RateStore needs to take from both buckets. */
