@@ -1,8 +1,9 @@
-// Measures a decompressed OTLP/HTTP JSON metrics body with the same counting rules as the protobuf scanner.
-// JSON.parse (iterative in V8, so nesting cannot blow the stack) builds the tree; the walk over it keeps counters
-// only, never descends into attribute values, and turns any shape error into BodyDecodeError.
+// Measures a decompressed OTLP/HTTP JSON metrics body with the same counting rules as the protobuf scanner, as a
+// stream of tokens (json-cursor.ts): no JSON.parse, no objects per point, no recursion on the body's nesting; any
+// bad text or shape is BodyDecodeError. describeOtlpJsonSeries(), which only runs to word a denial, parses.
 
 import { BodyDecodeError } from './errors.js';
+import { JSON_BYTES, JsonCursor } from './json-cursor.js';
 import type { DescribedLabel } from './describe-series.js';
 import { describeLabels } from './describe-series.js';
 import type { RequestInfo } from './request-info.js';
@@ -18,136 +19,754 @@ const SNAKE_KINDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summ
 const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
 const IDENTIFYING = new Set(['service.name', 'service.namespace', 'service.instance.id']);
 
-/** Counts like scanOtlpProto(); series indexes are the same point ordinals, read by describeOtlpJsonSeries(). */
+const ascii = (s: string): Uint8Array => encoder.encode(s);
+const K_RESOURCE_METRICS = ascii('resourceMetrics');
+const K_RESOURCE_METRICS_SNAKE = ascii('resource_metrics');
+const K_RESOURCE = ascii('resource');
+const K_SCOPE_METRICS = ascii('scopeMetrics');
+const K_SCOPE_METRICS_SNAKE = ascii('scope_metrics');
+const K_ATTRIBUTES = ascii('attributes');
+const K_METRICS = ascii('metrics');
+const K_NAME = ascii('name');
+const K_KINDS = KINDS.map(ascii);
+const K_SNAKE_KINDS = SNAKE_KINDS.map(ascii);
+const K_DATA_POINTS = ascii('dataPoints');
+const K_DATA_POINTS_SNAKE = ascii('data_points');
+const K_TEMPORALITY = ascii('aggregationTemporality');
+const K_TEMPORALITY_SNAKE = ascii('aggregation_temporality');
+const K_EXEMPLARS = ascii('exemplars');
+const K_SUM = ascii('sum');
+const K_BUCKET_COUNTS = ascii('bucketCounts');
+const K_BUCKET_COUNTS_SNAKE = ascii('bucket_counts');
+const K_EXPLICIT_BOUNDS = ascii('explicitBounds');
+const K_EXPLICIT_BOUNDS_SNAKE = ascii('explicit_bounds');
+const K_QUANTILE_VALUES = ascii('quantileValues');
+const K_QUANTILE_VALUES_SNAKE = ascii('quantile_values');
+const K_KEY = ascii('key');
+const K_VALUE = ascii('value');
+const K_STRING_VALUE = ascii('stringValue');
+const V_CUMULATIVE = ascii('2');
+const V_CUMULATIVE_NAME = ascii('AGGREGATION_TEMPORALITY_CUMULATIVE');
+const SERVICE_NAME = ascii('service.name');
+const SERVICE_NAMESPACE = ascii('service.namespace');
+const SERVICE_INSTANCE_ID = ascii('service.instance.id');
+
+// AnyValue fields, camelCase then snake_case, and what each one is.
+const ANY_KEYS = [
+  'stringValue',
+  'string_value',
+  'boolValue',
+  'bool_value',
+  'intValue',
+  'int_value',
+  'doubleValue',
+  'double_value',
+  'arrayValue',
+  'array_value',
+  'kvlistValue',
+  'kvlist_value',
+  'bytesValue',
+  'bytes_value',
+].map(ascii);
+const ANY_STRING = 0;
+const ANY_STRING_SNAKE = 1;
+/** ANY_KEYS index / 2: 0 string, 1 bool, 2 int, 3 double, 4 array, 5 kvlist, 6 bytes. */
+const ANY_BOOL = 1;
+const ANY_INT = 2;
+const ANY_DOUBLE = 3;
+const ANY_BYTES = 6;
+
+const SUM = 1;
+const HISTOGRAM = 2;
+const EXPONENTIAL_HISTOGRAM = 3;
+const SUMMARY = 4;
+
+const { QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET } = JSON_BYTES;
+
+/**
+ * Counts like scanOtlpProto(), reading the JSON text once as a stream of tokens: no JSON.parse, no objects per
+ * point or attribute, nothing decoded but one metric name per kept metric. Series indexes are the same point
+ * ordinals describeOtlpJsonSeries() reads.
+ *
+ * Accepts the OTLP/JSON encoding (lowerCamelCase keys, int64 as strings or numbers, enums as integers, unknown
+ * fields ignored) and, more leniently than the specification, snake_case keys and enum names. Label lengths are
+ * UTF-8 bytes of the decoded strings, escapes resolved. Throws BodyDecodeError `invalid_json` for text JSON.parse
+ * would refuse, and for a known field of the wrong type, a field given twice, or a metric with two data kinds.
+ */
 export function scanOtlpJson(buf: Uint8Array, bytesCompressed: number): RequestInfo {
-  const root = parse(buf);
-  const info: RequestInfo = {
+  const scan = new OtlpJsonScan(buf);
+  scan.request();
+  return {
     format: 'otlp-json',
-    series: 0,
-    floatSamples: 0,
-    histogramSamples: 0,
-    exemplars: 0,
-    metadata: 0,
-    maxLabelNames: 0,
-    maxLabelNamesSeries: -1,
-    maxLabelNameLength: 0,
-    maxLabelNameSeries: -1,
-    maxLabelValueLength: 0,
-    maxLabelValueSeries: -1,
+    series: scan.series,
+    floatSamples: scan.floatSamples,
+    histogramSamples: scan.histogramSamples,
+    exemplars: scan.exemplars,
+    metadata: scan.metadata,
+    maxLabelNames: scan.maxLabelNames,
+    maxLabelNamesSeries: scan.maxLabelNamesSeries,
+    maxLabelNameLength: scan.maxLabelNameLength,
+    maxLabelNameSeries: scan.maxLabelNameSeries,
+    maxLabelValueLength: scan.maxLabelValueLength,
+    maxLabelValueSeries: scan.maxLabelValueSeries,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
-  const observe = (ordinal: number, labels: number, nameLength: number, valueLength: number): void => {
-    if (labels > info.maxLabelNames || info.maxLabelNamesSeries < 0) {
-      info.maxLabelNames = labels;
-      info.maxLabelNamesSeries = ordinal;
-    }
-    if (nameLength > info.maxLabelNameLength || info.maxLabelNameSeries < 0) {
-      info.maxLabelNameLength = nameLength;
-      info.maxLabelNameSeries = ordinal;
-    }
-    if (valueLength > info.maxLabelValueLength || info.maxLabelValueSeries < 0) {
-      info.maxLabelValueLength = valueLength;
-      info.maxLabelValueSeries = ordinal;
-    }
-  };
-  const chargedNames = new Set<string>();
-  let targetInfoCharged = false;
-  let ordinal = 0;
+}
 
-  for (const rm of list(root, 'resourceMetrics', 'resource_metrics')) {
-    const resource = optionalObject(rm, 'resource', 'resource');
+class OtlpJsonScan {
+  readonly c: JsonCursor;
+  series = 0;
+  floatSamples = 0;
+  histogramSamples = 0;
+  exemplars = 0;
+  metadata = 0;
+  maxLabelNames = 0;
+  maxLabelNamesSeries = -1;
+  maxLabelNameLength = 0;
+  maxLabelNameSeries = -1;
+  maxLabelValueLength = 0;
+  maxLabelValueSeries = -1;
+
+  /** The next point (or target_info) ordinal. */
+  ordinal = 0;
+  targetInfoCharged = false;
+  readonly chargedNames = new Set<string>();
+
+  // The current resource: what it adds to every series (job, instance) and what its target_info carries.
+  resourceLabels = 0;
+  resourceValue = 0;
+  targetLabels = 0;
+  targetNameLength = 0;
+  targetValueLength = 0;
+
+  // The points of the data object being read. Its aggregation temporality may come after its points, so they are
+  // counted here and added to the request only once the metric is known to be kept.
+  pSeries = 0;
+  pFloatSamples = 0;
+  pHistogramSamples = 0;
+  pExemplars = 0;
+  pMaxLabelNames = 0;
+  pMaxLabelNamesSeries = -1;
+  pMaxLabelNameLength = 0;
+  pMaxLabelNameSeries = -1;
+  pMaxLabelValueLength = 0;
+  pMaxLabelValueSeries = -1;
+
+  // What keyValue() found: the key's UTF-8 length, which service.* attribute it is (0: none), the value's length.
+  kvKeyBytes = 0;
+  kvService = 0;
+  kvValueLength = 0;
+
+  // The metric being read: its name token, and whether it was read (possibly ahead of the data).
+  nameStart = 0;
+  nameEnd = 0;
+  nameEscaped = false;
+  nameBytes = 0;
+
+  constructor(buf: Uint8Array) {
+    this.c = new JsonCursor(buf);
+  }
+
+  request(): void {
+    const c = this.c;
+    if (c.ws() !== OPEN_BRACE) {
+      c.skipValue();
+      c.finish();
+      throw invalidJson('the body is not a JSON object');
+    }
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_RESOURCE_METRICS) || c.keyIs(K_RESOURCE_METRICS_SNAKE)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 1, 'resourceMetrics');
+          if (openList(c, 'resourceMetrics')) {
+            do {
+              requireObject(c, 'resourceMetrics');
+              this.resourceMetrics();
+            } while (c.more(CLOSE_BRACKET));
+          }
+        } else {
+          c.skipValue();
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    c.finish();
+  }
+
+  private resourceMetrics(): void {
+    const c = this.c;
+    this.resourceLabels = 0;
+    this.resourceValue = 0;
+    this.targetLabels = 0;
+    this.targetNameLength = 0;
+    this.targetValueLength = 0;
+    const samplesBefore = this.floatSamples + this.histogramSamples;
+    // Where a resource read ahead of its scopeMetrics sits (-2: looked, none), so it is not read twice.
+    let resourceAt = -1;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_RESOURCE)) {
+          if (c.pos === resourceAt) {
+            c.skipValue();
+            continue;
+          }
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 1, 'resource');
+          this.resource();
+        } else if (c.keyIs(K_SCOPE_METRICS) || c.keyIs(K_SCOPE_METRICS_SNAKE)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 2, 'scopeMetrics');
+          // Every series carries the resource's labels: a resource written after the metrics is read first.
+          if ((seen & 1) === 0 && resourceAt === -1) resourceAt = this.resourceAhead();
+          if (openList(c, 'scopeMetrics')) {
+            do {
+              requireObject(c, 'scopeMetrics');
+              this.scopeMetrics();
+            } while (c.more(CLOSE_BRACKET));
+          }
+        } else {
+          c.skipValue();
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    const targetInfo = this.ordinal++;
+    // Mimir adds target_info for a resource that has points and attributes besides service.*.
+    if (this.targetLabels > 0 && this.floatSamples + this.histogramSamples > samplesBefore) {
+      this.series++;
+      this.floatSamples++;
+      if (!this.targetInfoCharged) {
+        this.targetInfoCharged = true;
+        this.metadata++;
+      }
+      this.observe(
+        targetInfo,
+        this.targetLabels + this.resourceLabels + 1,
+        Math.max(this.targetNameLength, METRIC_NAME_LABEL_LENGTH),
+        Math.max(this.targetValueLength, this.resourceValue, TARGET_INFO_LENGTH),
+      );
+    }
+  }
+
+  /** From the value of scopeMetrics: finds and reads a `resource` later in the same object; restores the cursor. */
+  private resourceAhead(): number {
+    const c = this.c;
+    const back = c.pos;
+    let found = -2;
+    c.skipValue();
+    while (c.more(CLOSE_BRACE)) {
+      c.key();
+      if (c.keyIs(K_RESOURCE)) {
+        found = c.pos;
+        if (!c.takeNull()) this.resource();
+        break;
+      }
+      c.skipValue();
+    }
+    c.pos = back;
+    return found;
+  }
+
+  /** Reads Resource.attributes: job/instance from service.*, the rest for target_info. */
+  private resource(): void {
+    const c = this.c;
+    requireObject(c, 'resource');
     let serviceName = -1;
     let serviceNamespace = -1;
     let instance = -1;
-    let targetLabels = 0;
-    let targetNameLength = 0;
-    let targetValueLength = 0;
-    for (const kv of resource ? list(resource, 'attributes', 'attributes') : []) {
-      const key = keyOf(kv);
-      const length = valueLength(kv);
-      if (key === 'service.name') serviceName = length;
-      else if (key === 'service.namespace') serviceNamespace = length;
-      else if (key === 'service.instance.id') instance = length;
-      else {
-        targetLabels++;
-        targetNameLength = Math.max(targetNameLength, Buffer.byteLength(key));
-        targetValueLength = Math.max(targetValueLength, length);
-      }
+    let labels = 0;
+    let nameLength = 0;
+    let valueLength = 0;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (!c.keyIs(K_ATTRIBUTES)) {
+          c.skipValue();
+          continue;
+        }
+        if (c.takeNull()) continue;
+        seen = once(c, seen, 1, 'attributes');
+        if (!openList(c, 'attributes')) continue;
+        do {
+          requireObject(c, 'attributes');
+          this.keyValue(true);
+          const value = this.kvValueLength;
+          if (this.kvService === 1) serviceName = value;
+          else if (this.kvService === 2) serviceNamespace = value;
+          else if (this.kvService === 3) instance = value;
+          else {
+            labels++;
+            if (this.kvKeyBytes > nameLength) nameLength = this.kvKeyBytes;
+            if (value > valueLength) valueLength = value;
+          }
+        } while (c.more(CLOSE_BRACKET));
+      } while (c.more(CLOSE_BRACE));
     }
-    const resourceLabels = (serviceName >= 0 ? 1 : 0) + (instance >= 0 ? 1 : 0);
-    const resourceValue = Math.max(
+    this.resourceLabels = (serviceName >= 0 ? 1 : 0) + (instance >= 0 ? 1 : 0);
+    this.resourceValue = Math.max(
       serviceName >= 0 ? (serviceNamespace >= 0 ? serviceNamespace + 1 : 0) + serviceName : 0,
       instance,
       0,
     );
-    const samplesBefore = info.floatSamples + info.histogramSamples;
+    this.targetLabels = labels;
+    this.targetNameLength = nameLength;
+    this.targetValueLength = valueLength;
+  }
 
-    for (const sm of list(rm, 'scopeMetrics', 'scope_metrics')) {
-      for (const metric of list(sm, 'metrics', 'metrics')) {
-        const name = optionalString(metric, 'name');
-        const metricSamplesBefore = info.floatSamples + info.histogramSamples;
-        for (let kind = 0; kind < KINDS.length; kind++) {
-          const data = optionalObject(metric, KINDS[kind]!, SNAKE_KINDS[kind]!);
-          if (!data || !kindIsKept(kind, data)) continue;
-          const nameValueLength = Buffer.byteLength(name) + NAME_SUFFIX_LENGTH[kind]!;
-          for (const point of list(data, 'dataPoints', 'data_points')) {
-            let attributes = 0;
-            let keyLength = 0;
-            let valueMax = 0;
-            for (const kv of list(point, 'attributes', 'attributes')) {
-              attributes++;
-              keyLength = Math.max(keyLength, Buffer.byteLength(keyOf(kv)));
-              valueMax = Math.max(valueMax, valueLength(kv));
-            }
-            let samples = 1;
-            let extraLabel = 0;
-            if (kind === 2) {
-              const bounds = count(point, 'explicitBounds', 'explicit_bounds');
-              const counts = count(point, 'bucketCounts', 'bucket_counts');
-              samples =
-                (point['sum'] !== undefined && point['sum'] !== null ? 1 : 0) + 2 + Math.min(bounds, counts);
-              extraLabel = 1;
-            } else if (kind === 4) {
-              const quantiles = list(point, 'quantileValues', 'quantile_values').length;
-              samples = 2 + quantiles;
-              if (quantiles > 0) extraLabel = 1;
-            }
-            if (kind === 3) info.histogramSamples++;
-            else info.floatSamples += samples;
-            info.series += samples;
-            if (kind !== 4) info.exemplars += list(point, 'exemplars', 'exemplars').length;
-            observe(
-              ordinal++,
-              attributes + resourceLabels + 1 + extraLabel,
-              Math.max(keyLength, 8, resourceLabels > 0 ? 8 : 0),
-              Math.max(valueMax, nameValueLength, resourceValue),
-            );
+  private scopeMetrics(): void {
+    const c = this.c;
+    let seen = 0;
+    if (!c.openObject()) return;
+    do {
+      c.key();
+      if (!c.keyIs(K_METRICS)) {
+        c.skipValue();
+        continue;
+      }
+      if (c.takeNull()) continue;
+      seen = once(c, seen, 1, 'metrics');
+      if (!openList(c, 'metrics')) continue;
+      do {
+        requireObject(c, 'metrics');
+        this.metric();
+      } while (c.more(CLOSE_BRACKET));
+    } while (c.more(CLOSE_BRACE));
+  }
+
+  private metric(): void {
+    const c = this.c;
+    const samplesBefore = this.floatSamples + this.histogramSamples;
+    // The name sets the __name__ length of every point; where it follows the data, it is read ahead.
+    this.nameStart = 0;
+    this.nameEnd = 0;
+    this.nameEscaped = false;
+    this.nameBytes = 0;
+    let nameAt = -1;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_NAME)) {
+          if (c.pos === nameAt) {
+            c.skipValue();
+            continue;
           }
+          seen = once(c, seen, 1, 'name');
+          this.name();
+          continue;
         }
-        if (info.floatSamples + info.histogramSamples > metricSamplesBefore && !chargedNames.has(name)) {
-          chargedNames.add(name);
-          info.metadata++;
+        const kind = metricKind(c);
+        if (kind < 0) {
+          c.skipValue();
+          continue;
         }
-      }
+        if (c.takeNull()) continue;
+        requireObject(c, KINDS[kind]!);
+        if ((seen & 2) !== 0) {
+          throw c.fail(
+            'a metric has more than one of gauge, sum, histogram, exponentialHistogram and summary',
+          );
+        }
+        seen |= 2;
+        if ((seen & 1) === 0 && nameAt === -1) nameAt = this.nameAhead();
+        this.data(kind, this.nameBytes + NAME_SUFFIX_LENGTH[kind]!);
+      } while (c.more(CLOSE_BRACE));
     }
-    const targetInfo = ordinal++;
-    if (targetLabels > 0 && info.floatSamples + info.histogramSamples > samplesBefore) {
-      info.series++;
-      info.floatSamples++;
-      if (!targetInfoCharged) {
-        targetInfoCharged = true;
-        info.metadata++;
+    if (this.floatSamples + this.histogramSamples > samplesBefore) {
+      const name = this.nameText();
+      if (!this.chargedNames.has(name)) {
+        this.chargedNames.add(name);
+        this.metadata++;
       }
-      observe(
-        targetInfo,
-        targetLabels + resourceLabels + 1,
-        Math.max(targetNameLength, 8),
-        Math.max(targetValueLength, resourceValue, 'target_info'.length),
-      );
     }
   }
-  return info;
+
+  /** Reads a metric's name value (null is the empty name). */
+  private name(): void {
+    const c = this.c;
+    if (c.takeNull()) {
+      this.nameStart = this.nameEnd = this.nameBytes = 0;
+      this.nameEscaped = false;
+      return;
+    }
+    if (c.buf[c.pos] !== QUOTE) throw c.fail('name is not a string');
+    c.string();
+    this.nameStart = c.strStart;
+    this.nameEnd = c.strEnd;
+    this.nameEscaped = c.strEscaped;
+    this.nameBytes = c.strBytes;
+  }
+
+  private nameText(): string {
+    const c = this.c;
+    if (this.nameEnd === this.nameStart) return '';
+    const saved = [c.strStart, c.strEnd, c.strEscaped] as const;
+    c.strStart = this.nameStart;
+    c.strEnd = this.nameEnd;
+    c.strEscaped = this.nameEscaped;
+    const text = c.decodedString();
+    [c.strStart, c.strEnd, c.strEscaped] = saved;
+    return text;
+  }
+
+  /** From a data value: finds and reads a `name` later in the same metric; restores the cursor. */
+  private nameAhead(): number {
+    const c = this.c;
+    const back = c.pos;
+    let found = -2;
+    c.skipValue();
+    while (c.more(CLOSE_BRACE)) {
+      c.key();
+      if (c.keyIs(K_NAME)) {
+        found = c.pos;
+        this.name();
+        break;
+      }
+      c.skipValue();
+    }
+    c.pos = back;
+    return found;
+  }
+
+  /** Reads a Gauge, Sum, Histogram, ExponentialHistogram or Summary; its points count only if Mimir keeps it. */
+  private data(kind: number, nameValueLength: number): void {
+    const c = this.c;
+    const firstOrdinal = this.ordinal;
+    this.pSeries = 0;
+    this.pFloatSamples = 0;
+    this.pHistogramSamples = 0;
+    this.pExemplars = 0;
+    this.pMaxLabelNames = 0;
+    this.pMaxLabelNamesSeries = -1;
+    this.pMaxLabelNameLength = 0;
+    this.pMaxLabelNameSeries = -1;
+    this.pMaxLabelValueLength = 0;
+    this.pMaxLabelValueSeries = -1;
+    const hasTemporality = kind === SUM || kind === HISTOGRAM || kind === EXPONENTIAL_HISTOGRAM;
+    let cumulative = false;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_DATA_POINTS) || c.keyIs(K_DATA_POINTS_SNAKE)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 1, 'dataPoints');
+          if (!openList(c, 'dataPoints')) continue;
+          do {
+            requireObject(c, 'dataPoints');
+            this.point(kind, nameValueLength);
+          } while (c.more(CLOSE_BRACKET));
+        } else if (hasTemporality && (c.keyIs(K_TEMPORALITY) || c.keyIs(K_TEMPORALITY_SNAKE))) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 2, 'aggregationTemporality');
+          cumulative = this.cumulative();
+        } else {
+          c.skipValue();
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    // Mimir keeps gauges and summaries, and sums and histograms only when cumulative.
+    if (hasTemporality && !cumulative) {
+      this.ordinal = firstOrdinal;
+      return;
+    }
+    this.series += this.pSeries;
+    this.floatSamples += this.pFloatSamples;
+    this.histogramSamples += this.pHistogramSamples;
+    this.exemplars += this.pExemplars;
+    // The pending points all come after every point seen so far, so a tie keeps the earlier one.
+    if (this.pMaxLabelNamesSeries >= 0) {
+      this.observe(-1, this.pMaxLabelNames, -1, -1, this.pMaxLabelNamesSeries);
+    }
+    if (this.pMaxLabelNameSeries >= 0) {
+      this.observe(-1, -1, this.pMaxLabelNameLength, -1, this.pMaxLabelNameSeries);
+    }
+    if (this.pMaxLabelValueSeries >= 0) {
+      this.observe(-1, -1, -1, this.pMaxLabelValueLength, this.pMaxLabelValueSeries);
+    }
+  }
+
+  /** An aggregation temporality value: 2 (as a number or a string) or its enum name mean cumulative. */
+  private cumulative(): boolean {
+    const c = this.c;
+    const b = c.buf[c.pos]!;
+    if (b === QUOTE) {
+      c.string();
+      return c.keyIs(V_CUMULATIVE) || c.keyIs(V_CUMULATIVE_NAME);
+    }
+    if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+      c.number();
+      return c.numberValue() === 2;
+    }
+    c.skipValue();
+    return false;
+  }
+
+  private point(kind: number, nameValueLength: number): void {
+    const c = this.c;
+    let attributes = 0;
+    let keyLength = 0;
+    let valueLength = 0;
+    let exemplars = 0;
+    let hasSum = false;
+    let bounds = 0;
+    let bucketCounts = 0;
+    let quantiles = 0;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_ATTRIBUTES)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 1, 'attributes');
+          if (!openList(c, 'attributes')) continue;
+          do {
+            requireObject(c, 'attributes');
+            this.keyValue(false);
+            attributes++;
+            if (this.kvKeyBytes > keyLength) keyLength = this.kvKeyBytes;
+            if (this.kvValueLength > valueLength) valueLength = this.kvValueLength;
+          } while (c.more(CLOSE_BRACKET));
+        } else if (kind !== SUMMARY && c.keyIs(K_EXEMPLARS)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 2, 'exemplars');
+          exemplars = countList(c, 'exemplars', true);
+        } else if (kind === HISTOGRAM && c.keyIs(K_SUM)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 4, 'sum');
+          c.skipValue();
+          hasSum = true;
+        } else if (kind === HISTOGRAM && (c.keyIs(K_BUCKET_COUNTS) || c.keyIs(K_BUCKET_COUNTS_SNAKE))) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 8, 'bucketCounts');
+          bucketCounts = countList(c, 'bucketCounts', false);
+        } else if (kind === HISTOGRAM && (c.keyIs(K_EXPLICIT_BOUNDS) || c.keyIs(K_EXPLICIT_BOUNDS_SNAKE))) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 16, 'explicitBounds');
+          bounds = countList(c, 'explicitBounds', false);
+        } else if (kind === SUMMARY && (c.keyIs(K_QUANTILE_VALUES) || c.keyIs(K_QUANTILE_VALUES_SNAKE))) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 32, 'quantileValues');
+          quantiles = countList(c, 'quantileValues', true);
+        } else {
+          c.skipValue();
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    let samples = 1;
+    let extraLabel = 0;
+    if (kind === HISTOGRAM) {
+      samples = (hasSum ? 1 : 0) + 2 + Math.min(bounds, bucketCounts);
+      extraLabel = 1; // le
+    } else if (kind === SUMMARY) {
+      samples = 2 + quantiles;
+      if (quantiles > 0) extraLabel = 1; // quantile
+    }
+    if (kind === EXPONENTIAL_HISTOGRAM) this.pHistogramSamples++;
+    else this.pFloatSamples += samples;
+    this.pSeries += samples;
+    this.pExemplars += exemplars;
+    const ordinal = this.ordinal++;
+    const labels = attributes + this.resourceLabels + 1 + extraLabel;
+    const nameLength = Math.max(keyLength, METRIC_NAME_LABEL_LENGTH);
+    const value = Math.max(valueLength, nameValueLength, this.resourceValue);
+    if (labels > this.pMaxLabelNames || this.pMaxLabelNamesSeries < 0) {
+      this.pMaxLabelNames = labels;
+      this.pMaxLabelNamesSeries = ordinal;
+    }
+    if (nameLength > this.pMaxLabelNameLength || this.pMaxLabelNameSeries < 0) {
+      this.pMaxLabelNameLength = nameLength;
+      this.pMaxLabelNameSeries = ordinal;
+    }
+    if (value > this.pMaxLabelValueLength || this.pMaxLabelValueSeries < 0) {
+      this.pMaxLabelValueLength = value;
+      this.pMaxLabelValueSeries = ordinal;
+    }
+  }
+
+  /** Reads one KeyValue object into kvKeyBytes, kvService (only when `resource`) and kvValueLength. */
+  private keyValue(resource: boolean): void {
+    const c = this.c;
+    let keyBytes = 0;
+    let service = 0;
+    let valueLength = 0;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        c.key();
+        if (c.keyIs(K_KEY)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 1, 'key');
+          if (c.buf[c.pos] !== QUOTE) throw c.fail('an attribute key is not a string');
+          c.string();
+          keyBytes = c.strBytes;
+          if (resource) {
+            service = c.keyIs(SERVICE_NAME)
+              ? 1
+              : c.keyIs(SERVICE_NAMESPACE)
+                ? 2
+                : c.keyIs(SERVICE_INSTANCE_ID)
+                  ? 3
+                  : 0;
+          }
+        } else if (c.keyIs(K_VALUE)) {
+          if (c.takeNull()) continue;
+          seen = once(c, seen, 2, 'value');
+          if (c.buf[c.pos] !== OPEN_BRACE) throw c.fail('an attribute value is not an object');
+          valueLength = this.anyValue();
+        } else {
+          c.skipValue();
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    this.kvKeyBytes = keyBytes;
+    this.kvService = service;
+    this.kvValueLength = valueLength;
+  }
+
+  /**
+   * The length of an AnyValue as Mimir prints it (see the protobuf scanner): a string's UTF-8 bytes, `true` or
+   * `false`, a number's decimal form (int64 strings as written), bytes as their base64 text, and for an array or
+   * a map the size of its JSON text (JSON.stringify's form), measured without descending into it recursively.
+   * A string value wins wherever it sits; otherwise the first field that is set decides.
+   */
+  private anyValue(): number {
+    const c = this.c;
+    let camelString = -1; // -1: absent, -2: set but not a string
+    let snakeString = -1;
+    let firstSet = false;
+    let first = 0;
+    let firstError: string | undefined;
+    let seen = 0;
+    if (c.openObject()) {
+      do {
+        if (!c.keyExactly(K_STRING_VALUE)) c.key();
+        const field = anyValueField(c);
+        if (field < 0) {
+          c.skipValue();
+          continue;
+        }
+        if (c.takeNull()) continue;
+        seen = once(c, seen, 1 << field, 'AnyValue field');
+        const kind = field >>> 1;
+        const b = c.buf[c.pos]!;
+        let length = 0;
+        let error: string | undefined;
+        if (kind === 0 || kind === ANY_BYTES) {
+          if (b === QUOTE) {
+            c.string();
+            length = c.strBytes;
+          } else {
+            c.skipValue();
+            error = `${field & 1 ? 'snake_case ' : ''}${kind === 0 ? 'stringValue' : 'bytesValue'} is not a string`;
+            length = -2;
+          }
+          if (field === ANY_STRING) camelString = length;
+          else if (field === ANY_STRING_SNAKE) snakeString = length;
+        } else if (kind === ANY_BOOL) {
+          length = b === 0x74 && c.literal() === 0x74 ? 4 : (c.skipValue(), 5);
+        } else if (kind === ANY_INT || kind === ANY_DOUBLE) {
+          if (b === QUOTE) {
+            c.string();
+            length = c.strBytes;
+          } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+            c.number();
+            length = String(c.numberValue()).length;
+          } else {
+            c.skipValue();
+            error = `${kind === ANY_INT ? 'intValue' : 'doubleValue'} is not a number`;
+          }
+        } else {
+          // arrayValue, kvlistValue: JSON.stringify's size of the value.
+          length = c.skipValue(true);
+        }
+        if (!firstSet) {
+          firstSet = true;
+          first = length;
+          firstError = error;
+        }
+      } while (c.more(CLOSE_BRACE));
+    }
+    if (camelString >= 0) return camelString;
+    if (camelString === -1 && snakeString >= 0) return snakeString;
+    if (!firstSet) return 0;
+    if (firstError !== undefined) throw invalidJson(firstError);
+    return first;
+  }
+
+  private observe(
+    ordinal: number,
+    labels: number,
+    nameLength: number,
+    valueLength: number,
+    pendingOrdinal = ordinal,
+  ): void {
+    if (labels >= 0 && (labels > this.maxLabelNames || this.maxLabelNamesSeries < 0)) {
+      this.maxLabelNames = labels;
+      this.maxLabelNamesSeries = pendingOrdinal;
+    }
+    if (nameLength >= 0 && (nameLength > this.maxLabelNameLength || this.maxLabelNameSeries < 0)) {
+      this.maxLabelNameLength = nameLength;
+      this.maxLabelNameSeries = pendingOrdinal;
+    }
+    if (valueLength >= 0 && (valueLength > this.maxLabelValueLength || this.maxLabelValueSeries < 0)) {
+      this.maxLabelValueLength = valueLength;
+      this.maxLabelValueSeries = pendingOrdinal;
+    }
+  }
+}
+
+const METRIC_NAME_LABEL_LENGTH = '__name__'.length;
+const TARGET_INFO_LENGTH = 'target_info'.length;
+
+/** Which data kind a metric key names (0..4), or -1. */
+function metricKind(c: JsonCursor): number {
+  for (let kind = 0; kind < K_KINDS.length; kind++) {
+    if (c.keyIs(K_KINDS[kind]!) || (kind === EXPONENTIAL_HISTOGRAM && c.keyIs(K_SNAKE_KINDS[kind]!)))
+      return kind;
+  }
+  return -1;
+}
+
+/** Which AnyValue field a key names (an ANY_KEYS index), or -1. */
+function anyValueField(c: JsonCursor): number {
+  for (let i = 0; i < ANY_KEYS.length; i++) {
+    if (c.keyIs(ANY_KEYS[i]!)) return i;
+  }
+  return -1;
+}
+
+/** Marks a field as read; a second occurrence is refused rather than silently counted twice. */
+function once(c: JsonCursor, seen: number, bit: number, field: string): number {
+  if ((seen & bit) !== 0) throw c.fail(`${field} appears twice`);
+  return seen | bit;
+}
+
+function requireObject(c: JsonCursor, field: string): void {
+  if (c.ws() !== OPEN_BRACE) throw c.fail(`${field} holds something other than an object`);
+}
+
+/** Opens the array value of `field`: true when it has a first element (the cursor is then on it). */
+function openList(c: JsonCursor, field: string): boolean {
+  if (c.buf[c.pos] !== OPEN_BRACKET) throw c.fail(`${field} is not an array`);
+  return c.openArray();
+}
+
+/** Counts the elements of the array value of `field`, each skipped (and required to be an object if `objects`). */
+function countList(c: JsonCursor, field: string, objects: boolean): number {
+  if (!openList(c, field)) return 0;
+  let count = 0;
+  do {
+    if (objects) requireObject(c, field);
+    c.skipValue();
+    count++;
+  } while (c.more(CLOSE_BRACKET));
+  return count;
 }
 
 /** The series at `ordinal` (as scanOtlpJson() numbers them), as `series: 'name{a="1"}'`. */
@@ -218,16 +837,6 @@ function keyOf(kv: JsonObject): string {
   return key;
 }
 
-/** The byte length of an attribute value as Mimir prints it (see the protobuf scanner for the rules). */
-function valueLength(kv: JsonObject): number {
-  const value = kv['value'];
-  if (value === undefined || value === null) return 0;
-  if (!isObject(value)) throw invalidJson('an attribute value is not an object');
-  const s = value['stringValue'] ?? value['string_value'];
-  if (typeof s === 'string') return Buffer.byteLength(s);
-  return Buffer.byteLength(valueText(kv));
-}
-
 function valueText(kv: JsonObject): string {
   const value = kv['value'];
   if (!isObject(value)) return '';
@@ -262,14 +871,6 @@ function list(obj: JsonObject, camel: string, snake: string): JsonObject[] {
     if (!isObject(item)) throw invalidJson(`${camel} holds a ${item === null ? 'null' : typeof item}`);
   }
   return value as JsonObject[];
-}
-
-/** The length of an array of scalars (bucket counts, bounds); absent: 0. */
-function count(obj: JsonObject, camel: string, snake: string): number {
-  const value = obj[camel] ?? obj[snake];
-  if (value === undefined || value === null) return 0;
-  if (!Array.isArray(value)) throw invalidJson(`${camel} is not an array`);
-  return value.length;
 }
 
 function optionalObject(obj: JsonObject, camel: string, snake: string): JsonObject | undefined {

@@ -1,0 +1,184 @@
+// The remote write 1.0 scanner as it was before its inline label path, kept as the oracle of
+// test/unit/rw1-scanner-equivalence.property.test.ts: the fast scanner must give the same RequestInfo, or the same
+// error (message and offset), for every body.
+
+import { invalidProtobuf } from '../../src/remote-write/errors.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../../src/remote-write/protobuf-reader.js';
+import type { RequestInfo } from '../../src/remote-write/request-info.js';
+
+// Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
+// WriteRequest: repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3;
+// (2 is reserved: Cortex/Mimir put their `source` enum there, so it is skipped like any unknown field.)
+const WRITE_REQUEST_TIMESERIES = 1;
+const WRITE_REQUEST_METADATA = 3;
+// TimeSeries: repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
+// repeated Histogram histograms = 4;
+const TIMESERIES_LABELS = 1;
+const TIMESERIES_SAMPLES = 2;
+const TIMESERIES_EXEMPLARS = 3;
+const TIMESERIES_HISTOGRAMS = 4;
+// Label: string name = 1; string value = 2;
+const LABEL_NAME = 1;
+const LABEL_VALUE = 2;
+
+const TAG_TIMESERIES = makeTag(WRITE_REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
+const TAG_METADATA = makeTag(WRITE_REQUEST_METADATA, WIRE_LENGTH_DELIMITED);
+const TAG_LABELS = makeTag(TIMESERIES_LABELS, WIRE_LENGTH_DELIMITED);
+const TAG_SAMPLES = makeTag(TIMESERIES_SAMPLES, WIRE_LENGTH_DELIMITED);
+const TAG_EXEMPLARS = makeTag(TIMESERIES_EXEMPLARS, WIRE_LENGTH_DELIMITED);
+const TAG_HISTOGRAMS = makeTag(TIMESERIES_HISTOGRAMS, WIRE_LENGTH_DELIMITED);
+const TAG_LABEL_NAME = makeTag(LABEL_NAME, WIRE_LENGTH_DELIMITED);
+const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
+
+/**
+ * Scans `buf` (the decompressed body) and returns what Mimir would count: series, float samples, histogram
+ * samples, exemplars, metadata, and the label extremes with the index of the series that holds each.
+ *
+ * Ties keep the first series. `maxLabelNamesSeries` is -1 only when there are no series; `maxLabelNameSeries` and
+ * `maxLabelValueSeries` are -1 when there is no label at all. Lengths are in bytes, as Mimir measures them.
+ * A known field with the wrong wire type is rejected, as gogo-protobuf (Mimir's decoder) rejects it; unknown
+ * fields of wire types 0, 1, 2 and 5 are skipped.
+ */
+export function scanWriteRequestReference(buf: Uint8Array, bytesCompressed: number): RequestInfo {
+  const reader = new ProtoReader(buf);
+  const end = buf.length;
+
+  let series = 0;
+  let floatSamples = 0;
+  let histogramSamples = 0;
+  let exemplars = 0;
+  let metadata = 0;
+  let maxLabelNames = 0;
+  let maxLabelNamesSeries = -1;
+  let maxLabelNameLength = 0;
+  let maxLabelNameSeries = -1;
+  let maxLabelValueLength = 0;
+  let maxLabelValueSeries = -1;
+  let maxExemplarsPerSeries = 0;
+
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_TIMESERIES) {
+      const seriesLength = reader.length(end);
+      const seriesEnd = reader.pos + seriesLength;
+      const seriesIndex = series++;
+      let labels = 0;
+      let seriesExemplars = 0;
+      while (reader.pos < seriesEnd) {
+        const seriesTag = reader.tag(seriesEnd);
+        if (seriesTag === TAG_LABELS) {
+          const labelLength = reader.length(seriesEnd);
+          const labelStart = reader.pos;
+          const labelEnd = labelStart + labelLength;
+          labels++;
+          // Fast path for the encoding every sender produces: `0a <n> name 12 <m> value` with n, m < 128 filling
+          // the label exactly. Reading those bytes directly is most of the scanner's speed; anything else (long
+          // or empty strings, another field order, unknown fields) takes the general loop below.
+          let nameLength = -1;
+          let valueLength = -1;
+          if (labelLength >= 4 && buf[labelStart] === TAG_LABEL_NAME) {
+            const fastNameLength = buf[labelStart + 1]!;
+            const valueTagAt = labelStart + 2 + fastNameLength;
+            if (fastNameLength < 0x80 && valueTagAt + 2 <= labelEnd && buf[valueTagAt] === TAG_LABEL_VALUE) {
+              const fastValueLength = buf[valueTagAt + 1]!;
+              if (fastValueLength < 0x80 && valueTagAt + 2 + fastValueLength === labelEnd) {
+                nameLength = fastNameLength;
+                valueLength = fastValueLength;
+              }
+            }
+          }
+          if (nameLength < 0) {
+            // Proto3 keeps the last occurrence of a repeated scalar field, so a later name or value overrides.
+            nameLength = 0;
+            valueLength = 0;
+            while (reader.pos < labelEnd) {
+              const labelTag = reader.tag(labelEnd);
+              if (labelTag === TAG_LABEL_NAME) {
+                nameLength = reader.length(labelEnd);
+                reader.pos += nameLength;
+              } else if (labelTag === TAG_LABEL_VALUE) {
+                valueLength = reader.length(labelEnd);
+                reader.pos += valueLength;
+              } else {
+                skipUnknownField(reader, labelTag, labelEnd, 2, 'Label');
+              }
+            }
+          }
+          reader.pos = labelEnd;
+          if (nameLength > maxLabelNameLength || maxLabelNameSeries < 0) {
+            maxLabelNameLength = nameLength;
+            maxLabelNameSeries = seriesIndex;
+          }
+          if (valueLength > maxLabelValueLength || maxLabelValueSeries < 0) {
+            maxLabelValueLength = valueLength;
+            maxLabelValueSeries = seriesIndex;
+          }
+        } else if (seriesTag === TAG_SAMPLES) {
+          floatSamples++;
+          reader.skipLengthDelimited(seriesEnd);
+        } else if (seriesTag === TAG_HISTOGRAMS) {
+          histogramSamples++;
+          reader.skipLengthDelimited(seriesEnd);
+        } else if (seriesTag === TAG_EXEMPLARS) {
+          seriesExemplars++;
+          reader.skipLengthDelimited(seriesEnd);
+        } else {
+          skipUnknownField(reader, seriesTag, seriesEnd, 4, 'TimeSeries');
+        }
+      }
+      if (labels > maxLabelNames || maxLabelNamesSeries < 0) {
+        maxLabelNames = labels;
+        maxLabelNamesSeries = seriesIndex;
+      }
+      exemplars += seriesExemplars;
+      if (seriesExemplars > maxExemplarsPerSeries) maxExemplarsPerSeries = seriesExemplars;
+    } else if (tag === TAG_METADATA) {
+      metadata++;
+      reader.skipLengthDelimited(end);
+    } else if (tag >>> 3 === WRITE_REQUEST_TIMESERIES || tag >>> 3 === WRITE_REQUEST_METADATA) {
+      throw wrongWireType(tag, 'WriteRequest', reader.pos);
+    } else {
+      // Includes field 2 (Mimir's `source` enum) and any field a newer sender adds.
+      reader.skip(tag, end);
+    }
+  }
+
+  return {
+    format: 'prw1',
+    series,
+    floatSamples,
+    histogramSamples,
+    exemplars,
+    metadata,
+    maxLabelNames,
+    maxLabelNamesSeries,
+    maxLabelNameLength,
+    maxLabelNameSeries,
+    maxLabelValueLength,
+    maxLabelValueSeries,
+    maxExemplarsPerSeries,
+    bytesCompressed,
+    bytesUncompressed: buf.length,
+  };
+}
+
+/**
+ * Skips a field the scanner does not read. Fields 1..highestKnownField are known (all length-delimited), so
+ * reaching here with one of them means the wire type is wrong.
+ */
+function skipUnknownField(
+  reader: ProtoReader,
+  tag: number,
+  end: number,
+  highestKnownField: number,
+  message: string,
+): void {
+  if (tag >>> 3 <= highestKnownField) {
+    throw wrongWireType(tag, message, reader.pos);
+  }
+  reader.skip(tag, end);
+}
+
+function wrongWireType(tag: number, message: string, offset: number): Error {
+  return invalidProtobuf(`wrong wire type ${tag & 7} for ${message} field ${tag >>> 3}`, offset);
+}
