@@ -44,4 +44,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ADMIN_PORT || '8082') + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM drains gracefully (docs/operations.md); node runs as PID 1, which is fine as it handles the signals.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/src/cli.js"]
+# --no-memory-reducer: after ~8 s idle, V8's memory reducer leaves the heap in a state where every request's
+# off-heap body buffers start a full GC; the first load after a quiet spell then ran ~110 mark-compacts per 2,000
+# requests (BENCHMARKS.md, enforcement spine). It is a V8 flag Node refuses in NODE_OPTIONS, hence here.
+ENTRYPOINT ["node", "--no-memory-reducer", "dist/src/cli.js"]

@@ -1,12 +1,17 @@
-// `npm run soak`: mixed remote-write traffic from many tenants through the real edge process (started from
-// src/cli.ts) to a checksumming upstream, for a long time. Reports the edge's RSS slope after warm-up, its
-// event-loop lag p99 (nodejs_eventloop_lag_p99_seconds, i.e. perf_hooks.monitorEventLoopDelay, per scrape),
+// `npm run soak`: mixed remote-write traffic from many tenants through the real edge process (built with tsc
+// and started from dist/src/cli.js, as in production) to a checksumming upstream, for a long time. Reports the
+// edge's RSS slope after warm-up, its event-loop lag p99 (nodejs_eventloop_lag_p99_seconds: prom-client's
+// perf_hooks.monitorEventLoopDelay inside the edge process, reset at every scrape, so one value per window),
 // every failure the limits do not explain, and bodies that arrived altered. Exits 1 on any of the last two.
 // Knobs (env): SOAK_DURATION (10m), SOAK_TENANTS (1000), SOAK_RPS (200), SOAK_CONCURRENCY (32),
-// SOAK_WARMUP (1m, or a fifth of the duration when shorter), SOAK_SAMPLE_EVERY (5s). Only 127.0.0.1.
+// SOAK_WARMUP (1m, or a fifth of the duration when shorter), SOAK_SAMPLE_EVERY (5s), SOAK_FROM_SOURCE=1 (run
+// src/cli.ts through tsx instead), SOAK_EDGE_ENTRY=<cli.js of another build>, SOAK_CPU_PROFILE=<file> (the edge's CPU profile, written at exit by
+// bench/lib/cpu-profile-preload.mjs; `node bench/lib/top-frames.mjs <file>` lists where the time went).
+// Only 127.0.0.1.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +47,26 @@ const WARMUP_MS = Math.min(durationKnob('SOAK_WARMUP', '1m'), Math.floor(DURATIO
 const SAMPLE_MS = durationKnob('SOAK_SAMPLE_EVERY', '5s');
 /** One tenant in ten has a tight ingestion_rate, so 429s are part of the mix; for them (only) 429 is expected. */
 const TIGHT_EVERY = 10;
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** tsc -p tsconfig.build.json; type errors elsewhere in the tree still emit, so only a missing cli.js fails. */
+function build(): void {
+  log('building the edge: tsc -p tsconfig.build.json');
+  try {
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+      },
+    );
+  } catch (err) {
+    if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('build failed', { cause: err });
+    log('WARNING: tsc reported type errors but emitted dist/; soaking what it emitted');
+  }
+}
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('base64');
 const tenantName = (i: number): string => `soak-${String(i).padStart(4, '0')}`;
@@ -108,11 +133,32 @@ async function main(): Promise<void> {
     tight.push(`  ${tenantName(i)}:\n    ingestion_rate: 20\n    ingestion_burst_size: 400\n`);
   writeFileSync(overridesFile, `overrides:\n${tight.join('')}`);
 
+  // The edge runs as in production (node dist/src/cli.js, built now) unless SOAK_FROM_SOURCE=1: under tsx every
+  // class field arrow function is wrapped (keepNames) and errors load source maps, which the lag would include.
+  const fromSource = process.env.SOAK_FROM_SOURCE === '1';
+  // SOAK_EDGE_ENTRY: another build's cli.js (e.g. of an earlier commit), to compare two versions on one machine.
+  const otherBuild = process.env.SOAK_EDGE_ENTRY;
+  if (!fromSource && !otherBuild) build();
+  const entry = otherBuild
+    ? { entry: otherBuild, env: {} as Record<string, string> }
+    : fromSource
+      ? FROM_SOURCE
+      : { entry: join(ROOT, 'dist', 'src', 'cli.js'), env: {} as Record<string, string> };
+  const preload = join(import.meta.dirname, 'lib', 'cpu-profile-preload.mjs');
   const edge = await startService({
     upstreamUrl,
     overridesFile,
-    ...FROM_SOURCE,
-    env: { ...FROM_SOURCE.env, LOG_LEVEL: 'warn' },
+    ...entry,
+    env: {
+      ...entry.env,
+      ...(process.env.SOAK_CPU_PROFILE
+        ? {
+            NODE_OPTIONS: `${entry.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim(),
+            CPU_PROFILE_FILE: process.env.SOAK_CPU_PROFILE,
+          }
+        : {}),
+      LOG_LEVEL: 'warn',
+    },
     startTimeoutMs: 60_000,
   });
   const pid = edge.process.pid;
@@ -252,6 +298,13 @@ async function main(): Promise<void> {
     rss_slope_mib_per_min: Math.round(slopeMiBPerMin * 1000) / 1000,
     event_loop_lag_p99_ms_median_window: Math.round(percentile(lagP99, 50) * 10) / 10,
     event_loop_lag_p99_ms_worst_window: Math.round(Math.max(0, ...lagP99) * 10) / 10,
+    event_loop_lag_max_ms_median_window:
+      Math.round(
+        percentile(
+          lagWindows.filter((w) => w.t * 1000 >= WARMUP_MS).map((w) => w.max),
+          50,
+        ) * 10,
+      ) / 10,
     windows_with_lag_p99_over_20ms: lagP99.filter((v) => v > 20).length,
     windows: lagP99.length,
     idle_control_lag_p99_ms_median_window: Math.round(percentile(controlP99, 50) * 10) / 10,

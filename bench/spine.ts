@@ -9,7 +9,7 @@
 // Every phase also reports how much CPU other processes used meanwhile, and flags it when over 10%.
 // Prints a table, then as the last line one JSON object (snake_case keys); progress goes to stderr.
 // Knobs (env): BENCH_ROUNDS, BENCH_ROUND_MS, BENCH_WARMUP_MS, BENCH_RATE, BENCH_SECONDS, BENCH_CONCURRENCY,
-// BENCH_CLOSED_SECONDS, BENCH_WAIT_QUIET_SECONDS (see BENCHMARKS.md).
+// BENCH_CLOSED_SECONDS, BENCH_WAIT_QUIET_SECONDS, BENCH_EDGE_NODE_FLAGS (see BENCHMARKS.md).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -295,7 +295,13 @@ async function benchProxy(body: Buffer): Promise<ProxyFigures> {
     DEFAULT_BURST_SAMPLES: '1000000000000',
   };
   // --trace-gc prints one short line per GC; both edges pay it alike, and it shows where the tail comes from.
-  const nodeArgs = ['--trace-gc'];
+  // The edges run with the flags the Dockerfile and `npm start` give them (--no-memory-reducer); each edge sits
+  // idle while the targets before it run, which without that flag leaves it doing a full GC every ~18 requests.
+  // BENCH_EDGE_NODE_FLAGS overrides them ('' to measure without).
+  const nodeArgs = [
+    '--trace-gc',
+    ...(process.env.BENCH_EDGE_NODE_FLAGS ?? '--no-memory-reducer').split(' ').filter(Boolean),
+  ];
   const passThrough = await startEdge(
     ROOT,
     'edge (pass-through)',

@@ -11,10 +11,16 @@ execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'i
 execFileSync('npm', ['run', 'build:ui'], { cwd: root, stdio: 'inherit' });
 const env = { ...process.env };
 env.OVERRIDES_FILE ??= join(root, 'examples', 'overrides.yaml');
-const child = spawn(process.execPath, [join(root, 'dist', 'src', 'cli.js'), ...process.argv.slice(2)], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+// --no-memory-reducer, as in the Dockerfile: see there (V8 refuses it in NODE_OPTIONS).
+const nodeFlags = ['--no-memory-reducer'];
+const child = spawn(
+  process.execPath,
+  [...nodeFlags, join(root, 'dist', 'src', 'cli.js'), ...process.argv.slice(2)],
+  {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

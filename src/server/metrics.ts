@@ -1,14 +1,31 @@
 // Prometheus metrics of the service, named as document 000 names them (rls_*).
-// Per-tenant label children are looked up once per tenant and cached, so recording a decision on the
-// hot path is a property read and an add, not a label hash.
+// The per-tenant families live in TenantSeries (plain numbers, rendered straight to text in short slices), so
+// a scrape with thousands of tenants never holds the event loop; the rest are ordinary prom-client metrics.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
 import type { DecisionReason } from '../engine/decision.js';
 import type { StoreStatus } from '../stores/create-rate-store.js';
 import { REASONS } from '../decide/messages.js';
+import { TenantSeries, type TextFamily } from './tenant-series.js';
 
-/** Every reason a tenant's denial or would-deny can carry: the label values forgetTenant() removes. */
-const TENANT_REASONS = Object.keys(REASONS);
+/** A registry that renders the per-tenant families from their own text instead of from label objects. */
+class EdgeRegistry extends Registry {
+  private readonly textFamilies = new Set<unknown>();
+
+  addTextFamily(family: TextFamily): void {
+    this.textFamilies.add(family);
+    // TextFamily has the fields the registry reads from a metric (name, help, type, get, reset).
+    this.registerMetric(family as unknown as Metric);
+  }
+
+  /** Called by Registry.metrics() for each registered metric (prom-client 15, lib/registry.js). */
+  getMetricsAsString(metric: unknown): Promise<string> {
+    if (this.textFamilies.has(metric)) return (metric as TextFamily).render();
+    const base = Registry.prototype as unknown as { getMetricsAsString(m: unknown): Promise<string> };
+    return base.getMetricsAsString.call(this, metric);
+  }
+}
 
 /**
  * Tenant label value for requests without a (valid) tenant: keeps hostile ids out of label values. '<' is
@@ -22,25 +39,19 @@ const FAST_BUCKETS = [
 const UPSTREAM_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export class EdgeMetrics {
-  readonly registry = new Registry();
-  readonly decisions = new Counter({
-    name: 'rls_decisions_total',
-    help: 'Enforcement decisions by tenant and reason (reason "allowed" for allows).',
-    labelNames: ['decision', 'tenant', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly wouldDeny = new Counter({
-    name: 'rls_would_deny_total',
-    help: 'Requests forwarded although a limit was exceeded, because that limit is only observed (dry run or enforcement off).',
-    labelNames: ['tenant', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly unchecked = new Counter({
-    name: 'rls_unchecked_requests_total',
-    help: 'Write requests forwarded without being measured or decided, because their enforcement mode is off.',
-    labelNames: ['tenant'] as const,
-    registers: [this.registry],
-  });
+  readonly registry = new EdgeRegistry();
+  /** rls_decisions_total, rls_samples_total, rls_would_deny_total, rls_unchecked_requests_total, rls_tenant_bucket_tokens. */
+  readonly tenantSeries = new TenantSeries(Object.keys(REASONS));
+  /** rls_would_deny_total{tenant,reason}: `labels(tenant, reason).inc()`, as on a prom-client counter. */
+  readonly wouldDeny = {
+    labels: (tenant: string, reason: string) => ({
+      inc: (n = 1) => this.tenantSeries.recordWouldDeny(tenant, reason, n),
+    }),
+  };
+  /** rls_unchecked_requests_total{tenant}: `labels(tenant).inc()`, as on a prom-client counter. */
+  readonly unchecked = {
+    labels: (tenant: string) => ({ inc: (n = 1) => this.tenantSeries.recordUnchecked(tenant, n) }),
+  };
   /** Set by the service: the service-wide enforcement mode, read at scrape time. */
   enforcementMode: (() => string) | undefined;
   readonly enforcementModeGauge: Gauge<'mode'> = new Gauge({
@@ -74,12 +85,6 @@ export class EdgeMetrics {
     labelNames: ['cause'] as const,
     registers: [this.registry],
   });
-  readonly samples = new Counter({
-    name: 'rls_samples_total',
-    help: 'Items counted against ingestion_rate (samples, histogram samples, exemplars, metadata) by tenant and decision.',
-    labelNames: ['tenant', 'decision'] as const,
-    registers: [this.registry],
-  });
   /** Set by the service: reports each tenant's bucket levels when /metrics is scraped. */
   bucketLevels:
     | ((report: (tenant: string, bucketType: 'samples' | 'requests', tokens: number) => void) => void)
@@ -87,17 +92,6 @@ export class EdgeMetrics {
   /** Set by the service: seconds since the overrides file was last read successfully. */
   limitsStaleSeconds: (() => number) | undefined;
 
-  readonly bucketTokens: Gauge<'tenant' | 'bucket_type'> = new Gauge({
-    name: 'rls_tenant_bucket_tokens',
-    help: 'Tokens left in a tenant bucket at scrape time (samples: ingestion_rate, requests: request_rate).',
-    labelNames: ['tenant', 'bucket_type'] as const,
-    registers: [this.registry],
-    collect: () => {
-      const gauge = this.bucketTokens;
-      gauge.reset();
-      this.bucketLevels?.((tenant, bucketType, tokens) => gauge.labels(tenant, bucketType).set(tokens));
-    },
-  });
   readonly upstreamDuration = new Histogram({
     name: 'rls_upstream_request_duration_seconds',
     help: 'Time from forwarding a request to the upstream until its response headers arrive.',
@@ -147,6 +141,12 @@ export class EdgeMetrics {
     name: 'rls_overload_rejections_total',
     help: 'Requests answered 503 because a bound of the process was reached (limit: requests or bytes).',
     labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly haDecisions: Counter<'outcome'> = new Counter({
+    name: 'rls_ha_decisions_total',
+    help: 'HA tracker verdicts on writes from HA pairs: accepted, elected (new cluster), failover, deduplicated (202, dropped), deduplicated_observed, too_many_clusters.',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   readonly clientErrors = new Counter({
@@ -306,50 +306,38 @@ export class EdgeMetrics {
       const s = this.storeStatus?.();
       if (!s) return;
       this.storeScriptReloads.reset();
-      this.storeScriptReloads.inc(s.scriptReloads);
+      // Policy limits' algorithm scripts (POLICY_FILE with Redis) are ours too.
+      this.storeScriptReloads.inc(s.scriptReloads + (this.policyStatus?.().scriptReloads ?? 0));
+    },
+  });
+  /** Set by the policy gate when POLICY_FILE's counters are in Redis; read at scrape time. */
+  policyStatus: (() => { fallback: boolean; scriptReloads: number }) | undefined;
+  readonly policyStoreFallback: Gauge = new Gauge({
+    name: 'rls_policy_store_fallback',
+    help: "1 while policy limits (POLICY_FILE) use this replica's local share because Redis is unreachable.",
+    registers: [this.registry],
+    collect: () => {
+      this.policyStoreFallback.set(this.policyStatus?.().fallback ? 1 : 0);
     },
   });
 
-  private readonly allowedByTenant = new Map<
-    string,
-    { decisions: Counter.Internal; samples: Counter.Internal }
-  >();
-
   constructor(withProcessMetrics = true) {
+    this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);
+    for (const family of this.tenantSeries.families()) this.registry.addTextFamily(family);
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Counts an allowed request: cached child, no label hashing after a tenant's first request. */
+  /** Counts an allowed request: a Map lookup and two adds, no label hashing. */
   recordAllowed(tenant: string, samples: number): void {
-    let children = this.allowedByTenant.get(tenant);
-    if (!children) {
-      children = {
-        decisions: this.decisions.labels('allow', tenant, 'allowed'),
-        samples: this.samples.labels(tenant, 'allow'),
-      };
-      this.allowedByTenant.set(tenant, children);
-    }
-    children.decisions.inc();
-    if (samples > 0) children.samples.inc(samples);
+    this.tenantSeries.recordAllowed(tenant, samples);
   }
 
-  /**
-   * Removes every series labelled `tenant` (an idle tenant evicted by the TenantLabelCap), so label sets
-   * shrink back. prom-client removes only full label sets, hence one removal per known reason.
-   */
+  /** Removes every series labelled `tenant` (an idle tenant evicted by the TenantLabelCap). */
   forgetTenant(tenant: string): void {
-    this.allowedByTenant.delete(tenant);
-    this.decisions.remove('allow', tenant, 'allowed');
-    for (const decision of ['allow', 'deny']) this.samples.remove(tenant, decision);
-    this.unchecked.remove(tenant);
-    for (const reason of TENANT_REASONS) {
-      this.decisions.remove('deny', tenant, reason);
-      this.wouldDeny.remove(tenant, reason);
-    }
+    this.tenantSeries.forget(tenant);
   }
 
   recordDenied(tenant: string, reason: DecisionReason, samples: number): void {
-    this.decisions.labels('deny', tenant, reason).inc();
-    if (samples > 0) this.samples.labels(tenant, 'deny').inc(samples);
+    this.tenantSeries.recordDenied(tenant, reason, samples);
   }
 }

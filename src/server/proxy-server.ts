@@ -147,6 +147,10 @@ export class ProxyServer {
       held.bytes = declared;
     }
 
+    // A declared length gets one buffer at the first chunk, and each chunk is copied in as it arrives: the
+    // chunks are garbage at once and there is no concatenation copy, i.e. one body's worth less off-heap memory
+    // per request (V8 counts that memory towards starting a full GC). Chunked bodies are joined at the end.
+    let whole: Buffer | undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let aborted = false;
@@ -168,11 +172,31 @@ export class ProxyServer {
         }
         held.bytes = received;
       }
+      if (declared > 0 && chunks.length === 0) {
+        if (whole === undefined && chunk.length === declared) {
+          // The whole body in one chunk: keep it as is, as before.
+          whole = chunk;
+          return;
+        }
+        whole ??= Buffer.allocUnsafe(declared);
+        if (received <= whole.length) {
+          chunk.copy(whole, received - chunk.length);
+          return;
+        }
+        // More than declared: Node's parser never delivers that; collect rather than overrun.
+        chunks.push(whole.subarray(0, received - chunk.length));
+        whole = undefined;
+      }
       chunks.push(chunk);
     });
     req.on('end', () => {
       if (aborted) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      const body =
+        whole !== undefined
+          ? whole.subarray(0, received)
+          : chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks, received);
       let decision: Decision | Promise<Decision>;
       try {
         decision = checker.check(

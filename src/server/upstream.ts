@@ -3,7 +3,7 @@
 // that cannot answer (down, slow, resetting) becomes a retriable 5xx for the client, never a 4xx.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from './logger.js';
@@ -87,6 +87,22 @@ function isRetriableReset(err: Error): boolean {
   if (err instanceof undiciErrors.SocketError) return true;
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/**
+ * Streams the upstream's response body to the client. Not stream.pipeline: on every normal finish it aborts an
+ * internal AbortController, and the DOMException that builds (with a stack trace) cost ~40 µs per request in
+ * the soak profile. Same cleanup: an upstream error destroys the client's response; a client that leaves
+ * destroys the upstream body, which frees the pooled connection.
+ */
+function relay(body: Readable, res: ServerResponse): void {
+  body.on('error', (err) => {
+    if (!res.destroyed) res.destroy(err);
+  });
+  res.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(res);
 }
 
 /** The body sent upstream is not the client's (partial acceptance): on a 2xx, `onAccepted` answers the client. */
@@ -201,9 +217,7 @@ export class Upstream {
       const headers = responseHeaders(data.headers);
       if (this.draining) headers.connection = 'close';
       res.writeHead(code, headers);
-      pipeline(data.body, res, (pipeErr) => {
-        if (pipeErr && !res.destroyed) res.destroy(pipeErr);
-      });
+      relay(data.body, res);
     });
   }
 

@@ -2,6 +2,7 @@
 // Asserts what a sender and the upstream would observe: statuses, headers, bodies, and what arrives.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import snappy from 'snappy';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
@@ -85,6 +86,37 @@ describe('allowed writes', () => {
     expect(got.headers['content-type']).toBe('application/x-protobuf');
     expect(got.headers['user-agent']).toBe('Prometheus/2.42.0');
     expect(got.headers['x-prometheus-remote-write-version']).toBe('0.1.0');
+  });
+
+  it('arrive byte-identical when the client uploads the body in pieces, with Content-Length or chunked', async () => {
+    const body = snappyBody(manySeries(300, 12, 2));
+    // Pieces of uneven size with pauses, so the edge sees many 'data' events (the body is assembled in one buffer).
+    async function* pieces(): AsyncGenerator<Buffer> {
+      for (let at = 0, k = 0; at < body.length; k++) {
+        const size = [1, 7, 1000, 4096, 30_000][k % 5]!;
+        yield body.subarray(at, at + size);
+        at += size;
+        if (k % 3 === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    for (const declared of [true, false]) {
+      upstream.requests.length = 0;
+      const res = await request(`${edge.proxyUrl}/api/v1/push`, {
+        method: 'POST',
+        headers: {
+          ...RW_HEADERS,
+          'x-scope-orgid': 'team-a',
+          ...(declared ? { 'content-length': String(body.length) } : {}),
+        },
+        body: Readable.from(pieces()),
+      });
+      await res.body.text();
+      expect(res.statusCode, declared ? 'with Content-Length' : 'chunked').toBe(200);
+      expect(upstream.requests).toHaveLength(1);
+      expect(upstream.requests[0]!.body.equals(body), 'the upstream got the bytes the client sent').toBe(
+        true,
+      );
+    }
   });
 
   it('relays an upstream error status and body as they are', async () => {
