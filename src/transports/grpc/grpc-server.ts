@@ -17,7 +17,11 @@ import { WireFormatError } from '../protobuf/wire-reader.js';
 import { GrpcError, GrpcStatus, encodeGrpcMessage } from './grpc-status.js';
 import type { GrpcStatusCode } from './grpc-status.js';
 
-/** A unary handler: the request message (unframed) in, the framed response out (WireWriter.finishFramed). */
+/**
+ * A unary handler: the request message (unframed) in, the framed response out (WireWriter.finishFramed).
+ * The message may sit in a reused buffer: a handler that answers synchronously must not keep a reference to
+ * it (or to views of it) after returning; one that returns a Promise may use it until the Promise settles.
+ */
 export type UnaryHandler = (message: Buffer, headers: IncomingHttpHeaders) => Buffer | Promise<Buffer>;
 
 /** A server-streaming call: write framed messages until the client cancels or the server stops. */
@@ -43,11 +47,148 @@ export interface GrpcServerOptions {
   onInternalError?: (path: string, err: unknown) => void;
 }
 
+/** Bodies up to this size are assembled in a reused buffer; larger ones get their own. */
+const POOLED_BUFFER_BYTES = 256 << 10;
+/** At most this many idle scratch buffers are kept (POOLED_BUFFERS × 256 KiB of memory at most). */
+const POOLED_BUFFERS = 16;
+
+/**
+ * Fixed-size scratch buffers, reused so that a 100 KB ext_authz body costs a copy into warm memory rather
+ * than a fresh allocation (page faults, and external memory that drives V8's full collections). A buffer is
+ * released only once no handler can still read it.
+ */
+export class BufferPool {
+  private readonly idle: Buffer[] = [];
+
+  constructor(
+    readonly bufferBytes: number,
+    private readonly maxIdle: number,
+  ) {}
+
+  /** A scratch buffer of bufferBytes when `bytes` fits in one, else undefined (the caller allocates). */
+  take(bytes: number): Buffer | undefined {
+    if (bytes > this.bufferBytes) return undefined;
+    return this.idle.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
+  }
+
+  release(buffer: Buffer | undefined): void {
+    if (buffer !== undefined && this.idle.length < this.maxIdle) this.idle.push(buffer);
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+}
+
+/**
+ * One request being received. The common cases cost no copy: a body that arrives in one chunk is used as
+ * it is. A body in several chunks is copied once into a buffer sized from the gRPC length prefix (pooled
+ * when small enough), never gathered in an array and concatenated.
+ */
+class IncomingCall {
+  private first: Buffer | undefined;
+  /** Assembly buffer, once a second chunk arrives. */
+  private target: Buffer | undefined;
+  private pooled: Buffer | undefined;
+  private received = 0;
+  private refused = false;
+
+  constructor(
+    private readonly server: GrpcServer,
+    readonly stream: ServerHttp2Stream,
+    readonly path: string,
+    readonly headers: IncomingHttpHeaders,
+    readonly unary: UnaryHandler | undefined,
+    readonly streaming: ServerStreamHandler | undefined,
+  ) {}
+
+  readonly onData = (chunk: Buffer): void => {
+    if (this.refused) return;
+    const offset = this.received;
+    this.received += chunk.length;
+    if (this.received > this.server.maxFramedBytes) {
+      this.refuse();
+      return;
+    }
+    if (offset === 0) {
+      this.first = chunk;
+      return;
+    }
+    if (this.target === undefined) this.startAssembly();
+    if (this.received <= this.target!.length) chunk.copy(this.target!, offset);
+    else this.grow(chunk, offset);
+  };
+
+  readonly onEnd = (): void => {
+    if (this.refused || this.stream.destroyed) {
+      this.server.buffers.release(this.pooled);
+      return;
+    }
+    let body: Buffer;
+    if (this.target !== undefined) body = this.target.subarray(0, this.received);
+    else body = this.first ?? EMPTY;
+    this.first = undefined;
+    this.target = undefined;
+    this.server.dispatch(this, body, this.pooled);
+  };
+
+  /**
+   * Second chunk: size the buffer from the prefix (a well-formed unary body is exactly 5 + length). The prefix
+   * is the client's word, so a large one is trusted only up to twice what has arrived (at least 512 KiB);
+   * grow() doubles from there.
+   */
+  private startAssembly(): void {
+    const first = this.first!;
+    let expected = this.received;
+    if (first.length >= PREFIX_BYTES) {
+      const announced = PREFIX_BYTES + first.readUInt32BE(1);
+      expected = Math.max(
+        expected,
+        Math.min(announced, Math.max(2 * this.received, 2 * POOLED_BUFFER_BYTES)),
+      );
+    }
+    expected = Math.min(expected, this.server.maxFramedBytes);
+    const pooled = this.server.buffers.take(expected);
+    this.pooled = pooled;
+    this.target = pooled ?? Buffer.allocUnsafe(expected);
+    first.copy(this.target, 0);
+  }
+
+  /** More bytes than the buffer holds: a large body still arriving, or more than its prefix announced. */
+  private grow(chunk: Buffer, offset: number): void {
+    const next = Buffer.allocUnsafe(
+      Math.min(this.server.maxFramedBytes, Math.max(this.received, offset * 2)),
+    );
+    this.target!.copy(next, 0, 0, offset);
+    this.server.buffers.release(this.pooled);
+    this.pooled = undefined;
+    this.target = next;
+    chunk.copy(next, offset);
+  }
+
+  private refuse(): void {
+    this.refused = true;
+    this.first = undefined;
+    this.target = undefined;
+    this.server.buffers.release(this.pooled);
+    this.pooled = undefined;
+    this.server.fail(
+      this.stream,
+      GrpcStatus.RESOURCE_EXHAUSTED,
+      `request message larger than ${this.server.maxMessageBytes} bytes`,
+    );
+  }
+}
+
 const TRAILERS_OK = Object.freeze({ 'grpc-status': '0' });
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
 const ACCEPT_ENCODING = 'identity,gzip,deflate';
 const EMPTY = Buffer.alloc(0);
 const CONNECTION_WINDOW_BYTES = 32 << 20;
+// gRPC needs no Date header; leaving it out spares a header per response. respond() copies its options.
+const REPLY_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
+const FAIL_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
+const PREFIX_BYTES = 5;
 
 function sendTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(TRAILERS_OK);
@@ -61,8 +202,16 @@ export class GrpcServer {
   private readonly sessions = new Set<Http2Session>();
   private readonly server: Http2Server | Http2SecureServer;
   private readonly closeListeners = new Set<() => void>();
+  /** Scratch buffers for request bodies that arrive in several chunks (ext_authz's large bodies). */
+  readonly buffers = new BufferPool(POOLED_BUFFER_BYTES, POOLED_BUFFERS);
+
+  /** The largest request body accepted: one message and its 5-byte prefix. */
+  readonly maxFramedBytes: number;
+  readonly maxMessageBytes: number;
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.maxMessageBytes = options.maxMessageBytes;
+    this.maxFramedBytes = options.maxMessageBytes + PREFIX_BYTES;
     // Node counts buffered stream data against maxSessionMemory (MB): leave room for a few full bodies.
     const sessionMb = Math.max(10, Math.ceil((options.maxMessageBytes * 4) / 1_048_576));
     const common = {
@@ -168,41 +317,27 @@ export class GrpcServer {
       this.fail(stream, GrpcStatus.UNIMPLEMENTED, `unsupported grpc-encoding ${String(encoding)}`);
       return;
     }
-
-    const limit = this.options.maxMessageBytes + 5;
-    let first: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
-    let received = 0;
-    let refused = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      received += chunk.length;
-      if (received > limit) {
-        refused = true;
-        this.fail(
-          stream,
-          GrpcStatus.RESOURCE_EXHAUSTED,
-          `request message larger than ${this.options.maxMessageBytes} bytes`,
-        );
-        return;
-      }
-      if (first === undefined) first = chunk;
-      else (chunks ??= [first]).push(chunk);
-    });
-    stream.on('end', () => {
-      if (refused || stream.destroyed) return;
-      const body = chunks ? Buffer.concat(chunks, received) : (first ?? EMPTY);
-      let message: Buffer;
-      try {
-        message = this.unframe(body, encoding);
-      } catch (err) {
-        this.failWith(stream, path, err);
-        return;
-      }
-      if (unary) this.runUnary(stream, path, unary, message, headers);
-      else this.runStreaming(stream, path, streaming!, message);
-    });
+    const call = new IncomingCall(this, stream, path, headers, unary, streaming);
+    stream.on('data', call.onData);
+    stream.on('end', call.onEnd);
   };
+
+  /** For IncomingCall: the request body has ended; `body` is the whole gRPC-framed request. */
+  dispatch(call: IncomingCall, body: Buffer, pooled: Buffer | undefined): void {
+    const { stream, path, headers } = call;
+    let message: Buffer;
+    try {
+      message = this.unframe(body, headers['grpc-encoding']);
+    } catch (err) {
+      this.failWith(stream, path, err);
+      this.buffers.release(pooled);
+      return;
+    }
+    if (call.unary) {
+      // A handler that answered synchronously is done with the message, so its buffer can be reused.
+      if (this.runUnary(stream, path, call.unary, message, headers)) this.buffers.release(pooled);
+    } else this.runStreaming(stream, path, call.streaming!, message);
+  }
 
   /** The single message of a unary request body, decompressed when flagged. */
   private unframe(body: Buffer, encoding: string | string[] | undefined): Buffer {
@@ -242,34 +377,37 @@ export class GrpcServer {
     }
   }
 
+  /** Runs a unary handler; true when it answered (or failed) synchronously, false while its Promise is pending. */
   private runUnary(
     stream: ServerHttp2Stream,
     path: string,
     handler: UnaryHandler,
     message: Buffer,
     headers: IncomingHttpHeaders,
-  ): void {
+  ): boolean {
     let result: Buffer | Promise<Buffer>;
     try {
       result = handler(message, headers);
     } catch (err) {
       this.failWith(stream, path, err);
-      return;
+      return true;
     }
     if (result instanceof Promise) {
       result.then(
         (framed) => this.reply(stream, framed),
         (err: unknown) => this.failWith(stream, path, err),
       );
-      return;
+      return false;
     }
     this.reply(stream, result);
+    return true;
   }
 
   private reply(stream: ServerHttp2Stream, framed: Buffer): void {
     if (stream.destroyed || stream.closed) return;
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', sendTrailers);
+    stream.respond(RESPONSE_HEADERS, REPLY_OPTIONS);
+    // 'wantTrailers' fires once per stream, so a plain listener does (once() would allocate a wrapper).
+    stream.on('wantTrailers', sendTrailers);
     stream.end(framed);
   }
 
@@ -279,8 +417,8 @@ export class GrpcServer {
     handler: ServerStreamHandler,
     message: Buffer,
   ): void {
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', sendTrailers);
+    stream.respond(RESPONSE_HEADERS, REPLY_OPTIONS);
+    stream.on('wantTrailers', sendTrailers);
     const listeners: (() => void)[] = [];
     const finish = (): void => {
       this.closeListeners.delete(finish);
@@ -306,7 +444,8 @@ export class GrpcServer {
     }
   }
 
-  private failWith(stream: ServerHttp2Stream, path: string, err: unknown): void {
+  /** For IncomingCall and the handlers' errors: ends the call with the status `err` maps to. */
+  failWith(stream: ServerHttp2Stream, path: string, err: unknown): void {
     if (err instanceof GrpcError) {
       this.fail(stream, err.status, err.message);
     } else if (err instanceof WireFormatError) {
@@ -318,7 +457,7 @@ export class GrpcServer {
   }
 
   /** A trailers-only response: the status travels in the one HEADERS frame. */
-  private fail(stream: ServerHttp2Stream, status: GrpcStatusCode, message: string): void {
+  fail(stream: ServerHttp2Stream, status: GrpcStatusCode, message: string): void {
     if (stream.destroyed || stream.closed) return;
     if (stream.headersSent) {
       stream.close(h2.NGHTTP2_INTERNAL_ERROR);
@@ -332,7 +471,7 @@ export class GrpcServer {
         'grpc-message': encodeGrpcMessage(message),
         ...(status === GrpcStatus.UNIMPLEMENTED ? { 'grpc-accept-encoding': ACCEPT_ENCODING } : {}),
       },
-      { endStream: true },
+      FAIL_OPTIONS,
     );
     // Do not read the rest of a refused request.
     if (!stream.readableEnded) stream.close(h2.NGHTTP2_NO_ERROR);
