@@ -16,6 +16,7 @@ try {
   ensureNpmDependencies();
   ensureDebianBinary('prometheus', 'prometheus');
   ensureDebianBinary('redis-server', 'redis-server');
+  ensureDebianBinary('redis-sentinel', 'redis-sentinel');
   ensureDebianBinary('nginx', 'nginx-light');
   ensureDebianBinary('chromium', 'chromium');
   ensureDebianBinary('openssl', 'openssl');

@@ -1,5 +1,5 @@
-// The library's one public entry: the engine (algorithms, limiter), policies, identities and HTTP
-// conventions. Nothing here starts a server or reads the environment.
+// The library's one public entry: the engine (algorithms, limiter, and its Redis-backed twin),
+// policies, identities and HTTP conventions. Nothing here starts a server or reads the environment.
 
 export type { AlgorithmName, RateAlgorithm } from './engine/algorithm.js';
 export type { AlgorithmSpec } from './engine/algorithm-spec.js';
@@ -16,6 +16,11 @@ export { compilePolicySet, loadPolicySet, PolicySetError } from './policy/policy
 export type { PolicyInput, PolicySetInput, Scope, Level } from './policy/policy-schema.js';
 export type { PolicyEvaluation, PolicyOutcome, PolicyResult } from './policy/policy-engine.js';
 export { PolicyEngine } from './policy/policy-engine.js';
+export type { SharedDecision, SharedPolicyLimits } from './policy/shared-limits.js';
+export type { SharedRateDecision, SharedRateLimiterOptions } from './stores/redis/shared-rate-limiter.js';
+export { SharedRateLimiter } from './stores/redis/shared-rate-limiter.js';
+export type { PolicyLimitsStatus, RedisPolicyLimitsOptions } from './stores/redis/redis-policy-limits.js';
+export { RedisPolicyLimits } from './stores/redis/redis-policy-limits.js';
 export type { RequestContext } from './policy/request-context.js';
 export { IpMatcher, cidrProblem, clientIpKey, normalizeIp } from './policy/ip-match.js';
 export type { ClientIp, ClientIpOptions } from './identify/client-ip.js';

@@ -30,20 +30,27 @@ export function fastifyRateLimit(options: HttpRateLimitOptions | HttpRateLimiter
         next(err as Error);
         return;
       }
-      if (ctx instanceof Promise) {
-        ctx.then(
-          (c) => {
-            if (finish(limiter.decide(c), reply) === undefined) next();
+      const later = (verdict: Promise<HttpVerdict>): void => {
+        verdict.then(
+          (v) => {
+            if (finish(v, reply) === undefined) next();
           },
           (err: Error) => next(err),
         );
+      };
+      if (ctx instanceof Promise) {
+        later(ctx.then((c) => limiter.decide(c)));
         return;
       }
+      let verdict: HttpVerdict | Promise<HttpVerdict>;
       try {
-        if (finish(limiter.decide(ctx), reply) === undefined) next();
+        verdict = limiter.decide(ctx);
       } catch (err) {
         next(err as Error);
+        return;
       }
+      if (verdict instanceof Promise) later(verdict);
+      else if (finish(verdict, reply) === undefined) next();
     });
     done();
   };

@@ -41,7 +41,8 @@ export function honoRateLimit(
       headers,
       remoteAddress: remote(c),
     });
-    const verdict: HttpVerdict = limiter.decide(ctx instanceof Promise ? await ctx : ctx);
+    const decided = limiter.decide(ctx instanceof Promise ? await ctx : ctx);
+    const verdict: HttpVerdict = decided instanceof Promise ? await decided : decided;
     if (!verdict.allowed)
       return new Response(verdict.body, { status: verdict.status, headers: verdict.headers });
     try {

@@ -1,7 +1,8 @@
 // The framework-neutral heart of every middleware: builds a RequestContext from a request (client IP
 // behind trusted proxies, JWT user, API key, tenant header), evaluates the policies, and turns the result
-// into a status, headers and a body. Synchronous unless a JWT must be verified; reads no clock of its own
-// beyond the `now` option; sweeps idle counters a slice at a time instead of running timers.
+// into a status, headers and a body. Synchronous unless a JWT must be verified or the counters are shared
+// (Redis); reads no clock of its own beyond the `now` option; sweeps idle counters a slice at a time
+// instead of running timers.
 
 import type { ApiKeyOptions } from '../identify/api-key.js';
 import { apiKeyFrom } from '../identify/api-key.js';
@@ -14,6 +15,7 @@ import type { RateDecision } from '../engine/rate-decision.js';
 import type { PolicyEvaluation } from '../policy/policy-engine.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import type { CompiledPolicySet } from '../policy/policy-set.js';
+import type { SharedPolicyLimits } from '../policy/shared-limits.js';
 import { loadPolicySet } from '../policy/policy-set.js';
 import type { RequestContext } from '../policy/request-context.js';
 import { blockedBody, rateLimitedBody } from './error-body.js';
@@ -35,6 +37,12 @@ export interface HttpRequestFacts {
 export interface HttpRateLimitOptions {
   /** The policies: an engine, a compiled set, or a policy-set document as YAML/JSON text. */
   policies: PolicyEngine | CompiledPolicySet | string;
+  /**
+   * Keep the counters outside the process (e.g. a RedisPolicyLimits), so every process using the same
+   * store shares each limit. decide() then answers with a Promise, except while the store is unreachable
+   * (its local share decides synchronously). Without it, every decision is synchronous and in process.
+   */
+  shared?: SharedPolicyLimits;
   clientIp?: ClientIpOptions;
   /** Verify bearer tokens to name the user (and tier); without it, users are counted by IP. */
   jwt?: JwtIdentityOptions | JwtIdentity;
@@ -95,6 +103,7 @@ export class HttpRateLimiter {
           : new JwtIdentity(options.jwt);
     this.now = options.now ?? Date.now;
     this.styles = options.headers ?? ['draft'];
+    if (options.shared !== undefined) this.engine.useShared(options.shared);
   }
 
   /** The request's identities; a promise only when a bearer token has to be verified. */
@@ -130,11 +139,20 @@ export class HttpRateLimiter {
     });
   }
 
-  /** Decides a request whose context is known. Synchronous. */
-  decide(context: RequestContext): HttpVerdict {
+  /**
+   * Decides a request whose context is known: synchronously in process, with a Promise when the counters
+   * are shared and the store is reachable (never rejects: a failed round trip is decided locally).
+   */
+  decide(context: RequestContext): HttpVerdict | Promise<HttpVerdict> {
     const nowMs = this.now();
     if (++this.evaluations % SWEEP_EVERY === 0) this.engine.sweep(nowMs, SWEEP_SLOTS);
-    const evaluation = this.engine.evaluate(context, nowMs);
+    const evaluation = this.engine.decide(context, nowMs);
+    if (evaluation instanceof Promise) return evaluation.then((e) => this.verdict(e, context, nowMs));
+    return this.verdict(evaluation, context, nowMs);
+  }
+
+  /** The status, headers and body for an evaluation made at `nowMs` (calls onDecision). */
+  verdict(evaluation: PolicyEvaluation, context: RequestContext, nowMs: number): HttpVerdict {
     this.options.onDecision?.(evaluation, context);
     const headers: [string, string][] = [];
     const enforced: RateDecision[] = [];

@@ -1,6 +1,6 @@
 // Rate limiting for node:http servers and Connect-style frameworks (Express): a request listener
 // wrapper and a (req, res, next) middleware over HttpRateLimiter. Sends 429/403 itself; otherwise adds
-// the headers and hands on. Awaits only when a JWT must be verified.
+// the headers and hands on. Awaits only when a JWT must be verified or a shared store (Redis) decides.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRateLimitOptions, HttpVerdict } from './http-rate-limiter.js';
@@ -45,16 +45,24 @@ export function rateLimitMiddleware(
       return;
     }
     if (ctx instanceof Promise) {
-      ctx.then((c) => {
-        if (apply(limiter, limiter.decide(c), res)) next();
-      }, next);
+      ctx
+        .then((c) => limiter.decide(c))
+        .then((v) => {
+          if (apply(limiter, v, res)) next();
+        }, next);
       return;
     }
-    let verdict: HttpVerdict;
+    let verdict: HttpVerdict | Promise<HttpVerdict>;
     try {
       verdict = limiter.decide(ctx);
     } catch (err) {
       next(err);
+      return;
+    }
+    if (verdict instanceof Promise) {
+      verdict.then((v) => {
+        if (apply(limiter, v, res)) next();
+      }, next);
       return;
     }
     if (apply(limiter, verdict, res)) next();

@@ -1,6 +1,8 @@
 // The library's policy engine applied by the service to every request it handles: the proxy (before any
 // path-specific check), Envoy ext_authz and the authz endpoint. Identities come from the library (client
 // IP behind TRUSTED_PROXIES, JWT user, API key, tenant header); a refusal is the library's 429/403 JSON.
+// With REDIS_ADDRESS the policies' counters live in Redis (global across replicas); without it a
+// decision stays synchronous.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter } from 'prom-client';
@@ -14,6 +16,9 @@ import type { PolicyEngine, PolicyEvaluation } from '../policy/policy-engine.js'
 import type { RequestContext } from '../policy/request-context.js';
 import type { Logger } from '../server/logger.js';
 import type { EdgeMetrics } from '../server/metrics.js';
+import { RedisConnections } from '../stores/redis/redis-connections.js';
+import { RedisPolicyLimits } from '../stores/redis/redis-policy-limits.js';
+import type { PolicyLimitsStatus } from '../stores/redis/redis-policy-limits.js';
 import { RpcCode, encodeDeniedResponse, encodeOkResponse } from '../transports/ext-authz/check-response.js';
 import { PolicyFile } from './policy-file.js';
 
@@ -168,9 +173,14 @@ export class PolicyGate {
     return this.decideSafely(ctx);
   }
 
-  private decideSafely(ctx: RequestContext): HttpVerdict | undefined {
+  private decideSafely(ctx: RequestContext): HttpVerdict | undefined | Promise<HttpVerdict | undefined> {
     try {
-      return this.limiter.decide(ctx);
+      const verdict = this.limiter.decide(ctx);
+      if (!(verdict instanceof Promise)) return verdict;
+      return verdict.then(
+        (v) => v,
+        () => undefined,
+      );
     } catch {
       return undefined;
     }
@@ -292,6 +302,8 @@ export interface RunningPolicyGate {
   file: PolicyFile;
   /** Re-reads POLICY_FILE now (what SIGHUP does). */
   reload(): Promise<void>;
+  /** Whether the counters are in Redis, and whether this replica decides on its local share meanwhile. */
+  status(): PolicyLimitsStatus;
   stop(): void;
 }
 
@@ -304,6 +316,8 @@ export async function startPolicyGate(deps: {
   log: Logger;
   now: () => number;
   metrics: EdgeMetrics;
+  /** Replicas sharing each policy limit while Redis is unreachable (default 1). */
+  replicas?: () => number;
 }): Promise<RunningPolicyGate | undefined> {
   const { settings, log, now, metrics } = deps;
   if (settings.policy.file === '') return undefined;
@@ -325,6 +339,11 @@ export async function startPolicyGate(deps: {
     now,
   );
   const engine = await file.loadInitial();
+  const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
+  if (shared !== undefined) {
+    engine.useShared(shared);
+    metrics.policyStatus = () => shared.status;
+  }
   metrics.policyCount.set(file.status.policies);
   const gate = new PolicyGate({
     engine,
@@ -345,8 +364,54 @@ export async function startPolicyGate(deps: {
     async reload() {
       await file.reload();
     },
+    status: () => shared?.status ?? { shared: false, fallback: false, breaker: 'closed', scriptReloads: 0 },
     stop() {
       file.stop();
+      void shared?.close();
     },
   };
+}
+
+/** How often a repeated Redis connection error is logged. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** Policy counters in Redis when the buckets are (REDIS_ADDRESS set, STORE auto or redis). */
+function sharedPolicyLimits(
+  settings: Settings,
+  log: Logger,
+  now: () => number,
+  replicas: () => number,
+): RedisPolicyLimits | undefined {
+  const redis = settings.redis;
+  if (redis.addresses.length === 0 || (settings.store !== 'auto' && settings.store !== 'redis'))
+    return undefined;
+  let lastErrorLog = 0;
+  // A pool of its own, smaller than the buckets': policy checks are batched per tick too.
+  const connections = new RedisConnections(
+    { ...redis, poolSize: Math.min(2, redis.poolSize), minIdleConns: Math.min(1, redis.minIdleConns) },
+    (err) => {
+      const t = now();
+      if (t - lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+      lastErrorLog = t;
+      log.warn(
+        { redis: connections.description, err: err.message },
+        `Redis connection error: ${err.message}`,
+      );
+    },
+  );
+  log.info(
+    { redis: connections.description },
+    `policy limits are shared through Redis (${connections.description})`,
+  );
+  return new RedisPolicyLimits(connections, {
+    keyPrefix: redis.keyPrefix,
+    breakerFailures: redis.breakerFailures,
+    breakerCooldownMs: redis.breakerCooldownMs,
+    replicas,
+    now,
+    onModeChange: (inFallback, detail) => {
+      if (inFallback) log.warn({ redis: connections.description, policy_fallback: true }, detail);
+      else log.info({ redis: connections.description, policy_fallback: false }, detail);
+    },
+  });
 }

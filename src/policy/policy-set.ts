@@ -40,6 +40,8 @@ export interface CompiledPolicy {
   readonly cost: number;
   /** Undefined for an unlimited policy. */
   readonly limiter: RateLimiter | undefined;
+  /** The algorithm as the file gave it (undefined when unlimited): a shared store builds its own from it. */
+  readonly spec: AlgorithmSpec | undefined;
   /** Names this policy replaces when it applies (its `extends` ancestors and `overrides`). */
   readonly overrides: ReadonlySet<string>;
   readonly matches: (ctx: RequestContext) => boolean;
@@ -252,6 +254,7 @@ function compilePolicy(
     untilMs,
     cost,
     limiter: p.enabled === false ? undefined : limiter,
+    spec: p.enabled === false || limiter === undefined ? undefined : (p.limit as unknown as AlgorithmSpec),
     overrides: new Set([...ancestors, ...(p.overrides ?? [])]),
     matches: p.enabled === false ? () => false : compileMatch(match),
     keyOf: compileKey(scope, match.key),

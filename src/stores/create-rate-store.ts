@@ -130,6 +130,9 @@ export function createRateStore(settings: Settings, deps: CreateRateStoreDeps): 
           breakerCooldownMs: redis.breakerCooldownMs,
           replicas,
           now: deps.now,
+          // Long enough to span a few timed-out round trips of one tenant on the dead master.
+          failureMemoryMs:
+            redis.mode === 'cluster' ? Math.max(1000, redis.breakerCooldownMs, 4 * redis.timeoutMs) : 0,
           onModeChange: (inFallback, detail) => {
             if (inFallback) deps.log.warn({ redis: connections.description, store_fallback: true }, detail);
             else deps.log.info({ redis: connections.description, store_fallback: false }, detail);

@@ -36,6 +36,12 @@ export interface FallbackOptions {
   now: () => number;
   /** Told when decisions move to the local share (true) and back to the shared store (false). */
   onModeChange?: (inFallback: boolean, detail: string) => void;
+  /**
+   * A success clears earlier failures only once none happened for this long (0: any success clears them).
+   * Redis Cluster: while one master is down, its tenants' failures interleave with other masters'
+   * successes, and a store that fails a third of its checks must still count as failing.
+   */
+  failureMemoryMs?: number;
 }
 
 export class FallbackRateStore implements RateStore {
@@ -55,9 +61,13 @@ export class FallbackRateStore implements RateStore {
     this.breaker = new CircuitBreaker(options.breakerFailures, options.breakerCooldownMs, (from, to) =>
       this.changed(from, to),
     );
+    const memory = options.failureMemoryMs ?? 0;
+    let lastFailureAt = -Infinity;
     shared.onRoundTrip((ok) => {
-      if (ok) this.breaker.success();
-      else this.breaker.failure(options.now());
+      if (!ok) {
+        lastFailureAt = options.now();
+        this.breaker.failure(lastFailureAt);
+      } else if (memory === 0 || options.now() - lastFailureAt >= memory) this.breaker.success();
     });
   }
 

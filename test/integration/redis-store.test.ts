@@ -68,9 +68,9 @@ describe('Redis rate store', () => {
   it('sends the checks of one tick in one round trip and allows exactly the burst', async () => {
     const store = await newStore({ localCache: false });
     const before = store.counters.roundTrips;
-    // 300 requests of 10 samples against a burst of 1000 (refill 1/s): exactly 100 fit.
+    // 250 requests of 10 samples against a burst of 1000 (refill 1/s): exactly 100 fit.
     const answers = await Promise.all(
-      Array.from({ length: 300 }, () => store.take('batch-tenant', ingestion(10), Date.now())),
+      Array.from({ length: 250 }, () => store.take('batch-tenant', ingestion(10), Date.now())),
     );
     expect(store.counters.roundTrips - before).toBe(1);
     expect(answers.filter((a) => a.ingestionWaitMs === 0)).toHaveLength(100);
@@ -79,6 +79,17 @@ describe('Redis rate store', () => {
     expect(Math.min(...denied.map((a) => a.ingestionWaitMs))).toBeGreaterThan(9000);
     const key = bucketKey('store-test:', 'batch-tenant');
     expect(await client.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('sends a large tick as two pipelined calls that together allow exactly the burst', async () => {
+    const store = await newStore({ localCache: false });
+    const before = store.counters.roundTrips;
+    // 600 requests of 10 samples against a burst of 1000: exactly 100 fit, whichever call runs first.
+    const answers = await Promise.all(
+      Array.from({ length: 600 }, () => store.take('split-tenant', ingestion(10), Date.now())),
+    );
+    expect(store.counters.roundTrips - before).toBe(2);
+    expect(answers.filter((a) => a.ingestionWaitMs === 0)).toHaveLength(100);
   });
 
   it('answers a tenant already over its limit locally, and asks Redis once refill may cover a request', async () => {

@@ -70,6 +70,12 @@ describe('REDIS_ADDRESS', () => {
       { host: 'sentinel-0', port: 26379 },
     ]);
     expect(parseRedisAddresses('', 'standalone', 'env')).toEqual([]);
+    expect(parseRedisAddresses('redis://cache:6380', 'standalone', 'env')).toEqual([
+      { host: 'cache', port: 6380 },
+    ]);
+    expect(() => parseRedisAddresses('rediss://cache:6380', 'standalone', 'env')).toThrow(
+      /rediss:\/\/ \(TLS to Redis\) is not supported/,
+    );
   });
 
   it('refuses a bad address or pool naming the setting', () => {

@@ -137,80 +137,132 @@ end
  * a bucket in debt (below 0), which later refill pays back: the fleet's total stays the limit's.
  */
 const TAKE_BODY = `
+-- Locals, not global lookups, for what runs once per check.
+local sunpack, spack, call, ceil = struct.unpack, struct.pack, redis.call, math.ceil
 local blob = ARGV[1]
-local nsets, nq, pos = struct.unpack('<HH', blob)
-local sets = {}
+local nsets, nq, pos = sunpack('<HH', blob)
+local srr, srb, sir, sib, skeep = {}, {}, {}, {}, {}
 for s = 1, nsets do
   local rr, rb, ir, ib
-  rr, rb, ir, ib, pos = struct.unpack('<dddd', blob, pos)
-  sets[s] = {rr, rb, ir, ib}
+  rr, rb, ir, ib, pos = sunpack('<dddd', blob, pos)
+  srr[s], srb[s], sir[s], sib[s] = rr, rb, ir, ib
+  -- How long a key must live after a take with these limits: the longer of its two buckets' ttl().
+  local keep = ttl(ir, ib)
+  if rr > 0 and ttl(rr, rb) > keep then keep = ttl(rr, rb) end
+  skeep[s] = keep
 end
 -- One MGET for the whole batch: a redis.call costs more than the bucket arithmetic.
-local stored = redis.call('MGET', unpack(KEYS))
-local states, needBy, keeps = {}, {}, {}
+local stored = call('MGET', unpack(KEYS))
+-- Each key's state in parallel arrays (no table per key): request tokens and update time, ingestion
+-- tokens and update time, the expiry as stored; needBy/keeps as in save() of the reconcile script.
+local R, RU, I, IU, EX = {}, {}, {}, {}, {}
+local needBy, keeps = {}, {}
+-- The answers, four numbers per query, packed into one string at the end.
 local out = {}
 for q = 1, nq do
   local ki, si, flags, rc, ic
-  ki, si, flags, rc, ic, pos = struct.unpack('<HHBdd', blob, pos)
-  local set = sets[si]
-  local rr, rb, ir, ib = set[1], set[2], set[3], set[4]
-  local st = states[ki]
+  ki, si, flags, rc, ic, pos = sunpack('<HHBdd', blob, pos)
+  local rr, rb, ir, ib = srr[si], srb[si], sir[si], sib[si]
+  local rt, ru, it, iu = R[ki], RU[ki], I[ki], IU[ki]
   local touched = false
-  if st == nil then
-    st = decode(stored[ki])
-    -- Both buckets start full, at the limits in force on the tenant's first take (and are saved so,
-    -- as the in-process store keeps them, which matters when the burst changes later).
-    if st == nil then
-      st = {rb, now, ib, now, 0}
+  if rt == nil then
+    local v = stored[ki]
+    if v and #v == 40 then
+      rt, ru, it, iu, EX[ki] = sunpack('<ddddd', v)
+    elseif v and #v == 32 then
+      rt, ru, it, iu = sunpack('<dddd', v)
+      EX[ki] = 0
+    else
+      -- Both buckets start full, at the limits in force on the tenant's first take (and are saved so,
+      -- as the in-process store keeps them, which matters when the burst changes later).
+      rt, ru, it, iu = rb, now, ib, now
+      EX[ki] = 0
       touched = true
     end
-    states[ki] = st
   end
   local reqWait, ingWait, reqLevel, ingLevel = 0, 0, ${UNKNOWN_LEVEL}, ${UNKNOWN_LEVEL}
   if flags >= ${FLAG_DEBIT} then
     if rr > 0 then
-      st[1], st[2] = refill(st[1], st[2], rr, rb, now)
-      st[1] = st[1] - rc
-      reqLevel = st[1]
+      rt, ru = refill(rt, ru, rr, rb, now)
+      rt = rt - rc
+      reqLevel = rt
     end
-    st[3], st[4] = refill(st[3], st[4], ir, ib, now)
-    st[3] = st[3] - ic
-    ingLevel = st[3]
+    it, iu = refill(it, iu, ir, ib, now)
+    it = it - ic
+    ingLevel = it
     touched = true
   else
     local skipIngestion = false
     if rr > 0 and rc > 0 then
-      st[1], st[2] = refill(st[1], st[2], rr, rb, now)
-      st[1], reqWait = take(st[1], rr, rb, rc)
+      rt, ru = refill(rt, ru, rr, rb, now)
+      rt, reqWait = take(rt, rr, rb, rc)
       if reqWait ~= 0 and flags % 2 == 1 then skipIngestion = true end
-      reqLevel = st[1]
+      reqLevel = rt
       touched = true
     end
-    if ic > 0 and not skipIngestion then
-      st[3], st[4] = refill(st[3], st[4], ir, ib, now)
-      st[3], ingWait = take(st[3], ir, ib, ic)
+    if skipIngestion then
+      -- ingLevel stays unknown: the ingestion bucket was not read.
+    elseif ic > 0 then
+      -- refill() then take(), written out: this is the one step every check runs.
+      local elapsed = now - iu
+      if elapsed > 0 then
+        it = it + elapsed * ir / 1000
+        iu = now
+      end
+      if it > ib then it = ib end
+      if ic <= it then
+        it = it - ic
+      elseif ic > ib or ir <= 0 then
+        ingWait = ${NEVER}
+      else
+        ingWait = ceil((ic - it) * 1000 / ir)
+        if ingWait < 1 then ingWait = 1 end
+      end
+      ingLevel = it
       touched = true
+    else
+      ingLevel = refill(it, iu, ir, ib, now)
     end
-    if not skipIngestion then ingLevel = refill(st[3], st[4], ir, ib, now) end
   end
+  R[ki], RU[ki], I[ki], IU[ki] = rt, ru, it, iu
   if touched then
-    local need = now + untilFull(st[3], ir, ib)
-    local keep = ttl(ir, ib)
+    local need = now + untilFull(it, ir, ib)
     if rr > 0 then
-      local r = now + untilFull(st[1], rr, rb)
+      local r = now + untilFull(rt, rr, rb)
       if r > need then need = r end
-      r = ttl(rr, rb)
-      if r > keep then keep = r end
     end
-    if needBy[ki] == nil or need > needBy[ki] then needBy[ki] = need end
-    if keeps[ki] == nil or keep > keeps[ki] then keeps[ki] = keep end
+    local keep = skeep[si]
+    local nb = needBy[ki]
+    if nb == nil or need > nb then needBy[ki] = need end
+    local kp = keeps[ki]
+    if kp == nil or keep > kp then keeps[ki] = keep end
   end
-  out[q] = struct.pack('<dddd', reqWait, ingWait, reqLevel, ingLevel)
+  local o = q * 4
+  out[o - 3], out[o - 2], out[o - 1], out[o] = reqWait, ingWait, reqLevel, ingLevel
 end
-for ki, st in pairs(states) do
-  if needBy[ki] ~= nil then save(KEYS[ki], st, needBy[ki], keeps[ki]) end
+for ki = 1, #KEYS do
+  local need = needBy[ki]
+  if need ~= nil then
+    if EX[ki] >= need + 1000 then
+      -- The expiry set earlier still covers the time the buckets are full: overwrite in place (keeps TTL).
+      call('SETRANGE', KEYS[ki], 0, spack('<dddd', R[ki], RU[ki], I[ki], IU[ki]))
+    else
+      local at = now + keeps[ki]
+      if at < need + 1000 then at = need + 1000 end
+      if at > now + ${MAX_TTL_MS} then at = now + ${MAX_TTL_MS} end
+      at = math.ceil(at)
+      setExpiring(KEYS[ki], spack('<ddddd', R[ki], RU[ki], I[ki], IU[ki], at), at)
+    end
+  end
 end
-return table.concat(out)
+-- One struct.pack per 256 answers (Lua's C stack holds 8000 values), not one string per answer.
+local parts = {}
+for a = 1, nq, 256 do
+  local b = a + 255
+  if b > nq then b = nq end
+  parts[#parts + 1] = spack('<' .. string.rep('d', (b - a + 1) * 4), unpack(out, a * 4 - 3, b * 4))
+end
+return table.concat(parts)
 `;
 export const TAKE_SCRIPT = BUCKET_LUA + REDIS_CLOCK + SAVE_LUA + TAKE_BODY;
 /** TAKE_SCRIPT reading the time from its last argument (tests only; production never sends it). */

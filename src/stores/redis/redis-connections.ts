@@ -23,7 +23,15 @@ function commonOptions(s: RedisSettings): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: reconnectDelay,
+    // A master demoted to replica while our connection stays open (Sentinel failover without its client
+    // kill, a healed partition) answers every write with READONLY: reconnect, which asks the sentinels
+    // (or the cluster's slot map) again. The failed check itself is decided by the fallback.
+    reconnectOnError: isReadOnly,
   };
+}
+
+function isReadOnly(err: Error): boolean {
+  return err.message.startsWith('READONLY');
 }
 
 export class RedisConnections {
@@ -61,13 +69,18 @@ export class RedisConnections {
       for (let i = 0; i < settings.poolSize; i++) {
         const options: RedisOptions = {
           ...commonOptions(settings),
-          lazyConnect: i >= settings.minIdleConns,
+          // The first connection always opens: probes and heartbeats use it.
+          lazyConnect: i > 0 && i >= settings.minIdleConns,
           connectionName: `mimir-edge-${i}`,
         };
         if (settings.mode === 'sentinel') {
           options.sentinels = settings.addresses.map((a) => ({ host: a.host, port: a.port }));
           options.name = settings.sentinelMaster;
           options.sentinelRetryStrategy = reconnectDelay;
+          // Reconnect the moment a sentinel announces +switch-master. Without it, a master demoted while
+          // still up keeps our connections (and takes writes) until the sentinels get round to
+          // reconfiguring it, seconds later, and those writes are lost when it resyncs as a replica.
+          options.failoverDetector = true;
         } else {
           options.host = settings.addresses[0]!.host;
           options.port = settings.addresses[0]!.port;
@@ -140,8 +153,10 @@ export class RedisConnections {
         try {
           await c.quit();
         } catch {
-          c.disconnect();
+          // Closed below either way.
         }
+        // Also after QUIT: only disconnect() closes the Sentinel failover detector's connections.
+        c.disconnect();
       }),
     );
   }

@@ -1,6 +1,6 @@
 // The token buckets shared by every replica, in Redis. Checks arriving in the same event-loop turn go
-// out together: one script call for many tenants (standalone, Sentinel), or one call per tenant that
-// ioredis pipelines per Cluster node. Tenants already over their limit are answered from the local
+// out together: one script call for many tenants (standalone, Sentinel; a large turn as two pipelined
+// calls), or one call per tenant that ioredis pipelines per Cluster node. Tenants already over their limit are answered from the local
 // over-limit cache. Never awaits anything but Redis; never answers from a local guess except a certain denial.
 
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,13 @@ import { LuaScript, runForBuffer } from './script-runner.js';
 const NOTHING_TO_TAKE: RateAnswer = Object.freeze({ requestWaitMs: 0, ingestionWaitMs: 0 });
 /** Most queries in one script call: keeps each call short so Redis serves others in between. */
 const MAX_BATCH = 512;
+/**
+ * A tick with more checks than this goes out as at least two pipelined calls: Redis runs the first while
+ * the second is encoded and sent, and the first replies are read while Redis runs the second, so this
+ * process and Redis work side by side instead of taking turns.
+ */
+const SPLIT_ABOVE = 256;
+
 const MAX_CACHED_TENANTS = 1_000_000;
 
 interface PendingTake extends BatchQuery {
@@ -191,11 +198,13 @@ export class RedisRateStore implements SharedRateStore {
       for (const group of byTenant.values()) this.send(group);
       return;
     }
-    if (queue.length <= MAX_BATCH) {
+    const n = queue.length;
+    if (n <= SPLIT_ABOVE && n <= MAX_BATCH) {
       this.send(queue);
       return;
     }
-    for (let i = 0; i < queue.length; i += MAX_BATCH) this.send(queue.slice(i, i + MAX_BATCH));
+    const size = Math.ceil(n / Math.max(2, Math.ceil(n / MAX_BATCH)));
+    for (let i = 0; i < n; i += size) this.send(queue.slice(i, i + size));
   };
 
   private send(batch: PendingTake[]): void {

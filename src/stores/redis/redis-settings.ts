@@ -38,7 +38,16 @@ export function parseRedisAddresses(text: string, mode: RedisMode, source: strin
   const defaultPort = mode === 'sentinel' ? 26379 : 6379;
   const out: RedisAddress[] = [];
   for (const part of text.split(',')) {
-    const item = part.trim().replace(/^rediss?:\/\//, '');
+    const trimmed = part.trim();
+    // TLS to Redis is not built: refusing rediss:// beats silently connecting in clear text.
+    if (/^rediss:\/\//i.test(trimmed)) {
+      throw new ConfigError(
+        source,
+        'REDIS_ADDRESS',
+        `rediss:// (TLS to Redis) is not supported; use a TLS sidecar or a private network, got ${JSON.stringify(trimmed)}`,
+      );
+    }
+    const item = trimmed.replace(/^redis:\/\//i, '');
     if (item === '') continue;
     const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(item);
     const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
