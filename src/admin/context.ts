@@ -42,4 +42,6 @@ export interface AdminContext {
   upstreamHealth?: UpstreamHealthProbe;
   /** The live replicas sharing Redis (or this process alone); absent: this process alone. */
   replicas?: ReplicaDirectory;
+  /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
+  policies?: () => { shared: boolean; fallback: boolean };
 }

@@ -58,8 +58,18 @@ const num = { type: 'number' };
 const int = { type: 'integer' };
 const str = { type: 'string' };
 const counts = { type: 'object', additionalProperties: int };
+/** The JSON schema of one limit's value, by its kind (as the limits hold them: an enum as its index). */
+function limitSchema(kind: (typeof LIMIT_DEFINITIONS)[number]['kind']): Json {
+  if (kind === 'labels')
+    return { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' } };
+  if (kind === 'label') return { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' };
+  if (kind === 'duration') return { type: 'string', example: '30s' };
+  return { type: kind === 'float' ? 'number' : 'integer' };
+}
 const limitsObject = obj(
-  Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, { type: 'number', description: d.description }])),
+  Object.fromEntries(
+    LIMIT_DEFINITIONS.map((d) => [d.name, { ...limitSchema(d.kind), description: d.description }]),
+  ),
 );
 /** One tenant's entry in one layer of the limits configuration, before and after a version. */
 const changes = {
@@ -266,6 +276,12 @@ export function openApiDocument(version: string): Json {
                 },
               },
               replicas_source: { type: 'string', enum: ['redis', 'process'] },
+              policies: {
+                type: 'object',
+                description:
+                  'POLICY_FILE counters: `shared` in Redis; `fallback` while Redis is unreachable and this replica decides on its local share (status is then degraded).',
+                properties: { shared: { type: 'boolean' }, fallback: { type: 'boolean' } },
+              },
             },
           },
         ),
@@ -316,7 +332,7 @@ export function openApiDocument(version: string): Json {
       },
       '/api/tenants/{id}/limits': {
         put: op(
-          'Set (number) or reset (null) runtime values of limits; applies at once; audited.',
+          'Set or reset (null) runtime values of limits; applies at once; audited. A value is a number, an enum word (e.g. "true"), a label name, a list of label names (drop_labels) or a duration text (ha_tracker_failover_timeout); a bad one gets 400 naming limits.<name>.',
           'operator',
           obj({ version: int, audit_id: int, changed: { type: 'object' }, tenant: ref('Tenant') }),
           {
@@ -327,7 +343,17 @@ export function openApiDocument(version: string): Json {
                 'application/json': {
                   schema: obj(
                     {
-                      limits: { type: 'object', additionalProperties: { type: ['number', 'null'] } },
+                      limits: {
+                        type: 'object',
+                        additionalProperties: {
+                          oneOf: [
+                            { type: 'number' },
+                            { type: 'string' },
+                            { type: 'array', items: { type: 'string' } },
+                            { type: 'null' },
+                          ],
+                        },
+                      },
                       reason: str,
                     },
                     ['limits'],

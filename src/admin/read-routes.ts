@@ -95,8 +95,11 @@ export function systemStatus(ctx: AdminContext) {
   const last = ctx.limits.history.list(1)[0];
   const health = upstreamHealth(ctx);
   const replicaSet = replicaList(ctx);
+  const policyLimits = ctx.policies?.();
+  const policies = { shared: policyLimits?.shared ?? false, fallback: policyLimits?.fallback ?? false };
   return {
-    status: lastError || ctx.store.inFallback || health.status === 'down' ? 'degraded' : 'ok',
+    status:
+      lastError || ctx.store.inFallback || policies.fallback || health.status === 'down' ? 'degraded' : 'ok',
     version: ctx.version,
     uptime_seconds: uptime,
     upstream: ctx.upstreamTarget,
@@ -108,6 +111,7 @@ export function systemStatus(ctx: AdminContext) {
     replicas_last_read: replicaSet.last_read,
     replicas_error: replicaSet.last_error,
     store: { kind: ctx.store.kind, fallback: ctx.store.inFallback, tenants: ctx.store.size },
+    policies,
     limits: {
       version: snap.version,
       oldest_version: ctx.limits.history.oldest ?? null,

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangeMeta, ChangeSource, ConfigVersion } from '../limits/config-history.js';
 import { LIMIT_NAMES, limitDefinition, limitValue, validateLimitValue } from '../limits/limit-definitions.js';
-import type { LimitName } from '../limits/limit-definitions.js';
+import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
 import type { Enforcement } from '../limits/tenant-limits.js';
 import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId } from './http-errors.js';
@@ -29,17 +29,20 @@ function checkKeys(body: Record<string, unknown>, allowed: readonly string[]): v
     if (!allowed.includes(key)) throw new BadRequest(key, `unknown field (expected ${allowed.join(', ')})`);
 }
 
-/** Validates `{limits: {name: number | null}}`: null removes the runtime value of that limit. */
+/**
+ * Validates `{limits: {name: value | null}}`: null removes the runtime value of that limit. A value is a number,
+ * one of an enum limit's words, a label name, a list of label names or a duration text, by the limit's kind.
+ */
 export function parseLimitChanges(body: unknown): {
-  changes: Partial<Record<LimitName, number | null>>;
+  changes: Partial<Record<LimitName, LimitValue | null>>;
   reason: string | null;
 } {
   if (!isMapping(body)) throw new BadRequest('body', 'must be a JSON object {"limits": {...}}');
   checkKeys(body, ['limits', 'reason']);
   const limits = body.limits;
   if (!isMapping(limits) || Object.keys(limits).length === 0)
-    throw new BadRequest('limits', 'must be a non-empty object of limit names to numbers (or null to reset)');
-  const changes: Partial<Record<LimitName, number | null>> = {};
+    throw new BadRequest('limits', 'must be a non-empty object of limit names to values (or null to reset)');
+  const changes: Partial<Record<LimitName, LimitValue | null>> = {};
   for (const [name, value] of Object.entries(limits)) {
     const def = limitDefinition(name);
     if (!def)
@@ -157,7 +160,7 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: AdminContext, tab
     req: FastifyRequest,
     reply: FastifyReply,
     id: string,
-    changes: Partial<Record<LimitName, number | null>>,
+    changes: Partial<Record<LimitName, LimitValue | null>>,
     reason: string | null,
     action: string,
   ) => {
@@ -166,9 +169,10 @@ export function registerWriteRoutes(app: FastifyInstance, ctx: AdminContext, tab
     const version = ctx.limits.setRuntimeLimits(id, changes, meta);
     table.invalidate();
     const after = ctx.limits.forTenant(id).limits;
-    const diff: Record<string, { before: number; after: number }> = {};
+    const diff: Record<string, { before: LimitValue; after: LimitValue }> = {};
     for (const name of LIMIT_NAMES)
-      if (before[name] !== after[name]) diff[name] = { before: before[name], after: after[name] };
+      if (JSON.stringify(before[name]) !== JSON.stringify(after[name]))
+        diff[name] = { before: before[name], after: after[name] };
     const entry = auditEntryOf(ctx, req, version, meta, { ...after });
     if (version)
       ctx.log.info(

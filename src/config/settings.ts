@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../limits/config-error.js';
 import { LIMIT_DEFINITIONS, limitValue, validateLimitValue } from '../limits/limit-definitions.js';
-import type { LimitName } from '../limits/limit-definitions.js';
+import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
 import type { TenantLimits } from '../limits/tenant-limits.js';
 import { checkRedisSettings, parseRedisAddresses } from '../stores/redis/redis-settings.js';
 import type { RedisFallback, RedisMode, RedisSettings } from '../stores/redis/redis-settings.js';
@@ -770,7 +770,7 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
 
 interface ConfigFileContent {
   settings: Map<string, string>;
-  defaults: Partial<Record<LimitName, number>>;
+  defaults: Partial<Record<LimitName, LimitValue>>;
   enforcement: Map<string, { enabled: boolean; limits: Partial<Record<LimitName, boolean>> }>;
 }
 
@@ -859,7 +859,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     return parseValue(def, value, source);
   };
 
-  const defaultLimits = {} as Record<LimitName, number>;
+  const defaultLimits = {} as Record<LimitName, LimitValue>;
   for (const def of LIMIT_DEFINITIONS) {
     let value = def.defaultValue;
     if (file?.defaults[def.name] !== undefined) value = file.defaults[def.name]!;
@@ -946,7 +946,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       ratelimit: get('RATELIMIT_PORT') as number,
       metrics: get('METRICS_PORT') as number,
     }),
-    defaultLimits: Object.freeze(defaultLimits),
+    defaultLimits: Object.freeze(defaultLimits) as TenantLimits,
     tenantEnforcement: file?.enforcement ?? new Map(),
     gateway: Object.freeze({
       partialBody: get('EXT_AUTHZ_PARTIAL_BODY') as 'deny' | 'headers',

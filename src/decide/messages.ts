@@ -55,6 +55,13 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     knob: '-distributor.request-rate-limit and -distributor.request-burst-size',
   },
   internal_error: { status: 500, errorId: 'err-mimir-edge-internal', knob: '' },
+  // Mimir answers a deduplicated write 202 without an error id; the edge's id names it in logs and the docs.
+  ha_deduplicated: { status: 202, errorId: 'err-mimir-edge-ha-deduplicated', knob: '' },
+  ha_too_many_clusters: {
+    status: 400,
+    errorId: 'err-mimir-tenant-too-many-ha-clusters',
+    knob: '-distributor.ha-tracker.max-clusters',
+  },
   ingestion_rate: {
     status: 429,
     errorId: 'err-mimir-tenant-max-ingestion-rate',
@@ -139,4 +146,17 @@ export function missingTenantMessage(header: string, basicAuth: boolean): string
 
 export function invalidTenantMessage(problem: string): string {
   return `invalid tenant id: ${problem} (${REASONS.invalid_tenant.errorId}).`;
+}
+
+/** Mimir's 202 body for a write from a replica that is not the elected one (its wording, typo included). */
+export function haDeduplicatedMessage(replica: string, elected: string): string {
+  return `replicas did not mach, rejecting sample: replica=${replica}, elected=${elected}`;
+}
+
+/** Mimir's 400 for a write from one HA cluster more than ha_max_clusters. */
+export function haTooManyClustersMessage(limit: number): string {
+  return (
+    `the write request has been rejected because the maximum number of high-availability (HA) clusters has been ` +
+    `reached for this tenant (limit: ${limit}) (err-mimir-tenant-too-many-ha-clusters).${ADJUST(REASONS.ha_too_many_clusters.knob)}`
+  );
 }

@@ -5,7 +5,13 @@
 import type { Decision, PartialForward } from '../engine/decision.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
-import { filterMetadataRw1, filterSeries, reencodeKept } from '../remote-write/index.js';
+import {
+  describeOtlpSeriesWithout,
+  filterMetadataRw1,
+  filterSeries,
+  otlpLabelExtremes,
+  reencodeKept,
+} from '../remote-write/index.js';
 import type {
   FilteredMetadata,
   MeasuredBody,
@@ -30,6 +36,8 @@ export interface MimirView {
   refusal?: Decision;
   /** Set when only the valid series go upstream: attach to the decision once the rate checks allow it. */
   partial?: PartialForward;
+  /** Names a series for a label-limit message when Mimir would name it differently from the body (OTLP drops). */
+  describeSeries?: (body: Uint8Array, index: number) => string;
 }
 
 /**
@@ -53,10 +61,18 @@ export function mimirView(
   tenant: ResolvedTenant,
   measured: MeasuredBody,
   dryRun: boolean,
+  haReplicaLabel?: string,
 ): MimirView | undefined {
   const { info } = measured;
+  if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
+    return otlpView(tenant, measured, haReplicaLabel);
+  }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
-  const rules = seriesRules(tenant, dryRun);
+  const rules = seriesRules(tenant, dryRun, haReplicaLabel);
+  // Labels Mimir removes before validating make the scan's bounds upper bounds: within the limits they stay within,
+  // and over them the exact pass recounts. Only dropping __name__ can leave a series without labels, which Mimir
+  // removes silently and does not charge: then every request needs the exact pass.
+  const dropping = tenant.limits.drop_labels.includes('__name__');
   const overBound =
     (rules.maxLabelNames > 0 && info.maxLabelNames > rules.maxLabelNames) ||
     (rules.maxLabelNameLength > 0 && info.maxLabelNameLength > rules.maxLabelNameLength) ||
@@ -66,9 +82,10 @@ export function mimirView(
     rules.maxExemplarsPerSeries > 0 &&
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
   const metadata = metadataVerdict(tenant, measured, dryRun);
-  if (!overBound && !capReached && !metadata) return undefined;
+  if (!overBound && !capReached && !metadata && !dropping) return undefined;
 
-  const filtered = overBound || capReached ? filterSeries(measured.decoded, info, rules) : undefined;
+  const filtered =
+    overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
   const seriesProblem = filtered?.firstProblem;
   // Mimir validates every series before any metadata, so a series error is the one it answers with.
   const refusal = seriesProblem
@@ -89,6 +106,55 @@ export function mimirView(
     info: kept,
     partial: { body: reencodeKept(measured.decoded, info.format, keepSeries, metadata?.keep), refusal },
   };
+}
+
+/**
+ * drop_labels (and the HA replica label of the elected replica) for an OTLP request, which the edge decides
+ * whole: the labels Mimir removes from the translated series before validating neither count nor get checked.
+ * The scan counted them, so its label extremes are upper bounds: within every limit they stay within and
+ * nothing is recounted; over one, the exact pass recounts them without the dropped labels, and a label-limit
+ * message names the series without them. Undefined when nothing is dropped or nothing is over.
+ */
+function otlpView(
+  tenant: ResolvedTenant,
+  measured: MeasuredBody,
+  haReplicaLabel: string | undefined,
+): MimirView | undefined {
+  const l = tenant.limits;
+  if (l.drop_labels.length === 0 && haReplicaLabel === undefined) return undefined;
+  const { info } = measured;
+  // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
+  const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
+  const overBound =
+    over(l.max_label_names_per_series, info.maxLabelNames) ||
+    over(l.max_label_name_length, info.maxLabelNameLength) ||
+    (l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR &&
+      over(l.max_label_value_length, info.maxLabelValueLength));
+  if (!overBound) return undefined;
+  const dropped = droppedNames(l.drop_labels, haReplicaLabel);
+  const { decoded } = measured;
+  return {
+    info: otlpLabelExtremes(decoded, info, dropped),
+    describeSeries: (body, ordinal) => describeOtlpSeriesWithout(body, info.format, ordinal, dropped),
+  };
+}
+
+/** drop_labels plus the HA replica label as a set of names, made once per (list, label). */
+const droppedSets = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
+function droppedNames(names: readonly string[], haReplicaLabel: string | undefined): ReadonlySet<string> {
+  let byLabel = droppedSets.get(names);
+  if (!byLabel) {
+    byLabel = new Map();
+    droppedSets.set(names, byLabel);
+  }
+  const key = haReplicaLabel ?? '';
+  let set = byLabel.get(key);
+  if (!set) {
+    set = new Set(haReplicaLabel === undefined ? names : [...names, haReplicaLabel]);
+    if (byLabel.size >= 64) byLabel.clear();
+    byLabel.set(key, set);
+  }
+  return set;
 }
 
 /**
@@ -122,9 +188,45 @@ function metadataRefusal(problem: MetadataProblem): Decision {
   return denial(problem.kind, message, problem.limit, problem.observed);
 }
 
-/** The tenant's per-series limits as the exact pass reads them: 0 for a limit that refuses nothing. */
-export function seriesRules(tenant: ResolvedTenant, dryRun: boolean): SeriesRules {
+/** drop_labels as UTF-8, made once per limits value (the list is frozen and shared by a snapshot). */
+const encodedDropLabels = new WeakMap<readonly string[], readonly Uint8Array[]>();
+const utf8 = new TextEncoder();
+
+/** The same list with the HA replica label added, made once per (list, label). */
+const withReplicaLabel = new WeakMap<readonly string[], Map<string, readonly Uint8Array[]>>();
+
+function dropLabelsOf(
+  names: readonly string[],
+  haReplicaLabel: string | undefined,
+): readonly Uint8Array[] | undefined {
+  if (names.length === 0 && haReplicaLabel === undefined) return undefined;
+  let encoded = encodedDropLabels.get(names);
+  if (!encoded) {
+    encoded = names.map((n) => utf8.encode(n));
+    encodedDropLabels.set(names, encoded);
+  }
+  if (haReplicaLabel === undefined) return encoded;
+  let byLabel = withReplicaLabel.get(names);
+  if (!byLabel) {
+    byLabel = new Map();
+    withReplicaLabel.set(names, byLabel);
+  }
+  let all = byLabel.get(haReplicaLabel);
+  if (!all) {
+    all = [...encoded, utf8.encode(haReplicaLabel)];
+    byLabel.set(haReplicaLabel, all);
+  }
+  return all;
+}
+
+/**
+ * The tenant's per-series limits as the exact pass reads them: 0 for a limit that refuses nothing. With
+ * `haReplicaLabel` (an HA request from the elected replica), that label is removed before validation as well,
+ * as Mimir's HA dedupe step does before its relabel step.
+ */
+export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLabel?: string): SeriesRules {
   const l = tenant.limits;
+  const dropLabels = dropLabelsOf(l.drop_labels, haReplicaLabel);
   const on = (
     name: 'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length',
   ): boolean => isEnforced(tenant.enforcement, name, dryRun);
@@ -137,6 +239,7 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean): SeriesRule
         : 0,
     exemplarsCharged: l.max_global_exemplars_per_user > 0,
     maxExemplarsPerSeries: l.max_exemplars_per_series_per_request,
+    ...(dropLabels ? { dropLabels } : {}),
   };
 }
 

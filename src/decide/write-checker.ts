@@ -5,10 +5,13 @@
 import type { Settings } from '../config/settings.js';
 import type { Decision } from '../engine/decision.js';
 import { basicAuthUser, tenantIdProblem } from '../identify/tenant-id.js';
+import { durationMs } from '../limits/limit-definitions.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
+import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
   BodyDecodeError,
+  firstSeriesLabels,
   ingestionCost,
   isUnsupportedMediaType,
   measureBody,
@@ -24,15 +27,34 @@ import type { RateAnswer, RateStore } from '../stores/rate-store.js';
 import type { DecisionAggregator } from '../stats/decision-aggregator.js';
 import type { EnforcementMode, ModeSwitch } from './enforcement-mode.js';
 import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
+import type { HaElection, HaQuestion, HaVerdict } from './ha-tracker.js';
+import { HaTracker } from './ha-tracker.js';
 import { mimirCost, mimirView, withPartial } from './mimir-rules.js';
 import {
   bodyTooLargeMessage,
+  haDeduplicatedMessage,
+  haTooManyClustersMessage,
   invalidBodyMessage,
   invalidTenantMessage,
   missingTenantMessage,
 } from './messages.js';
 
 export type Transport = 'http' | 'ext_authz' | 'authz';
+
+/** Index of `true` in accept_ha_samples' values. */
+const HA_ON = 1;
+
+/** ha_tracker_failover_timeout in milliseconds; the texts in use are few, so each is parsed once. */
+const failoverCache = new Map<string, number>();
+function failoverMs(text: string): number {
+  let ms = failoverCache.get(text);
+  if (ms === undefined) {
+    ms = durationMs(text) ?? 30_000;
+    if (failoverCache.size > 1000) failoverCache.clear();
+    failoverCache.set(text, ms);
+  }
+  return ms;
+}
 
 export interface WriteCheckerDeps {
   settings: Settings;
@@ -46,6 +68,8 @@ export interface WriteCheckerDeps {
   aggregator?: DecisionAggregator;
   /** The runtime enforce / dry-run / off switch; without it, DRY_RUN decides. */
   mode?: ModeSwitch;
+  /** Where HA elections are kept (shared through Redis when configured); in process when absent. */
+  ha?: HaElection;
 }
 
 export interface Identity {
@@ -59,7 +83,11 @@ export function isDecision(value: Identity | Decision): value is Decision {
 }
 
 export class WriteChecker {
-  constructor(private readonly deps: WriteCheckerDeps) {}
+  private readonly ha: HaElection;
+
+  constructor(private readonly deps: WriteCheckerDeps) {
+    this.ha = deps.ha ?? new HaTracker();
+  }
 
   /** The tenant named by the request, or the denial for a missing or invalid one. */
   identify(
@@ -136,7 +164,7 @@ export class WriteChecker {
     started: number,
     path?: string,
   ): Decision | Promise<Decision> {
-    const { settings, metrics, limits, store } = this.deps;
+    const { settings, metrics, limits } = this.deps;
     const mode = this.modeOf(tenant);
     if (mode === 'off') return this.passUnchecked(tenant);
     const dryRun = mode === 'dry-run';
@@ -164,13 +192,159 @@ export class WriteChecker {
       this.record(tenant, d, undefined, requestId);
       return d;
     }
-    const { decoded, describeSeries } = measured;
     metrics.parseDuration.labels(measured.info.format).observe((performance.now() - parseStarted) / 1000);
 
     const resolved = limits.forTenant(tenant);
+    const l = resolved.limits;
+    if (l.accept_ha_samples === HA_ON) {
+      // Mimir's HA tracker: the cluster and replica labels of the first series pick the pair (findHALabels).
+      const format = measured.info.format;
+      const pair = firstSeriesLabels(measured.decoded, format, l.ha_cluster_label, l.ha_replica_label);
+      // A request without both labels is not from an HA pair: it passes as any other.
+      if (pair && pair.first !== '' && pair.second !== '') {
+        const question: HaQuestion = {
+          tenant,
+          cluster: pair.first,
+          replica: pair.second,
+          nowMs: this.deps.now(),
+          failoverTimeoutMs: failoverMs(l.ha_tracker_failover_timeout),
+          maxClusters: l.ha_max_clusters,
+        };
+        const verdict = this.ha.elect(question);
+        const after = (v: HaVerdict): Decision | Promise<Decision> =>
+          this.afterHa(v, question, resolved, measured, dryRun, requestId, transport, started);
+        if (verdict instanceof Promise) {
+          return verdict.then(after, (err: unknown) =>
+            this.finish(
+              tenant,
+              this.failed(err, tenant, requestId),
+              measured.info,
+              requestId,
+              transport,
+              started,
+            ),
+          );
+        }
+        return after(verdict);
+      }
+    }
+    return this.decideMeasured(tenant, resolved, measured, dryRun, undefined, requestId, transport, started);
+  }
+
+  /**
+   * Acts on the HA tracker's verdict: the elected replica's write is decided like any other, without its replica
+   * label (Mimir removes it before validating); another replica's gets 202 and is neither forwarded nor charged to
+   * ingestion_rate (Mimir's request-rate limit runs before its HA dedupe, so request_rate is charged); one cluster
+   * too many gets Mimir's 400. A verdict whose limit is only observed is counted and the write decided as usual.
+   */
+  private afterHa(
+    verdict: HaVerdict,
+    question: HaQuestion,
+    resolved: ResolvedTenant,
+    measured: MeasuredBody,
+    dryRun: boolean,
+    requestId: string,
+    transport: Transport,
+    started: number,
+  ): Decision | Promise<Decision> {
+    const { tenant } = question;
+    const haMetric = this.deps.metrics.haDecisions;
+    if (verdict.kind === 'accept') {
+      haMetric.labels(verdict.failover ? 'failover' : verdict.newCluster ? 'elected' : 'accepted').inc();
+      if (verdict.failover)
+        this.deps.log.info(
+          { request_id: requestId, tenant, cluster: question.cluster, elected: verdict.elected },
+          'HA failover: the elected replica was silent for the failover timeout',
+        );
+      const replicaLabel = resolved.limits.ha_replica_label;
+      return this.decideMeasured(
+        tenant,
+        resolved,
+        measured,
+        dryRun,
+        replicaLabel,
+        requestId,
+        transport,
+        started,
+      );
+    }
+    if (verdict.kind === 'too_many_clusters') {
+      haMetric.labels('too_many_clusters').inc();
+      const d = denial(
+        'ha_too_many_clusters',
+        haTooManyClustersMessage(verdict.limit),
+        verdict.limit,
+        verdict.limit + 1,
+      );
+      if (isEnforced(resolved.enforcement, 'ha_max_clusters', dryRun))
+        return this.finish(tenant, d, measured.info, requestId, transport, started);
+      return this.decideMeasured(
+        tenant,
+        resolved,
+        measured,
+        dryRun,
+        undefined,
+        requestId,
+        transport,
+        started,
+      );
+    }
+    if (!isEnforced(resolved.enforcement, 'accept_ha_samples', dryRun)) {
+      haMetric.labels('deduplicated_observed').inc();
+      return this.decideMeasured(
+        tenant,
+        resolved,
+        measured,
+        dryRun,
+        undefined,
+        requestId,
+        transport,
+        started,
+      );
+    }
+    haMetric.labels('deduplicated').inc();
+    const deduplicated = denial(
+      'ha_deduplicated',
+      haDeduplicatedMessage(question.replica, verdict.elected),
+      0,
+      0,
+    );
+    const query = rateQuery(resolved, 0, dryRun);
+    const info = measured.info;
+    const decide = (a: RateAnswer): Decision => {
+      const rates = decideRates(resolved, query, a, dryRun, undefined);
+      return this.finish(tenant, rates.allowed ? deduplicated : rates, info, requestId, transport, started);
+    };
+    let answer: RateAnswer | Promise<RateAnswer>;
+    try {
+      answer = this.deps.store.take(tenant, query, this.deps.now());
+    } catch (err) {
+      return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
+    }
+    if (answer instanceof Promise) {
+      return answer.then(decide, (err: unknown) =>
+        this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
+      );
+    }
+    return decide(answer);
+  }
+
+  /** Mimir's per-series rules, the static limits and the buckets, for a measured write. */
+  private decideMeasured(
+    tenant: string,
+    resolved: ResolvedTenant,
+    measured: MeasuredBody,
+    dryRun: boolean,
+    haReplicaLabel: string | undefined,
+    requestId: string,
+    transport: Transport,
+    started: number,
+  ): Decision | Promise<Decision> {
+    const { store } = this.deps;
+    const { decoded, describeSeries } = measured;
     // Mimir's per-series rules (src/decide/mimir-rules.ts): undefined in the common case, where every series is
     // valid; else the part Mimir would ingest, and the 400 owed for the rest.
-    const view = mimirView(resolved, measured, dryRun);
+    const view = mimirView(resolved, measured, dryRun, haReplicaLabel);
     if (view?.refusal) return this.finish(tenant, view.refusal, measured.info, requestId, transport, started);
     const info = view ? view.info : measured.info;
     const staticResult = checkStatic({
@@ -178,7 +352,7 @@ export class WriteChecker {
       info,
       dryRun,
       body: decoded,
-      describeSeries,
+      describeSeries: view?.describeSeries ?? describeSeries,
     });
     if (staticResult && !staticResult.allowed)
       return this.finish(tenant, staticResult, info, requestId, transport, started);

@@ -16,6 +16,10 @@ export type DecisionReason =
   | 'metadata_unit_too_long'
   | 'request_rate'
   | 'ingestion_rate'
+  /** A write from an HA replica that is not the elected one of its cluster: answered 202, never forwarded. */
+  | 'ha_deduplicated'
+  /** A write from one HA cluster more than the tenant's ha_max_clusters. */
+  | 'ha_too_many_clusters'
   /** Enforcement itself failed (a bug or a store failure); never a verdict on the request. */
   | 'internal_error';
 

@@ -4,10 +4,10 @@
 
 import { parseDocument, stringify } from 'yaml';
 import { ConfigError } from './config-error.js';
-import { LIMIT_NAMES, limitDefinition, validateLimitValue } from './limit-definitions.js';
+import { LIMIT_NAMES, limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
 import type { LimitName } from './limit-definitions.js';
 import type { LimitsConfig } from './limits-config.js';
-import type { LimitOverrides } from './overrides-file.js';
+import type { AnyLimitOverrides, LimitOverrides } from './overrides-file.js';
 import { parseOverridesMapping } from './overrides-file.js';
 import type { Enforcement } from './tenant-limits.js';
 import { tenantIdProblem } from '../identify/tenant-id.js';
@@ -69,9 +69,9 @@ function readRuntimeLimits(value: unknown, source: string, path: string): Map<st
       throw new ConfigError(
         source,
         `${path}.${tenant}`,
-        'must be a non-empty mapping of limit names to numbers',
+        'must be a non-empty mapping of limit names to values',
       );
-    const parsed: LimitOverrides = {};
+    const parsed: AnyLimitOverrides = {};
     for (const [name, v] of Object.entries(limits)) {
       const def = limitDefinition(name);
       if (!def)
@@ -82,9 +82,9 @@ function readRuntimeLimits(value: unknown, source: string, path: string): Map<st
         );
       const error = validateLimitValue(def, v);
       if (error) throw new ConfigError(source, `${path}.${tenant}.${name}`, error);
-      parsed[def.name] = v as number;
+      parsed[def.name] = limitValue(def, v);
     }
-    out.set(tenant, parsed);
+    out.set(tenant, parsed as LimitOverrides);
   }
   return out;
 }

@@ -15,19 +15,41 @@ export type LimitName =
   | 'max_exemplars_per_series_per_request'
   | 'label_value_length_over_limit_strategy'
   | 'max_metadata_length'
-  | 'partial_acceptance';
+  | 'partial_acceptance'
+  | 'drop_labels'
+  | 'accept_ha_samples'
+  | 'ha_cluster_label'
+  | 'ha_replica_label'
+  | 'ha_max_clusters'
+  | 'ha_tracker_failover_timeout';
+
+/** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
+export type ListLimitName = 'drop_labels';
+/** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
+export type TextLimitName = 'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout';
+/** Limits held as a number (an `enum` limit holds the index of its value). */
+export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
+
+/** The value a limit holds: a number, a text, or a list of label names. */
+export type LimitValue = number | string | readonly string[];
+export type LimitValueOf<N extends LimitName> = N extends ListLimitName
+  ? readonly string[]
+  : N extends TextLimitName
+    ? string
+    : number;
 
 export interface LimitDefinition {
   name: LimitName;
   /**
    * Mimir's `float64` limits accept fractions; `int` limits must be whole numbers; `enum` limits take one of
    * `values` (YAML booleans read as "true"/"false") or its index, and hold the index, so every limit stays a
-   * number.
+   * number. `label` holds one label name, `labels` a list of them, `duration` a Go duration text ("30s", "1m30s",
+   * "500ms"), kept as written so an export can be handed back to Mimir.
    */
-  kind: 'float' | 'int' | 'enum';
+  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'duration';
   values?: readonly string[];
   /** Mimir's own default (or the edge's, for the edge's own limits). */
-  defaultValue: number;
+  defaultValue: LimitValue;
   /** Env var that sets the default for every tenant, where document 000 names one. */
   env?: string;
   /** What 0 means, when it is special. */
@@ -144,6 +166,47 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     description:
       "Invalid series: true forwards the valid ones and answers Mimir's 400 (Mimir's behaviour); false refuses the whole request.",
   },
+  {
+    name: 'drop_labels',
+    kind: 'labels',
+    defaultValue: [],
+    description:
+      'Label names Mimir removes from every series before validation: they neither count towards max_label_names_per_series nor have their lengths checked.',
+  },
+  {
+    name: 'accept_ha_samples',
+    kind: 'enum',
+    values: ['false', 'true'],
+    defaultValue: 0,
+    description:
+      'HA deduplication: true accepts samples only from the elected replica of each cluster (ha_cluster_label / ha_replica_label of the first series); the others get 202 and are dropped.',
+  },
+  {
+    name: 'ha_cluster_label',
+    kind: 'label',
+    defaultValue: 'cluster',
+    description: 'Label naming the HA cluster (the Prometheus pair) a request comes from.',
+  },
+  {
+    name: 'ha_replica_label',
+    kind: 'label',
+    defaultValue: '__replica__',
+    description: 'Label naming the replica within its HA cluster. Mimir removes it from ingested series.',
+  },
+  {
+    name: 'ha_max_clusters',
+    kind: 'int',
+    defaultValue: 100,
+    zeroMeans: 'unlimited',
+    description: 'Most HA clusters tracked for the tenant; a request from one more cluster gets 400.',
+  },
+  {
+    name: 'ha_tracker_failover_timeout',
+    kind: 'duration',
+    defaultValue: '30s',
+    description:
+      'Time without a request from the elected replica after which the next replica seen is elected (Mimir: -distributor.ha-tracker.failover-timeout).',
+  },
 ];
 
 export const LIMIT_NAMES: readonly LimitName[] = LIMIT_DEFINITIONS.map((d) => d.name);
@@ -159,6 +222,24 @@ export function limitDefinition(name: string): LimitDefinition | undefined {
  * Mimir reads YAML numbers, so strings like "100" are refused rather than guessed at.
  */
 export function validateLimitValue(def: LimitDefinition, value: unknown): string | undefined {
+  if (def.kind === 'label') {
+    if (typeof value !== 'string' || !LABEL_NAME.test(value))
+      return `must be a label name ([a-zA-Z_][a-zA-Z0-9_]*), got ${JSON.stringify(value)}`;
+    return undefined;
+  }
+  if (def.kind === 'labels') {
+    if (!Array.isArray(value)) return `must be a list of label names, got ${JSON.stringify(value)}`;
+    for (const [i, name] of (value as unknown[]).entries()) {
+      if (typeof name !== 'string' || !LABEL_NAME.test(name))
+        return `item ${i} must be a label name ([a-zA-Z_][a-zA-Z0-9_]*), got ${JSON.stringify(name)}`;
+    }
+    return undefined;
+  }
+  if (def.kind === 'duration') {
+    if (typeof value !== 'string' || durationMs(value) === undefined)
+      return `must be a duration such as "30s", "1m30s" or "500ms", got ${JSON.stringify(value)}`;
+    return undefined;
+  }
   if (def.values) {
     // The index is accepted too, so a value read back from the admin API or a state file round-trips.
     const index = typeof value === 'number' ? value : def.values.indexOf(String(value));
@@ -173,8 +254,27 @@ export function validateLimitValue(def: LimitDefinition, value: unknown): string
   return undefined;
 }
 
-/** The number a valid limit value is held as: an `enum` value's index, else the number itself. */
-export function limitValue(def: LimitDefinition, value: unknown): number {
-  if (!def.values || typeof value === 'number') return value as number;
+/**
+ * The value a valid limit is held as: an `enum` value's index, a frozen copy of a list (without repeats), else
+ * the value itself.
+ */
+export function limitValue(def: LimitDefinition, value: unknown): LimitValue {
+  if (def.kind === 'labels') return Object.freeze([...new Set(value as string[])]);
+  if (!def.values || typeof value === 'number') return value as LimitValue;
   return def.values.indexOf(String(value));
+}
+
+/** Prometheus' label name syntax: what Mimir's validation accepts as a name. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds of a Go-style duration text ("30s", "1m30s", "250ms"), or undefined when it is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(DURATION_PART)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return Number.isFinite(total) ? total : undefined;
 }

@@ -4,11 +4,11 @@
 
 import type { ChangeMeta, ConfigVersion } from './config-history.js';
 import { ConfigHistory } from './config-history.js';
-import type { LimitName } from './limit-definitions.js';
+import type { LimitName, LimitValue } from './limit-definitions.js';
 import { LIMIT_NAMES } from './limit-definitions.js';
 import type { LimitsConfig } from './limits-config.js';
 import { applyChanges, diffConfigs, freezeConfig } from './limits-config.js';
-import type { LimitOverrides } from './overrides-file.js';
+import type { AnyLimitOverrides, LimitOverrides } from './overrides-file.js';
 import type { Enforcement, ResolvedTenant, TenantLimits } from './tenant-limits.js';
 
 const ENFORCE_ALL: Enforcement = Object.freeze({ enabled: true, limits: Object.freeze({}) });
@@ -185,13 +185,13 @@ export class LimitsRegistry {
 
   // --- Runtime layer (admin API). Validation is the caller's job: these build the next config and commit it. ---
 
-  /** Sets (number) or clears (null) runtime values of `tenant`'s limits. */
+  /** Sets (a value) or clears (null) runtime values of `tenant`'s limits. */
   setRuntimeLimits(
     tenant: string,
-    changes: Readonly<Partial<Record<LimitName, number | null>>>,
+    changes: Readonly<Partial<Record<LimitName, LimitValue | null>>>,
     meta: ChangeMeta,
   ): ConfigVersion | undefined {
-    const next = { ...this.snapshot.runtimeOverrides.get(tenant) } as Record<LimitName, number>;
+    const next: AnyLimitOverrides = { ...this.snapshot.runtimeOverrides.get(tenant) };
     for (const name of LIMIT_NAMES) {
       const value = changes[name];
       if (value === null) delete next[name];
@@ -199,7 +199,7 @@ export class LimitsRegistry {
     }
     const map = new Map(this.snapshot.runtimeOverrides);
     if (Object.keys(next).length === 0) map.delete(tenant);
-    else map.set(tenant, next);
+    else map.set(tenant, next as LimitOverrides);
     return this.commit({ ...this.snapshot, runtimeOverrides: map }, meta);
   }
 
@@ -234,8 +234,8 @@ export function resolveTenant(snapshot: LimitsSnapshot, tenant: string): Resolve
   const runtime = snapshot.runtimeOverrides.get(tenant);
   const enforcement = snapshot.runtimeEnforcement.get(tenant) ?? snapshot.enforcement.get(tenant);
   if (!override && !runtime && !enforcement) return undefined;
-  const limits = { ...snapshot.defaults } as Record<LimitName, number>;
-  for (const layer of [override, runtime]) {
+  const limits: Record<LimitName, LimitValue> = { ...snapshot.defaults };
+  for (const layer of [override, runtime] as (AnyLimitOverrides | undefined)[]) {
     if (!layer) continue;
     for (const name of LIMIT_NAMES) {
       const value = layer[name];
@@ -243,7 +243,7 @@ export function resolveTenant(snapshot: LimitsSnapshot, tenant: string): Resolve
     }
   }
   return Object.freeze({
-    limits: Object.freeze(limits),
+    limits: Object.freeze(limits) as TenantLimits,
     enforcement: enforcement ?? ENFORCE_ALL,
     hasOverrides: override !== undefined || runtime !== undefined,
   });

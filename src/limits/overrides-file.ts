@@ -5,10 +5,12 @@
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
-import type { LimitName } from './limit-definitions.js';
+import type { LimitName, LimitValue, LimitValueOf } from './limit-definitions.js';
 import { tenantIdProblem } from '../identify/tenant-id.js';
 
-export type LimitOverrides = Partial<Record<LimitName, number>>;
+export type LimitOverrides = { [N in LimitName]?: LimitValueOf<N> };
+/** LimitOverrides seen as one value type, for code that walks every limit by name. */
+export type AnyLimitOverrides = Partial<Record<LimitName, LimitValue>>;
 
 export interface ParsedOverrides {
   /** Tenant id → the limits the file sets for it (only the limits the edge enforces). */
@@ -49,7 +51,7 @@ export function parseOverridesMapping(overrides: unknown, source: string, path: 
   for (const [tenant, limits] of Object.entries(overrides)) {
     const problem = tenantIdProblem(tenant);
     if (problem) throw new ConfigError(source, `${path}.${tenant}`, `invalid tenant id: ${problem}`);
-    const parsed: LimitOverrides = {};
+    const parsed: AnyLimitOverrides = {};
     if (limits !== null && limits !== undefined) {
       if (!isMapping(limits))
         throw new ConfigError(source, `${path}.${tenant}`, 'must be a mapping of limit names');
@@ -64,7 +66,7 @@ export function parseOverridesMapping(overrides: unknown, source: string, path: 
         parsed[def.name] = limitValue(def, value);
       }
     }
-    tenants.set(tenant, parsed);
+    tenants.set(tenant, parsed as LimitOverrides);
   }
   return { tenants, ignoredLimits };
 }

@@ -1,9 +1,10 @@
 // A tenant's effective limits and enforcement switches, resolved once per configuration change
 // and then read on the hot path without lookups or allocation.
 
-import type { LimitName } from './limit-definitions.js';
+import type { LimitName, LimitValueOf } from './limit-definitions.js';
 
-export type TenantLimits = Readonly<Record<LimitName, number>>;
+/** Every limit of a tenant, each typed by its kind (numbers, label names, lists of label names). */
+export type TenantLimits = { readonly [N in LimitName]: LimitValueOf<N> };
 
 /** Which limits are enforced (deny) rather than only observed (record "would deny", forward anyway). */
 export interface Enforcement {

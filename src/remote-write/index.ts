@@ -11,15 +11,22 @@ export { scanWriteRequestV2 } from './rw2-scanner.js';
 export { describeSeriesV2 } from './rw2-describe-series.js';
 export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
 export { scanOtlpJson, describeOtlpJsonSeries } from './otlp-json-scanner.js';
+export {
+  describeOtlpSeriesWithout,
+  otlpFirstSeriesLabels,
+  otlpLabelExtremes,
+  otlpLabelName,
+} from './otlp-series-labels.js';
 export { describeSeries, MAX_DESCRIBED_RUNES } from './describe-series.js';
 export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
-export { filterMetadataRw1, filterSeries, reencodeKept } from './series-filter.js';
+export { filterMetadataRw1, filterSeries, firstSeriesLabels, reencodeKept } from './series-filter.js';
 export type {
   FilteredMetadata,
   FilteredSeries,
+  FirstSeriesLabels,
   MetadataProblem,
   MetadataProblemKind,
   SeriesProblem,

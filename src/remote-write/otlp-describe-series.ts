@@ -1,6 +1,8 @@
-// Renders the series behind one point ordinal of an OTLP protobuf body for a label-limit message: the metric
-// name, the point's attributes, and job/instance from the resource (or target_info for a resource's ordinal).
-// Error path only: it may allocate, but walks the body in exactly the scanner's order and throws only BodyDecodeError.
+// Walks an OTLP protobuf body series by series as Mimir's translation produces them, in exactly the scanner's
+// ordinal order: every point of a kept metric (its metric name, its attributes, and job/instance from the
+// resource), then the resource's target_info. Behind the label-limit message (describeOtlpSeries) and the exact
+// pass of tenants that drop labels or run HA pairs (otlp-series-labels.ts). Never on the fast path: it may
+// allocate, and throws only BodyDecodeError.
 
 import type { DescribedLabel } from './describe-series.js';
 import { describeLabels } from './describe-series.js';
@@ -8,6 +10,7 @@ import {
   SERVICE_INSTANCE_ID,
   SERVICE_NAME,
   SERVICE_NAMESPACE,
+  TAG_ARRAY_VALUE,
   TAG_BOOL_VALUE,
   TAG_BYTES_VALUE,
   TAG_DATA_POINTS,
@@ -19,9 +22,11 @@ import {
   TAG_HISTOGRAM_ATTRIBUTES,
   TAG_INT_VALUE,
   TAG_KEY,
+  TAG_KVLIST_VALUE,
   TAG_METRICS,
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
+  TAG_QUANTILE_VALUES,
   TAG_RESOURCE,
   TAG_RESOURCE_ATTRIBUTES,
   TAG_RESOURCE_METRICS,
@@ -40,30 +45,48 @@ import { ProtoReader } from './protobuf-reader.js';
 const utf8 = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
 
-/** Thrown inside the walk when the wanted ordinal is reached, carrying the rendered series out of the loops. */
-class Found {
-  constructor(readonly text: string) {}
+/** A label of a translated series: its value as printed, and the value's length as the scanners measure it. */
+export interface OtlpLabel extends DescribedLabel {
+  valueLength: number;
+  /** The value as text, when it was read as text (OTLP/JSON); `buf` is then empty until a message needs it. */
+  text?: string;
+}
+
+/** The metric kinds in `Metric.data` order; TARGET_INFO for a resource's target_info series. */
+export const TARGET_INFO = -1;
+export const OTLP_HISTOGRAM = 2;
+export const OTLP_SUMMARY = 4;
+
+/** One translated series (one point ordinal) as the walk hands it over. */
+export interface OtlpSeries {
+  ordinal: number;
+  /** 0 gauge, 1 sum, 2 histogram, 3 exponential histogram, 4 summary, TARGET_INFO. */
+  kind: number;
+  /** The metric name as sent (no suffix); `target_info` for TARGET_INFO. */
+  metricName: string;
+  /** The point's attributes; for TARGET_INFO, the resource's attributes other than service.*. */
+  attributes: OtlpLabel[];
+  /** job and instance from service.name/service.namespace/service.instance.id, when present. */
+  resource: OtlpLabel[];
+  /** Summary points: how many quantiles (the `quantile` label exists only when above 0). */
+  quantiles: number;
+  /** TARGET_INFO: whether Mimir emits it (non-identifying attributes, and points in the resource). */
+  emitted: boolean;
 }
 
 /**
- * The series at point ordinal `ordinal` (as scanOtlpProto() numbers them) as `series: 'name{a="1", job="x"}'`.
- * Throws RangeError when the body has no such ordinal.
+ * Walks `buf` in the scanner's order. `want(ordinal)` says whether a series is built and handed to `visit`;
+ * `visit` returns true to stop the walk. Returns the number of ordinals walked.
  */
-export function describeOtlpSeries(buf: Uint8Array, ordinal: number): string {
-  try {
-    const count = walk(buf, ordinal);
-    throw new RangeError(`series ${ordinal} does not exist: the body has ${count} series ordinals`);
-  } catch (result) {
-    if (result instanceof Found) return result.text;
-    throw result;
-  }
-}
-
-function walk(buf: Uint8Array, wanted: number): number {
+export function walkOtlpProto(
+  buf: Uint8Array,
+  want: (ordinal: number) => boolean,
+  visit: (series: OtlpSeries) => boolean,
+): number {
   const reader = new ProtoReader(buf);
-  let ordinal = 0;
+  const state = { ordinal: 0, stopped: false, points: 0 };
   const end = buf.length;
-  while (reader.pos < end) {
+  while (reader.pos < end && !state.stopped) {
     const tag = reader.tag(end);
     if (tag !== TAG_RESOURCE_METRICS) {
       reader.skip(tag, end);
@@ -71,8 +94,8 @@ function walk(buf: Uint8Array, wanted: number): number {
     }
     const rmEnd = reader.messageEnd(end);
     const rmStart = reader.pos;
-    let resourceLabels: DescribedLabel[] = [];
-    let targetInfoLabels: DescribedLabel[] = [];
+    let resourceLabels: OtlpLabel[] = [];
+    let targetInfoLabels: OtlpLabel[] = [];
     while (reader.pos < rmEnd) {
       const t = reader.tag(rmEnd);
       if (t === TAG_RESOURCE) {
@@ -80,36 +103,68 @@ function walk(buf: Uint8Array, wanted: number): number {
       } else reader.skip(t, rmEnd);
     }
     reader.pos = rmStart;
-    while (reader.pos < rmEnd) {
+    state.points = 0;
+    while (reader.pos < rmEnd && !state.stopped) {
       const t = reader.tag(rmEnd);
       if (t !== TAG_SCOPE_METRICS) {
         reader.skip(t, rmEnd);
         continue;
       }
       const smEnd = reader.messageEnd(rmEnd);
-      while (reader.pos < smEnd) {
+      while (reader.pos < smEnd && !state.stopped) {
         const st = reader.tag(smEnd);
         if (st !== TAG_METRICS) {
           reader.skip(st, smEnd);
           continue;
         }
-        ordinal = metric(reader, reader.messageEnd(smEnd), ordinal, wanted, resourceLabels);
+        metric(reader, reader.messageEnd(smEnd), state, resourceLabels, want, visit);
       }
     }
-    if (ordinal++ === wanted) {
-      throw new Found(describeLabels([nameLabel('target_info'), ...targetInfoLabels, ...resourceLabels]));
+    if (state.stopped) break;
+    const ordinal = state.ordinal++;
+    if (want(ordinal)) {
+      state.stopped = visit({
+        ordinal,
+        kind: TARGET_INFO,
+        metricName: 'target_info',
+        attributes: targetInfoLabels,
+        resource: resourceLabels,
+        quantiles: 0,
+        emitted: targetInfoLabels.length > 0 && state.points > 0,
+      });
     }
   }
-  return ordinal;
+  return state.ordinal;
+}
+
+/**
+ * The series at point ordinal `ordinal` (as scanOtlpProto() numbers them) as `series: 'name{a="1", job="x"}'`.
+ * Throws RangeError when the body has no such ordinal.
+ */
+export function describeOtlpSeries(buf: Uint8Array, ordinal: number): string {
+  let text: string | undefined;
+  const count = walkOtlpProto(
+    buf,
+    (n) => n === ordinal,
+    (s) => {
+      text = describeLabels([nameLabel(s.metricName), ...s.attributes, ...s.resource]);
+      return true;
+    },
+  );
+  if (text === undefined) {
+    throw new RangeError(`series ${ordinal} does not exist: the body has ${count} series ordinals`);
+  }
+  return text;
 }
 
 function metric(
   reader: ProtoReader,
   end: number,
-  ordinal: number,
-  wanted: number,
-  resourceLabels: DescribedLabel[],
-): number {
+  state: { ordinal: number; stopped: boolean; points: number },
+  resourceLabels: OtlpLabel[],
+  want: (ordinal: number) => boolean,
+  visit: (series: OtlpSeries) => boolean,
+): void {
   const start = reader.pos;
   let name = '';
   while (reader.pos < end) {
@@ -124,11 +179,12 @@ function metric(
   while (reader.pos < end) {
     const tag = reader.tag(end);
     let attributesTag: number;
-    if (tag === TAG_GAUGE) attributesTag = TAG_NUMBER_ATTRIBUTES;
-    else if (tag === TAG_SUM) attributesTag = TAG_NUMBER_ATTRIBUTES;
-    else if (tag === TAG_HISTOGRAM) attributesTag = TAG_HISTOGRAM_ATTRIBUTES;
-    else if (tag === TAG_EXPONENTIAL_HISTOGRAM) attributesTag = TAG_EXPONENTIAL_ATTRIBUTES;
-    else if (tag === TAG_SUMMARY) attributesTag = TAG_SUMMARY_ATTRIBUTES;
+    let kind: number;
+    if (tag === TAG_GAUGE) [kind, attributesTag] = [0, TAG_NUMBER_ATTRIBUTES];
+    else if (tag === TAG_SUM) [kind, attributesTag] = [1, TAG_NUMBER_ATTRIBUTES];
+    else if (tag === TAG_HISTOGRAM) [kind, attributesTag] = [2, TAG_HISTOGRAM_ATTRIBUTES];
+    else if (tag === TAG_EXPONENTIAL_HISTOGRAM) [kind, attributesTag] = [3, TAG_EXPONENTIAL_ATTRIBUTES];
+    else if (tag === TAG_SUMMARY) [kind, attributesTag] = [4, TAG_SUMMARY_ATTRIBUTES];
     else {
       reader.skip(tag, end);
       continue;
@@ -146,28 +202,45 @@ function metric(
         continue;
       }
       const pointEnd = reader.messageEnd(aggEnd);
-      if (ordinal++ !== wanted) {
+      state.points++;
+      const ordinal = state.ordinal++;
+      if (!want(ordinal)) {
         reader.pos = pointEnd;
         continue;
       }
-      const labels: DescribedLabel[] = [nameLabel(name)];
+      const attributes: OtlpLabel[] = [];
+      let quantiles = 0;
       while (reader.pos < pointEnd) {
         const pt = reader.tag(pointEnd);
-        if (pt === attributesTag) labels.push(keyValue(reader, reader.messageEnd(pointEnd)));
-        else reader.skip(pt, pointEnd);
+        if (pt === attributesTag) attributes.push(keyValue(reader, reader.messageEnd(pointEnd)));
+        else if (kind === OTLP_SUMMARY && pt === TAG_QUANTILE_VALUES) {
+          quantiles++;
+          reader.skip(pt, pointEnd);
+        } else reader.skip(pt, pointEnd);
       }
-      throw new Found(describeLabels([...labels, ...resourceLabels]));
+      const series: OtlpSeries = {
+        ordinal,
+        kind,
+        metricName: name,
+        attributes,
+        resource: resourceLabels,
+        quantiles,
+        emitted: true,
+      };
+      if (visit(series)) {
+        state.stopped = true;
+        return;
+      }
     }
   }
-  return ordinal;
 }
 
 /** The resource's job/instance labels, and its other attributes (what target_info carries). */
-function resource(reader: ProtoReader, end: number): [DescribedLabel[], DescribedLabel[]] {
-  const others: DescribedLabel[] = [];
-  let name: DescribedLabel | undefined;
-  let namespace: DescribedLabel | undefined;
-  let instance: DescribedLabel | undefined;
+function resource(reader: ProtoReader, end: number): [OtlpLabel[], OtlpLabel[]] {
+  const others: OtlpLabel[] = [];
+  let name: OtlpLabel | undefined;
+  let namespace: OtlpLabel | undefined;
+  let instance: OtlpLabel | undefined;
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag !== TAG_RESOURCE_ATTRIBUTES) {
@@ -181,20 +254,23 @@ function resource(reader: ProtoReader, end: number): [DescribedLabel[], Describe
     else if (bytesEqual(key, 0, key.length, SERVICE_INSTANCE_ID)) instance = label;
     else others.push(label);
   }
-  const labels: DescribedLabel[] = [];
+  const labels: OtlpLabel[] = [];
   if (name) {
     const job = namespace
       ? `${utf8.decode(namespace.buf.subarray(namespace.start, namespace.end))}/${utf8.decode(name.buf.subarray(name.start, name.end))}`
       : utf8.decode(name.buf.subarray(name.start, name.end));
-    labels.push(textLabel('job', job));
+    const label = textLabel('job', job);
+    // The scanners measure job as namespace + '/' + name from the attributes' own lengths.
+    label.valueLength = namespace ? namespace.valueLength + 1 + name.valueLength : name.valueLength;
+    labels.push(label);
   }
   if (instance) labels.push({ ...instance, name: 'instance' });
   return [labels, others];
 }
 
-function keyValue(reader: ProtoReader, end: number): DescribedLabel {
+function keyValue(reader: ProtoReader, end: number): OtlpLabel {
   let name = '';
-  let value: DescribedLabel = textLabel('', '');
+  let value: OtlpLabel = textLabel('', '');
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag === TAG_KEY) {
@@ -208,14 +284,18 @@ function keyValue(reader: ProtoReader, end: number): DescribedLabel {
   return { ...value, name };
 }
 
-/** An AnyValue as label bytes: strings as sent, scalars printed, arrays, maps and bytes shown as their size. */
-function anyValue(reader: ProtoReader, end: number): DescribedLabel {
+/**
+ * An AnyValue as label bytes: strings as sent, scalars printed, arrays, maps and bytes shown as their size. The
+ * value length is the scanner's (otlp-proto-scanner.ts anyValueLength): base64 for bytes, the encoded size of an
+ * array or a map.
+ */
+function anyValue(reader: ProtoReader, end: number): OtlpLabel {
   let label = textLabel('', '');
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag === TAG_STRING_VALUE) {
       const length = reader.length(end);
-      label = { name: '', buf: reader.buf, start: reader.pos, end: reader.pos + length };
+      label = { name: '', buf: reader.buf, start: reader.pos, end: reader.pos + length, valueLength: length };
       reader.pos += length;
     } else if (tag === TAG_BOOL_VALUE) {
       label = textLabel('', reader.varint(end) !== 0 ? 'true' : 'false');
@@ -227,10 +307,11 @@ function anyValue(reader: ProtoReader, end: number): DescribedLabel {
       reader.skip(tag, end);
       const view = new DataView(reader.buf.buffer, reader.buf.byteOffset + at, 8);
       label = textLabel('', String(view.getFloat64(0, true)));
-    } else if ((tag & 7) === 2) {
+    } else if (tag === TAG_BYTES_VALUE || tag === TAG_ARRAY_VALUE || tag === TAG_KVLIST_VALUE) {
       const length = reader.length(end);
       reader.pos += length;
       label = textLabel('', tag === TAG_BYTES_VALUE ? `<${length} bytes>` : `<${length}-byte value>`);
+      label.valueLength = tag === TAG_BYTES_VALUE ? 4 * Math.ceil(length / 3) : length;
     } else reader.skip(tag, end);
   }
   return label;
@@ -240,7 +321,7 @@ function nameLabel(name: string): DescribedLabel {
   return textLabel('__name__', name);
 }
 
-function textLabel(name: string, value: string): DescribedLabel {
+function textLabel(name: string, value: string): OtlpLabel {
   const bytes = encoder.encode(value);
-  return { name, buf: bytes, start: 0, end: bytes.length };
+  return { name, buf: bytes, start: 0, end: bytes.length, valueLength: bytes.length };
 }

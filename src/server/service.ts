@@ -26,6 +26,8 @@ import { answerClientError, proxyServerOptions } from './http-limits.js';
 import { AuthzHttpEndpoint } from './authz-http.js';
 import { startGateway } from '../transports/gateway-listeners.js';
 import { WriteChecker } from '../decide/write-checker.js';
+import { HaTracker } from '../decide/ha-tracker.js';
+import { RedisHaElection } from '../stores/redis/ha-election-redis.js';
 import { ModeSwitch } from '../decide/enforcement-mode.js';
 import { TrafficStats } from './traffic-stats.js';
 import { TenantLabelCap } from './tenant-label-cap.js';
@@ -99,7 +101,9 @@ export async function startService(
   const log = options.log ?? createLogger(settings.logLevel, settings.logFormat);
   const metrics = new EdgeMetrics();
   // First, before anything is opened: a bad policy file or identity setting refuses the start (ConfigError).
-  const policies = await startPolicyGate({ settings, log, now, metrics });
+  // Policy limits in Redis fall back to this replica's share, counted as the buckets' store counts replicas.
+  let policyReplicas = () => 1;
+  const policies = await startPolicyGate({ settings, log, now, metrics, replicas: () => policyReplicas() });
   const policyGate = policies?.gate;
   const { limits, audit } = await openLimitsConfig({ settings, log, now, metrics });
   const created = createRateStore(settings, {
@@ -109,6 +113,7 @@ export async function startService(
       metrics.storeRoundTrip.labels(ok ? 'ok' : 'error').observe(seconds),
   });
   await created.ready();
+  policyReplicas = () => created.status().replicas;
   const store = created.store;
   metrics.storeStatus = () => created.status();
   // One cap names tenants for metrics, stats and the aggregator alike (docs/operations.md#tenant-label).
@@ -196,7 +201,32 @@ export async function startService(
     }),
   });
   metrics.enforcementMode = () => mode.global;
-  const checker = new WriteChecker({ settings, limits, store, stats, metrics, log, now, aggregator, mode });
+  // HA elections are shared like the buckets when Redis is configured (docs/mimir-compatibility.md#ha-pairs).
+  let haErrorLoggedMs = -Infinity;
+  const ha =
+    settings.redis.addresses.length > 0
+      ? new RedisHaElection(settings.redis, {
+          onError: (err) => {
+            if (now() - haErrorLoggedMs < 10_000) return;
+            haErrorLoggedMs = now();
+            log.warn({ err: err.message }, 'HA election: Redis unreachable, electing in process meanwhile');
+          },
+        })
+      : new HaTracker();
+  // Like the rate store: connected before the first write, or given up on (elections stay local meanwhile).
+  if (ha instanceof RedisHaElection) await ha.waitReady(2000);
+  const checker = new WriteChecker({
+    settings,
+    limits,
+    store,
+    stats,
+    metrics,
+    log,
+    now,
+    aggregator,
+    mode,
+    ha,
+  });
   const budget = new InflightBudget(
     settings.proxyLimits.maxInflightRequests,
     settings.proxyLimits.maxInflightBytes,
@@ -258,10 +288,12 @@ export async function startService(
     draining: () => proxy.draining,
     upstreamHealth,
     replicas,
+    ...(policies ? { policies: () => policies.status() } : {}),
   });
 
   const sweep = setInterval(() => {
     created.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
+    (ha instanceof RedisHaElection ? ha.local : ha).sweep(now());
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   const idleMs = settings.tenantLabels.idleTimeoutMs;
@@ -395,5 +427,6 @@ export async function startService(
     ]);
     await Promise.all([limits.saved().catch(() => undefined), audit.close()]);
     await created.close();
+    if (ha instanceof RedisHaElection) await ha.close();
   }
 }

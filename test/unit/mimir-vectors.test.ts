@@ -10,9 +10,11 @@ import { parse } from 'yaml';
 import { checkStatic } from '../../src/decide/enforcer.js';
 import { mimirCost, mimirView } from '../../src/decide/mimir-rules.js';
 import { LIMIT_DEFINITIONS, limitDefinition, limitValue } from '../../src/limits/limit-definitions.js';
-import type { LimitName } from '../../src/limits/limit-definitions.js';
+import type { LimitName, LimitValue } from '../../src/limits/limit-definitions.js';
 import type { ResolvedTenant } from '../../src/limits/tenant-limits.js';
 import { measureBody, selectDecoder } from '../../src/remote-write/index.js';
+import type { OtlpResourceSpec } from '../helpers/otlp-request.js';
+import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../helpers/otlp-request.js';
 import type { Rw2SeriesSpec } from '../helpers/rw2-request.js';
 import { RW2_CONTENT_TYPE, encodeRw2, rw2Request, rw2RequestType } from '../helpers/rw2-request.js';
 import type { SeriesSpec } from '../helpers/write-request.js';
@@ -21,10 +23,12 @@ import { encodeWriteRequest, writeRequest, writeRequestType } from '../helpers/w
 interface Vector {
   id: string;
   mimir: string;
-  format: 'prw1' | 'prw2';
+  format: 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
   limits?: Record<string, unknown>;
   enforcement?: Partial<Record<LimitName, boolean>>;
   series: (SeriesSpec & Rw2SeriesSpec)[];
+  /** OTLP formats: the request's resources (test/helpers/otlp-request.ts), instead of `series`. */
+  otlp?: OtlpResourceSpec[];
   /** RW1 metadata: a count of short entries, or the entries themselves. */
   metadata?: number | MetadataSpec[];
   expect: {
@@ -70,14 +74,18 @@ export const VECTORS: Vector[] = (
 function tenantOf(v: Vector): ResolvedTenant {
   const limits = Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, d.defaultValue])) as Record<
     LimitName,
-    number
+    LimitValue
   >;
   for (const [name, value] of Object.entries(v.limits ?? {})) {
     const def = limitDefinition(name);
     if (!def) throw new Error(`vector ${v.id}: unknown limit ${name}`);
     limits[def.name] = limitValue(def, value);
   }
-  return { limits, enforcement: { enabled: true, limits: v.enforcement ?? {} }, hasOverrides: true };
+  return {
+    limits: limits as ResolvedTenant['limits'],
+    enforcement: { enabled: true, limits: v.enforcement ?? {} },
+    hasOverrides: true,
+  };
 }
 
 /** Names (`__name__`) and metadata count of the series in a decompressed body. */
@@ -85,6 +93,9 @@ function contents(
   format: Vector['format'],
   decoded: Uint8Array,
 ): { names: string[]; metadata: number; metadataNames: string[] } {
+  if (format === 'otlp-proto' || format === 'otlp-json') {
+    throw new Error('OTLP is decided whole: an OTLP vector expects `untouched` or nothing forwarded');
+  }
   if (format === 'prw1') {
     const req = writeRequestType.toObject(writeRequestType.decode(decoded), { defaults: true }) as {
       timeseries: { labels: { name: string; value: string }[] }[];
@@ -118,14 +129,33 @@ interface Outcome {
   cost: number;
 }
 
+/** The body, path, Content-Type and Content-Encoding a vector is sent with. */
+function requestOf(v: Vector): { body: Buffer; path: string; contentType: string; encoding: string } {
+  if (v.format === 'otlp-proto' || v.format === 'otlp-json') {
+    const request = otlpRequest(v.otlp ?? []);
+    const proto = v.format === 'otlp-proto';
+    return {
+      body: proto ? encodeOtlpProto(request) : encodeOtlpJson(request),
+      path: '/otlp/v1/metrics',
+      contentType: proto ? 'application/x-protobuf' : 'application/json',
+      encoding: '',
+    };
+  }
+  return {
+    body:
+      v.format === 'prw1'
+        ? snappy.compressSync(rw1Body(v))
+        : snappy.compressSync(encodeRw2(rw2Request(v.series))),
+    path: '/api/v1/push',
+    contentType: v.format === 'prw1' ? 'application/x-protobuf' : RW2_CONTENT_TYPE,
+    encoding: 'snappy',
+  };
+}
+
 function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
   const tenant = tenantOf(v);
-  const body =
-    v.format === 'prw1'
-      ? snappy.compressSync(rw1Body(v))
-      : snappy.compressSync(encodeRw2(rw2Request(v.series)));
-  const contentType = v.format === 'prw1' ? 'application/x-protobuf' : RW2_CONTENT_TYPE;
-  const decoder = selectDecoder('/api/v1/push', contentType, 'snappy');
+  const { body, path, contentType, encoding } = requestOf(v);
+  const decoder = selectDecoder(path, contentType, encoding);
   if ('unsupported' in decoder) throw new Error(decoder.unsupported);
   const measured = measureBody(decoder, body, 50 << 20);
   const view = mimirView(tenant, measured, false);
@@ -142,7 +172,7 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
     info,
     dryRun: false,
     body: measured.decoded,
-    describeSeries: measured.describeSeries,
+    describeSeries: view?.describeSeries ?? measured.describeSeries,
   });
   if (st && !st.allowed) {
     return {

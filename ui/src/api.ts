@@ -39,7 +39,8 @@ export interface Trend {
 
 export interface Tenant {
   id: string;
-  limits: Record<string, number>;
+  /** Numbers, label names, duration texts or lists of label names, by each limit's kind. */
+  limits: { ingestion_rate: number } & Record<string, number | string | readonly string[]>;
   limit_sources: Record<string, 'default' | 'overrides_file' | 'runtime'>;
   enforcement: {
     enabled: boolean;

@@ -3,23 +3,54 @@
 
 export interface LimitDefinition {
   name: string;
-  kind: 'float' | 'int' | 'enum';
+  /** `label`: one label name; `labels`: a list of them (typed comma-separated); `duration`: "30s", "1m30s". */
+  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'duration';
   /** For `enum` limits: the accepted words; the limit holds the index of the chosen one. */
   values?: readonly string[] | null;
-  default: number;
+  default: LimitValue;
   zero_means: string | null;
   description: string;
 }
 
+/** What a limit holds: a number, a text (label name, duration) or a list of label names. */
+export type LimitValue = number | string | readonly string[];
+
 export interface LimitChange {
   name: string;
-  before: number;
-  after: number;
+  before: LimitValue;
+  after: LimitValue;
 }
 
-/** The value typed for one limit: a number, or an error message naming the limit. */
-export function parseLimitInput(def: LimitDefinition, text: string): number | { error: string } {
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+
+/** A limit's value as the editor shows it: lists comma-separated. */
+export function formatLimitValue(value: LimitValue | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return value.join(', ');
+}
+
+/** The value typed for one limit, or an error message naming the limit. */
+export function parseLimitInput(def: LimitDefinition, text: string): LimitValue | { error: string } {
   const trimmed = text.trim();
+  if (def.kind === 'labels') {
+    // An empty list is a value (no label dropped); "-" types it, since an empty box means "unchanged".
+    const names = trimmed === '-' ? [] : trimmed.split(',').map((n) => n.trim());
+    const bad = names.find((n) => !LABEL_NAME.test(n));
+    if (bad !== undefined)
+      return { error: `${def.name}: "${bad}" is not a label name (comma-separated names, or - for none)` };
+    return [...new Set(names)];
+  }
+  if (def.kind === 'label') {
+    if (!LABEL_NAME.test(trimmed)) return { error: `${def.name}: "${trimmed}" is not a label name` };
+    return trimmed;
+  }
+  if (def.kind === 'duration') {
+    if (!DURATION.test(trimmed)) return { error: `${def.name}: enter a duration such as 30s or 1m30s` };
+    return trimmed;
+  }
   if (trimmed === '') return { error: `${def.name}: enter a number` };
   if (def.kind === 'enum') {
     const values = def.values ?? [];
@@ -41,7 +72,7 @@ export function parseLimitInput(def: LimitDefinition, text: string): number | { 
  */
 export function diffLimits(
   definitions: readonly LimitDefinition[],
-  current: Readonly<Record<string, number>>,
+  current: Readonly<Record<string, LimitValue>>,
   typed: Readonly<Record<string, string>>,
 ): { changes: LimitChange[]; errors: string[] } {
   const changes: LimitChange[] = [];
@@ -50,18 +81,21 @@ export function diffLimits(
     const text = typed[def.name];
     if (text === undefined) continue;
     const parsed = parseLimitInput(def, text);
-    if (typeof parsed !== 'number') {
+    if (typeof parsed === 'object' && 'error' in parsed) {
       errors.push(parsed.error);
       continue;
     }
     const before = current[def.name];
-    if (before !== undefined && before !== parsed) changes.push({ name: def.name, before, after: parsed });
+    if (before !== undefined && JSON.stringify(before) !== JSON.stringify(parsed))
+      changes.push({ name: def.name, before, after: parsed });
   }
   return { changes, errors };
 }
 
 /** How a change reads in the confirmation: "ingestion_rate 10000 → 100 (-99%)". */
 export function describeChange(c: LimitChange): string {
+  if (typeof c.before !== 'number' || typeof c.after !== 'number')
+    return `${c.name} ${formatLimitValue(c.before) || '(none)'} → ${formatLimitValue(c.after) || '(none)'}`;
   const pct =
     c.before > 0
       ? ` (${c.after >= c.before ? '+' : ''}${Math.round(((c.after - c.before) / c.before) * 100)}%)`

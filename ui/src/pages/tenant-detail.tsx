@@ -8,7 +8,7 @@ import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Loading } from '../components/states.js';
 import { UtilBar } from '../components/util-bar.js';
 import { formatNumber } from '../logic/format.js';
-import { describeChange, diffLimits, diffSwitches } from '../logic/limit-edits.js';
+import { describeChange, diffLimits, diffSwitches, formatLimitValue } from '../logic/limit-edits.js';
 import type { LimitChange, LimitDefinition } from '../logic/limit-edits.js';
 import { canEdit, usePoll, useSession } from '../session.js';
 
@@ -193,7 +193,11 @@ export function TenantDetailPage({ id }: { id: string }) {
                         <code>{d.name}</code>
                       </td>
                       <td className="in-force">
-                        {formatNumber(t.limits[d.name])}
+                        {typeof t.limits[d.name] === 'number'
+                          ? d.values
+                            ? (d.values[t.limits[d.name] as number] ?? String(t.limits[d.name]))
+                            : formatNumber(t.limits[d.name] as number)
+                          : formatLimitValue(t.limits[d.name]) || '(none)'}
                         {t.limits[d.name] === 0 && d.zero_means ? ` (${d.zero_means})` : ''}
                       </td>
                       <td className="source">{SOURCE_TEXT[t.limit_sources[d.name] ?? 'default']}</td>
@@ -201,9 +205,9 @@ export function TenantDetailPage({ id }: { id: string }) {
                         <input
                           aria-label={`new ${d.name}`}
                           name={d.name}
-                          inputMode="decimal"
+                          inputMode={d.kind === 'float' || d.kind === 'int' ? 'decimal' : 'text'}
                           disabled={!editable}
-                          placeholder={String(t.limits[d.name])}
+                          placeholder={formatLimitValue(t.limits[d.name])}
                           value={typed[d.name] ?? ''}
                           onChange={(e) =>
                             setTyped((old) => {

@@ -1,0 +1,377 @@
+// The exact pass of drop_labels over an OTLP protobuf body: the label extremes the scanner would measure if the
+// dropped labels were not there, computed on the bytes (no strings, no objects per point). It runs only for a
+// tenant that drops labels and whose scan bounds are over a limit; it counts exactly as otlp-proto-scanner.ts
+// does otherwise (test/unit/mimir-otlp-drop-labels.property.test.ts holds the two together).
+
+import {
+  SERVICE_INSTANCE_ID,
+  SERVICE_NAME,
+  SERVICE_NAMESPACE,
+  TAG_ARRAY_VALUE,
+  TAG_BOOL_VALUE,
+  TAG_BYTES_VALUE,
+  TAG_DATA_POINTS,
+  TAG_DOUBLE_VALUE,
+  TAG_EXPONENTIAL_ATTRIBUTES,
+  TAG_EXPONENTIAL_HISTOGRAM,
+  TAG_GAUGE,
+  TAG_HISTOGRAM,
+  TAG_HISTOGRAM_ATTRIBUTES,
+  TAG_INT_VALUE,
+  TAG_KEY,
+  TAG_KVLIST_VALUE,
+  TAG_METRICS,
+  TAG_METRIC_NAME,
+  TAG_NUMBER_ATTRIBUTES,
+  TAG_QUANTILE_VALUES,
+  TAG_RESOURCE,
+  TAG_RESOURCE_ATTRIBUTES,
+  TAG_RESOURCE_METRICS,
+  TAG_SCOPE_METRICS,
+  TAG_STRING_VALUE,
+  TAG_SUM,
+  TAG_SUMMARY,
+  TAG_SUMMARY_ATTRIBUTES,
+  TAG_VALUE,
+  TEMPORALITY_CUMULATIVE,
+  bytesEqual,
+  temporalityOf,
+} from './otlp-proto-fields.js';
+import { ProtoReader } from './protobuf-reader.js';
+
+/** What is dropped, as the pass tests it: attribute names by their translated form, fixed labels by flag. */
+export interface DropSpec {
+  /** Translated label names (UTF-8) an attribute is dropped under. */
+  names: readonly Uint8Array[];
+  metricName: boolean;
+  job: boolean;
+  instance: boolean;
+  le: boolean;
+  quantile: boolean;
+}
+
+export interface LabelExtremes {
+  maxLabelNames: number;
+  maxLabelNamesSeries: number;
+  maxLabelNameLength: number;
+  maxLabelNameSeries: number;
+  maxLabelValueLength: number;
+  maxLabelValueSeries: number;
+}
+
+const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
+const UNDERSCORE = 0x5f;
+
+/**
+ * True when the attribute key at `[start, start + length)` translates to `name` (Prometheus' underscore escaping:
+ * each code point outside `[A-Za-z0-9_]` becomes `_`, a leading digit gets `key_`).
+ */
+export function translatesTo(buf: Uint8Array, start: number, length: number, name: Uint8Array): boolean {
+  let j = 0;
+  const end = start + length;
+  if (length > 0 && buf[start]! >= 0x30 && buf[start]! <= 0x39) {
+    if (
+      name.length < 4 ||
+      name[0] !== 0x6b ||
+      name[1] !== 0x65 ||
+      name[2] !== 0x79 ||
+      name[3] !== UNDERSCORE
+    ) {
+      return false;
+    }
+    j = 4;
+  }
+  for (let i = start; i < end; i++) {
+    if (j >= name.length) return false;
+    const b = buf[i]!;
+    const word =
+      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === UNDERSCORE;
+    if (word) {
+      if (name[j++] !== b) return false;
+      continue;
+    }
+    if (name[j++] !== UNDERSCORE) return false;
+    // One `_` per code point: skip the continuation bytes of a multi-byte character.
+    if (b >= 0xc0) while (i + 1 < end && (buf[i + 1]! & 0xc0) === 0x80) i++;
+  }
+  return j === name.length;
+}
+
+class DropPass {
+  readonly reader: ProtoReader;
+  readonly x: LabelExtremes = {
+    maxLabelNames: 0,
+    maxLabelNamesSeries: -1,
+    maxLabelNameLength: 0,
+    maxLabelNameSeries: -1,
+    maxLabelValueLength: 0,
+    maxLabelValueSeries: -1,
+  };
+  ordinal = 0;
+  // The current resource's kept job/instance and target_info labels.
+  resLabels = 0;
+  resNameLength = 0;
+  resValueLength = 0;
+  tiAll = 0;
+  tiLabels = 0;
+  tiNameLength = 0;
+  tiValueLength = 0;
+  points = 0;
+  // What kv() read last.
+  keyStart = 0;
+  keyLength = 0;
+  valueLength = 0;
+
+  constructor(
+    readonly buf: Uint8Array,
+    readonly drop: DropSpec,
+  ) {
+    this.reader = new ProtoReader(buf);
+  }
+
+  run(): void {
+    const { reader, buf } = this;
+    const end = buf.length;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag !== TAG_RESOURCE_METRICS) {
+        reader.skip(tag, end);
+        continue;
+      }
+      const rmEnd = reader.messageEnd(end);
+      const rmStart = reader.pos;
+      this.resLabels = this.resNameLength = this.resValueLength = 0;
+      this.tiAll = this.tiLabels = this.tiNameLength = this.tiValueLength = 0;
+      while (reader.pos < rmEnd) {
+        const t = reader.tag(rmEnd);
+        if (t === TAG_RESOURCE) this.resource(reader.messageEnd(rmEnd));
+        else reader.skip(t, rmEnd);
+      }
+      reader.pos = rmStart;
+      this.points = 0;
+      while (reader.pos < rmEnd) {
+        const t = reader.tag(rmEnd);
+        if (t !== TAG_SCOPE_METRICS) {
+          reader.skip(t, rmEnd);
+          continue;
+        }
+        const smEnd = reader.messageEnd(rmEnd);
+        while (reader.pos < smEnd) {
+          const st = reader.tag(smEnd);
+          if (st === TAG_METRICS) this.metric(reader.messageEnd(smEnd));
+          else reader.skip(st, smEnd);
+        }
+      }
+      const ordinal = this.ordinal++;
+      if (this.tiAll > 0 && this.points > 0) {
+        const keepName = !this.drop.metricName;
+        this.observe(
+          ordinal,
+          this.tiLabels + this.resLabels + (keepName ? 1 : 0),
+          Math.max(this.tiNameLength, this.resNameLength, keepName ? 8 : 0),
+          Math.max(this.tiValueLength, this.resValueLength, keepName ? 'target_info'.length : 0),
+        );
+      }
+    }
+  }
+
+  private resource(end: number): void {
+    const { reader, buf, drop } = this;
+    let name = -1;
+    let namespace = -1;
+    let instance = -1;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag !== TAG_RESOURCE_ATTRIBUTES) {
+        reader.skip(tag, end);
+        continue;
+      }
+      this.kv(reader.messageEnd(end));
+      const { keyStart, keyLength, valueLength } = this;
+      if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAME)) name = valueLength;
+      else if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAMESPACE)) namespace = valueLength;
+      else if (bytesEqual(buf, keyStart, keyLength, SERVICE_INSTANCE_ID)) instance = valueLength;
+      else {
+        this.tiAll++;
+        if (this.dropped(keyStart, keyLength)) continue;
+        this.tiLabels++;
+        if (keyLength > this.tiNameLength) this.tiNameLength = keyLength;
+        if (valueLength > this.tiValueLength) this.tiValueLength = valueLength;
+      }
+    }
+    if (name >= 0 && !drop.job) {
+      this.resLabels++;
+      this.resNameLength = 3;
+      this.resValueLength = namespace >= 0 ? namespace + 1 + name : name;
+    }
+    if (instance >= 0 && !drop.instance) {
+      this.resLabels++;
+      this.resNameLength = 8;
+      if (instance > this.resValueLength) this.resValueLength = instance;
+    }
+  }
+
+  private dropped(start: number, length: number): boolean {
+    const names = this.drop.names;
+    for (let i = 0; i < names.length; i++) if (translatesTo(this.buf, start, length, names[i]!)) return true;
+    return false;
+  }
+
+  private metric(end: number): void {
+    const reader = this.reader;
+    const start = reader.pos;
+    let nameLength = 0;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag === TAG_METRIC_NAME) {
+        nameLength = reader.length(end);
+        reader.pos += nameLength;
+      } else reader.skip(tag, end);
+    }
+    reader.pos = start;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      let kind: 0 | 1 | 2 | 3 | 4;
+      if (tag === TAG_GAUGE) kind = 0;
+      else if (tag === TAG_SUM) kind = 1;
+      else if (tag === TAG_HISTOGRAM) kind = 2;
+      else if (tag === TAG_EXPONENTIAL_HISTOGRAM) kind = 3;
+      else if (tag === TAG_SUMMARY) kind = 4;
+      else {
+        reader.skip(tag, end);
+        continue;
+      }
+      const aggEnd = reader.messageEnd(end);
+      if (
+        (kind === 1 || kind === 2 || kind === 3) &&
+        temporalityOf(reader, aggEnd) !== TEMPORALITY_CUMULATIVE
+      ) {
+        reader.pos = aggEnd;
+        continue;
+      }
+      while (reader.pos < aggEnd) {
+        const t = reader.tag(aggEnd);
+        if (t === TAG_DATA_POINTS)
+          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind]);
+        else reader.skip(t, aggEnd);
+      }
+    }
+  }
+
+  private point(kind: 0 | 1 | 2 | 3 | 4, end: number, nameValueLength: number): void {
+    const { reader, drop } = this;
+    const ordinal = this.ordinal++;
+    this.points++;
+    const attributesTag =
+      kind === 2
+        ? TAG_HISTOGRAM_ATTRIBUTES
+        : kind === 3
+          ? TAG_EXPONENTIAL_ATTRIBUTES
+          : kind === 4
+            ? TAG_SUMMARY_ATTRIBUTES
+            : TAG_NUMBER_ATTRIBUTES;
+    let labels = 0;
+    let nameLength = 0;
+    let valueLength = 0;
+    let quantiles = 0;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag === attributesTag) {
+        this.kv(reader.messageEnd(end));
+        if (this.dropped(this.keyStart, this.keyLength)) continue;
+        labels++;
+        if (this.keyLength > nameLength) nameLength = this.keyLength;
+        if (this.valueLength > valueLength) valueLength = this.valueLength;
+      } else if (kind === 4 && tag === TAG_QUANTILE_VALUES) {
+        quantiles++;
+        reader.skip(tag, end);
+      } else reader.skip(tag, end);
+    }
+    if (!drop.metricName) {
+      labels++;
+      if (8 > nameLength) nameLength = 8;
+      if (nameValueLength > valueLength) valueLength = nameValueLength;
+    }
+    labels += this.resLabels;
+    if (this.resNameLength > nameLength) nameLength = this.resNameLength;
+    if (this.resValueLength > valueLength) valueLength = this.resValueLength;
+    if (kind === 2 && !drop.le) {
+      labels++;
+      if (2 > nameLength) nameLength = 2;
+    } else if (kind === 4 && quantiles > 0 && !drop.quantile) {
+      labels++;
+      if (8 > nameLength) nameLength = 8;
+    }
+    this.observe(ordinal, labels, nameLength, valueLength);
+  }
+
+  /** Reads one KeyValue: the key's position and length, and the value's length as the scanner measures it. */
+  private kv(end: number): void {
+    const reader = this.reader;
+    this.keyStart = reader.pos;
+    this.keyLength = 0;
+    this.valueLength = 0;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag === TAG_KEY) {
+        const length = reader.length(end);
+        this.keyStart = reader.pos;
+        this.keyLength = length;
+        reader.pos += length;
+      } else if (tag === TAG_VALUE) {
+        this.valueLength = this.anyValueLength(reader.messageEnd(end));
+      } else reader.skip(tag, end);
+    }
+  }
+
+  private anyValueLength(end: number): number {
+    const reader = this.reader;
+    let length = 0;
+    while (reader.pos < end) {
+      const tag = reader.tag(end);
+      if (tag === TAG_STRING_VALUE || tag === TAG_ARRAY_VALUE || tag === TAG_KVLIST_VALUE) {
+        length = reader.length(end);
+        reader.pos += length;
+      } else if (tag === TAG_BYTES_VALUE) {
+        const bytes = reader.length(end);
+        reader.pos += bytes;
+        length = 4 * Math.ceil(bytes / 3);
+      } else if (tag === TAG_BOOL_VALUE) {
+        length = reader.varint(end) !== 0 ? 4 : 5;
+      } else if (tag === TAG_INT_VALUE) {
+        const unsigned = reader.varint(end);
+        length = String(unsigned >= 2 ** 63 ? unsigned - 2 ** 64 : unsigned).length;
+      } else if (tag === TAG_DOUBLE_VALUE) {
+        const at = reader.pos;
+        reader.skip(tag, end);
+        length = String(
+          new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).getFloat64(0, true),
+        ).length;
+      } else reader.skip(tag, end);
+    }
+    return length;
+  }
+
+  private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {
+    const x = this.x;
+    if (labels > x.maxLabelNames || x.maxLabelNamesSeries < 0) {
+      x.maxLabelNames = labels;
+      x.maxLabelNamesSeries = ordinal;
+    }
+    if (nameLength > x.maxLabelNameLength || x.maxLabelNameSeries < 0) {
+      x.maxLabelNameLength = nameLength;
+      x.maxLabelNameSeries = ordinal;
+    }
+    if (valueLength > x.maxLabelValueLength || x.maxLabelValueSeries < 0) {
+      x.maxLabelValueLength = valueLength;
+      x.maxLabelValueSeries = ordinal;
+    }
+  }
+}
+
+/** The label extremes of a decompressed OTLP protobuf body (already scanned) without the labels `drop` names. */
+export function otlpProtoLabelExtremes(buf: Uint8Array, drop: DropSpec): LabelExtremes {
+  const pass = new DropPass(buf, drop);
+  pass.run();
+  return pass.x;
+}

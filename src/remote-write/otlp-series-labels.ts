@@ -1,0 +1,396 @@
+// What Mimir's distributor sees of an OTLP request once translated to series, for the two rules that read
+// labels: the HA tracker (cluster and replica labels of the first series) and drop_labels (labels removed before
+// validation, so they neither count nor get checked). Only tenants with accept_ha_samples or drop_labels get
+// here, and the label-extremes pass only when the scan's bounds are over a limit: the one-pass scanners
+// (otlp-proto-scanner.ts, otlp-json-scanner.ts) stay as they are. Throws only BodyDecodeError.
+
+import { describeLabels } from './describe-series.js';
+import { BodyDecodeError } from './errors.js';
+import type { OtlpLabel, OtlpSeries } from './otlp-describe-series.js';
+import type { DropSpec } from './otlp-proto-drop-pass.js';
+import { otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
+import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
+import type { RequestInfo, WriteFormat } from './request-info.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/** The longest suffix the translation appends to a metric name of each kind, as the scanners count it. */
+const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
+const METRIC_NAME = '__name__';
+
+/**
+ * The label name Mimir's translation gives an attribute key (its default, legacy name validation: Prometheus'
+ * underscore escaping): every character outside `[A-Za-z0-9_]` becomes `_`, and a leading digit gets `key_`.
+ */
+export function otlpLabelName(key: string): string {
+  const known = translatedNames.get(key);
+  if (known !== undefined) return known;
+  let name = key.replace(/[^A-Za-z0-9_]/gu, '_');
+  if (name.length > 0 && name.charCodeAt(0) >= 0x30 && name.charCodeAt(0) <= 0x39) name = `key_${name}`;
+  // Attribute keys repeat on every point: translate each once (bounded, keys are client data).
+  if (translatedNames.size >= 4096) translatedNames.clear();
+  translatedNames.set(key, name);
+  return name;
+}
+const translatedNames = new Map<string, string>();
+
+/** A dropped-name set as the protobuf pass tests it, made once per set. */
+const dropSpecs = new WeakMap<ReadonlySet<string>, DropSpec>();
+function dropSpecOf(dropped: ReadonlySet<string>): DropSpec {
+  let spec = dropSpecs.get(dropped);
+  if (!spec) {
+    spec = {
+      names: [...dropped].map((n) => encoder.encode(n)),
+      metricName: dropped.has(METRIC_NAME),
+      job: dropped.has('job'),
+      instance: dropped.has('instance'),
+      le: dropped.has('le'),
+      quantile: dropped.has('quantile'),
+    };
+    dropSpecs.set(dropped, spec);
+  }
+  return spec;
+}
+
+/** Walks a decompressed OTLP body of either encoding, series by series, in the scanners' ordinal order. */
+export function walkOtlpSeries(
+  buf: Uint8Array,
+  format: WriteFormat,
+  want: (ordinal: number) => boolean,
+  visit: (series: OtlpSeries) => boolean,
+): number {
+  if (format === 'otlp-proto') return walkOtlpProto(buf, want, visit);
+  if (format === 'otlp-json') return walkOtlpJson(buf, want, visit);
+  throw new RangeError(`OTLP series walk reads OTLP only, not ${format}`);
+}
+
+/**
+ * The values of the labels named `firstName` and `secondName` on the first series Mimir's translation emits
+ * (the first point of a kept metric: a resource's target_info always follows its points), '' for a label the
+ * series lacks; undefined when the request translates to no series. The series' labels are the point's
+ * attributes (names as otlpLabelName gives them) and job/instance from the resource, which win over attributes
+ * of the same name. Other resource attributes are not promoted (Mimir's default), so they never match.
+ */
+export function otlpFirstSeriesLabels(
+  buf: Uint8Array,
+  format: WriteFormat,
+  firstName: string,
+  secondName: string,
+): { first: string; second: string } | undefined {
+  let found: { first: string; second: string } | undefined;
+  walkOtlpSeries(
+    buf,
+    format,
+    () => true,
+    (s) => {
+      if (s.kind === TARGET_INFO) return false;
+      const out = { first: '', second: '' };
+      for (const l of [...s.attributes, ...s.resource]) {
+        const name = s.resource.includes(l) ? l.name : otlpLabelName(l.name);
+        if (name === firstName) out.first = textOf(l);
+        else if (name === secondName) out.second = textOf(l);
+      }
+      found = out;
+      return true;
+    },
+  );
+  return found;
+}
+
+/**
+ * `measured` with its label extremes (count, longest name, longest value, and the ordinals holding them)
+ * recounted without the labels named in `dropped`, exactly as the scanners count them otherwise: Mimir's
+ * drop_labels and the HA replica label are removed before validation. Only the extremes change; samples,
+ * series and the rest are as measured.
+ */
+export function otlpLabelExtremes(
+  buf: Uint8Array,
+  measured: RequestInfo,
+  dropped: ReadonlySet<string>,
+): RequestInfo {
+  if (measured.format === 'otlp-proto') {
+    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped)) };
+  }
+  const x = {
+    maxLabelNames: 0,
+    maxLabelNamesSeries: -1,
+    maxLabelNameLength: 0,
+    maxLabelNameSeries: -1,
+    maxLabelValueLength: 0,
+    maxLabelValueSeries: -1,
+  };
+  const keepName = !dropped.has(METRIC_NAME);
+  walkOtlpSeries(
+    buf,
+    measured.format,
+    () => true,
+    (s) => {
+      if (!s.emitted) return false;
+      let labels = 0;
+      let nameLength = 0;
+      let valueLength = 0;
+      const take = (nameBytes: number, value: number): void => {
+        labels++;
+        if (nameBytes > nameLength) nameLength = nameBytes;
+        if (value > valueLength) valueLength = value;
+      };
+      if (keepName) {
+        const nameValue =
+          s.kind === TARGET_INFO
+            ? 'target_info'.length
+            : encoder.encode(s.metricName).length + NAME_SUFFIX_LENGTH[s.kind as 0 | 1 | 2 | 3 | 4];
+        take(METRIC_NAME.length, nameValue);
+      }
+      for (const l of s.attributes) {
+        if (!dropped.has(otlpLabelName(l.name))) take(utf8Length(l.name), l.valueLength);
+      }
+      for (const l of s.resource) if (!dropped.has(l.name)) take(l.name.length, l.valueLength);
+      // le and quantile carry bucket bounds and quantiles; the scanners count them but not their values.
+      const extra =
+        s.kind === OTLP_HISTOGRAM ? 'le' : s.kind === OTLP_SUMMARY && s.quantiles > 0 ? 'quantile' : '';
+      if (extra !== '' && !dropped.has(extra)) {
+        labels++;
+        if (extra.length > nameLength) nameLength = extra.length;
+      }
+      const at = s.ordinal;
+      if (labels > x.maxLabelNames || x.maxLabelNamesSeries < 0) {
+        x.maxLabelNames = labels;
+        x.maxLabelNamesSeries = at;
+      }
+      if (nameLength > x.maxLabelNameLength || x.maxLabelNameSeries < 0) {
+        x.maxLabelNameLength = nameLength;
+        x.maxLabelNameSeries = at;
+      }
+      if (valueLength > x.maxLabelValueLength || x.maxLabelValueSeries < 0) {
+        x.maxLabelValueLength = valueLength;
+        x.maxLabelValueSeries = at;
+      }
+      return false;
+    },
+  );
+  return { ...measured, ...x };
+}
+
+/**
+ * The series at `ordinal` as a label-limit message names it, without the labels in `dropped` (Mimir names the
+ * series as it validated it). Error path only.
+ */
+export function describeOtlpSeriesWithout(
+  buf: Uint8Array,
+  format: WriteFormat,
+  ordinal: number,
+  dropped: ReadonlySet<string>,
+): string {
+  let text: string | undefined;
+  const count = walkOtlpSeries(
+    buf,
+    format,
+    (n) => n === ordinal,
+    (s) => {
+      const labels = [
+        ...(dropped.has(METRIC_NAME) ? [] : [label(METRIC_NAME, s.metricName)]),
+        ...s.attributes.filter((l) => !dropped.has(otlpLabelName(l.name))),
+        ...s.resource.filter((l) => !dropped.has(l.name)),
+      ].map((l) => {
+        if (l.text === undefined) return l;
+        const bytes = encoder.encode(l.text);
+        return { name: l.name, buf: bytes, start: 0, end: bytes.length };
+      });
+      text = describeLabels(labels);
+      return true;
+    },
+  );
+  if (text === undefined) {
+    throw new RangeError(`series ${ordinal} does not exist: the body has ${count} series ordinals`);
+  }
+  return text;
+}
+
+function textOf(l: OtlpLabel): string {
+  return l.text ?? new TextDecoder('utf-8').decode(l.buf.subarray(l.start, l.end));
+}
+
+/** UTF-8 byte length of a string without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
+      i++;
+    } else n += 2; // 3 bytes, a lone surrogate (U+FFFD) included
+  }
+  return n;
+}
+
+// ---- OTLP/JSON: parsed whole (this path is opt-in and never the scan), walked in the scanner's order. ----
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+const KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
+const SNAKE_KINDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'] as const;
+
+function walkOtlpJson(
+  buf: Uint8Array,
+  want: (ordinal: number) => boolean,
+  visit: (series: OtlpSeries) => boolean,
+): number {
+  const root = parse(buf);
+  let ordinal = 0;
+  for (const rm of list(root, 'resourceMetrics', 'resource_metrics')) {
+    const resource = optionalObject(rm, 'resource', 'resource');
+    const resourceLabels: OtlpLabel[] = [];
+    const others: OtlpLabel[] = [];
+    let name: OtlpLabel | undefined;
+    let namespace: OtlpLabel | undefined;
+    for (const kv of resource ? list(resource, 'attributes', 'attributes') : []) {
+      const l = keyValue(kv);
+      if (l.name === 'service.name') name = l;
+      else if (l.name === 'service.namespace') namespace = l;
+      else if (l.name === 'service.instance.id') resourceLabels.push({ ...l, name: 'instance' });
+      else others.push(l);
+    }
+    if (name) {
+      const job = label('job', namespace ? `${textOf(namespace)}/${textOf(name)}` : textOf(name));
+      job.valueLength = namespace ? namespace.valueLength + 1 + name.valueLength : name.valueLength;
+      resourceLabels.unshift(job);
+    }
+    let points = 0;
+    for (const sm of list(rm, 'scopeMetrics', 'scope_metrics')) {
+      for (const metric of list(sm, 'metrics', 'metrics')) {
+        const metricName = optionalString(metric, 'name');
+        for (let kind = 0; kind < KINDS.length; kind++) {
+          const data = optionalObject(metric, KINDS[kind]!, SNAKE_KINDS[kind]!);
+          if (!data || !kindIsKept(kind, data)) continue;
+          for (const point of list(data, 'dataPoints', 'data_points')) {
+            points++;
+            const at = ordinal++;
+            if (!want(at)) continue;
+            const series: OtlpSeries = {
+              ordinal: at,
+              kind,
+              metricName,
+              attributes: list(point, 'attributes', 'attributes').map(keyValue),
+              resource: resourceLabels,
+              quantiles: kind === OTLP_SUMMARY ? list(point, 'quantileValues', 'quantile_values').length : 0,
+              emitted: true,
+            };
+            if (visit(series)) return ordinal;
+          }
+        }
+      }
+    }
+    const at = ordinal++;
+    if (want(at)) {
+      const series: OtlpSeries = {
+        ordinal: at,
+        kind: TARGET_INFO,
+        metricName: 'target_info',
+        attributes: others,
+        resource: resourceLabels,
+        quantiles: 0,
+        emitted: others.length > 0 && points > 0,
+      };
+      if (visit(series)) return ordinal;
+    }
+  }
+  return ordinal;
+}
+
+function parse(buf: Uint8Array): JsonObject {
+  let root: Json;
+  try {
+    root = JSON.parse(utf8.decode(buf));
+  } catch (cause) {
+    throw invalidJson(cause instanceof Error ? cause.message : String(cause));
+  }
+  if (!isObject(root)) throw invalidJson('the body is not a JSON object');
+  return root;
+}
+
+/** Mimir keeps gauges and summaries, and sums and histograms only when cumulative. */
+function kindIsKept(kind: number, data: JsonObject): boolean {
+  if (kind === 0 || kind === 4) return true;
+  const temporality = data['aggregationTemporality'] ?? data['aggregation_temporality'];
+  return temporality === 2 || temporality === '2' || temporality === 'AGGREGATION_TEMPORALITY_CUMULATIVE';
+}
+
+function keyValue(kv: JsonObject): OtlpLabel {
+  const key = kv['key'] ?? '';
+  if (typeof key !== 'string') throw invalidJson('an attribute key is not a string');
+  const value = kv['value'];
+  return { ...anyValue(isObject(value) ? value : {}), name: key };
+}
+
+/**
+ * An AnyValue as its label text, with the value length the JSON scanner measures: a string value (camelCase
+ * first) wins wherever it sits; otherwise the first field set decides: `true`/`false`, a number's decimal form
+ * (int64 strings as written), bytes as their base64 text, an array or a map as its JSON text.
+ */
+function anyValue(value: JsonObject): OtlpLabel {
+  const camel = value['stringValue'];
+  if (typeof camel === 'string') return label('', camel);
+  const snake = value['string_value'];
+  if ((camel === undefined || camel === null) && typeof snake === 'string') return label('', snake);
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined || v === null) continue;
+    if (key === 'stringValue' || key === 'string_value' || key === 'bytesValue' || key === 'bytes_value') {
+      if (typeof v !== 'string') throw invalidJson(`${key} is not a string`);
+      return label('', v);
+    }
+    if (key === 'boolValue' || key === 'bool_value') return label('', v === true ? 'true' : 'false');
+    if (key === 'intValue' || key === 'int_value' || key === 'doubleValue' || key === 'double_value') {
+      if (typeof v !== 'string' && typeof v !== 'number') throw invalidJson(`${key} is not a number`);
+      return label('', String(v));
+    }
+    if (key === 'arrayValue' || key === 'array_value' || key === 'kvlistValue' || key === 'kvlist_value') {
+      try {
+        return label('', JSON.stringify(v));
+      } catch {
+        throw invalidJson(`${key} is nested too deeply`);
+      }
+    }
+  }
+  return label('', '');
+}
+
+function list(obj: JsonObject, camel: string, snake: string): JsonObject[] {
+  const value = obj[camel] ?? obj[snake];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalidJson(`${camel} is not an array`);
+  for (const item of value as Json[]) {
+    if (!isObject(item)) throw invalidJson(`${camel} holds a ${item === null ? 'null' : typeof item}`);
+  }
+  return value as JsonObject[];
+}
+
+function optionalObject(obj: JsonObject, camel: string, snake: string): JsonObject | undefined {
+  const value = obj[camel] ?? obj[snake];
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalidJson(`${camel} is not an object`);
+  return value;
+}
+
+function optionalString(obj: JsonObject, key: string): string {
+  const value = obj[key] ?? '';
+  if (typeof value !== 'string') throw invalidJson(`${key} is not a string`);
+  return value;
+}
+
+function isObject(value: Json): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const NO_BYTES = new Uint8Array(0);
+/** A JSON label keeps its text; describe turns it into bytes only when a message needs it. */
+function label(name: string, value: string): OtlpLabel {
+  return { name, buf: NO_BYTES, start: 0, end: 0, valueLength: utf8Length(value), text: value };
+}
+
+function invalidJson(detail: string): BodyDecodeError {
+  return new BodyDecodeError('invalid_json', `invalid OTLP JSON: ${detail}`, -1);
+}
