@@ -65,42 +65,40 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
       let labels = 0;
       let seriesExemplars = 0;
       while (reader.pos < seriesEnd) {
-        // A label as every sender writes it, `0a <l> 0a <n> name 12 <m> value` with one-byte lengths filling the
-        // Label exactly, is read here without a call: labels are most of a body. Every read stays inside the
-        // label; anything else takes the checked path below, which also raises every error.
-        const at = reader.pos;
-        if (buf[at] === TAG_LABELS && at + 1 < seriesEnd) {
-          const labelLength = buf[at + 1]!;
-          const labelStart = at + 2;
+        // Labels as every sender writes them, `0a <l> 0a <n> name 12 <m> value` with one-byte lengths filling the
+        // Label exactly, are read here in a run without a call, on a local position: labels are most of a body.
+        // Every read stays inside the label; anything else ends the run and takes the checked path below, which
+        // also raises every error.
+        let p = reader.pos;
+        while (p + 1 < seriesEnd && buf[p] === TAG_LABELS) {
+          const labelLength = buf[p + 1]!;
+          const labelStart = p + 2;
           const labelEnd = labelStart + labelLength;
           if (
-            labelLength < 0x80 &&
-            labelLength >= 4 &&
-            labelEnd <= seriesEnd &&
-            buf[labelStart] === TAG_LABEL_NAME
-          ) {
-            const nameLength = buf[labelStart + 1]!;
-            const valueTagAt = labelStart + 2 + nameLength;
-            const valueLength = labelEnd - valueTagAt - 2;
-            if (
-              valueLength >= 0 &&
-              buf[valueTagAt] === TAG_LABEL_VALUE &&
-              buf[valueTagAt + 1] === valueLength
-            ) {
-              labels++;
-              if (nameLength > maxLabelNameLength || maxLabelNameSeries < 0) {
-                maxLabelNameLength = nameLength;
-                maxLabelNameSeries = seriesIndex;
-              }
-              if (valueLength > maxLabelValueLength || maxLabelValueSeries < 0) {
-                maxLabelValueLength = valueLength;
-                maxLabelValueSeries = seriesIndex;
-              }
-              reader.pos = labelEnd;
-              continue;
-            }
+            labelLength >= 0x80 ||
+            labelLength < 4 ||
+            labelEnd > seriesEnd ||
+            buf[labelStart] !== TAG_LABEL_NAME
+          )
+            break;
+          const nameLength = buf[labelStart + 1]!;
+          const valueTagAt = labelStart + 2 + nameLength;
+          const valueLength = labelEnd - valueTagAt - 2;
+          if (valueLength < 0 || buf[valueTagAt] !== TAG_LABEL_VALUE || buf[valueTagAt + 1] !== valueLength)
+            break;
+          labels++;
+          if (nameLength > maxLabelNameLength || maxLabelNameSeries < 0) {
+            maxLabelNameLength = nameLength;
+            maxLabelNameSeries = seriesIndex;
           }
+          if (valueLength > maxLabelValueLength || maxLabelValueSeries < 0) {
+            maxLabelValueLength = valueLength;
+            maxLabelValueSeries = seriesIndex;
+          }
+          p = labelEnd;
         }
+        reader.pos = p;
+        if (p >= seriesEnd) break;
         const seriesTag = reader.tag(seriesEnd);
         if (seriesTag === TAG_LABELS) {
           const labelLength = reader.length(seriesEnd);
