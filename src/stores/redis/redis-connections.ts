@@ -126,6 +126,19 @@ export class RedisConnections {
     return this.clients[0]!;
   }
 
+  /**
+   * One round trip that shows Redis answers again. In Cluster mode the slot map is asked for first: after a
+   * failover, ioredis may still route some slots to the dead master until a MOVED or its periodic refresh,
+   * and the fallback's recovery (probe, then reconcile every touched tenant) needs every slot's new owner.
+   */
+  async probe(): Promise<void> {
+    const primary = this.primary;
+    if (primary instanceof Cluster) {
+      await new Promise<void>((resolve) => primary.refreshSlotsCache(() => resolve()));
+    }
+    await primary.ping();
+  }
+
   /** Resolves once the first client is ready, or after `timeoutMs` (false) — never rejects. */
   waitReady(timeoutMs: number): Promise<boolean> {
     const c = this.primary;

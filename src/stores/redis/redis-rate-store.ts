@@ -153,7 +153,7 @@ export class RedisRateStore implements SharedRateStore {
 
   /** Resolves when Redis answers a PING. */
   async probe(): Promise<void> {
-    await this.connections.primary.ping();
+    await this.connections.probe();
   }
 
   /** Resolves once connected, or after `timeoutMs` (false) — never rejects. */
