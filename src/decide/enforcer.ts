@@ -65,7 +65,7 @@ export interface StaticInput {
 }
 
 /** Seconds to tell a sender to wait: the refill time, at least 1 s; a cost that can never fit gets one full refill. */
-function retryAfter(waitMs: number, rate: number, burst: number): number {
+export function retryAfter(waitMs: number, rate: number, burst: number): number {
   if (Number.isFinite(waitMs)) return Math.max(1, Math.ceil(waitMs / 1000));
   return rate > 0 ? Math.max(1, Math.ceil(burst / rate)) : 60;
 }

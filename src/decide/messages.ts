@@ -125,6 +125,23 @@ export function rateLimitMessage(
   return `the request has been rejected because the tenant exceeded the ingestion rate limit, set to ${rate} items/s with a maximum allowed burst of ${burst}; this request carries ${cost} items. This limit is applied on the total number of samples, exemplars and metadata received across all distributors (${info.errorId}).${never}${ADJUST(info.knob)}`;
 }
 
+/**
+ * The 429 owed after selective filtering forwarded part of a request: what went now, how much of the request
+ * has been delivered, and that the retry of the same request sends only the rest.
+ */
+export function selectiveFilterMessage(
+  rate: number,
+  burst: number,
+  cost: number,
+  forwardedSeries: number,
+  forwardedItems: number,
+  deliveredSeries: number,
+  series: number,
+): string {
+  const info = REASONS.ingestion_rate;
+  return `the tenant exceeded the ingestion rate limit, set to ${rate} items/s with a maximum allowed burst of ${burst}; this request carries ${cost} items not yet delivered, so ${forwardedSeries} of its series (${forwardedItems} items) were forwarded, ${deliveredSeries} of ${series} so far. Retry the same request: the series already delivered are not sent again (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
 export function bodyTooLargeMessage(observed: number, limit: number): string {
   const info = REASONS.body_too_large;
   return `the incoming push request has been rejected because its message size of ${observed} bytes is larger than the allowed limit of ${limit} bytes (${info.errorId}).${ADJUST(info.knob)}`;

@@ -23,13 +23,15 @@ import type { EdgeMetrics } from '../server/metrics.js';
 import { NO_TENANT } from '../server/metrics.js';
 import type { TrafficStats } from '../server/traffic-stats.js';
 import { countRequest } from '../server/traffic-stats.js';
-import type { RateAnswer, RateStore } from '../stores/rate-store.js';
+import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
 import type { DecisionAggregator } from '../stats/decision-aggregator.js';
 import type { EnforcementMode, ModeSwitch } from './enforcement-mode.js';
 import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
 import type { HaElection, HaQuestion, HaVerdict } from './ha-tracker.js';
 import { HaTracker } from './ha-tracker.js';
 import { mimirCost, mimirView, withPartial } from './mimir-rules.js';
+import type { SelectivePlan } from './selective-filter.js';
+import { SelectiveFilter, selectiveApplies } from './selective-filter.js';
 import {
   bodyTooLargeMessage,
   haDeduplicatedMessage,
@@ -84,9 +86,16 @@ export function isDecision(value: Identity | Decision): value is Decision {
 
 export class WriteChecker {
   private readonly ha: HaElection;
+  /** What selective filtering delivered of requests still being retried, per replica. */
+  private readonly selective = new SelectiveFilter();
 
   constructor(private readonly deps: WriteCheckerDeps) {
     this.ha = deps.ha ?? new HaTracker();
+  }
+
+  /** Forgets state that outlived its use (part-delivered requests nobody retried); run by the service's sweep. */
+  sweep(nowMs: number): void {
+    this.selective.delivered.sweep(nowMs);
   }
 
   /** The tenant named by the request, or the denial for a missing or invalid one. */
@@ -346,7 +355,14 @@ export class WriteChecker {
     // valid; else the part Mimir would ingest, and the 400 owed for the rest.
     const view = mimirView(resolved, measured, dryRun, haReplicaLabel);
     if (view?.refusal) return this.finish(tenant, view.refusal, measured.info, requestId, transport, started);
-    const info = view ? view.info : measured.info;
+    // Selective filtering needs a body it can replace, so only the proxy offers it, and only for a request
+    // Mimir's per-series rules left whole (src/decide/selective-filter.ts). A retry of a request it delivered in
+    // part is decided as its rest.
+    const selective = view === undefined && transport === 'http' && selectiveApplies(resolved, measured);
+    const resumed = selective
+      ? this.selective.resume(tenant, resolved, measured, this.deps.now())
+      : undefined;
+    const info = resumed ? resumed.rest.info : view ? view.info : measured.info;
     const staticResult = checkStatic({
       tenant: resolved,
       info,
@@ -357,6 +373,17 @@ export class WriteChecker {
     if (staticResult && !staticResult.allowed)
       return this.finish(tenant, staticResult, info, requestId, transport, started);
     const query = rateQuery(resolved, mimirCost(info, resolved.limits), dryRun);
+    const conclude = (a: RateAnswer): Decision | Promise<Decision> => {
+      const decided = withPartial(decideRates(resolved, query, a, dryRun, staticResult), view);
+      if (!selective) return this.finish(tenant, decided, info, requestId, transport, started);
+      if (decided.allowed) {
+        const d = resumed ? this.selective.completing(resumed, measured, decided) : decided;
+        return this.finish(tenant, d, info, requestId, transport, started);
+      }
+      const plan = this.selective.plan(resolved, measured, query, a, decided, resumed);
+      if (!plan) return this.finish(tenant, decided, info, requestId, transport, started);
+      return this.takePart(tenant, plan, measured, query, decided, requestId, transport, started);
+    };
     let answer: RateAnswer | Promise<RateAnswer>;
     try {
       answer = store.take(tenant, query, this.deps.now());
@@ -364,28 +391,60 @@ export class WriteChecker {
       return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
     }
     if (answer instanceof Promise) {
-      return answer.then(
-        (a) =>
-          this.finish(
-            tenant,
-            withPartial(decideRates(resolved, query, a, dryRun, staticResult), view),
-            info,
-            requestId,
-            transport,
-            started,
-          ),
-        (err: unknown) =>
-          this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
+      return answer.then(conclude, (err: unknown) =>
+        this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
       );
     }
-    return this.finish(
-      tenant,
-      withPartial(decideRates(resolved, query, answer, dryRun, staticResult), view),
-      info,
-      requestId,
-      transport,
-      started,
-    );
+    return conclude(answer);
+  }
+
+  /** Selective filtering's second take: the part that fits, forwarded with a 429 for the rest, or the whole 429. */
+  private takePart(
+    tenant: string,
+    plan: SelectivePlan,
+    measured: MeasuredBody,
+    query: RateQuery,
+    whole: Decision,
+    requestId: string,
+    transport: Transport,
+    started: number,
+  ): Decision | Promise<Decision> {
+    const info =
+      plan.skip > 0 ? { ...measured.info, series: measured.info.series - plan.skip } : measured.info;
+    const conclude = (a: RateAnswer): Decision => {
+      const d = this.selective.decision(tenant, plan, measured, query, a, whole, this.deps.now);
+      if (!d.partial) {
+        this.deps.metrics.selectiveFilter.labels('tokens_gone').inc();
+        return this.finish(tenant, d, info, requestId, transport, started);
+      }
+      this.deps.metrics.selectiveFilter.labels('part_forwarded').inc();
+      this.deps.log.info(
+        {
+          request_id: requestId,
+          tenant,
+          reason: 'ingestion_rate',
+          forwarded_series: plan.info.series,
+          delivered_series: plan.skip + plan.info.series,
+          series: measured.info.series,
+          forwarded_items: plan.cost,
+          observed: query.cost,
+        },
+        'selective filtering: forwarding the series that fit, 429 for the rest',
+      );
+      return this.finish(tenant, d, plan.info, requestId, transport, started);
+    };
+    let answer: RateAnswer | Promise<RateAnswer>;
+    try {
+      answer = this.deps.store.take(tenant, plan.query, this.deps.now());
+    } catch (err) {
+      return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
+    }
+    if (answer instanceof Promise) {
+      return answer.then(conclude, (err: unknown) =>
+        this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
+      );
+    }
+    return conclude(answer);
   }
 
   private finish(

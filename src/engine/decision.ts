@@ -49,8 +49,11 @@ export interface Decision {
   partial?: PartialForward;
 }
 
-/** The valid part of a write request, re-encoded, and the answer owed for the part that was left out. */
+/** The part of a write request that goes upstream, re-encoded, and the answer owed for the part left out. */
 export interface PartialForward {
   body: Uint8Array;
-  refusal: Decision;
+  /** What the client gets once the upstream accepted `body`; undefined: the upstream's own answer. */
+  refusal?: Decision;
+  /** Called when the upstream accepted `body` (selective filtering remembers what was delivered). */
+  delivered?: () => void;
 }

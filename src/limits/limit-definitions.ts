@@ -16,6 +16,7 @@ export type LimitName =
   | 'label_value_length_over_limit_strategy'
   | 'max_metadata_length'
   | 'partial_acceptance'
+  | 'selective_filtering'
   | 'drop_labels'
   | 'accept_ha_samples'
   | 'ha_cluster_label'
@@ -165,6 +166,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: 1,
     description:
       "Invalid series: true forwards the valid ones and answers Mimir's 400 (Mimir's behaviour); false refuses the whole request.",
+  },
+  {
+    name: 'selective_filtering',
+    kind: 'enum',
+    values: ['false', 'true'],
+    defaultValue: 0,
+    description:
+      'Over ingestion_rate: true forwards the series that fit the tokens left, in request order, and answers 429 with Retry-After for the rest (proxy only); false (the default, as Mimir) refuses the whole request.',
   },
   {
     name: 'drop_labels',

@@ -22,11 +22,18 @@ export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from '
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
-export { filterMetadataRw1, filterSeries, firstSeriesLabels, reencodeKept } from './series-filter.js';
+export {
+  filterMetadataRw1,
+  filterSeries,
+  firstSeriesLabels,
+  fittingPrefix,
+  reencodeKept,
+} from './series-filter.js';
 export type {
   FilteredMetadata,
   FilteredSeries,
   FirstSeriesLabels,
+  FittingPrefix,
   MetadataProblem,
   MetadataProblemKind,
   SeriesProblem,

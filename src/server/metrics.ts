@@ -149,6 +149,12 @@ export class EdgeMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly selectiveFilter: Counter<'outcome'> = new Counter({
+    name: 'rls_selective_filter_total',
+    help: 'Over-budget writes of tenants with selective_filtering: part_forwarded (the series that fit went upstream, 429 for the rest), tokens_gone (another request took the tokens first; 429 for all).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly clientErrors = new Counter({
     name: 'rls_client_errors_total',
     help: 'Client connections closed by the HTTP parser: request_timeout (408), headers_too_large (431), malformed (400), reset.',

@@ -12,7 +12,7 @@ import type { WriteChecker } from '../decide/write-checker.js';
 import type { InflightBudget, OverloadLimit } from './backpressure.js';
 import { overloadMessage } from './backpressure.js';
 import { denialBody, denialHeaders } from './denial-response.js';
-import type { Upstream } from './upstream.js';
+import type { ReplacedBody, Upstream } from './upstream.js';
 import type { PolicyGate } from '../policy-gate/policy-gate.js';
 
 export interface ProxyDeps {
@@ -248,10 +248,17 @@ export class ProxyServer {
     }
     const partial = decision.partial;
     if (partial) {
-      // Mimir's partial acceptance: the valid series go upstream, the client gets the 400 once they are in.
-      const onAccepted = (r: ServerResponse): void => this.respond(r, partial.refusal, tenant, false);
+      // Part of the request goes upstream (Mimir's partial acceptance, selective filtering): the client gets the
+      // answer owed for the rest once that part is in, or the upstream's own answer when nothing is owed.
+      const { refusal, delivered } = partial;
+      const replaced: ReplacedBody = {
+        ...(refusal
+          ? { onAccepted: (r: ServerResponse): void => this.respond(r, refusal, tenant, false) }
+          : {}),
+        ...(delivered ? { delivered } : {}),
+      };
       const partialBody = Buffer.from(partial.body.buffer, partial.body.byteOffset, partial.body.byteLength);
-      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, { onAccepted });
+      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced);
       return;
     }
     this.deps.upstream.forward(req, res, body, requestId, extraHeaders);

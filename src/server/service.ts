@@ -294,6 +294,7 @@ export async function startService(
   const sweep = setInterval(() => {
     created.sweep(now(), (tenant) => rateQuery(limits.forTenant(tenant), 0, settings.dryRun));
     (ha instanceof RedisHaElection ? ha.local : ha).sweep(now());
+    checker.sweep(now());
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
   const idleMs = settings.tenantLabels.idleTimeoutMs;

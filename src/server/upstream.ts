@@ -105,9 +105,12 @@ function relay(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-/** The body sent upstream is not the client's (partial acceptance): on a 2xx, `onAccepted` answers the client. */
+/** The body sent upstream is not the client's (partial acceptance, selective filtering). */
 export interface ReplacedBody {
-  onAccepted(res: ServerResponse): void;
+  /** Answers the client on a 2xx instead of the upstream's answer; when absent, the upstream's 2xx is relayed. */
+  onAccepted?(res: ServerResponse): void;
+  /** Told of a 2xx, even when the client has gone meanwhile: the upstream holds what was sent. */
+  delivered?(): void;
 }
 
 export class Upstream {
@@ -205,11 +208,13 @@ export class Upstream {
       const code = data.statusCode;
       this.metrics.upstreamDuration.labels(`${Math.floor(code / 100)}xx`).observe(seconds);
       this.metrics.upstreamResponses.labels(String(code)).inc();
+      const accepted = replaced !== undefined && code >= 200 && code < 300;
+      if (accepted) replaced.delivered?.();
       if (res.destroyed) {
         data.body.destroy();
         return;
       }
-      if (replaced && code >= 200 && code < 300) {
+      if (accepted && replaced.onAccepted) {
         data.body.resume();
         replaced.onAccepted(res);
         return;

@@ -25,6 +25,7 @@ export class InProcessRateStore implements RateStore {
     }
     const ingestionWaitMs =
       q.cost > 0 ? takeTokens(s.ingestion, q.ingestionRate, q.ingestionBurst, q.cost, nowMs) : 0;
+    if (ingestionWaitMs > 0) return { requestWaitMs, ingestionWaitMs, ingestionTokens: s.ingestion.tokens };
     return { requestWaitMs, ingestionWaitMs };
   }
 

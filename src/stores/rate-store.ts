@@ -17,6 +17,11 @@ export interface RateQuery {
 export interface RateAnswer {
   requestWaitMs: number;
   ingestionWaitMs: number;
+  /**
+   * Tokens the ingestion bucket held when it denied the take, from a store that knows them exactly (the
+   * in-process one). Selective filtering sizes what it forwards from it; without it, from the wait.
+   */
+  ingestionTokens?: number;
 }
 
 export interface RateStore {

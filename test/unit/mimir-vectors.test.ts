@@ -183,9 +183,9 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
   const partial = view?.partial;
   return {
     outcome: {
-      status: partial ? partial.refusal.status : 200,
-      errorId: partial ? partial.refusal.errorId : '',
-      message: partial ? partial.refusal.message : '',
+      status: partial?.refusal ? partial.refusal.status : 200,
+      errorId: partial?.refusal ? partial.refusal.errorId : '',
+      message: partial?.refusal ? partial.refusal.message : '',
       forwarded: partial ? (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer) : measured.decoded,
       cost: mimirCost(info, tenant.limits),
     },
