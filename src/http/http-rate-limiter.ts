@@ -56,6 +56,11 @@ export interface HttpRateLimitOptions {
   headers?: readonly HeaderStyle[];
   /** Clock in ms (default Date.now). */
   now?: () => number;
+  /**
+   * The request's weight, e.g. its Content-Length or the rows it asks for: each policy takes its `cost` times
+   * it (default 1). Must return a finite number ≥ 0; anything else throws a RangeError naming the value.
+   */
+  weight?: (facts: HttpRequestFacts) => number;
   /** Add descriptor values to the context (Envoy-style), e.g. from the route. */
   descriptors?: (facts: HttpRequestFacts) => Record<string, string> | undefined;
   /** Called with every evaluation (for logs and metrics); must not throw. */
@@ -128,6 +133,12 @@ export class HttpRateLimiter {
     }
     if (this.options.tierHeader !== undefined)
       ctx.tier = first(headers[this.options.tierHeader.toLowerCase()]);
+    if (this.options.weight !== undefined) {
+      const weight = this.options.weight(facts);
+      if (!Number.isFinite(weight) || weight < 0)
+        throw new RangeError(`the weight option must return a finite number >= 0, got ${String(weight)}`);
+      ctx.weight = weight;
+    }
     const descriptors = this.options.descriptors?.(facts);
     if (descriptors !== undefined) ctx.descriptors = descriptors;
     const authorization = first(headers['authorization']);

@@ -61,6 +61,8 @@ function newEvaluation(): PolicyEvaluation {
 interface Applicable {
   policy: CompiledPolicy;
   key: string;
+  /** Units this request takes: the policy's `cost` times the request's weight. */
+  cost: number;
 }
 
 function listed(lists: IdentityLists | undefined, ctx: RequestContext): boolean {
@@ -133,7 +135,7 @@ export class PolicyEngine {
 
     // Phase 1: look without recording, so a denial by one policy costs nothing in the others.
     let denial: RateDecision | undefined;
-    for (const { policy, key } of applicable) {
+    for (const { policy, key, cost } of applicable) {
       evaluation.outcome = 'allowed';
       const limiter = shared === undefined ? policy.limiter : shared.local(policy);
       if (limiter === undefined) {
@@ -141,29 +143,29 @@ export class PolicyEngine {
         continue;
       }
       if (policy.shadow) continue;
-      const d = limiter.peek(key, nowMs, policy.cost);
+      const d = limiter.peek(key, nowMs, cost);
       if (!d.allowed && (denial === undefined || moreRestrictive(d, denial))) denial = d;
     }
 
     // Phase 2: record in every applicable policy (enforced ones only when the request passes).
-    for (const { policy, key } of applicable) {
+    for (const { policy, key, cost } of applicable) {
       const limiter = shared === undefined ? policy.limiter : shared.local(policy);
       if (limiter === undefined) continue;
       if (!policy.shadow && denial !== undefined) {
         // Nothing was recorded: report this policy's denial, or its untouched state when it had room.
-        const would = limiter.peek(key, nowMs, policy.cost);
+        const would = limiter.peek(key, nowMs, cost);
         const decision = would.allowed ? limiter.peek(key, nowMs, 0) : would;
         evaluation.results.push({ policy: policy.name, key, shadow: false, decision });
         continue;
       }
-      const d = limiter.check(key, nowMs, policy.cost, emptyRateDecision());
+      const d = limiter.check(key, nowMs, cost, emptyRateDecision());
       evaluation.results.push({ policy: policy.name, key, shadow: policy.shadow, decision: d });
       // A unit taken by a concurrency policy (shadow or not) must be given back when the request ends.
       if (d.allowed && limiter.algorithm.release !== undefined) {
         evaluation.held.push({
           policy,
           key,
-          cost: policy.cost,
+          cost,
           limiter: limiter === policy.limiter ? undefined : limiter,
         });
       }
@@ -225,7 +227,11 @@ export class PolicyEngine {
       if (!policy.matches(ctx)) continue;
       const key = policy.keyOf(ctx);
       if (key === undefined) continue;
-      applicable.push({ policy, key });
+      applicable.push({
+        policy,
+        key,
+        cost: ctx.weight === undefined ? policy.cost : policy.cost * ctx.weight,
+      });
       for (const name of policy.overrides) (overridden ??= new Set()).add(name);
     }
     return overridden === undefined ? applicable : applicable.filter((a) => !overridden.has(a.policy.name));
@@ -258,14 +264,12 @@ export class PolicyEngine {
     let denial: RateDecision | undefined;
     let looks: SharedDecision[] | undefined;
     if (enforced.length > 1) {
-      looks = await Promise.all(enforced.map((a) => shared.peek(a.policy, a.key, a.policy.cost)));
+      looks = await Promise.all(enforced.map((a) => shared.peek(a.policy, a.key, a.cost)));
       for (const d of looks)
         if (!d.allowed && (denial === undefined || moreRestrictive(d, denial))) denial = d;
     }
     const toCheck = denial === undefined ? enforced.concat(shadows) : shadows;
-    const settled = await Promise.allSettled(
-      toCheck.map((a) => shared.check(a.policy, a.key, a.policy.cost)),
-    );
+    const settled = await Promise.allSettled(toCheck.map((a) => shared.check(a.policy, a.key, a.cost)));
     const failure = settled.find((r) => r.status === 'rejected');
     if (failure !== undefined) {
       // Decided in process instead: leases taken in Redis for this request would only lapse, so give them back.
@@ -284,9 +288,9 @@ export class PolicyEngine {
     let raced: RateDecision | undefined;
     toCheck.forEach((a, i) => {
       const d = checked[i]!;
-      const { policy, key } = a;
+      const { policy, key, cost } = a;
       evaluation.results.push({ policy: policy.name, key, shadow: policy.shadow, decision: d });
-      if (d.lease !== undefined) evaluation.held.push({ policy, key, cost: policy.cost, lease: d.lease });
+      if (d.lease !== undefined) evaluation.held.push({ policy, key, cost, lease: d.lease });
       if (policy.shadow) {
         if (!d.allowed) evaluation.shadowDenied.push(policy.name);
         return;

@@ -18,4 +18,9 @@ export interface RequestContext {
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** Envoy-style descriptor entries. */
   descriptors?: Readonly<Record<string, string>>;
+  /**
+   * How much this request weighs (bytes, rows, tokens...): each policy takes its `cost` times this. Absent: 1.
+   * A weight of 0 takes nothing.
+   */
+  weight?: number;
 }

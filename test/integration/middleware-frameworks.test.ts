@@ -287,3 +287,42 @@ for (const [framework, start] of Object.entries(FRAMEWORKS)) {
     });
   });
 }
+
+describe('a request weight in the middleware (node:http)', () => {
+  it('charges each request its Content-Length against a byte budget, and refuses a bad weight clearly', async () => {
+    const limiter = new HttpRateLimiter({
+      policies: `
+policies:
+  - name: upload-bytes
+    match: { scope: ip }
+    limit: { algorithm: token_bucket, rate: 1, burst: 1000 }
+`,
+      weight: (facts) => Number(facts.headers['content-length'] ?? 0),
+    });
+    const server = createServer(
+      withRateLimit((_req: IncomingMessage, res: ServerResponse) => {
+        res.end('ok');
+      }, limiter),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`;
+    try {
+      const send = (bytes: number) => fetch(url, { method: 'POST', body: 'x'.repeat(bytes) });
+      expect((await send(600)).status).toBe(200);
+      const refused = await send(600);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).not.toBeNull();
+      expect((await send(400)).status, 'the refused 600 bytes took nothing').toBe(200);
+      expect(() =>
+        limiter.context({
+          method: 'POST',
+          url: '/',
+          headers: { 'content-length': 'abc' },
+          remoteAddress: '127.0.0.1',
+        }),
+      ).toThrow(/weight option must return a finite number >= 0, got NaN/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

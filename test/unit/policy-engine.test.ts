@@ -299,3 +299,48 @@ policies:
     expect(issues('policies: [')[0]!.message).toContain('not valid YAML');
   });
 });
+
+describe('request weight', () => {
+  const yaml = `
+policies:
+  - name: bytes-per-user
+    match: { scope: user }
+    limit: { algorithm: token_bucket, rate: 1, burst: 100 }
+  - name: requests-per-user
+    match: { scope: user }
+    cost: 2
+    limit: { algorithm: fixed_window, limit: 1000, window: 1m }
+`;
+
+  it('takes each policy’s cost times the request’s weight, and a denial takes nothing', () => {
+    const e = engine(yaml);
+    const allowed = e.evaluate({ user: 'u', weight: 60 }, T0);
+    expect(allowed.allowed).toBe(true);
+    const byPolicy = (ev: typeof allowed, name: string) =>
+      ev.results.find((r) => r.policy === name)!.decision!;
+    expect(byPolicy(allowed, 'bytes-per-user').remaining).toBe(40);
+    expect(byPolicy(allowed, 'requests-per-user').remaining).toBe(1000 - 120);
+    const denied = e.evaluate({ user: 'u', weight: 41 }, T0);
+    expect(denied.allowed).toBe(false);
+    expect(denied.decision?.policy).toBe('bytes-per-user');
+    expect(e.evaluate({ user: 'u', weight: 40 }, T0).allowed, 'the denied 41 took nothing').toBe(true);
+  });
+
+  it('weighs a request 1 without a weight, and 0 takes nothing (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(30), { maxLength: 20 }), (weights) => {
+        const e = engine(yaml);
+        let taken = 0;
+        for (const w of weights) {
+          // The clock stands still: the bucket only empties, so a request passes iff its weight still fits.
+          const ev = e.evaluate({ user: 'u', weight: w }, T0);
+          expect(ev.allowed).toBe(taken + w <= 100);
+          if (ev.allowed) taken += w;
+        }
+        const left = engine(yaml).evaluate({ user: 'u' }, T0).results[0]!.decision!.remaining;
+        expect(left).toBe(99);
+        expect(taken).toBeLessThanOrEqual(100);
+      }),
+    );
+  });
+});
