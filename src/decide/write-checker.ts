@@ -324,18 +324,7 @@ export class WriteChecker {
       const rates = decideRates(resolved, query, a, dryRun, undefined);
       return this.finish(tenant, rates.allowed ? deduplicated : rates, info, requestId, transport, started);
     };
-    let answer: RateAnswer | Promise<RateAnswer>;
-    try {
-      answer = this.deps.store.take(tenant, query, this.deps.now());
-    } catch (err) {
-      return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
-    }
-    if (answer instanceof Promise) {
-      return answer.then(decide, (err: unknown) =>
-        this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
-      );
-    }
-    return decide(answer);
+    return this.takeThen(tenant, query, info, requestId, transport, started, decide);
   }
 
   /** Mimir's per-series rules, the static limits and the buckets, for a measured write. */
@@ -349,7 +338,6 @@ export class WriteChecker {
     transport: Transport,
     started: number,
   ): Decision | Promise<Decision> {
-    const { store } = this.deps;
     const { decoded, describeSeries } = measured;
     // Mimir's per-series rules (src/decide/mimir-rules.ts): undefined in the common case, where every series is
     // valid; else the part Mimir would ingest, and the 400 owed for the rest.
@@ -384,18 +372,7 @@ export class WriteChecker {
       if (!plan) return this.finish(tenant, decided, info, requestId, transport, started);
       return this.takePart(tenant, plan, measured, query, decided, requestId, transport, started);
     };
-    let answer: RateAnswer | Promise<RateAnswer>;
-    try {
-      answer = store.take(tenant, query, this.deps.now());
-    } catch (err) {
-      return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
-    }
-    if (answer instanceof Promise) {
-      return answer.then(conclude, (err: unknown) =>
-        this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started),
-      );
-    }
-    return conclude(answer);
+    return this.takeThen(tenant, query, info, requestId, transport, started, conclude);
   }
 
   /** Selective filtering's second take: the part that fits, forwarded with a 429 for the rest, or the whole 429. */
@@ -433,9 +410,25 @@ export class WriteChecker {
       );
       return this.finish(tenant, d, plan.info, requestId, transport, started);
     };
+    return this.takeThen(tenant, plan.query, info, requestId, transport, started, conclude);
+  }
+
+  /**
+   * Takes `query` from the store and hands the answer to `conclude`, synchronously when the store answers so; a
+   * store that throws or rejects is not a verdict on the request (FAILURE_MODE_ALLOW decides, see failed()).
+   */
+  private takeThen(
+    tenant: string,
+    query: RateQuery,
+    info: RequestInfo,
+    requestId: string,
+    transport: Transport,
+    started: number,
+    conclude: (a: RateAnswer) => Decision | Promise<Decision>,
+  ): Decision | Promise<Decision> {
     let answer: RateAnswer | Promise<RateAnswer>;
     try {
-      answer = this.deps.store.take(tenant, plan.query, this.deps.now());
+      answer = this.deps.store.take(tenant, query, this.deps.now());
     } catch (err) {
       return this.finish(tenant, this.failed(err, tenant, requestId), info, requestId, transport, started);
     }
