@@ -370,24 +370,26 @@ export class WriteChecker {
       }
       const plan = this.selective.plan(resolved, measured, query, a, decided, resumed);
       if (!plan) return this.finish(tenant, decided, info, requestId, transport, started);
-      return this.takePart(tenant, plan, measured, query, decided, requestId, transport, started);
+      return this.takePart(tenant, plan, measured, info, query, decided, requestId, transport, started);
     };
     return this.takeThen(tenant, query, info, requestId, transport, started, conclude);
   }
 
-  /** Selective filtering's second take: the part that fits, forwarded with a 429 for the rest, or the whole 429. */
+  /**
+   * Selective filtering's second take: the part that fits, forwarded with a 429 for the rest, or the whole 429.
+   * `info` is the request as it was decided (its rest, for a retry), recorded when no part goes.
+   */
   private takePart(
     tenant: string,
     plan: SelectivePlan,
     measured: MeasuredBody,
+    info: RequestInfo,
     query: RateQuery,
     whole: Decision,
     requestId: string,
     transport: Transport,
     started: number,
   ): Decision | Promise<Decision> {
-    const info =
-      plan.skip > 0 ? { ...measured.info, series: measured.info.series - plan.skip } : measured.info;
     const conclude = (a: RateAnswer): Decision => {
       const d = this.selective.decision(tenant, plan, measured, query, a, whole, this.deps.now);
       if (!d.partial) {

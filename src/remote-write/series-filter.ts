@@ -323,15 +323,7 @@ function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
       } else if (seriesTag === TAG_V2_REFS_ONE) {
         ref(reader.varint(seriesEnd));
       } else if (seriesTag === TAG_V2_METADATA) {
-        const metadataEnd = reader.messageEnd(seriesEnd);
-        while (reader.pos < metadataEnd) {
-          const metadataTag = reader.tag(metadataEnd);
-          if (TAG_V2_METADATA_FIELDS.includes(metadataTag)) {
-            if (reader.varint(metadataEnd) !== 0) metadata = 1;
-          } else {
-            reader.skip(metadataTag, metadataEnd);
-          }
-        }
+        if (rw2MetadataIsSet(reader, seriesEnd)) metadata = 1;
       } else {
         if (seriesTag === TAG_V2_SAMPLES) samples++;
         else if (seriesTag === TAG_V2_HISTOGRAMS) histograms++;
@@ -344,6 +336,24 @@ function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
     if (totals.series > before) totals.metadata += metadata;
   }
   return { keep, firstProblem, kept: totals.info(measured) };
+}
+
+/**
+ * Reads an RW2 series' Metadata message (the reader is at its length); true when it sets a type, help or unit,
+ * which is when Mimir counts it as one metadata item.
+ */
+function rw2MetadataIsSet(reader: ProtoReader, seriesEnd: number): boolean {
+  const metadataEnd = reader.messageEnd(seriesEnd);
+  let set = false;
+  while (reader.pos < metadataEnd) {
+    const metadataTag = reader.tag(metadataEnd);
+    if (TAG_V2_METADATA_FIELDS.includes(metadataTag)) {
+      if (reader.varint(metadataEnd) !== 0) set = true;
+    } else {
+      reader.skip(metadataTag, metadataEnd);
+    }
+  }
+  return set;
 }
 
 /** Records the verdict on one series; returns the request's first problem so far. */
@@ -685,15 +695,7 @@ export function fittingPrefix(
     while (reader.pos < seriesEnd) {
       const t = reader.tag(seriesEnd);
       if (v2 && t === TAG_V2_METADATA) {
-        const metadataEnd = reader.messageEnd(seriesEnd);
-        while (reader.pos < metadataEnd) {
-          const metadataTag = reader.tag(metadataEnd);
-          if (TAG_V2_METADATA_FIELDS.includes(metadataTag)) {
-            if (reader.varint(metadataEnd) !== 0) seriesMetadata = 1;
-          } else {
-            reader.skip(metadataTag, metadataEnd);
-          }
-        }
+        if (rw2MetadataIsSet(reader, seriesEnd)) seriesMetadata = 1;
         continue;
       }
       if (t === samplesTag) samples++;
