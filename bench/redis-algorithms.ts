@@ -7,16 +7,15 @@
 // alternate (rlf, ours) and the median of BENCH_ROUNDS is reported. Prints a table, then one JSON line.
 
 import { cpus } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { AlgorithmName } from '../src/engine/algorithm.js';
 import type { AlgorithmSpec } from '../src/engine/algorithm-spec.js';
 import { RedisConnections } from '../src/stores/redis/redis-connections.js';
-import type { RedisSettings } from '../src/stores/redis/redis-settings.js';
 import { SharedRateLimiter } from '../src/stores/redis/shared-rate-limiter.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
+import { benchRedisSettings, closedLoop } from './lib/redis-bench.js';
 import { median, round, summarize } from './lib/stats.js';
 
 function knob(name: string, fallback: number): number {
@@ -55,48 +54,12 @@ const log = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
 };
 
-async function closedLoop(check: (key: string) => Promise<unknown>): Promise<RunResult> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let done = 0;
-  const deadline = performance.now() + SECONDS * 1000;
-  const worker = async (w: number): Promise<void> => {
-    let i = w;
-    while (performance.now() < deadline) {
-      const key = `k${i % KEYS}`;
-      i += CONCURRENCY;
-      const t0 = performance.now();
-      try {
-        await check(key);
-        if ((done & 15) === 0) latencies.push(performance.now() - t0);
-        done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
-  const elapsed = (performance.now() - started) / 1000;
-  return { checksPerSecond: done / elapsed, p99Ms: summarize(latencies).p99, errors };
-}
-
-function settings(port: number): RedisSettings {
+async function measure(check: (key: string) => Promise<unknown>): Promise<RunResult> {
+  const run = await closedLoop({ seconds: SECONDS, concurrency: CONCURRENCY, keys: KEYS }, check);
   return {
-    addresses: [{ host: '127.0.0.1', port }],
-    mode: 'standalone',
-    sentinelMaster: 'mymaster',
-    username: '',
-    password: '',
-    poolSize: 4,
-    minIdleConns: 1,
-    timeoutMs: 5000,
-    keyPrefix: 'bench:',
-    fallback: 'local',
-    fallbackReplicas: 1,
-    breakerFailures: 3,
-    breakerCooldownMs: 1000,
-    localCache: false,
+    checksPerSecond: run.done / run.elapsedSeconds,
+    p99Ms: summarize(run.latencies).p99,
+    errors: run.errors,
   };
 }
 
@@ -121,19 +84,19 @@ async function main(): Promise<void> {
   );
   const rlfClient = new Redis({ host: '127.0.0.1', port: server.port, enableAutoPipelining: true });
   const rlf = new RateLimiterRedis({ storeClient: rlfClient, points: 1e9, duration: 60, keyPrefix: 'rlf' });
-  const connections = new RedisConnections(settings(server.port), () => undefined);
+  const connections = new RedisConnections(benchRedisSettings(server.port), () => undefined);
   if (!(await connections.waitReady(5000))) throw new Error('could not connect to the bench redis-server');
 
   const rlfRuns: RunResult[] = [];
   const ours = new Map<AlgorithmName, RunResult[]>();
-  await closedLoop((k) => rlf.consume(k, 1)); // warm-up: JIT, connections
+  await measure((k) => rlf.consume(k, 1)); // warm-up: JIT, connections
   for (let r = 0; r < ROUNDS; r++) {
-    rlfRuns.push(await closedLoop((k) => rlf.consume(k, 1)));
+    rlfRuns.push(await measure((k) => rlf.consume(k, 1)));
     for (const [name, spec] of Object.entries(OPEN) as [AlgorithmName, AlgorithmSpec][]) {
       const limiter = new SharedRateLimiter(spec, connections, { name: `bench${r}`, keyPrefix: 'bench:' });
-      if (r === 0) await closedLoop(checkOf(limiter)); // warm-up: script load
+      if (r === 0) await measure(checkOf(limiter)); // warm-up: script load
       const runs = ours.get(name) ?? [];
-      runs.push(await closedLoop(checkOf(limiter)));
+      runs.push(await measure(checkOf(limiter)));
       ours.set(name, runs);
     }
     log(`round ${r + 1}/${ROUNDS} done`);

@@ -21,9 +21,9 @@ import { FallbackRateStore } from '../src/stores/fallback-rate-store.js';
 import type { RateAnswer, RateQuery, RateStore } from '../src/stores/rate-store.js';
 import { RedisConnections } from '../src/stores/redis/redis-connections.js';
 import { RedisRateStore } from '../src/stores/redis/redis-rate-store.js';
-import type { RedisSettings } from '../src/stores/redis/redis-settings.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
+import { benchRedisSettings, closedLoop } from './lib/redis-bench.js';
 import { median, round, summarize } from './lib/stats.js';
 
 function knob(name: string, fallback: number): number {
@@ -69,43 +69,21 @@ const log = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
 };
 
-/** Keeps `CONCURRENCY` checks in flight for SECONDS; each check is timed from call to answer. */
-async function closedLoop(
-  admin: Redis,
-  check: (key: string) => Promise<unknown> | unknown,
-): Promise<RunResult> {
+/** Keeps `CONCURRENCY` checks in flight for SECONDS, with the CPU Redis and this process spent on them. */
+async function measure(admin: Redis, check: (key: string) => Promise<unknown> | unknown): Promise<RunResult> {
   await admin.config('RESETSTAT');
   const redisCpu0 = await redisCpuSeconds(admin);
   const cpu0 = process.cpuUsage();
-  const latencies: number[] = [];
-  let errors = 0;
-  let done = 0;
-  const deadline = performance.now() + SECONDS * 1000;
-  const worker = async (w: number): Promise<void> => {
-    let i = w;
-    while (performance.now() < deadline) {
-      const key = `k${i % KEYS}`;
-      i += CONCURRENCY;
-      const t0 = performance.now();
-      try {
-        await check(key);
-        // Sample latencies (every 16th) to keep the recorder from dominating memory.
-        if ((done & 15) === 0) latencies.push(performance.now() - t0);
-        done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
-  const elapsed = (performance.now() - started) / 1000;
+  const { done, errors, elapsedSeconds, latencies } = await closedLoop(
+    { seconds: SECONDS, concurrency: CONCURRENCY, keys: KEYS },
+    check,
+  );
   const cpu = process.cpuUsage(cpu0);
   const redisCpu = (await redisCpuSeconds(admin)) - redisCpu0;
   const s = summarize(latencies);
   const micros = await redisEvalMicros(admin);
   return {
-    checksPerSecond: done / elapsed,
+    checksPerSecond: done / elapsedSeconds,
     redisMicrosPerCheck: micros / Math.max(1, done),
     redisCpuMicrosPerCheck: (redisCpu * 1e6) / Math.max(1, done),
     nodeCpuMicrosPerCheck: (cpu.user + cpu.system) / Math.max(1, done),
@@ -115,27 +93,8 @@ async function closedLoop(
   };
 }
 
-function storeSettings(port: number): RedisSettings {
-  return {
-    addresses: [{ host: '127.0.0.1', port }],
-    mode: 'standalone',
-    sentinelMaster: 'mymaster',
-    username: '',
-    password: '',
-    poolSize: 4,
-    minIdleConns: 1,
-    timeoutMs: 5000,
-    keyPrefix: 'bench:',
-    fallback: 'local',
-    fallbackReplicas: 1,
-    breakerFailures: 3,
-    breakerCooldownMs: 1000,
-    localCache: false,
-  };
-}
-
 async function newRedisStore(port: number, localCache: boolean): Promise<RedisRateStore> {
-  const s = storeSettings(port);
+  const s = benchRedisSettings(port);
   const store = new RedisRateStore(new RedisConnections(s, () => undefined), {
     keyPrefix: s.keyPrefix,
     localCache,
@@ -211,12 +170,12 @@ async function main(): Promise<void> {
     exact_service: [],
   };
   // Warm-up: JIT, connections, scripts.
-  await closedLoop(admin, (k) => rlf.consume(k, 1));
-  await closedLoop(admin, takeOf(exact));
+  await measure(admin, (k) => rlf.consume(k, 1));
+  await measure(admin, takeOf(exact));
   for (let r = 0; r < ROUNDS; r++) {
-    rounds.rlf.push(await closedLoop(admin, (k) => rlf.consume(k, 1)));
-    rounds.exact.push(await closedLoop(admin, takeOf(exact)));
-    rounds.exact_service.push(await closedLoop(admin, takeOf(wrapped)));
+    rounds.rlf.push(await measure(admin, (k) => rlf.consume(k, 1)));
+    rounds.exact.push(await measure(admin, takeOf(exact)));
+    rounds.exact_service.push(await measure(admin, takeOf(wrapped)));
     log(`round ${r + 1}/${ROUNDS} done`);
   }
   const cached = [await cachedRun(cachedStore), await cachedRun(cachedStore), await cachedRun(cachedStore)];
