@@ -2,16 +2,22 @@
 // stream of tokens (json-cursor.ts): no JSON.parse, no objects per point, no recursion on the body's nesting; any
 // bad text or shape is BodyDecodeError. describeOtlpJsonSeries(), which only runs to word a denial, parses.
 
-import { BodyDecodeError } from './errors.js';
 import { JSON_BYTES, JsonCursor } from './json-cursor.js';
+import type { JsonObject } from './otlp-json-objects.js';
+import {
+  invalidJson,
+  isObject,
+  keyOf,
+  kindIsKept,
+  list,
+  optionalObject,
+  optionalString,
+  parseOtlpJson,
+} from './otlp-json-objects.js';
 import type { DescribedLabel } from './describe-series.js';
 import { describeLabels } from './describe-series.js';
 import type { RequestInfo } from './request-info.js';
 
-type Json = unknown;
-type JsonObject = Record<string, Json>;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 const KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
@@ -771,7 +777,7 @@ function countList(c: JsonCursor, field: string, objects: boolean): number {
 
 /** The series at `ordinal` (as scanOtlpJson() numbers them), as `series: 'name{a="1"}'`. */
 export function describeOtlpJsonSeries(buf: Uint8Array, wanted: number): string {
-  const root = parse(buf);
+  const root = parseOtlpJson(buf);
   let ordinal = 0;
   for (const rm of list(root, 'resourceMetrics', 'resource_metrics')) {
     const resource = optionalObject(rm, 'resource', 'resource');
@@ -813,30 +819,6 @@ export function describeOtlpJsonSeries(buf: Uint8Array, wanted: number): string 
   throw new RangeError(`series ${wanted} does not exist: the body has ${ordinal} series ordinals`);
 }
 
-function parse(buf: Uint8Array): JsonObject {
-  let root: Json;
-  try {
-    root = JSON.parse(utf8.decode(buf));
-  } catch (cause) {
-    throw invalidJson(cause instanceof Error ? cause.message : String(cause));
-  }
-  if (!isObject(root)) throw invalidJson('the body is not a JSON object');
-  return root;
-}
-
-/** Mimir keeps gauges and summaries, and sums and histograms only when cumulative. */
-function kindIsKept(kind: number, data: JsonObject): boolean {
-  if (kind === 0 || kind === 4) return true;
-  const temporality = data['aggregationTemporality'] ?? data['aggregation_temporality'];
-  return temporality === 2 || temporality === '2' || temporality === 'AGGREGATION_TEMPORALITY_CUMULATIVE';
-}
-
-function keyOf(kv: JsonObject): string {
-  const key = kv['key'] ?? '';
-  if (typeof key !== 'string') throw invalidJson('an attribute key is not a string');
-  return key;
-}
-
 function valueText(kv: JsonObject): string {
   const value = kv['value'];
   if (!isObject(value)) return '';
@@ -862,39 +844,7 @@ function valueText(kv: JsonObject): string {
   return '';
 }
 
-/** An array of objects (absent: empty); anything else is a shape error. */
-function list(obj: JsonObject, camel: string, snake: string): JsonObject[] {
-  const value = obj[camel] ?? obj[snake];
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw invalidJson(`${camel} is not an array`);
-  for (const item of value as Json[]) {
-    if (!isObject(item)) throw invalidJson(`${camel} holds a ${item === null ? 'null' : typeof item}`);
-  }
-  return value as JsonObject[];
-}
-
-function optionalObject(obj: JsonObject, camel: string, snake: string): JsonObject | undefined {
-  const value = obj[camel] ?? obj[snake];
-  if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw invalidJson(`${camel} is not an object`);
-  return value;
-}
-
-function optionalString(obj: JsonObject, key: string): string {
-  const value = obj[key] ?? '';
-  if (typeof value !== 'string') throw invalidJson(`${key} is not a string`);
-  return value;
-}
-
-function isObject(value: Json): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function label(name: string, value: string): DescribedLabel {
   const bytes = encoder.encode(value);
   return { name, buf: bytes, start: 0, end: bytes.length };
-}
-
-function invalidJson(detail: string): BodyDecodeError {
-  return new BodyDecodeError('invalid_json', `invalid OTLP JSON: ${detail}`, -1);
 }

@@ -5,14 +5,23 @@
 // (otlp-proto-scanner.ts, otlp-json-scanner.ts) stay as they are. Throws only BodyDecodeError.
 
 import { describeLabels } from './describe-series.js';
-import { BodyDecodeError } from './errors.js';
 import type { OtlpLabel, OtlpSeries } from './otlp-describe-series.js';
+import type { JsonObject } from './otlp-json-objects.js';
+import {
+  invalidJson,
+  isObject,
+  keyOf,
+  kindIsKept,
+  list,
+  optionalObject,
+  optionalString,
+  parseOtlpJson,
+} from './otlp-json-objects.js';
 import type { DropSpec } from './otlp-proto-drop-pass.js';
 import { otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /** The longest suffix the translation appends to a metric name of each kind, as the scanners count it. */
@@ -228,9 +237,6 @@ function utf8Length(s: string): number {
 
 // ---- OTLP/JSON: parsed whole (this path is opt-in and never the scan), walked in the scanner's order. ----
 
-type Json = unknown;
-type JsonObject = Record<string, Json>;
-
 const KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
 const SNAKE_KINDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'] as const;
 
@@ -239,7 +245,7 @@ function walkOtlpJson(
   want: (ordinal: number) => boolean,
   visit: (series: OtlpSeries) => boolean,
 ): number {
-  const root = parse(buf);
+  const root = parseOtlpJson(buf);
   let ordinal = 0;
   for (const rm of list(root, 'resourceMetrics', 'resource_metrics')) {
     const resource = optionalObject(rm, 'resource', 'resource');
@@ -301,29 +307,10 @@ function walkOtlpJson(
   return ordinal;
 }
 
-function parse(buf: Uint8Array): JsonObject {
-  let root: Json;
-  try {
-    root = JSON.parse(utf8.decode(buf));
-  } catch (cause) {
-    throw invalidJson(cause instanceof Error ? cause.message : String(cause));
-  }
-  if (!isObject(root)) throw invalidJson('the body is not a JSON object');
-  return root;
-}
-
-/** Mimir keeps gauges and summaries, and sums and histograms only when cumulative. */
-function kindIsKept(kind: number, data: JsonObject): boolean {
-  if (kind === 0 || kind === 4) return true;
-  const temporality = data['aggregationTemporality'] ?? data['aggregation_temporality'];
-  return temporality === 2 || temporality === '2' || temporality === 'AGGREGATION_TEMPORALITY_CUMULATIVE';
-}
-
 function keyValue(kv: JsonObject): OtlpLabel {
-  const key = kv['key'] ?? '';
-  if (typeof key !== 'string') throw invalidJson('an attribute key is not a string');
+  const name = keyOf(kv);
   const value = kv['value'];
-  return { ...anyValue(isObject(value) ? value : {}), name: key };
+  return { ...anyValue(isObject(value) ? value : {}), name };
 }
 
 /**
@@ -358,39 +345,8 @@ function anyValue(value: JsonObject): OtlpLabel {
   return label('', '');
 }
 
-function list(obj: JsonObject, camel: string, snake: string): JsonObject[] {
-  const value = obj[camel] ?? obj[snake];
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw invalidJson(`${camel} is not an array`);
-  for (const item of value as Json[]) {
-    if (!isObject(item)) throw invalidJson(`${camel} holds a ${item === null ? 'null' : typeof item}`);
-  }
-  return value as JsonObject[];
-}
-
-function optionalObject(obj: JsonObject, camel: string, snake: string): JsonObject | undefined {
-  const value = obj[camel] ?? obj[snake];
-  if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw invalidJson(`${camel} is not an object`);
-  return value;
-}
-
-function optionalString(obj: JsonObject, key: string): string {
-  const value = obj[key] ?? '';
-  if (typeof value !== 'string') throw invalidJson(`${key} is not a string`);
-  return value;
-}
-
-function isObject(value: Json): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const NO_BYTES = new Uint8Array(0);
 /** A JSON label keeps its text; describe turns it into bytes only when a message needs it. */
 function label(name: string, value: string): OtlpLabel {
   return { name, buf: NO_BYTES, start: 0, end: 0, valueLength: utf8Length(value), text: value };
-}
-
-function invalidJson(detail: string): BodyDecodeError {
-  return new BodyDecodeError('invalid_json', `invalid OTLP JSON: ${detail}`, -1);
 }
