@@ -34,25 +34,19 @@ import { snappyUncompressedLength } from '../src/remote-write/snappy-block.js';
 import { clockTicks, cpuTimeMs, loadAverage, waitForQuiet, watchCpu } from './lib/machine.js';
 import { counterSum } from './lib/processes.js';
 import { median, percentile, round } from './lib/stats.js';
+import { knob } from './lib/knob.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RLS_PATH = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
 const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
-function knob(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got ${raw}`);
-  return n;
-}
-const ROUNDS = knob('BENCH_ROUNDS', 3);
-const RLS_REQUESTS = knob('BENCH_RLS_REQUESTS', 100_000);
-const CHECK_REQUESTS = knob('BENCH_CHECK_REQUESTS', 15_000);
-const CONNECTIONS = knob('BENCH_CONNECTIONS', 4);
-const STREAMS = knob('BENCH_STREAMS', 16);
+const ROUNDS = knob('BENCH_ROUNDS', 3, { whole: true });
+const RLS_REQUESTS = knob('BENCH_RLS_REQUESTS', 100_000, { whole: true });
+const CHECK_REQUESTS = knob('BENCH_CHECK_REQUESTS', 15_000, { whole: true });
+const CONNECTIONS = knob('BENCH_CONNECTIONS', 4, { whole: true });
+const STREAMS = knob('BENCH_STREAMS', 16, { whole: true });
 /** Up to this many seconds are spent waiting for other processes to use < 20% of the CPUs before timing. */
-const WAIT_QUIET_SECONDS = knob('BENCH_WAIT_QUIET_SECONDS', 30);
+const WAIT_QUIET_SECONDS = knob('BENCH_WAIT_QUIET_SECONDS', 30, { whole: true });
 
 function cpuProfArgs(): string[] {
   const dir = process.env['BENCH_CPU_PROF'];

@@ -14,14 +14,7 @@ import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { median, round, summarize } from './lib/stats.js';
-
-function knob(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return n;
-}
+import { knob } from './lib/knob.js';
 
 const SECONDS = knob('BENCH_SECONDS', 3);
 const ROUNDS = knob('BENCH_ROUNDS', 3);

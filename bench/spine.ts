@@ -39,6 +39,7 @@ import { cpuCount, cpuTimeMs, loadAverage, waitForQuiet, watchCpu } from './lib/
 import type { CpuShare } from './lib/machine.js';
 import type { Child, EdgeChild } from './lib/processes.js';
 import { round } from './lib/stats.js';
+import { knob } from './lib/knob.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERIES = 2000;
@@ -50,16 +51,6 @@ const TARGET_P99_OVERHEAD_MS = 1;
 /** CPU share used by other processes above which a phase's figures are flagged as perturbed. */
 const NOISY_OTHER_CPU_PCT = 10;
 
-function knob(name: string, fallback: number, zeroAllowed = false): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !zeroAllowed)) {
-    throw new Error(`${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got ${raw}`);
-  }
-  return n;
-}
-
 const ROUNDS = knob('BENCH_ROUNDS', 7);
 const ROUND_MS = knob('BENCH_ROUND_MS', 1000);
 const WARMUP_MS = knob('BENCH_WARMUP_MS', 1000);
@@ -68,9 +59,9 @@ const SECONDS = knob('BENCH_SECONDS', 10);
 const CONCURRENCY = knob('BENCH_CONCURRENCY', 32);
 const CLOSED_SECONDS = knob('BENCH_CLOSED_SECONDS', 5);
 /** Up to this many seconds to wait, before each part, for other processes to leave the CPUs alone (0: don't). */
-const WAIT_QUIET_SECONDS = knob('BENCH_WAIT_QUIET_SECONDS', 30, true);
+const WAIT_QUIET_SECONDS = knob('BENCH_WAIT_QUIET_SECONDS', 30, { zeroAllowed: true });
 /** A phase disturbed by other processes is measured again at most this many times. */
-const RETRIES = knob('BENCH_RETRIES', 2, true);
+const RETRIES = knob('BENCH_RETRIES', 2, { zeroAllowed: true });
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench] ${msg}\n`);
