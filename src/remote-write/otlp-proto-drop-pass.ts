@@ -7,19 +7,13 @@ import {
   SERVICE_INSTANCE_ID,
   SERVICE_NAME,
   SERVICE_NAMESPACE,
-  TAG_ARRAY_VALUE,
-  TAG_BOOL_VALUE,
-  TAG_BYTES_VALUE,
   TAG_DATA_POINTS,
-  TAG_DOUBLE_VALUE,
   TAG_EXPONENTIAL_ATTRIBUTES,
   TAG_EXPONENTIAL_HISTOGRAM,
   TAG_GAUGE,
   TAG_HISTOGRAM,
   TAG_HISTOGRAM_ATTRIBUTES,
-  TAG_INT_VALUE,
   TAG_KEY,
-  TAG_KVLIST_VALUE,
   TAG_METRICS,
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
@@ -28,7 +22,6 @@ import {
   TAG_RESOURCE_ATTRIBUTES,
   TAG_RESOURCE_METRICS,
   TAG_SCOPE_METRICS,
-  TAG_STRING_VALUE,
   TAG_SUM,
   TAG_SUMMARY,
   TAG_SUMMARY_ATTRIBUTES,
@@ -36,6 +29,7 @@ import {
   TEMPORALITY_CUMULATIVE,
   bytesEqual,
   temporalityOf,
+  anyValueLength,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from './protobuf-reader.js';
 
@@ -319,37 +313,9 @@ class DropPass {
         this.keyLength = length;
         reader.pos += length;
       } else if (tag === TAG_VALUE) {
-        this.valueLength = this.anyValueLength(reader.messageEnd(end));
+        this.valueLength = anyValueLength(this.reader, this.buf, reader.messageEnd(end));
       } else reader.skip(tag, end);
     }
-  }
-
-  private anyValueLength(end: number): number {
-    const reader = this.reader;
-    let length = 0;
-    while (reader.pos < end) {
-      const tag = reader.tag(end);
-      if (tag === TAG_STRING_VALUE || tag === TAG_ARRAY_VALUE || tag === TAG_KVLIST_VALUE) {
-        length = reader.length(end);
-        reader.pos += length;
-      } else if (tag === TAG_BYTES_VALUE) {
-        const bytes = reader.length(end);
-        reader.pos += bytes;
-        length = 4 * Math.ceil(bytes / 3);
-      } else if (tag === TAG_BOOL_VALUE) {
-        length = reader.varint(end) !== 0 ? 4 : 5;
-      } else if (tag === TAG_INT_VALUE) {
-        const unsigned = reader.varint(end);
-        length = String(unsigned >= 2 ** 63 ? unsigned - 2 ** 64 : unsigned).length;
-      } else if (tag === TAG_DOUBLE_VALUE) {
-        const at = reader.pos;
-        reader.skip(tag, end);
-        length = String(
-          new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).getFloat64(0, true),
-        ).length;
-      } else reader.skip(tag, end);
-    }
-    return length;
   }
 
   private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {

@@ -94,3 +94,49 @@ export function temporalityOf(reader: ProtoReader, end: number): number {
 export function wrongWireType(tag: number, message: string, offset: number): Error {
   return invalidProtobuf(`wrong wire type ${tag & 7} for ${message} field ${tag >>> 3}`, offset);
 }
+
+/**
+ * The length of the AnyValue `[reader.pos, end)` as Mimir turns it into a label value (pcommon's AsString): a
+ * string's bytes, `true`/`false`, an integer's digits, a double's shortest form, bytes as base64. Arrays and maps
+ * become JSON; their encoded size stands in for it, so nesting is skipped by length, never descended.
+ */
+export function anyValueLength(reader: ProtoReader, buf: Uint8Array, end: number): number {
+  let length = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_STRING_VALUE || tag === TAG_ARRAY_VALUE || tag === TAG_KVLIST_VALUE) {
+      length = reader.length(end);
+      reader.pos += length;
+    } else if (tag === TAG_BYTES_VALUE) {
+      const bytes = reader.length(end);
+      reader.pos += bytes;
+      length = 4 * Math.ceil(bytes / 3);
+    } else if (tag === TAG_BOOL_VALUE) {
+      length = reader.varint(end) !== 0 ? 4 : 5;
+    } else if (tag === TAG_INT_VALUE) {
+      length = int64DecimalLength(reader.varint(end));
+    } else if (tag === TAG_DOUBLE_VALUE) {
+      length = String(readDouble(buf, reader.pos)).length;
+      reader.skip(tag, end);
+    } else if (tag >>> 3 >= 1 && tag >>> 3 <= 7) {
+      throw wrongWireType(tag, 'AnyValue', reader.pos);
+    } else {
+      reader.skip(tag, end);
+    }
+  }
+  return length;
+}
+
+const doubleBytes = new Uint8Array(8);
+const doubleView = new Float64Array(doubleBytes.buffer);
+
+function readDouble(buf: Uint8Array, pos: number): number {
+  for (let i = 0; i < 8; i++) doubleBytes[i] = buf[pos + i]!;
+  return doubleView[0]!;
+}
+
+/** Decimal digits of an int64 read as an unsigned varint (negative values arrive as 2^64 - |v|). */
+function int64DecimalLength(unsigned: number): number {
+  const value = unsigned >= 2 ** 63 ? unsigned - 2 ** 64 : unsigned;
+  return String(value).length;
+}

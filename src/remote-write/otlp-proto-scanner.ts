@@ -7,13 +7,9 @@ import {
   SERVICE_INSTANCE_ID,
   SERVICE_NAME,
   SERVICE_NAMESPACE,
-  TAG_ARRAY_VALUE,
-  TAG_BOOL_VALUE,
   TAG_BUCKET_COUNTS_ONE,
   TAG_BUCKET_COUNTS_PACKED,
-  TAG_BYTES_VALUE,
   TAG_DATA_POINTS,
-  TAG_DOUBLE_VALUE,
   TAG_EXPLICIT_BOUNDS_ONE,
   TAG_EXPLICIT_BOUNDS_PACKED,
   TAG_EXPONENTIAL_ATTRIBUTES,
@@ -24,9 +20,7 @@ import {
   TAG_HISTOGRAM_ATTRIBUTES,
   TAG_HISTOGRAM_EXEMPLARS,
   TAG_HISTOGRAM_SUM,
-  TAG_INT_VALUE,
   TAG_KEY,
-  TAG_KVLIST_VALUE,
   TAG_METRICS,
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
@@ -45,6 +39,7 @@ import {
   bytesEqual,
   temporalityOf,
   wrongWireType,
+  anyValueLength,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from './protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
@@ -449,46 +444,13 @@ class OtlpScan {
         this.attributeKeyLengthLast = length;
         reader.pos += length;
       } else if (tag === TAG_VALUE) {
-        this.valueLengthLast = this.anyValueLength(reader.messageEnd(end));
+        this.valueLengthLast = anyValueLength(this.reader, this.buf, reader.messageEnd(end));
       } else if (tag >>> 3 === 1 || tag >>> 3 === 2) {
         throw wrongWireType(tag, 'KeyValue', reader.pos);
       } else {
         reader.skip(tag, end);
       }
     }
-  }
-
-  /**
-   * The length of an AnyValue as Mimir turns it into a label value (pcommon's AsString): a string's bytes,
-   * `true`/`false`, an integer's digits, a double's shortest form, bytes as base64. Arrays and maps become JSON;
-   * their encoded size stands in for it, so nesting is skipped by length, never descended.
-   */
-  private anyValueLength(end: number): number {
-    const reader = this.reader;
-    let length = 0;
-    while (reader.pos < end) {
-      const tag = reader.tag(end);
-      if (tag === TAG_STRING_VALUE || tag === TAG_ARRAY_VALUE || tag === TAG_KVLIST_VALUE) {
-        length = reader.length(end);
-        reader.pos += length;
-      } else if (tag === TAG_BYTES_VALUE) {
-        const bytes = reader.length(end);
-        reader.pos += bytes;
-        length = 4 * Math.ceil(bytes / 3);
-      } else if (tag === TAG_BOOL_VALUE) {
-        length = reader.varint(end) !== 0 ? 4 : 5;
-      } else if (tag === TAG_INT_VALUE) {
-        length = int64DecimalLength(reader.varint(end));
-      } else if (tag === TAG_DOUBLE_VALUE) {
-        length = String(readDouble(this.buf, reader.pos)).length;
-        reader.skip(tag, end);
-      } else if (tag >>> 3 >= 1 && tag >>> 3 <= 7) {
-        throw wrongWireType(tag, 'AnyValue', reader.pos);
-      } else {
-        reader.skip(tag, end);
-      }
-    }
-    return length;
   }
 
   private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {
@@ -505,20 +467,6 @@ class OtlpScan {
       this.maxLabelValueSeries = ordinal;
     }
   }
-}
-
-const doubleBytes = new Uint8Array(8);
-const doubleView = new Float64Array(doubleBytes.buffer);
-
-function readDouble(buf: Uint8Array, pos: number): number {
-  for (let i = 0; i < 8; i++) doubleBytes[i] = buf[pos + i]!;
-  return doubleView[0]!;
-}
-
-/** Decimal digits of an int64 read as an unsigned varint (negative values arrive as 2^64 - |v|). */
-function int64DecimalLength(unsigned: number): number {
-  const value = unsigned >= 2 ** 63 ? unsigned - 2 ** 64 : unsigned;
-  return String(value).length;
 }
 
 /** FNV-1a of a metric name, folded to 30 bits so the Set key stays a small integer. */
