@@ -258,6 +258,9 @@ export class WriteChecker {
   ): Decision | Promise<Decision> {
     const { tenant } = question;
     const haMetric = this.deps.metrics.haDecisions;
+    // Decided like any write; the elected replica's without its replica label, which Mimir removes first.
+    const asUsual = (replicaLabel: string | undefined): Decision | Promise<Decision> =>
+      this.decideMeasured(tenant, resolved, measured, dryRun, replicaLabel, requestId, transport, started);
     if (verdict.kind === 'accept') {
       haMetric.labels(verdict.failover ? 'failover' : verdict.newCluster ? 'elected' : 'accepted').inc();
       if (verdict.failover)
@@ -265,17 +268,7 @@ export class WriteChecker {
           { request_id: requestId, tenant, cluster: question.cluster, elected: verdict.elected },
           'HA failover: the elected replica was silent for the failover timeout',
         );
-      const replicaLabel = resolved.limits.ha_replica_label;
-      return this.decideMeasured(
-        tenant,
-        resolved,
-        measured,
-        dryRun,
-        replicaLabel,
-        requestId,
-        transport,
-        started,
-      );
+      return asUsual(resolved.limits.ha_replica_label);
     }
     if (verdict.kind === 'too_many_clusters') {
       haMetric.labels('too_many_clusters').inc();
@@ -287,29 +280,11 @@ export class WriteChecker {
       );
       if (isEnforced(resolved.enforcement, 'ha_max_clusters', dryRun))
         return this.finish(tenant, d, measured.info, requestId, transport, started);
-      return this.decideMeasured(
-        tenant,
-        resolved,
-        measured,
-        dryRun,
-        undefined,
-        requestId,
-        transport,
-        started,
-      );
+      return asUsual(undefined);
     }
     if (!isEnforced(resolved.enforcement, 'accept_ha_samples', dryRun)) {
       haMetric.labels('deduplicated_observed').inc();
-      return this.decideMeasured(
-        tenant,
-        resolved,
-        measured,
-        dryRun,
-        undefined,
-        requestId,
-        transport,
-        started,
-      );
+      return asUsual(undefined);
     }
     haMetric.labels('deduplicated').inc();
     const deduplicated = denial(
