@@ -32,6 +32,8 @@ import {
   anyValueLength,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from './protobuf-reader.js';
+import type { LabelExtremes } from './request-info.js';
+import { noExtremes, observeExtremes } from './request-info.js';
 
 /** What is dropped, as the pass tests it: attribute names by their translated form, fixed labels by flag. */
 export interface DropSpec {
@@ -42,15 +44,6 @@ export interface DropSpec {
   instance: boolean;
   le: boolean;
   quantile: boolean;
-}
-
-export interface LabelExtremes {
-  maxLabelNames: number;
-  maxLabelNamesSeries: number;
-  maxLabelNameLength: number;
-  maxLabelNameSeries: number;
-  maxLabelValueLength: number;
-  maxLabelValueSeries: number;
 }
 
 const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
@@ -93,14 +86,7 @@ export function translatesTo(buf: Uint8Array, start: number, length: number, nam
 
 class DropPass {
   readonly reader: ProtoReader;
-  readonly x: LabelExtremes = {
-    maxLabelNames: 0,
-    maxLabelNamesSeries: -1,
-    maxLabelNameLength: 0,
-    maxLabelNameSeries: -1,
-    maxLabelValueLength: 0,
-    maxLabelValueSeries: -1,
-  };
+  readonly x: LabelExtremes = noExtremes();
   ordinal = 0;
   // The current resource's kept job/instance and target_info labels.
   resLabels = 0;
@@ -319,19 +305,7 @@ class DropPass {
   }
 
   private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {
-    const x = this.x;
-    if (labels > x.maxLabelNames || x.maxLabelNamesSeries < 0) {
-      x.maxLabelNames = labels;
-      x.maxLabelNamesSeries = ordinal;
-    }
-    if (nameLength > x.maxLabelNameLength || x.maxLabelNameSeries < 0) {
-      x.maxLabelNameLength = nameLength;
-      x.maxLabelNameSeries = ordinal;
-    }
-    if (valueLength > x.maxLabelValueLength || x.maxLabelValueSeries < 0) {
-      x.maxLabelValueLength = valueLength;
-      x.maxLabelValueSeries = ordinal;
-    }
+    observeExtremes(this.x, ordinal, labels, nameLength, valueLength);
   }
 }
 

@@ -21,6 +21,7 @@ import type { DropSpec } from './otlp-proto-drop-pass.js';
 import { otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
+import { noExtremes, observeExtremes } from './request-info.js';
 
 const encoder = new TextEncoder();
 
@@ -121,14 +122,7 @@ export function otlpLabelExtremes(
   if (measured.format === 'otlp-proto') {
     return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped)) };
   }
-  const x = {
-    maxLabelNames: 0,
-    maxLabelNamesSeries: -1,
-    maxLabelNameLength: 0,
-    maxLabelNameSeries: -1,
-    maxLabelValueLength: 0,
-    maxLabelValueSeries: -1,
-  };
+  const x = noExtremes();
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
     buf,
@@ -162,19 +156,7 @@ export function otlpLabelExtremes(
         labels++;
         if (extra.length > nameLength) nameLength = extra.length;
       }
-      const at = s.ordinal;
-      if (labels > x.maxLabelNames || x.maxLabelNamesSeries < 0) {
-        x.maxLabelNames = labels;
-        x.maxLabelNamesSeries = at;
-      }
-      if (nameLength > x.maxLabelNameLength || x.maxLabelNameSeries < 0) {
-        x.maxLabelNameLength = nameLength;
-        x.maxLabelNameSeries = at;
-      }
-      if (valueLength > x.maxLabelValueLength || x.maxLabelValueSeries < 0) {
-        x.maxLabelValueLength = valueLength;
-        x.maxLabelValueSeries = at;
-      }
+      observeExtremes(x, s.ordinal, labels, nameLength, valueLength);
       return false;
     },
   );

@@ -36,3 +36,50 @@ export interface RequestInfo {
 export function ingestionCost(info: RequestInfo): number {
   return info.floatSamples + info.histogramSamples + info.exemplars + info.metadata;
 }
+
+/** The label extremes of a request, as the exact passes (drop_labels, HA) recount them. */
+export interface LabelExtremes {
+  maxLabelNames: number;
+  maxLabelNamesSeries: number;
+  maxLabelNameLength: number;
+  maxLabelNameSeries: number;
+  maxLabelValueLength: number;
+  maxLabelValueSeries: number;
+}
+
+/** Extremes before any series: every maximum 0, every series -1 (none). */
+export function noExtremes(): LabelExtremes {
+  return {
+    maxLabelNames: 0,
+    maxLabelNamesSeries: -1,
+    maxLabelNameLength: 0,
+    maxLabelNameSeries: -1,
+    maxLabelValueLength: 0,
+    maxLabelValueSeries: -1,
+  };
+}
+
+/**
+ * Folds one series into `x`: a larger value, or the first series seen, takes the maximum. (The one-pass scanners
+ * keep their maxima in fields of their own.)
+ */
+export function observeExtremes(
+  x: LabelExtremes,
+  series: number,
+  labels: number,
+  nameLength: number,
+  valueLength: number,
+): void {
+  if (labels > x.maxLabelNames || x.maxLabelNamesSeries < 0) {
+    x.maxLabelNames = labels;
+    x.maxLabelNamesSeries = series;
+  }
+  if (nameLength > x.maxLabelNameLength || x.maxLabelNameSeries < 0) {
+    x.maxLabelNameLength = nameLength;
+    x.maxLabelNameSeries = series;
+  }
+  if (valueLength > x.maxLabelValueLength || x.maxLabelValueSeries < 0) {
+    x.maxLabelValueLength = valueLength;
+    x.maxLabelValueSeries = series;
+  }
+}
