@@ -75,22 +75,7 @@ export function ensureBuilt(): void {
   built = true;
 }
 
-/**
- * Starts the service on five free ports. A port found free can be taken by another test before the service
- * binds it (the two test workers start servers at the same time); the service then exits saying EADDRINUSE,
- * and it is started again on new ports, up to three times.
- */
 export async function startService(options: ServiceOptions): Promise<ServiceInstance> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startServiceOnce(options);
-    } catch (err) {
-      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
-    }
-  }
-}
-
-async function startServiceOnce(options: ServiceOptions): Promise<ServiceInstance> {
   const entry = options.entry ?? cliPath;
   if (options.entry === undefined) ensureBuilt();
   const [proxyPort, adminPort, metricsPort, extAuthzPort, ratelimitPort] = await freePorts(5);
