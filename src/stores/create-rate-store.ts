@@ -19,6 +19,10 @@ import { ReplicaHeartbeat } from './redis/replica-heartbeat.js';
 /** How often a repeated Redis connection error is logged. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface StoreStatus {
   kind: RateStore['kind'];
   inFallback: boolean;
@@ -83,15 +87,28 @@ export function createRateStore(settings: Settings, deps: CreateRateStoreDeps): 
   }
 
   let lastErrorLog = 0;
-  const connections = new RedisConnections(redis, (err) => {
-    const t = deps.now();
-    if (t - lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
-    lastErrorLog = t;
-    deps.log.warn(
-      { redis: connections.description, err: err.message },
-      `Redis connection error: ${err.message}`,
-    );
-  });
+  const connections = new RedisConnections(
+    redis,
+    (err) => {
+      const t = deps.now();
+      if (t - lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+      lastErrorLog = t;
+      deps.log.warn(
+        { redis: connections.description, err: err.message },
+        `Redis connection error: ${err.message}`,
+      );
+    },
+    // Which server each pool connection reached, and when it lost it: after a Sentinel failover this
+    // says whether the pool followed the promotion.
+    (e) => {
+      const fields = { redis: connections.description, connection: e.index, server: e.server };
+      if (e.state === 'ready')
+        deps.log.info(fields, `Redis connection ${e.index} ready${e.server ? ` on ${e.server}` : ''}`);
+      else if (e.state === 'closed')
+        deps.log.info(fields, `Redis connection ${e.index} to ${e.server} closed`);
+      else deps.log.debug(fields, `Redis connection ${e.index}: ${e.detail ?? 'sentinel error'}`);
+    },
+  );
   const shared = new RedisRateStore(connections, {
     keyPrefix: redis.keyPrefix,
     localCache: redis.localCache,
@@ -137,6 +154,11 @@ export function createRateStore(settings: Settings, deps: CreateRateStoreDeps): 
             if (inFallback) deps.log.warn({ redis: connections.description, store_fallback: true }, detail);
             else deps.log.info({ redis: connections.description, store_fallback: false }, detail);
           },
+          onProbeFailure: (err) =>
+            deps.log.debug(
+              { redis: connections.description, err: errorMessage(err) },
+              `Redis recovery probe failed: ${errorMessage(err)}`,
+            ),
         })
       : undefined;
   const store: RateStore = fallback ?? exactOrNear;

@@ -36,6 +36,8 @@ export interface FallbackOptions {
   now: () => number;
   /** Told when decisions move to the local share (true) and back to the shared store (false). */
   onModeChange?: (inFallback: boolean, detail: string) => void;
+  /** Told why a recovery probe (or the reconcile after it) failed; the breaker stays open. */
+  onProbeFailure?: (err: unknown) => void;
   /**
    * A success clears earlier failures only once none happened for this long (0: any success clears them).
    * Redis Cluster: while one master is down, its tenants' failures interleave with other masters'
@@ -113,8 +115,9 @@ export class FallbackRateStore implements RateStore {
       this.local = new InProcessRateStore();
       this.touched = new Map();
       this.breaker.probed(true, this.options.now());
-    } catch {
+    } catch (err) {
       this.breaker.probed(false, this.options.now());
+      this.options.onProbeFailure?.(err);
     } finally {
       this.probing = false;
     }

@@ -3,6 +3,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { loadSettings } from '../../src/config/settings.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startService } from '../../src/server/service.js';
@@ -23,7 +24,29 @@ export interface EdgeUnderTest {
   adminHeaders: { authorization: string };
   overridesFile: string;
   writeOverrides(yaml: string): void;
+  /**
+   * The service's last log lines (text format; at the LOG_LEVEL given in `env`, warn by default), for a
+   * failing test to show what the service saw. EDGE_TEST_LOG=<level> also prints them to stderr.
+   */
+  logs(): string;
   stop(): Promise<void>;
+}
+
+const KEPT_LOG_LINES = 200;
+
+/** A destination that keeps the last lines written to it. */
+function logTail(echo: boolean): { stream: Writable; text: () => string } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const text = chunk.toString('utf8');
+      if (echo) process.stderr.write(text);
+      for (const line of text.split('\n')) if (line) lines.push(line);
+      if (lines.length > KEPT_LOG_LINES) lines.splice(0, lines.length - KEPT_LOG_LINES);
+      done();
+    },
+  });
+  return { stream, text: () => lines.join('\n') };
 }
 
 export async function startEdge(
@@ -54,8 +77,10 @@ export async function startEdge(
       ? ['--upstream-health-path=']
       : [],
   );
+  const echo = process.env['EDGE_TEST_LOG'];
+  const tail = logTail(echo !== undefined && echo !== '');
   const service = await startService(settings, {
-    log: createLogger('silent', 'json'),
+    log: createLogger(echo || env['LOG_LEVEL'] || 'warn', 'text', tail.stream),
     ...(now ? { now } : {}),
   });
   return {
@@ -68,6 +93,7 @@ export async function startEdge(
     adminHeaders: { authorization: `Bearer ${EDGE_ADMIN_TOKEN}` },
     overridesFile,
     writeOverrides: (yaml) => writeFileSync(overridesFile, yaml),
+    logs: tail.text,
     stop: () => service.stop(1000),
   };
 }

@@ -34,6 +34,8 @@ beforeAll(async () => {
       REDIS_SENTINEL_MASTER: group.masterName,
       REDIS_BREAKER_COOLDOWN: '300ms',
       REDIS_FALLBACK_REPLICAS: '1',
+      // Connections, breaker changes and failed probes, shown when a step below times out.
+      LOG_LEVEL: 'debug',
     },
     `overrides:\n  roomy:\n    ingestion_rate: 100000\n    ingestion_burst_size: 100000\n` +
       `  tight:\n    ingestion_rate: ${TIGHT_RATE}\n    ingestion_burst_size: ${TIGHT_RATE}\n`,
@@ -51,13 +53,20 @@ async function storeStatus(): Promise<{ kind: string; fallback: boolean }> {
   return ((await res.body.json()) as { store: { kind: string; fallback: boolean } }).store;
 }
 
+/** What the service reported and logged, for a failure message. */
+async function serviceSide(): Promise<string> {
+  return `store status: ${JSON.stringify(await storeStatus())}\nservice log:\n${edge!.logs()}`;
+}
+
 async function waitForFallback(expected: boolean, timeoutMs: number): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if ((await storeStatus()).fallback === expected) return Date.now();
     await sleep(25);
   }
-  throw new Error(`/api/system/status did not show "fallback": ${expected} within ${timeoutMs} ms`);
+  throw new Error(
+    `/api/system/status did not show "fallback": ${expected} within ${timeoutMs} ms\n${await serviceSide()}`,
+  );
 }
 
 async function keyExists(port: number, key: string): Promise<boolean> {
@@ -188,7 +197,8 @@ describe('Redis Sentinel', () => {
       const sharedBefore = await sharedChecks();
       await sleep(1000);
       await load.stop();
-      expect(onNew, 'checks write to the promoted master within 5 s of the promotion').toBe(true);
+      if (!onNew)
+        throw new Error(`checks did not write to the promoted master within 5 s\n${await serviceSide()}`);
       expect(
         await promotedServer.cli('CLIENT', 'LIST'),
         "the service's pool is connected to the promoted master",

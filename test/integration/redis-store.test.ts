@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RateAnswer, RateQuery } from '../../src/stores/rate-store.js';
 import { bucketKey } from '../../src/stores/redis/bucket-scripts.js';
 import { RedisConnections } from '../../src/stores/redis/redis-connections.js';
+import type { RedisClient } from '../../src/stores/redis/redis-connections.js';
 import { RedisRateStore } from '../../src/stores/redis/redis-rate-store.js';
 import type { RedisSettings } from '../../src/stores/redis/redis-settings.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -42,6 +43,14 @@ async function newStore(overrides: Partial<RedisSettings> = {}): Promise<RedisRa
   stores.push(store);
   expect(await store.ready(5000)).toBe(true);
   return store;
+}
+
+/** Disconnects a pool client and resolves once it has closed. */
+function closed(c: RedisClient): Promise<void> {
+  return new Promise((resolve) => {
+    c.once('end', () => resolve());
+    c.disconnect();
+  });
 }
 
 const ingestion = (cost: number): RateQuery => ({
@@ -148,5 +157,26 @@ describe('Redis rate store', () => {
     } finally {
       await lone.stop();
     }
+  });
+
+  it('probes and reconciles recovery through whichever pool connection is back, not only the first', async () => {
+    const s = redisSettings(server.port, { poolSize: 2, minIdleConns: 2, keyPrefix: 'probe-any:' });
+    const connections = new RedisConnections(s, () => undefined);
+    const store = new RedisRateStore(connections, { keyPrefix: s.keyPrefix, localCache: false });
+    stores.push(store);
+    const deadline = Date.now() + 5000;
+    while (!connections.clients.every((c) => c.status === 'ready')) {
+      if (Date.now() > deadline) throw new Error('the pool did not open both connections');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // The first connection is still away (as while it waits out its reconnect delay after a failover).
+    await closed(connections.clients[0]!);
+    await store.probe();
+    expect((await store.take('t', ingestion(10), Date.now())).ingestionWaitMs).toBe(0);
+    await store.reconcile([{ tenant: 't', query: ingestion(10), requestCeiling: -1, ingestionCeiling: 0 }]);
+    // The reconcile reached Redis: the bucket was lowered to empty, so the next take must wait.
+    expect((await store.take('t', ingestion(10), Date.now())).ingestionWaitMs).toBeGreaterThan(0);
+    await closed(connections.clients[1]!);
+    await expect(store.probe()).rejects.toThrow();
   });
 });

@@ -8,6 +8,18 @@ import type { RedisSettings } from './redis-settings.js';
 
 export type RedisClient = Redis | Cluster;
 
+/**
+ * A pool connection opened ('ready', with the server it reached), lost ('closed'), or could not ask a
+ * sentinel for the master ('sentinel_error', with why).
+ */
+export interface ConnectionEvent {
+  index: number;
+  state: 'ready' | 'closed' | 'sentinel_error';
+  /** host:port of the server (after Sentinel's answer); empty for the Cluster client. */
+  server: string;
+  detail?: string;
+}
+
 /** Reconnect quickly but without hammering: 100 ms, 200 ms, ... at most 1 s apart. */
 function reconnectDelay(times: number): number {
   return Math.min(times * 100, 1000);
@@ -43,6 +55,7 @@ export class RedisConnections {
   constructor(
     private readonly settings: RedisSettings,
     onError: (err: Error) => void,
+    onConnection?: (event: ConnectionEvent) => void,
   ) {
     this.cluster = settings.mode === 'cluster';
     const clients: RedisClient[] = [];
@@ -77,6 +90,9 @@ export class RedisConnections {
           options.sentinels = settings.addresses.map((a) => ({ host: a.host, port: a.port }));
           options.name = settings.sentinelMaster;
           options.sentinelRetryStrategy = reconnectDelay;
+          // Without it a sentinel that accepts the connection but never answers GET-MASTER-ADDR-BY-NAME
+          // leaves the connection 'connecting' for good: no retry, no other sentinel asked.
+          options.sentinelCommandTimeout = Math.max(1000, settings.timeoutMs * 10);
           // Reconnect the moment a sentinel announces +switch-master. Without it, a master demoted while
           // still up keeps our connections (and takes writes) until the sentinels get round to
           // reconfiguring it, seconds later, and those writes are lost when it resyncs as a replica.
@@ -88,7 +104,22 @@ export class RedisConnections {
         clients.push(new Redis(options));
       }
     }
-    for (const c of clients) c.on('error', onError);
+    clients.forEach((c, index) => {
+      c.on('error', onError);
+      if (!onConnection) return;
+      let server = '';
+      c.on('ready', () => {
+        server = c instanceof Redis ? `${c.stream.remoteAddress ?? '?'}:${c.stream.remotePort ?? '?'}` : '';
+        onConnection({ index, state: 'ready', server });
+      });
+      c.on('close', () => {
+        if (server !== '') onConnection({ index, state: 'closed', server });
+        server = '';
+      });
+      c.on('sentinelError', (err: Error) =>
+        onConnection({ index, state: 'sentinel_error', server: '', detail: err.message }),
+      );
+    });
     this.clients = clients;
     this.inFlight = clients.map(() => 0);
   }
@@ -127,16 +158,25 @@ export class RedisConnections {
   }
 
   /**
+   * A ready client for low-rate work that must get through now (recovery probes and reconciles): the
+   * first ready one, else the first. After a failover each pool connection reconnects on its own
+   * schedule, and the first may be the last to come back.
+   */
+  get anyReady(): RedisClient {
+    return this.clients.find((c) => c.status === 'ready') ?? this.primary;
+  }
+
+  /**
    * One round trip that shows Redis answers again. In Cluster mode the slot map is asked for first: after a
    * failover, ioredis may still route some slots to the dead master until a MOVED or its periodic refresh,
    * and the fallback's recovery (probe, then reconcile every touched tenant) needs every slot's new owner.
    */
   async probe(): Promise<void> {
-    const primary = this.primary;
-    if (primary instanceof Cluster) {
-      await new Promise<void>((resolve) => primary.refreshSlotsCache(() => resolve()));
+    const client = this.anyReady;
+    if (client instanceof Cluster) {
+      await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));
     }
-    await primary.ping();
+    await client.ping();
   }
 
   /** Resolves once the first client is ready, or after `timeoutMs` (false) — never rejects. */

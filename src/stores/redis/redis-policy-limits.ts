@@ -195,7 +195,7 @@ export class RedisPolicyLimits implements SharedPolicyLimits {
     if (this.probing || !this.breaker.tryProbe(this.now())) return;
     this.probing = true;
     try {
-      await (isPool(this.redis) ? this.redis.primary : this.redis).ping();
+      await (isPool(this.redis) ? this.redis.anyReady : this.redis).ping();
       await this.reconcile();
       this.breaker.probed(true, this.now());
     } catch {

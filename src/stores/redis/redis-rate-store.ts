@@ -164,7 +164,7 @@ export class RedisRateStore implements SharedRateStore {
   /** Lowers tenants' shared buckets to the given ceilings (never raises them); one round trip per batch. */
   async reconcile(entries: readonly ReconcileEntry[]): Promise<void> {
     this.cache?.clear();
-    const client = this.connections.primary;
+    const client = this.connections.anyReady;
     if (this.connections.cluster) {
       await Promise.all(
         entries.map((e) => this.reconcile_.run(client, 1, reconcileArgs([e], this.options.keyPrefix))),
