@@ -281,6 +281,22 @@ describe('scanWriteRequestV2 against the reference scanner', () => {
     }
   });
 
+  it('refuses, like the reference, a symbols table cut at any byte, whether the scratch array is full or not', () => {
+    // The symbol run loop does not check each length against the body: a cut inside the last symbol must still
+    // give the reader's error, at its offset, and nothing before the cut may be counted twice.
+    for (const count of [3, 4096, 4100]) {
+      const symbols = Array.from({ length: count }, (_, i) => field(4, 2, 0, [0x61, 0x62, i % 0x7f], 0));
+      const body = Buffer.from(
+        encodeFields([...symbols, field(5, 2, 0, encodeFields([field(1, 2, 0, [1, 2], 0)]), 0)]),
+      );
+      const symbolBytes = count * 5;
+      for (const cut of [1, 2, 3, 4, symbolBytes - 4, symbolBytes - 3, symbolBytes - 1, symbolBytes + 2]) {
+        expectSameOutcome(body.subarray(0, cut));
+      }
+      expectSameOutcome(body);
+    }
+  });
+
   it('keeps its scratch buffers honest from one request to the next', () => {
     // A big table, then a small one: stale lengths from the first must not leak into the second.
     const big = Buffer.from(
