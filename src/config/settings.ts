@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { DenialLogMode } from '../decide/denial-log-gate.js';
 import { ConfigError } from '../limits/config-error.js';
 import { LIMIT_DEFINITIONS, limitValue, validateLimitValue } from '../limits/limit-definitions.js';
 import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
@@ -230,6 +231,21 @@ export const SETTING_DEFINITIONS = [
     defaultValue: 'json',
     choices: ['json', 'text'],
     description: 'json: one JSON object per line; text: one human-readable line per event.',
+  },
+  {
+    env: 'LOG_DENIALS',
+    kind: 'enum',
+    defaultValue: 'sampled',
+    choices: ['sampled', 'all', 'none'],
+    description:
+      'Denial log lines: sampled (the first per tenant and reason, then one per LOG_DENIALS_INTERVAL with the count left out), all, or none. Metrics count every denial either way.',
+  },
+  {
+    env: 'LOG_DENIALS_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'With LOG_DENIALS=sampled: the least time between two denial lines for one tenant and reason.',
   },
   {
     env: 'BIND_ADDRESS',
@@ -632,6 +648,8 @@ export interface Settings {
   /** Graceful stop: serve while reporting draining, then finish in-flight within the grace. */
   shutdown: { delayMs: number; graceMs: number };
   logLevel: string;
+  /** Which denials get a log line (src/decide/denial-log-gate.ts). */
+  logDenials: { mode: DenialLogMode; intervalMs: number };
   logFormat: 'json' | 'text';
   bindAddress: string;
   ports: { proxy: number; extAuthz: number; admin: number; ratelimit: number; metrics: number };
@@ -937,6 +955,10 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       graceMs: get('SHUTDOWN_GRACE') as number,
     }),
     logLevel: get('LOG_LEVEL') as string,
+    logDenials: Object.freeze({
+      mode: get('LOG_DENIALS') as DenialLogMode,
+      intervalMs: get('LOG_DENIALS_INTERVAL') as number,
+    }),
     logFormat: get('LOG_FORMAT') as 'json' | 'text',
     bindAddress: get('BIND_ADDRESS') as string,
     ports: Object.freeze({

@@ -21,6 +21,7 @@ import type { MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { Logger } from '../server/logger.js';
 import type { EdgeMetrics } from '../server/metrics.js';
 import { NO_TENANT } from '../server/metrics.js';
+import { DenialLogGate, SUPPRESS } from './denial-log-gate.js';
 import type { TrafficStats } from '../server/traffic-stats.js';
 import { countRequest } from '../server/traffic-stats.js';
 import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
@@ -88,14 +89,32 @@ export class WriteChecker {
   private readonly ha: HaElection;
   /** What selective filtering delivered of requests still being retried, per replica. */
   private readonly selective = new SelectiveFilter();
+  /** Which denials, and which would-be denials, get a log line (LOG_DENIALS). */
+  private readonly denialLog: DenialLogGate;
+  private readonly wouldDenyLog: DenialLogGate;
 
   constructor(private readonly deps: WriteCheckerDeps) {
     this.ha = deps.ha ?? new HaTracker();
+    const { mode, intervalMs } = deps.settings.logDenials;
+    this.denialLog = new DenialLogGate(mode, intervalMs);
+    this.wouldDenyLog = new DenialLogGate(mode, intervalMs);
   }
 
-  /** Forgets state that outlived its use (part-delivered requests nobody retried); run by the service's sweep. */
+  /**
+   * Forgets state that outlived its use (part-delivered requests nobody retried, quiet tenants' denial log
+   * state); run by the service's sweep. Denials left out of the log since a tenant's last line are logged
+   * here as one count, so a flood that stopped still shows.
+   */
   sweep(nowMs: number): void {
     this.selective.delivered.sweep(nowMs);
+    const log = this.deps.log;
+    const report = (decision: 'deny' | 'would_deny') => (tenant: string, reason: string, count: number) =>
+      log.info(
+        { tenant, decision, reason, suppressed: count },
+        `${count} more ${decision === 'deny' ? 'denials' : 'would-be denials'} for ${reason} were not logged (LOG_DENIALS=sampled)`,
+      );
+    this.denialLog.sweep(nowMs, report('deny'));
+    this.wouldDenyLog.sweep(nowMs, report('would_deny'));
   }
 
   /** The tenant named by the request, or the denial for a missing or invalid one. */
@@ -505,9 +524,19 @@ export class WriteChecker {
     metrics.recordDenied(NO_TENANT, decision.reason, 0);
     stats.total.requests++;
     stats.total.denied++;
-    this.deps.aggregator?.record(undefined, this.deps.now(), decision, undefined, 0);
+    const nowMs = this.deps.now();
+    this.deps.aggregator?.record(undefined, nowMs, decision, undefined, 0);
+    const suppressed = this.denialLog.admit(NO_TENANT, decision.reason, nowMs);
+    if (suppressed === SUPPRESS) return;
     log.info(
-      { request_id: requestId, decision: 'deny', reason: decision.reason, status: decision.status, remote },
+      {
+        request_id: requestId,
+        decision: 'deny',
+        reason: decision.reason,
+        status: decision.status,
+        remote,
+        ...(suppressed > 0 ? { suppressed } : {}),
+      },
       decision.message,
     );
   }
@@ -538,6 +567,8 @@ export class WriteChecker {
       metrics.recordAllowed(name, samples);
       if (decision.wouldDeny) {
         metrics.wouldDeny.labels(name, decision.reason).inc();
+        const suppressed = this.wouldDenyLog.admit(name, decision.reason, nowMs);
+        if (suppressed === SUPPRESS) return;
         log.info(
           {
             request_id: requestId,
@@ -546,6 +577,7 @@ export class WriteChecker {
             reason: decision.reason,
             observed: decision.observed,
             limit: decision.limit,
+            ...(suppressed > 0 ? { suppressed } : {}),
           },
           'limit exceeded but not enforced; forwarded',
         );
@@ -553,6 +585,9 @@ export class WriteChecker {
       return;
     }
     metrics.recordDenied(name, decision.reason, samples);
+    // Keyed by the bounded tracked name, so the log gate's state is bounded as the metric labels are.
+    const suppressed = this.denialLog.admit(name, decision.reason, nowMs);
+    if (suppressed === SUPPRESS) return;
     log.info(
       {
         request_id: requestId,
@@ -563,6 +598,7 @@ export class WriteChecker {
         observed: decision.observed,
         limit: decision.limit,
         error_id: decision.errorId,
+        ...(suppressed > 0 ? { suppressed } : {}),
       },
       decision.message,
     );
