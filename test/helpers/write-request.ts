@@ -3,6 +3,7 @@
 
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { request } from 'undici';
 
 const PROTO = `
 syntax = "proto3";
@@ -78,4 +79,19 @@ export function manySeries(count: number, labelsPerSeries = 12, samples = 1): Se
     for (let l = 1; l < labelsPerSeries; l++) labels[`label_${l}`] = `value_${l}_${i}`;
     return { labels, samples };
   });
+}
+
+/** POSTs a snappy remote-write 1.0 body to `<proxyUrl>/api/v1/push` as `tenant`; resolves to the status. */
+export async function pushRemoteWrite(proxyUrl: string, tenant: string, body: Buffer): Promise<number> {
+  const res = await request(`${proxyUrl}/api/v1/push`, {
+    method: 'POST',
+    headers: {
+      'content-encoding': 'snappy',
+      'content-type': 'application/x-protobuf',
+      'x-scope-orgid': tenant,
+    },
+    body,
+  });
+  await res.body.dump();
+  return res.statusCode;
 }

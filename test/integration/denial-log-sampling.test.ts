@@ -1,7 +1,6 @@
 // Denial log lines under a flood (LOG_DENIALS): by default a tenant's denials for one reason get their first
 // line at once and then one line per LOG_DENIALS_INTERVAL carrying how many were left out, while
 // rls_decisions_total counts every one; LOG_DENIALS=all logs each denial, LOG_DENIALS=none none.
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/child-process.js';
 import { startEdge } from '../helpers/edge-service.js';
@@ -9,7 +8,7 @@ import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { scrapeMetrics, sumMetric } from '../helpers/prometheus.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const OVERRIDES =
   'overrides:\n  flood:\n    max_series_per_request: 1\n  calm:\n    max_series_per_request: 1\n';
@@ -33,19 +32,7 @@ async function edgeWith(env: Record<string, string>): Promise<EdgeUnderTest> {
   return edge;
 }
 
-async function push(edge: EdgeUnderTest, tenant: string): Promise<number> {
-  const res = await request(`${edge.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: {
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
-      'x-scope-orgid': tenant,
-    },
-    body,
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (edge: EdgeUnderTest, tenant: string) => pushRemoteWrite(edge.proxyUrl, tenant, body);
 
 /** The service's denial lines for a tenant (text format), with their `suppressed=` count if any. */
 function denialLines(edge: EdgeUnderTest, tenant: string): { suppressed: number }[] {

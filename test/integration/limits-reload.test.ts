@@ -10,7 +10,7 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,19 +30,8 @@ async function setUp(
   return { edge, upstream };
 }
 
-async function push(edge: EdgeUnderTest, tenant: string, series: number) {
-  const res = await request(`${edge.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: {
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
-      'x-scope-orgid': tenant,
-    },
-    body: snappyBody(manySeries(series, 3)),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (edge: EdgeUnderTest, tenant: string, series: number) =>
+  pushRemoteWrite(edge.proxyUrl, tenant, snappyBody(manySeries(series, 3)));
 
 async function statusJson(edge: EdgeUnderTest) {
   return (await (
