@@ -4,6 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.js';
+import { FreshRead } from './fresh-read.js';
 import type { LimitsRegistry } from './limits-registry.js';
 import { OverridesApplier } from './overrides-applier.js';
 import type { ReloadResult, ReloadStatus } from './overrides-applier.js';
@@ -13,7 +14,7 @@ export type { ReloadResult, ReloadStatus };
 export class OverridesWatcher {
   private readonly applier: OverridesApplier;
   private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<ReloadResult> | undefined;
+  private readonly reloading = new FreshRead<ReloadResult>(() => this.readAndApply());
 
   constructor(
     private readonly file: string,
@@ -38,12 +39,12 @@ export class OverridesWatcher {
     if (result === 'error') throw new ConfigError('overrides file', '', this.status.lastError!.message);
   }
 
-  /** Re-reads the file now; concurrent calls share one read. Never throws. */
+  /**
+   * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
+   * when called (FreshRead). Never throws.
+   */
   reload(): Promise<ReloadResult> {
-    this.reloading ??= this.readAndApply().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
+    return this.reloading.run();
   }
 
   start(intervalMs: number): void {

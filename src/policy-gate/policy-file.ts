@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { SourceVersionLog } from '../admin/config-audit.js';
 import { ConfigError } from '../limits/config-error.js';
+import { FreshRead } from '../limits/fresh-read.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import type { CompiledPolicy, CompiledPolicySet } from '../policy/policy-set.js';
 import { compilePolicySet, PolicySetError } from '../policy/policy-set.js';
@@ -94,7 +95,7 @@ export class PolicyFile {
   private goodDoc: unknown;
   private badText: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<PolicyReloadResult> | undefined;
+  private readonly reloading = new FreshRead<PolicyReloadResult>(() => this.readAndApply());
   private readonly state: PolicyFileStatus;
   /** Every applied set and every refusal, numbered; the audit log follows it. */
   readonly versions: SourceVersionLog;
@@ -135,12 +136,12 @@ export class PolicyFile {
     return this.engine;
   }
 
-  /** Re-reads the file now; concurrent calls share one read. Never throws. */
+  /**
+   * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
+   * when called (FreshRead). Never throws.
+   */
   reload(): Promise<PolicyReloadResult> {
-    this.reloading ??= this.readAndApply().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
+    return this.reloading.run();
   }
 
   start(intervalMs: number): void {
