@@ -139,7 +139,15 @@ export class FallbackRateStore implements RateStore {
     this.localChecks++;
     // A lone failed round trip while closed is not worth reconciling; a fallback period is.
     if (this.breaker.state !== 'closed') this.touched.set(tenant, query);
-    return this.local.take(tenant, shareOf(query, this.options.replicas()), nowMs);
+    const n = this.options.replicas();
+    const share = shareOf(query, n);
+    if (!this.local.has(tenant)) {
+      // Start the local share where the shared bucket was last seen (this replica's part of it), not full:
+      // otherwise every opening of the breaker (a flapping Redis) hands a tenant over its limit a fresh burst.
+      const known = this.shared.peek(tenant, query, nowMs);
+      if (known !== undefined) this.local.seed(tenant, share, known.requests / n, known.ingestion / n, nowMs);
+    }
+    return this.local.take(tenant, share, nowMs);
   }
 
   /** What this replica's local levels say the shared buckets may hold now (levels × replicas). */

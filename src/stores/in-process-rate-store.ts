@@ -41,6 +41,23 @@ export class InProcessRateStore implements RateStore {
     return this.tenants.size;
   }
 
+  /** Whether the tenant has buckets here (a tenant without any starts full). */
+  has(tenant: string): boolean {
+    return this.tenants.has(tenant);
+  }
+
+  /**
+   * Creates the tenant's buckets at the given levels instead of full (each capped at its burst); does nothing
+   * if it has buckets already. For a fallback that takes over from a store whose levels are known.
+   */
+  seed(tenant: string, q: RateQuery, requests: number, ingestion: number, nowMs: number): void {
+    if (this.tenants.has(tenant)) return;
+    this.tenants.set(tenant, {
+      ingestion: newTokenBucket(Math.max(0, Math.min(ingestion, q.ingestionBurst)), nowMs),
+      requests: newTokenBucket(Math.max(0, Math.min(requests, q.requestBurst)), nowMs),
+    });
+  }
+
   /** Forgets tenants whose buckets are full again; `queryOf` gives each tenant's current limits. Returns how many. */
   sweep(nowMs: number, queryOf: (tenant: string) => RateQuery): number {
     let dropped = 0;

@@ -138,4 +138,30 @@ describe('Redis killed and restarted under load', () => {
       await load.stop();
     }
   }, 60_000);
+
+  it('starts the local share where the shared bucket was, so an outage hands no tenant a fresh burst', async () => {
+    await waitForFallback(false, 5000);
+    const load = steadyLoad(['tight'], 20);
+    try {
+      // Over its limit in Redis (50 requests of 10 samples a second against 100 samples a second).
+      await sleep(1500);
+      const killedAt = Date.now();
+      await redis.kill();
+      await waitForFallback(true, 3000);
+      await sleep(1200);
+      await load.stop();
+      const windowMs = 1000;
+      const allowed = load.sent.filter(
+        (s) => s.status === 200 && s.at >= killedAt && s.at < killedAt + windowMs,
+      ).length;
+      expect(load.sent.filter((s) => s.status !== 200 && s.status !== 429)).toEqual([]);
+      // A fresh local bucket would allow its burst (100) on top of the refill (100 in the window).
+      expect(allowed * COST, 'samples allowed in the first second of the outage').toBeLessThanOrEqual(
+        (TIGHT_RATE * windowMs) / 1000 + 3 * COST,
+      );
+    } finally {
+      await load.stop();
+      await redis.restart();
+    }
+  }, 60_000);
 });
