@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/decide/messages.js';
 import type { DecisionReason } from '../../src/engine/decision.js';
 import { EdgeMetrics } from '../../src/server/metrics.js';
-import { RENDER_SLICE_MS } from '../../src/server/tenant-series.js';
 import { headerLines, PromClientTenantMetrics, seriesLines } from '../helpers/tenant-metrics-peer.js';
 
 const TENANT_FAMILIES = [
@@ -171,42 +170,48 @@ describe('per-tenant metric families', () => {
     m.bucketLevels = (report) => {
       for (const t of names) report(t, 'samples', 1);
     };
-    // Each block is measured twice: on the wall clock, and as this process's CPU time. The CPU time leaves out
-    // the time the scheduler gave to other processes (the other test worker, its servers), which on a 2-core
-    // machine can stretch a 2 ms slice past 20 ms of wall time; it is what the scrape itself held the loop for.
-    const blocks: { wallMs: number; cpuMs: number }[] = [];
+    // Measured in this process's CPU time, which leaves out the time the scheduler gave to other processes (the
+    // other test worker, its servers): on a 2-core machine that stretched 2 ms slices past 20 ms of wall time.
+    // A garbage collection can still land in a block, and how long one takes depends on the load, so the test
+    // compares the longest block with the whole scrape: unsliced, the longest block is the scrape.
     const cpuMs = (): number => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
     };
+    const scrapes: { longestMs: number; totalMs: number; turns: number }[] = [];
     for (let scrape = 0; scrape < 5; scrape++) {
       // A setImmediate chain gets a turn between every two macrotasks: its widest gap is the longest block.
       let running = true;
-      let lastWall = performance.now();
-      let lastCpu = cpuMs();
-      let longest = { wallMs: 0, cpuMs: 0 };
+      const started = cpuMs();
+      let last = started;
+      let longestMs = 0;
+      let turns = 0;
       const probe = (): void => {
-        const wall = performance.now();
-        const cpu = cpuMs();
-        if (cpu - lastCpu > longest.cpuMs) longest = { wallMs: wall - lastWall, cpuMs: cpu - lastCpu };
-        lastWall = wall;
-        lastCpu = cpu;
+        const now = cpuMs();
+        longestMs = Math.max(longestMs, now - last);
+        last = now;
+        turns++;
         if (running) setImmediate(probe);
       };
       setImmediate(probe);
       const text = await m.registry.metrics();
       running = false;
+      const totalMs = cpuMs() - started;
       await new Promise((r) => setImmediate(r));
       expect(text.split('\n').filter((l) => l.startsWith('rls_decisions_total{')).length).toBe(11_000);
-      blocks.push(longest);
+      scrapes.push({ longestMs, totalMs, turns });
     }
-    blocks.sort((a, b) => a.cpuMs - b.cpuMs);
+    const shares = scrapes.map((s) => s.longestMs / s.totalMs).sort((a, b) => a - b);
     // prom-client rendering the same series held the loop 60-160 ms in one piece (bench:metrics); ours yields
-    // every RENDER_SLICE_MS (how many slices depends on the machine's speed, so only the block is asserted).
-    // The median scrape allows for a garbage collection landing in a block now and then.
-    expect(
-      blocks[2]!.cpuMs,
-      `longest block per scrape, CPU ms (wall ms): ${blocks.map((b) => `${b.cpuMs.toFixed(1)} (${b.wallMs.toFixed(1)})`).join(', ')}`,
-    ).toBeLessThan(RENDER_SLICE_MS * 10);
+    // every RENDER_SLICE_MS of wall time, so the loop gets turns and no block is the whole scrape (how many
+    // slices depends on the machine's speed).
+    const detail = scrapes
+      .map((s) => `${s.longestMs.toFixed(1)} of ${s.totalMs.toFixed(1)} ms, ${s.turns} turns`)
+      .join('; ');
+    // Unsliced, a scrape is one block (share 1.0, one turn); sliced, it measured 0.3-0.6 and 4-8 turns under
+    // the full suite's load, and the longest block holds a collection or the final join more often than not.
+    const turns = scrapes.map((s) => s.turns).sort((a, b) => a - b);
+    expect(shares[2], `longest block of each scrape, CPU time: ${detail}`).toBeLessThan(0.75);
+    expect(turns[2], `event-loop turns during each scrape: ${detail}`).toBeGreaterThanOrEqual(3);
   });
 });
