@@ -11,7 +11,7 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const VIEWER = 'viewer-token-0123456789';
 const OPERATOR = 'operator-token-0123456789';
@@ -67,15 +67,8 @@ async function api(
   return { status: res.statusCode, headers: res.headers, json };
 }
 
-async function push(tenant: string, series: number): Promise<number> {
-  const res = await request(`${edge.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: { 'content-encoding': 'snappy', 'x-scope-orgid': tenant },
-    body: snappyBody(manySeries(series, 4)),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (tenant: string, series: number): Promise<number> =>
+  pushRemoteWrite(edge.proxyUrl, tenant, snappyBody(manySeries(series, 4)));
 
 describe('admin API access', () => {
   it('answers health and the OpenAPI document without a token, everything else needs one', async () => {

@@ -15,7 +15,7 @@ import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 import { repoRoot, startService } from '../helpers/service.js';
 import type { ServiceInstance } from '../helpers/service.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const TOKEN = 'config-propagation-token';
 const TENANT = 'team-p';
@@ -98,15 +98,8 @@ async function timeUntilShown(
   return pending.size === 0 ? performance.now() - start : Infinity;
 }
 
-async function push(service: ServiceInstance, series: number): Promise<number> {
-  const res = await request(`${service.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: { 'content-encoding': 'snappy', 'x-scope-orgid': TENANT },
-    body: snappyBody(manySeries(series, 1)),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (service: ServiceInstance, series: number): Promise<number> =>
+  pushRemoteWrite(service.proxyUrl, TENANT, snappyBody(manySeries(series, 1)));
 
 async function appliedBy(service: ServiceInstance, trigger: 'notification' | 'periodic'): Promise<number> {
   return sumMetric(await service.metrics(), 'rls_config_syncs_total', { trigger, result: 'applied' });

@@ -11,7 +11,7 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { repoRoot, startService } from '../helpers/service.js';
 import type { ServiceInstance } from '../helpers/service.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const TOKEN = 'restart-test-admin-token';
 let upstream: RecordingUpstream;
@@ -59,15 +59,8 @@ async function api(
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
-async function push(service: ServiceInstance, tenant: string, series: number): Promise<number> {
-  const res = await request(`${service.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: { 'content-encoding': 'snappy', 'x-scope-orgid': tenant },
-    body: snappyBody(manySeries(series, 1)),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (service: ServiceInstance, tenant: string, series: number): Promise<number> =>
+  pushRemoteWrite(service.proxyUrl, tenant, snappyBody(manySeries(series, 1)));
 
 describe('restart survival', () => {
   it('keeps runtime limits, versions and the audit log across kill -9', async () => {

@@ -8,7 +8,7 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
-import { manySeries, snappyBody } from '../helpers/write-request.js';
+import { manySeries, pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 let upstream: RecordingUpstream;
 let edge: EdgeUnderTest;
@@ -49,15 +49,8 @@ async function api(
   return { status: res.statusCode, json, text, type: String(res.headers['content-type']) };
 }
 
-async function push(tenant: string, series: number): Promise<number> {
-  const res = await request(`${edge.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: { 'content-encoding': 'snappy', 'x-scope-orgid': tenant },
-    body: snappyBody(manySeries(series, 1)),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (tenant: string, series: number): Promise<number> =>
+  pushRemoteWrite(edge.proxyUrl, tenant, snappyBody(manySeries(series, 1)));
 
 interface VersionSummary {
   version: number;

@@ -8,7 +8,7 @@ import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
-import { snappyBody } from '../helpers/write-request.js';
+import { pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 import type { SeriesSpec } from '../helpers/write-request.js';
 
 let upstream: RecordingUpstream;
@@ -37,19 +37,8 @@ async function tenantLimits(): Promise<Record<string, unknown>> {
   return ((await res.body.json()) as { limits: Record<string, unknown> }).limits;
 }
 
-async function push(series: SeriesSpec[]): Promise<number> {
-  const res = await request(`${edge.proxyUrl}/api/v1/push`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-protobuf',
-      'content-encoding': 'snappy',
-      'x-scope-orgid': 'team-t',
-    },
-    body: snappyBody(series),
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
+const push = (series: SeriesSpec[]): Promise<number> =>
+  pushRemoteWrite(edge.proxyUrl, 'team-t', snappyBody(series));
 
 describe('text and list limits through the admin API', () => {
   it('drop_labels set at runtime makes the proxy stop counting those labels at once', async () => {
