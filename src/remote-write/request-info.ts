@@ -4,7 +4,7 @@
 export type WriteFormat = 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
 
 /** Measurements of one write request. Counts follow Mimir: every sample of every series, not series. */
-export interface RequestInfo {
+export interface RequestInfo extends LabelExtremes {
   format: WriteFormat;
   /** Number of time series (RW1/RW2 `timeseries` entries; for OTLP, the series Mimir's translation creates per point). */
   series: number;
@@ -15,16 +15,6 @@ export interface RequestInfo {
   exemplars: number;
   /** Metadata entries (RW1 `metadata`; RW2 series metadata setting a type, help or unit; OTLP one per metric name). */
   metadata: number;
-  /** Largest number of labels of any one series. */
-  maxLabelNames: number;
-  /** Index of the series with the most labels (-1 when there are no series); for OTLP, a point ordinal. */
-  maxLabelNamesSeries: number;
-  /** Longest label name in bytes, and the series it belongs to. */
-  maxLabelNameLength: number;
-  maxLabelNameSeries: number;
-  /** Longest label value in bytes, and the series it belongs to. */
-  maxLabelValueLength: number;
-  maxLabelValueSeries: number;
   /** Most exemplars carried by one series (RW1 and RW2 only): an exemplar cap below it needs a per-series count. */
   maxExemplarsPerSeries?: number;
   /** Body size on the wire and after decompression. */
@@ -37,12 +27,16 @@ export function ingestionCost(info: RequestInfo): number {
   return info.floatSamples + info.histogramSamples + info.exemplars + info.metadata;
 }
 
-/** The label extremes of a request, as the exact passes (drop_labels, HA) recount them. */
+/** The label extremes of a request: part of RequestInfo, and what the exact passes (drop_labels, HA) recount. */
 export interface LabelExtremes {
+  /** Largest number of labels of any one series. */
   maxLabelNames: number;
+  /** Index of the series with the most labels (-1 when there are no series); for OTLP, a point ordinal. */
   maxLabelNamesSeries: number;
+  /** Longest label name in bytes, and the series it belongs to. */
   maxLabelNameLength: number;
   maxLabelNameSeries: number;
+  /** Longest label value in bytes, and the series it belongs to. */
   maxLabelValueLength: number;
   maxLabelValueSeries: number;
 }
