@@ -2,12 +2,34 @@
 // Must never hold more than the bound of output: the trailer's size is checked first, then zlib stops the
 // moment its output passes the bound. Only BodyDecodeError escapes.
 
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 
 import { BodyDecodeError } from './errors.js';
 
 /** A gzip member is at least a 10-byte header and an 8-byte trailer (CRC32, ISIZE). */
 const MIN_GZIP_BYTES = 18;
+
+/** Deflate's densest output: at most about 1032 bytes out per byte in (zlib's technical notes). */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * Never less than zlib's own default chunk (16 KiB): a trailer that declares a few bytes for a body that inflates
+ * to the limit must not make zlib crawl through it a few bytes at a time.
+ */
+const MIN_CHUNK_BYTES = constants.Z_DEFAULT_CHUNK;
+
+/**
+ * The output chunk for a body declaring `declared` bytes. zlib writes its output into chunks of this size (16 KiB
+ * by default) and copies them into one buffer at the end. One chunk that holds the whole output is written in
+ * place: no copy and one allocation, ~25% off the decompression of a 575 KB body. The one spare byte lets zlib
+ * see the end of the stream without starting a second chunk. A trailer can lie, so the chunk is also held to what
+ * deflate can produce from this body: a small body cannot make it allocate much.
+ * Exported for its test.
+ */
+export function outputChunkBytes(declared: number, bodyBytes: number, maxUncompressedBytes: number): number {
+  const expected = Math.min(declared, bodyBytes * MAX_DEFLATE_RATIO, maxUncompressedBytes);
+  return Math.max(MIN_CHUNK_BYTES, expected + 1);
+}
 
 /**
  * Decompresses a gzip body whose output is at most `maxUncompressedBytes`.
@@ -28,7 +50,10 @@ export function gunzipBounded(body: Uint8Array, maxUncompressedBytes: number): B
     throw tooLarge(declared, maxUncompressedBytes);
   }
   try {
-    return gunzipSync(body, { maxOutputLength: Math.max(1, maxUncompressedBytes) });
+    return gunzipSync(body, {
+      maxOutputLength: Math.max(1, maxUncompressedBytes),
+      chunkSize: outputChunkBytes(declared, body.length, maxUncompressedBytes),
+    });
   } catch (cause) {
     if (cause instanceof RangeError && (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw tooLarge(-1, maxUncompressedBytes);

@@ -10,6 +10,7 @@ import {
   measureBody,
   selectDecoder,
 } from '../../src/remote-write/index.js';
+import { outputChunkBytes } from '../../src/remote-write/gzip-bounded.js';
 import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../helpers/otlp-request.js';
 import { RW2_CONTENT_TYPE, rw2SnappyBody } from '../helpers/rw2-request.js';
 
@@ -102,6 +103,27 @@ describe('gunzipBounded', () => {
     });
     const truncated = gzipSync(Buffer.alloc(1000, 7)).subarray(0, 20);
     expect(catchError(() => gunzipBounded(truncated, 100_000))).toBeInstanceOf(BodyDecodeError);
+  });
+
+  it('returns the output of every member, and rejects a trailer that disagrees with the output', () => {
+    const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
+    expect(gunzipBounded(gzipSync(data), 1 << 20).equals(data)).toBe(true);
+    const understated = gzipSync(data);
+    understated.writeUInt32LE(1000, understated.length - 4);
+    // zlib checks ISIZE against what it inflated, so a wrong trailer is a corrupt body, whatever the chunk was.
+    expect(catchError(() => gunzipBounded(understated, 1 << 20))).toMatchObject({ code: 'invalid_gzip' });
+    const twoMembers = Buffer.concat([gzipSync(data), gzipSync(Buffer.from('tail'))]);
+    expect(gunzipBounded(twoMembers, 1 << 20).equals(Buffer.concat([data, Buffer.from('tail')]))).toBe(true);
+  });
+
+  it('sizes its output chunk to the declared length, within what the body can inflate to', () => {
+    // One chunk for the whole output, plus the byte that lets zlib see the end.
+    expect(outputChunkBytes(575_839, 54_847, 10 << 20)).toBe(575_840);
+    // A small body declaring a lot gets no more than deflate's densest ratio allows, nor more than the limit.
+    expect(outputChunkBytes(9 << 20, 100, 10 << 20)).toBe(100 * 1032 + 1);
+    expect(outputChunkBytes(9 << 20, 1 << 20, 4 << 20)).toBe((4 << 20) + 1);
+    // Never below zlib's default chunk, so a trailer declaring a few bytes cannot slow it down.
+    expect(outputChunkBytes(5, 25, 1 << 20)).toBe(16_384);
   });
 });
 
