@@ -30,6 +30,8 @@ export interface ServiceOptions {
   startTimeoutMs?: number;
   /** Entry script to run instead of dist/src/cli.js. */
   entry?: string;
+  /** Node.js flags, put before the entry script (V8 flags such as --trace-* are refused in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface ServiceInstance {
@@ -108,7 +110,10 @@ export async function startService(options: ServiceOptions): Promise<ServiceInst
     command: process.execPath,
     // No upstream health probe unless the test sets one: its GET /ready would reach upstreams that count
     // the requests they receive. (An empty env var means "unset", so the flag carries the empty value.)
-    args: options.env?.UPSTREAM_HEALTH_PATH ? [entry] : [entry, '--upstream-health-path='],
+    args: [
+      ...(options.nodeArgs ?? []),
+      ...(options.env?.UPSTREAM_HEALTH_PATH ? [entry] : [entry, '--upstream-health-path=']),
+    ],
     cwd: repoRoot,
     env,
     keepLines: 400,
