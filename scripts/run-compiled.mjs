@@ -9,9 +9,9 @@
 // scanners must not either.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { build } from 'esbuild';
 
@@ -26,6 +26,21 @@ if (!entry) {
 const outDir = join(root, 'node_modules', '.cache', 'run-compiled');
 mkdirSync(outDir, { recursive: true });
 const outfile = join(outDir, basename(entry).replace(/\.ts$/, '.mjs'));
+/**
+ * Each of the project's files keeps its own `import.meta.url` (benchmarks find the repository and the built service
+ * from it); in one bundle they would all share the bundle's.
+ */
+const ownImportMetaUrl = {
+  name: 'own-import-meta-url',
+  setup(builder) {
+    builder.onLoad({ filter: /\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const url = JSON.stringify(pathToFileURL(args.path).href);
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
 await build({
   entryPoints: [resolve(root, entry)],
   outfile,
@@ -36,40 +51,51 @@ await build({
   packages: 'external',
   sourcemap: 'inline',
   logLevel: 'warning',
+  plugins: [ownImportMetaUrl],
 });
 
-// V8 prints each protector it turns off; the line is kept out of the benchmark's output and reported instead.
-// Only a detach followed by more output counts: some bindings detach buffers as the process exits.
+// V8 prints each protector it turns off; the line is kept out of the benchmark's output and reported instead,
+// with the last line (stdout or stderr) before it, so the reader knows which phases ran after it. Only a detach
+// followed by more output counts: some bindings detach buffers as the process exits.
 const DETACHING_TRACE = 'Invalidating protector cell ArrayBufferDetaching';
 const child = spawn(
   process.execPath,
   ['--enable-source-maps', '--trace-protector-invalidation', outfile, ...args],
-  { cwd: root, stdio: ['inherit', 'pipe', 'inherit'] },
+  { cwd: root, stdio: ['inherit', 'pipe', 'pipe'] },
 );
-let detachedAt = -1;
-let linesOut = 0;
-let pending = '';
-child.stdout.setEncoding('utf8');
-child.stdout.on('data', (chunk) => {
-  const lines = (pending + chunk).split('\n');
-  pending = lines.pop() ?? '';
-  for (const line of lines) {
+let lastLine = '(no output yet)';
+let detachedAfter;
+let outputAfterDetach = false;
+
+function relay(stream, out) {
+  let pending = '';
+  stream.setEncoding('utf8');
+  const emit = (line) => {
     if (line.startsWith(DETACHING_TRACE)) {
-      if (detachedAt < 0) detachedAt = linesOut;
+      detachedAfter ??= lastLine;
     } else if (!line.startsWith('Invalidating protector cell')) {
-      process.stdout.write(line + '\n');
-      linesOut++;
+      out.write(line + '\n');
+      lastLine = line;
+      if (detachedAfter !== undefined) outputAfterDetach = true;
     }
-  }
-});
+  };
+  stream.on('data', (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(emit);
+  });
+  stream.on('end', () => {
+    if (pending) emit(pending);
+  });
+}
+relay(child.stdout, process.stdout);
+relay(child.stderr, process.stderr);
+
 child.on('close', (code, signal) => {
-  if (pending) {
-    process.stdout.write(pending);
-    linesOut++;
-  }
-  if (detachedAt >= 0 && detachedAt < linesOut) {
+  if (detachedAfter !== undefined && outputAfterDetach) {
     console.error(
-      `warning: an ArrayBuffer was detached after output line ${detachedAt}: typed-array reads from then on were slower than in the service`,
+      `warning: an ArrayBuffer was detached after "${detachedAfter.slice(0, 120)}": ` +
+        'what ran in this process from then on read typed arrays more slowly than the service does',
     );
   }
   process.exit(code ?? (signal ? 1 : 0));
