@@ -2,6 +2,7 @@
 // of the multi-replica exactness tests (Redis, PostgreSQL).
 
 import { Pool } from 'undici';
+import { remoteWriteHeaders } from './write-request.js';
 
 export interface ReplicaCount {
   allowed: number;
@@ -28,11 +29,7 @@ export async function driveReplica(
         const res = await pool.request({
           path: '/api/v1/push',
           method: 'POST',
-          headers: {
-            'content-encoding': 'snappy',
-            'content-type': 'application/x-protobuf',
-            'x-scope-orgid': tenant,
-          },
+          headers: remoteWriteHeaders(tenant),
           body,
         });
         const text = await res.body.text();

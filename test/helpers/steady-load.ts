@@ -3,7 +3,7 @@
 // before, during and after a Redis outage.
 import { request } from 'undici';
 import { sleep } from './child-process.js';
-import { manySeries, snappyBody } from './write-request.js';
+import { manySeries, remoteWriteHeaders, snappyBody } from './write-request.js';
 
 export interface SentRequest {
   tenant: string;
@@ -35,11 +35,7 @@ export function steadyLoad(
         try {
           const res = await request(`${url}/api/v1/push`, {
             method: 'POST',
-            headers: {
-              'content-encoding': 'snappy',
-              'content-type': 'application/x-protobuf',
-              'x-scope-orgid': tenant,
-            },
+            headers: remoteWriteHeaders(tenant),
             body,
             headersTimeout: 10_000,
             bodyTimeout: 10_000,

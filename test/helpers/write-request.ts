@@ -81,15 +81,20 @@ export function manySeries(count: number, labelsPerSeries = 12, samples = 1): Se
   });
 }
 
+/** The headers Prometheus sends with a snappy remote-write 1.0 body, for `tenant`. */
+export function remoteWriteHeaders(tenant: string): Record<string, string> {
+  return {
+    'content-encoding': 'snappy',
+    'content-type': 'application/x-protobuf',
+    'x-scope-orgid': tenant,
+  };
+}
+
 /** POSTs a snappy remote-write 1.0 body to `<proxyUrl>/api/v1/push` as `tenant`; resolves to the status. */
 export async function pushRemoteWrite(proxyUrl: string, tenant: string, body: Buffer): Promise<number> {
   const res = await request(`${proxyUrl}/api/v1/push`, {
     method: 'POST',
-    headers: {
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
-      'x-scope-orgid': tenant,
-    },
+    headers: remoteWriteHeaders(tenant),
     body,
   });
   await res.body.dump();
