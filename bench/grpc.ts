@@ -28,7 +28,7 @@ import { requireDebianBinary } from '../test/helpers/debian.js';
 import { ENVOY_PROTO_DIRS, EnvoyClient } from '../test/helpers/grpc-client.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { manySeries, snappyBody } from '../test/helpers/write-request.js';
-import { SETTING_DEFINITIONS } from '../src/config/settings.js';
+import { SETTING_DEFINITIONS } from '../src/settings/settings.js';
 import { isUnsupportedMediaType, measureBody, selectDecoder } from '../src/remote-write/format.js';
 import { snappyUncompressedLength } from '../src/remote-write/snappy-block.js';
 import { clockTicks, cpuTimeMs, loadAverage, waitForQuiet, watchCpu } from './lib/machine.js';

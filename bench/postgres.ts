@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PostgresRateStore } from '../src/stores/postgres/postgres-rate-store.js';
 import type { RateAnswer, RateQuery } from '../src/stores/rate-store.js';
-import { RedisConnections } from '../src/stores/redis/redis-connections.js';
+import { RedisConnections } from '../src/lib/redis/redis-connections.js';
 import { RedisRateStore } from '../src/stores/redis/redis-rate-store.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';

@@ -9,10 +9,10 @@
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import type { AlgorithmName } from '../src/engine/algorithm.js';
-import type { AlgorithmSpec } from '../src/engine/algorithm-spec.js';
-import { RedisConnections } from '../src/stores/redis/redis-connections.js';
-import { SharedRateLimiter } from '../src/stores/redis/shared-rate-limiter.js';
+import type { AlgorithmName } from '../src/lib/engine/algorithm.js';
+import type { AlgorithmSpec } from '../src/lib/engine/algorithm-spec.js';
+import { RedisConnections } from '../src/lib/redis/redis-connections.js';
+import { SharedRateLimiter } from '../src/lib/redis/shared-rate-limiter.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { benchRedisSettings, closedLoop } from './lib/redis-bench.js';

@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { FallbackRateStore } from '../src/stores/fallback-rate-store.js';
 import type { RateAnswer, RateQuery, RateStore } from '../src/stores/rate-store.js';
-import { RedisConnections } from '../src/stores/redis/redis-connections.js';
+import { RedisConnections } from '../src/lib/redis/redis-connections.js';
 import { RedisRateStore } from '../src/stores/redis/redis-rate-store.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';

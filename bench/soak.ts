@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { parseDuration } from '../src/config/settings.js';
+import { parseDuration } from '../src/settings/settings.js';
 import { startProcess, stopAllProcesses } from '../test/helpers/child-process.js';
 import { parseExposition } from '../test/helpers/prometheus.js';
 import { startService } from '../test/helpers/service.js';

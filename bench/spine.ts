@@ -17,7 +17,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import snappy from 'snappy';
-import { loadSettings } from '../src/config/settings.js';
+import { loadSettings } from '../src/settings/settings.js';
 import { decide } from '../src/decide/enforcer.js';
 import { LimitsRegistry } from '../src/limits/limits-registry.js';
 import {

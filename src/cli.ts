@@ -2,9 +2,9 @@
 // Command-line entry: `mimir-edge-enforcement [flags]` starts the service; `--help` lists every setting.
 // Configuration errors exit with status 2 and one line naming the setting and the bad value.
 
-import { ConfigError } from './limits/config-error.js';
-import { loadSettings, settingsHelp } from './config/settings.js';
-import { startService } from './server/service.js';
+import { ConfigError } from './lib/config-error.js';
+import { loadSettings, settingsHelp } from './settings/settings.js';
+import { startService } from './app/service.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {

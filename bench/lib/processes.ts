@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SETTING_DEFINITIONS } from '../../src/config/settings.js';
+import { SETTING_DEFINITIONS } from '../../src/settings/settings.js';
 import { startProcess, waitForHttp } from '../../test/helpers/child-process.js';
 import type { ManagedProcess } from '../../test/helpers/child-process.js';
 import { freePorts } from '../../test/helpers/ports.js';

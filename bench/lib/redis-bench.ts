@@ -2,7 +2,7 @@
 // redis-server, and the closed loop that keeps a fixed number of checks in flight over a key space.
 
 import { performance } from 'node:perf_hooks';
-import type { RedisSettings } from '../../src/stores/redis/redis-settings.js';
+import type { RedisSettings } from '../../src/lib/redis/redis-settings.js';
 
 /** Settings for a standalone redis-server on 127.0.0.1:`port`, with a timeout no check of a bench reaches. */
 export function benchRedisSettings(port: number): RedisSettings {

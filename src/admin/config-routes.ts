@@ -3,7 +3,7 @@
 // commit path (audited, saved); bad input is refused whole with a path-named 400 and changes nothing.
 
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from '../limits/config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { mergePartial, parseConfigText, toDocument, toYaml } from '../limits/config-document.js';
 import type { ConfigVersion } from '../limits/config-history.js';
 import { diffConfigs } from '../limits/limits-config.js';

@@ -1,17 +1,17 @@
 // What the admin routes read and change: the running service's parts, handed over once at start.
 // Routes must only read these on request; nothing here may be awaited by the proxy's hot path.
 
-import type { Settings } from '../config/settings.js';
+import type { Settings } from '../settings/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
-import type { Logger } from '../server/logger.js';
-import type { TrafficStats } from '../server/traffic-stats.js';
-import type { DecisionAggregator } from '../stats/decision-aggregator.js';
+import type { Logger } from '../observe/logger.js';
+import type { TrafficStats } from '../observe/traffic-stats.js';
+import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
 import type { RateStore } from '../stores/rate-store.js';
 import type { AccessControl } from './access.js';
-import type { AuditLog } from './audit-log.js';
+import type { AuditLog } from '../observe/audit/audit-log.js';
 import type { ReplicaDirectory } from './replica-directory.js';
 import type { UpstreamHealthProbe } from './upstream-health.js';
 

@@ -3,8 +3,8 @@
 
 import type { FastifyInstance } from 'fastify';
 import { ALLOWED, denial } from '../decide/enforcer.js';
-import { rateLimitMessage } from '../decide/messages.js';
-import { bytesPerTenant } from '../stats/decision-aggregator.js';
+import { rateLimitMessage } from '../decision/catalogue.js';
+import { bytesPerTenant } from '../observe/stats/decision-aggregator.js';
 import type { RequestInfo } from '../remote-write/request-info.js';
 import type { AdminContext } from './context.js';
 import { parseCount } from './http-errors.js';

@@ -2,10 +2,10 @@
 // checks of query parameters every read route shares. Never throws for bad input; it answers it.
 
 import type { FastifyReply } from 'fastify';
-import { tenantIdProblem } from '../identify/tenant-id.js';
-import { OTHER_TENANTS } from '../server/traffic-stats.js';
-import type { RangeName } from '../stats/time-ranges.js';
-import { RANGES, isRangeName } from '../stats/time-ranges.js';
+import { tenantIdProblem } from '../lib/identify/tenant-id.js';
+import { OTHER_TENANTS } from '../observe/traffic-stats.js';
+import type { RangeName } from '../observe/stats/time-ranges.js';
+import { RANGES, isRangeName } from '../observe/stats/time-ranges.js';
 
 export class BadRequest extends Error {
   constructor(

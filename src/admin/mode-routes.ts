@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EnforcementMode, ModeSwitch } from '../decide/enforcement-mode.js';
 import { ENFORCEMENT_MODES, parseMode } from '../decide/enforcement-mode.js';
-import { RANGE_MS } from '../stats/time-ranges.js';
+import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId } from './http-errors.js';
 import { iso, windowJson } from './tenant-views.js';

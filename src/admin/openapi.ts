@@ -2,7 +2,7 @@
 // routes; a test checks that every registered route is described here, so the two cannot drift apart.
 
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
-import { RANGES } from '../stats/time-ranges.js';
+import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from './access.js';
 
 type Json = Record<string, unknown>;

@@ -9,16 +9,16 @@ import { parseConfigMapRef } from '../limits/kubernetes-configmap-source.js';
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import type { ReloadStatus } from '../limits/overrides-applier.js';
 import { HISTORY_FILE, STATE_FILE } from '../limits/state-file.js';
-import { bytesPerTenant, denialReasonBytes } from '../stats/decision-aggregator.js';
-import { RANGE_MS } from '../stats/time-ranges.js';
-import type { RangeName } from '../stats/time-ranges.js';
+import { bytesPerTenant, denialReasonBytes } from '../observe/stats/decision-aggregator.js';
+import { RANGE_MS } from '../observe/stats/time-ranges.js';
+import type { RangeName } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
 import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
 import type { SortKey, TenantTable } from './tenant-views.js';
 
 type Query = Record<string, string | undefined>;
-/** The audit log's file under STATE_DIR, as src/server/limits-config-wiring.ts opens it. */
+/** The audit log's file under STATE_DIR, as src/app/limits-config-wiring.ts opens it. */
 const AUDIT_FILE = 'audit.jsonl';
 
 /** Where the overrides layer comes from, and how its last reads went. */

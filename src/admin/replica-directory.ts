@@ -7,10 +7,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { RedisConnections } from '../stores/redis/redis-connections.js';
-import type { RedisSettings } from '../stores/redis/redis-settings.js';
+import { RedisConnections } from '../lib/redis/redis-connections.js';
+import type { RedisSettings } from '../lib/redis/redis-settings.js';
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS } from '../stores/redis/replica-heartbeat.js';
-import { LuaScript } from '../stores/redis/script-runner.js';
+import { LuaScript } from '../lib/redis/script-runner.js';
 
 /**
  * KEYS: last-beat zset (Redis ms), entries hash. ARGV: id, entry JSON, ttl ms. Drops entries older than the TTL

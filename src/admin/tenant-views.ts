@@ -4,10 +4,10 @@
 
 import { rateQuery } from '../decide/enforcer.js';
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
-import type { TenantCounters } from '../server/traffic-stats.js';
-import type { Trend, WindowView } from '../stats/decision-aggregator.js';
-import type { RangeName } from '../stats/time-ranges.js';
-import { RANGE_MS } from '../stats/time-ranges.js';
+import type { TenantCounters } from '../observe/traffic-stats.js';
+import type { Trend, WindowView } from '../observe/stats/decision-aggregator.js';
+import type { RangeName } from '../observe/stats/time-ranges.js';
+import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
 
 export function iso(ms: number | undefined): string | null {

@@ -2,7 +2,7 @@
 // which exemplars it charges, and the 400 it owes for the first series it refuses. The common case (every
 // series valid, no exemplar cap reached) returns undefined after a few comparisons: no pass, no allocation.
 
-import type { Decision, PartialForward } from '../engine/decision.js';
+import type { Decision, PartialForward } from '../lib/engine/decision.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
@@ -21,7 +21,7 @@ import type {
   SeriesRules,
 } from '../remote-write/index.js';
 import { denial } from './enforcer.js';
-import { metadataLimitMessage, seriesLimitMessage } from './messages.js';
+import { metadataLimitMessage, seriesLimitMessage } from '../decision/catalogue.js';
 
 /** Index of `error` in label_value_length_over_limit_strategy's values: a long value refuses the series. */
 export const LABEL_VALUE_STRATEGY_ERROR = 0;

@@ -4,14 +4,14 @@
 // silently: the sender retries the same request, the edge recognises it (delivered-prefixes.ts) and forwards
 // only what it has not delivered yet, so no sample reaches the upstream twice.
 
-import type { Decision } from '../engine/decision.js';
+import type { Decision } from '../lib/engine/decision.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { fittingPrefix, reencodeKept } from '../remote-write/index.js';
 import type { FittingPrefix, MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { RateAnswer, RateQuery } from '../stores/rate-store.js';
 import { DeliveredPrefixes } from './delivered-prefixes.js';
 import { ALLOWED, denial, retryAfter } from './enforcer.js';
-import { selectiveFilterMessage } from './messages.js';
+import { selectiveFilterMessage } from '../decision/catalogue.js';
 
 /** Index of `true` in selective_filtering's values. */
 const SELECTIVE_ON = 1;

@@ -2,9 +2,9 @@
 // record the outcome (metrics, stats, one log line per denial). The HTTP proxy and every later transport
 // (ext_authz, authz endpoint) call this, so one tenant's limits hold across all entry points.
 
-import type { Settings } from '../config/settings.js';
-import type { Decision } from '../engine/decision.js';
-import { basicAuthUser, tenantIdProblem } from '../identify/tenant-id.js';
+import type { Settings } from '../settings/settings.js';
+import type { Decision } from '../lib/engine/decision.js';
+import { basicAuthUser, tenantIdProblem } from '../lib/identify/tenant-id.js';
 import { durationMs } from '../limits/limit-definitions.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
@@ -18,14 +18,14 @@ import {
   selectDecoder,
 } from '../remote-write/index.js';
 import type { MeasuredBody, RequestInfo } from '../remote-write/index.js';
-import type { Logger } from '../server/logger.js';
-import type { EdgeMetrics } from '../server/metrics.js';
-import { NO_TENANT } from '../server/metrics.js';
+import type { Logger } from '../observe/logger.js';
+import type { EdgeMetrics } from '../observe/metrics.js';
+import { NO_TENANT } from '../observe/metrics.js';
 import { DenialLogGate, SUPPRESS } from './denial-log-gate.js';
-import type { TrafficStats } from '../server/traffic-stats.js';
-import { countRequest } from '../server/traffic-stats.js';
+import type { TrafficStats } from '../observe/traffic-stats.js';
+import { countRequest } from '../observe/traffic-stats.js';
 import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
-import type { DecisionAggregator } from '../stats/decision-aggregator.js';
+import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
 import type { EnforcementMode, ModeSwitch } from './enforcement-mode.js';
 import { ALLOWED, checkStatic, decideRates, denial, rateQuery } from './enforcer.js';
 import type { HaElection, HaQuestion, HaVerdict } from './ha-tracker.js';
@@ -40,7 +40,7 @@ import {
   invalidBodyMessage,
   invalidTenantMessage,
   missingTenantMessage,
-} from './messages.js';
+} from '../decision/catalogue.js';
 
 export type Transport = 'http' | 'ext_authz' | 'authz';
 

@@ -3,14 +3,14 @@
 // Reading validates everything first and throws a ConfigError naming the path; it never returns half a config.
 
 import { parseDocument, stringify } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { LIMIT_NAMES, limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
 import type { LimitName } from './limit-definitions.js';
 import type { LimitsConfig } from './limits-config.js';
 import type { AnyLimitOverrides, LimitOverrides } from './overrides-file.js';
 import { parseOverridesMapping } from './overrides-file.js';
 import type { Enforcement } from './tenant-limits.js';
-import { tenantIdProblem } from '../identify/tenant-id.js';
+import { tenantIdProblem } from '../lib/identify/tenant-id.js';
 
 /** The document form: plain objects keyed by tenant, ready for JSON or YAML. */
 export interface ConfigDocument {

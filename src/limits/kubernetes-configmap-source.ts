@@ -3,7 +3,7 @@
 // falls back to polling with GET. Bad content is refused whole and the last good limits stay in force.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import type { OverridesApplier, ReloadResult, ReloadStatus } from './overrides-applier.js';
 
 export interface SourceLog {

@@ -2,7 +2,7 @@
 // Kubernetes API), into a committed version of the file layer. Keeps the last good content in force when
 // new content is refused, and never re-parses (or re-reports) the same refused content.
 
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import type { ChangeSource } from './config-history.js';
 import type { LimitsRegistry } from './limits-registry.js';
 import { parseOverrides } from './overrides-file.js';

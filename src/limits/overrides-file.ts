@@ -3,10 +3,10 @@
 // limits; a limit the edge does enforce with a bad value rejects the whole file.
 
 import { parseDocument } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
 import type { LimitName, LimitValue, LimitValueOf } from './limit-definitions.js';
-import { tenantIdProblem } from '../identify/tenant-id.js';
+import { tenantIdProblem } from '../lib/identify/tenant-id.js';
 
 export type LimitOverrides = { [N in LimitName]?: LimitValueOf<N> };
 /** LimitOverrides seen as one value type, for code that walks every limit by name. */

@@ -3,7 +3,7 @@
 // refused with a precise error and the last good limits stay in force.
 
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { FreshRead } from './fresh-read.js';
 import type { LimitsRegistry } from './limits-registry.js';
 import { OverridesApplier } from './overrides-applier.js';

@@ -3,16 +3,16 @@
 // one Lua script guarded by the version it builds on, so two replicas can never both append the same number.
 
 import type { ConfigHistory, ConfigVersion } from './config-history.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { fromDocument, mergePartial, toDocument } from './config-document.js';
 import { EMPTY_CONFIG, LAYERS } from './limits-config.js';
 import type { LimitsConfig, TenantChange } from './limits-config.js';
 import type { SharedConfigStore, SharedRead } from './config-propagation.js';
 import { Redis } from 'ioredis';
-import { RedisConnections } from '../stores/redis/redis-connections.js';
-import type { RedisClient } from '../stores/redis/redis-connections.js';
-import type { RedisSettings } from '../stores/redis/redis-settings.js';
-import { LuaScript } from '../stores/redis/script-runner.js';
+import { RedisConnections } from '../lib/redis/redis-connections.js';
+import type { RedisClient } from '../lib/redis/redis-connections.js';
+import type { RedisSettings } from '../lib/redis/redis-settings.js';
+import { LuaScript } from '../lib/redis/script-runner.js';
 
 /** The keys, under one hash tag so a Cluster keeps them on one slot (one script touches both). */
 export function configKeys(prefix: string) {

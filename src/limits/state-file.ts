@@ -5,7 +5,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../lib/config-error.js';
 import { fromDocument, mergePartial, toDocument } from './config-document.js';
 import type { PartialConfig } from './config-document.js';
 import { ConfigHistory, DEFAULT_RETAINED_VERSIONS } from './config-history.js';

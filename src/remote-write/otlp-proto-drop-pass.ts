@@ -1,7 +1,7 @@
 // The exact pass of drop_labels over an OTLP protobuf body: the label extremes the scanner would measure if the
 // dropped labels were not there, computed on the bytes (no strings, no objects per point). It runs only for a
 // tenant that drops labels and whose scan bounds are over a limit; it counts exactly as otlp-proto-scanner.ts
-// does otherwise (test/unit/mimir-otlp-drop-labels.property.test.ts holds the two together).
+// does otherwise (test/unit/decide/mimir-otlp-drop-labels.property.test.ts holds the two together).
 
 import {
   SERVICE_INSTANCE_ID,

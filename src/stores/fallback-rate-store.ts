@@ -3,8 +3,8 @@
 // limit (limit ÷ live replicas). Recovery is probed, then the shared buckets are lowered to what the
 // replicas used meanwhile, so coming back never hands out a fresh burst. Never waits on a dead store.
 
-import { CircuitBreaker } from './circuit-breaker.js';
-import type { BreakerState } from './circuit-breaker.js';
+import { CircuitBreaker } from '../lib/redis/circuit-breaker.js';
+import type { BreakerState } from '../lib/redis/circuit-breaker.js';
 import { InProcessRateStore } from './in-process-rate-store.js';
 import type { RateAnswer, RateQuery, RateStore } from './rate-store.js';
 

@@ -2,8 +2,8 @@
 // Memory stays bounded: a bucket that has refilled to its burst is indistinguishable from a new one,
 // so sweep() drops it without changing any future decision.
 
-import { newTokenBucket, refill, takeTokens } from '../engine/token-bucket.js';
-import type { TokenBucketState } from '../engine/token-bucket.js';
+import { newTokenBucket, refill, takeTokens } from '../lib/engine/token-bucket.js';
+import type { TokenBucketState } from '../lib/engine/token-bucket.js';
 import type { RateAnswer, RateQuery, RateStore } from './rate-store.js';
 
 interface TenantRateState {

@@ -3,8 +3,8 @@
 // to Redis (as a debit that may leave the bucket in debt) and reads the fleet's level back. Anything the
 // local share cannot cover goes to the exact store, so this never denies what exact mode would allow.
 
-import { refill } from '../engine/token-bucket.js';
-import type { TokenBucketState } from '../engine/token-bucket.js';
+import { refill } from '../lib/engine/token-bucket.js';
+import type { TokenBucketState } from '../lib/engine/token-bucket.js';
 import type { ReconcileEntry, RoundTripListener, SharedRateStore } from './fallback-rate-store.js';
 import type { RateAnswer, RateQuery } from './rate-store.js';
 import type { TakeReply } from './redis/bucket-scripts.js';

@@ -4,10 +4,10 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { loadSettings } from '../../src/config/settings.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startService } from '../../src/server/service.js';
-import type { RunningService } from '../../src/server/service.js';
+import { loadSettings } from '../../src/settings/settings.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { startService } from '../../src/app/service.js';
+import type { RunningService } from '../../src/app/service.js';
 
 /** The admin token every edge started here accepts (admin role); tests send it as a bearer token. */
 export const EDGE_ADMIN_TOKEN = 'edge-test-admin-token';

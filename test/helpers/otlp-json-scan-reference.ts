@@ -1,5 +1,5 @@
 // The OTLP JSON scanner as it was before the streaming one: JSON.parse builds the tree, a walk counts it. Kept as
-// the oracle of test/unit/otlp-json-scanner.property.test.ts: for every valid OTLP/JSON body the streaming scanner
+// the oracle of test/unit/remote-write/otlp-json-scanner.property.test.ts: for every valid OTLP/JSON body the streaming scanner
 // must return the same RequestInfo.
 
 import { BodyDecodeError } from '../../src/remote-write/errors.js';

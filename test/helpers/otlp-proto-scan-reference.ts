@@ -1,5 +1,5 @@
 // The OTLP protobuf scanner as it was before its inline fast paths, kept as the oracle of
-// test/unit/otlp-proto-scanner-equivalence.property.test.ts: the fast scanner must give the same RequestInfo, or
+// test/unit/remote-write/otlp-proto-scanner-equivalence.property.test.ts: the fast scanner must give the same RequestInfo, or
 // the same error (message and offset), for every body.
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';

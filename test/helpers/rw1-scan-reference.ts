@@ -1,5 +1,5 @@
 // The remote write 1.0 scanner as it was before its inline label path, kept as the oracle of
-// test/unit/rw1-scanner-equivalence.property.test.ts: the fast scanner must give the same RequestInfo, or the same
+// test/unit/remote-write/rw1-scanner-equivalence.property.test.ts: the fast scanner must give the same RequestInfo, or the same
 // error (message and offset), for every body.
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';

@@ -3,8 +3,8 @@
 // scrape benchmark runs against (bench/metrics-scrape.ts).
 
 import { Counter, Gauge, Registry } from 'prom-client';
-import { REASONS } from '../../src/decide/messages.js';
-import type { DecisionReason } from '../../src/engine/decision.js';
+import { REASONS } from '../../src/decision/catalogue.js';
+import type { DecisionReason } from '../../src/lib/engine/decision.js';
 
 type BucketReport = (tenant: string, bucketType: 'samples' | 'requests', tokens: number) => void;
 

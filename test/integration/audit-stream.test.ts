@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { AuditEntry } from '../../src/admin/audit-log.js';
+import type { AuditEntry } from '../../src/observe/audit/audit-log.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { EdgeMetrics } from '../../src/server/metrics.js';
+import { EdgeMetrics } from '../../src/observe/metrics.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { repoRoot } from '../helpers/service.js';
 

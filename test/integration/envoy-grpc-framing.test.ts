@@ -9,9 +9,9 @@ import type { ClientHttp2Session } from 'node:http2';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpcServer } from '../../src/transports/grpc/grpc-server.js';
-import { GrpcStatus } from '../../src/transports/grpc/grpc-status.js';
-import { WireWriter } from '../../src/transports/protobuf/wire-writer.js';
+import { GrpcServer } from '../../src/gateway/grpc/grpc-server.js';
+import { GrpcStatus } from '../../src/gateway/grpc/grpc-status.js';
+import { WireWriter } from '../../src/gateway/protobuf/wire-writer.js';
 
 const MAX_MESSAGE = 600_000;
 const DIGEST = '/test.Framing/Digest';

@@ -4,10 +4,10 @@
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlgorithmSpec } from '../../src/engine/algorithm-spec.js';
-import type { RateDecision } from '../../src/engine/rate-decision.js';
-import { RateLimiter } from '../../src/engine/rate-limiter.js';
-import { SharedRateLimiter } from '../../src/stores/redis/shared-rate-limiter.js';
+import type { AlgorithmSpec } from '../../src/lib/engine/algorithm-spec.js';
+import type { RateDecision } from '../../src/lib/engine/rate-decision.js';
+import { RateLimiter } from '../../src/lib/engine/rate-limiter.js';
+import { SharedRateLimiter } from '../../src/lib/redis/shared-rate-limiter.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 

@@ -1,10 +1,10 @@
 // The engine's algorithms on a real 3-master Redis Cluster: keys spread over the masters, each check's
 // key stays on one slot (its hash tag), and limits hold exactly, as on one server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlgorithmSpec } from '../../src/engine/algorithm-spec.js';
-import { RedisConnections } from '../../src/stores/redis/redis-connections.js';
-import type { RedisSettings } from '../../src/stores/redis/redis-settings.js';
-import { SharedRateLimiter } from '../../src/stores/redis/shared-rate-limiter.js';
+import type { AlgorithmSpec } from '../../src/lib/engine/algorithm-spec.js';
+import { RedisConnections } from '../../src/lib/redis/redis-connections.js';
+import type { RedisSettings } from '../../src/lib/redis/redis-settings.js';
+import { SharedRateLimiter } from '../../src/lib/redis/shared-rate-limiter.js';
 import { startRedisCluster } from '../helpers/redis-server.js';
 import type { RedisCluster } from '../helpers/redis-server.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NearGlobalRateStore } from '../../src/stores/near-global-rate-store.js';
 import type { RateQuery } from '../../src/stores/rate-store.js';
 import { bucketKey, decodeBucketState } from '../../src/stores/redis/bucket-scripts.js';
-import { RedisConnections } from '../../src/stores/redis/redis-connections.js';
+import { RedisConnections } from '../../src/lib/redis/redis-connections.js';
 import { RedisRateStore } from '../../src/stores/redis/redis-rate-store.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';

@@ -5,10 +5,10 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyEngine } from '../../src/policy/policy-engine.js';
-import { loadPolicySet } from '../../src/policy/policy-set.js';
-import type { RequestContext } from '../../src/policy/request-context.js';
-import { RedisPolicyLimits } from '../../src/stores/redis/redis-policy-limits.js';
+import { PolicyEngine } from '../../src/lib/policy/policy-engine.js';
+import { loadPolicySet } from '../../src/lib/policy/policy-set.js';
+import type { RequestContext } from '../../src/lib/policy/request-context.js';
+import { RedisPolicyLimits } from '../../src/lib/redis/redis-policy-limits.js';
 import { sleep } from '../helpers/child-process.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';

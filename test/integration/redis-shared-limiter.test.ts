@@ -3,8 +3,8 @@
 // carries a TTL inside one hash tag, and a crashed holder's concurrency units come back.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlgorithmSpec } from '../../src/engine/algorithm-spec.js';
-import { algorithmScriptReloads, SharedRateLimiter } from '../../src/stores/redis/shared-rate-limiter.js';
+import type { AlgorithmSpec } from '../../src/lib/engine/algorithm-spec.js';
+import { algorithmScriptReloads, SharedRateLimiter } from '../../src/lib/redis/shared-rate-limiter.js';
 import { sleep } from '../helpers/child-process.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';

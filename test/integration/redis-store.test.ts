@@ -5,10 +5,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RateAnswer, RateQuery } from '../../src/stores/rate-store.js';
 import { bucketKey } from '../../src/stores/redis/bucket-scripts.js';
-import { RedisConnections } from '../../src/stores/redis/redis-connections.js';
-import type { RedisClient } from '../../src/stores/redis/redis-connections.js';
+import { RedisConnections } from '../../src/lib/redis/redis-connections.js';
+import type { RedisClient } from '../../src/lib/redis/redis-connections.js';
 import { RedisRateStore } from '../../src/stores/redis/redis-rate-store.js';
-import type { RedisSettings } from '../../src/stores/redis/redis-settings.js';
+import type { RedisSettings } from '../../src/lib/redis/redis-settings.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 

@@ -12,7 +12,7 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { EnvoyClient } from '../helpers/grpc-client.js';
-import type { AuditEntry } from '../../src/admin/audit-log.js';
+import type { AuditEntry } from '../../src/observe/audit/audit-log.js';
 
 const FLIPS = 20;
 const CLIENTS = 6;

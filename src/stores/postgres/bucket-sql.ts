@@ -1,6 +1,6 @@
 // The token bucket as one PostgreSQL statement: INSERT … ON CONFLICT … DO UPDATE … RETURNING, with the
 // refill computed in SQL on the server's clock. The row lock of the upsert makes each take atomic; the
-// arithmetic is src/engine/token-bucket.ts step for step. Never compute time or tokens in the client.
+// arithmetic is src/lib/engine/token-bucket.ts step for step. Never compute time or tokens in the client.
 
 /** Longest a row is kept when its bucket never refills (rate 0): one day. */
 export const MAX_TTL_MS = 86_400_000;

@@ -9,7 +9,7 @@ import type { ReconcileEntry, RoundTripListener, SharedRateStore } from '../fall
 import type { RateAnswer, RateQuery } from '../rate-store.js';
 import { OverLimitCache } from '../redis/over-limit-cache.js';
 import { createTableStatement, reconcileStatement, sweepStatement, takeStatement } from './bucket-sql.js';
-import type { PostgresSettings } from './postgres-settings.js';
+import type { PostgresSettings } from '../../settings/postgres-settings.js';
 
 const NOTHING_TO_TAKE: RateAnswer = Object.freeze({ requestWaitMs: 0, ingestionWaitMs: 0 });
 const MAX_CACHED_TENANTS = 1_000_000;

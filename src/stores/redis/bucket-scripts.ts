@@ -1,5 +1,5 @@
 // The Lua scripts that keep the token buckets in Redis, and the binary layout of their arguments and
-// replies. Each script reproduces src/engine/token-bucket.ts exactly, runs atomically, and reads the one
+// replies. Each script reproduces src/lib/engine/token-bucket.ts exactly, runs atomically, and reads the one
 // clock (Redis TIME), so replicas never disagree about time. Never put a per-replica clock in here.
 
 import type { RateQuery } from '../rate-store.js';

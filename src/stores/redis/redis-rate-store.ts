@@ -17,8 +17,8 @@ import {
 } from './bucket-scripts.js';
 import type { BatchQuery, TakeReply } from './bucket-scripts.js';
 import { OverLimitCache } from './over-limit-cache.js';
-import type { RedisConnections } from './redis-connections.js';
-import { LuaScript, runForBuffer } from './script-runner.js';
+import type { RedisConnections } from '../../lib/redis/redis-connections.js';
+import { LuaScript, runForBuffer } from '../../lib/redis/script-runner.js';
 
 /** A check that needs neither bucket (no request_rate, nothing to count): allowed without Redis. */
 const NOTHING_TO_TAKE: RateAnswer = Object.freeze({ requestWaitMs: 0, ingestionWaitMs: 0 });

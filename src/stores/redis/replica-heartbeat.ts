@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { HEARTBEAT_SCRIPT, replicasKey } from './bucket-scripts.js';
-import type { RedisConnections } from './redis-connections.js';
-import { LuaScript } from './script-runner.js';
+import type { RedisConnections } from '../../lib/redis/redis-connections.js';
+import { LuaScript } from '../../lib/redis/script-runner.js';
 
 export const HEARTBEAT_INTERVAL_MS = 1000;
 /** A replica that has not beaten for this long is no longer counted. */

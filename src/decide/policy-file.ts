@@ -1,0 +1,211 @@
+// Keeps a PolicyEngine equal to POLICY_FILE: reads and validates it at start (a bad file is fatal), then
+// polls its content and applies a changed, valid set in one swap; a bad file is refused whole and the
+// last good set stays in force. Counters of policies whose limit did not change survive a reload. Every
+// applied set is a numbered version (SourceVersionLog, audited), recorded right after the swap.
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { SourceVersionLog } from '../observe/audit/config-audit.js';
+import { ConfigError } from '../lib/config-error.js';
+import { FreshRead } from '../limits/fresh-read.js';
+import { PolicyEngine } from '../lib/policy/policy-engine.js';
+import type { CompiledPolicy, CompiledPolicySet } from '../lib/policy/policy-set.js';
+import { compilePolicySet, PolicySetError } from '../lib/policy/policy-set.js';
+
+export type PolicyReloadResult = 'applied' | 'unchanged' | 'error';
+
+export interface PolicyFileStatus {
+  file: string;
+  /** Policies in force (enabled or not). */
+  policies: number;
+  lastAppliedMs: number | undefined;
+  lastError: { timeMs: number; message: string } | undefined;
+}
+
+/** Parses and compiles a policy document; the document is returned too, to compare limits on reload. */
+function compile(text: string): { set: CompiledPolicySet; doc: unknown } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new PolicySetError([{ path: '', message: `not valid YAML or JSON: ${(err as Error).message}` }]);
+  }
+  return { set: compilePolicySet(doc), doc };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Each policy's effective `limit` (its own, else the nearest ancestor's through `extends`) as JSON. Two
+ * policies with the same name and the same text keep counters with the same meaning, so they can share one.
+ */
+function limitTexts(doc: unknown): Map<string, string> {
+  const byName = new Map<string, Record<string, unknown>>();
+  const list = record(doc)?.['policies'];
+  if (Array.isArray(list))
+    for (const p of list) {
+      const r = record(p);
+      if (r !== undefined && typeof r['name'] === 'string') byName.set(r['name'], r);
+    }
+  const out = new Map<string, string>();
+  for (const [name, policy] of byName) {
+    let p: Record<string, unknown> | undefined = policy;
+    // The set compiled, so `extends` chains end; the bound only guards against a surprise.
+    for (let hops = 0; p !== undefined && p['limit'] === undefined && hops <= byName.size; hops++) {
+      p = typeof p['extends'] === 'string' ? byName.get(p['extends']) : undefined;
+    }
+    if (p?.['limit'] !== undefined) out.set(name, JSON.stringify(p['limit']));
+  }
+  return out;
+}
+
+/** `next` with the limiters (and so the counters) of `prev` wherever a policy's limit is unchanged. */
+function carryCounters(
+  prev: CompiledPolicySet,
+  prevDoc: unknown,
+  next: CompiledPolicySet,
+  nextDoc: unknown,
+): CompiledPolicySet {
+  const before = limitTexts(prevDoc);
+  const after = limitTexts(nextDoc);
+  const old = new Map(prev.policies.map((p) => [p.name, p]));
+  const policies = next.policies.map((p): CompiledPolicy => {
+    const o = old.get(p.name);
+    if (o?.limiter === undefined || p.limiter === undefined) return p;
+    const text = after.get(p.name);
+    if (text === undefined || text !== before.get(p.name)) return p;
+    return { ...p, limiter: o.limiter };
+  });
+  return { policies, allow: next.allow, block: next.block };
+}
+
+export class PolicyFile {
+  /** Set by loadInitial(); every transport evaluates through this one engine. */
+  engine: PolicyEngine | undefined;
+  private goodText: string | undefined;
+  private goodDoc: unknown;
+  private badText: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly reloading = new FreshRead<PolicyReloadResult>(() => this.readAndApply());
+  private readonly state: PolicyFileStatus;
+  /** Every applied set and every refusal, numbered; the audit log follows it. */
+  readonly versions: SourceVersionLog;
+  /** The refusal last recorded since the last applied set: an unreadable file is recorded once, not every poll. */
+  private recordedError: string | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly onResult: (result: PolicyReloadResult, detail: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.state = { file, policies: 0, lastAppliedMs: undefined, lastError: undefined };
+    this.versions = new SourceVersionLog('policy_file', file, now);
+  }
+
+  get status(): Readonly<PolicyFileStatus> {
+    return this.state;
+  }
+
+  /** Reads, validates and compiles the file; throws ConfigError naming the file and every problem. */
+  async loadInitial(): Promise<PolicyEngine> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(this.file, '', `cannot read the policy file: ${(err as Error).message}`);
+    }
+    let compiled: { set: CompiledPolicySet; doc: unknown };
+    try {
+      compiled = compile(text);
+    } catch (err) {
+      if (err instanceof PolicySetError) throw new ConfigError(this.file, '', err.message);
+      throw err;
+    }
+    this.engine = new PolicyEngine(compiled.set);
+    this.accept(text, compiled);
+    this.versions.record('applied', sha256(text), `${compiled.set.policies.length} policies`);
+    return this.engine;
+  }
+
+  /**
+   * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
+   * when called (FreshRead). Never throws.
+   */
+  reload(): Promise<PolicyReloadResult> {
+    return this.reloading.run();
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.reload(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async readAndApply(): Promise<PolicyReloadResult> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      // Unreadable is reported on every poll: it may be a mount that went away.
+      return this.refuse(`cannot read the policy file: ${(err as Error).message}`, '');
+    }
+    if (text === this.goodText) {
+      // Reverted to what is in force: nothing to apply, and nothing wrong any more.
+      this.state.lastError = undefined;
+      this.badText = undefined;
+      this.recordedError = undefined;
+      return 'unchanged';
+    }
+    // The same bad content is reported once, not on every poll.
+    if (text === this.badText) return 'unchanged';
+    let compiled: { set: CompiledPolicySet; doc: unknown };
+    try {
+      compiled = compile(text);
+    } catch (err) {
+      if (!(err instanceof PolicySetError)) throw err;
+      this.badText = text;
+      return this.refuse(err.message, sha256(text));
+    }
+    const engine = this.engine!;
+    const current = { policies: engine.policies, allow: undefined, block: undefined };
+    // One synchronous swap: a decision runs wholly before or wholly after it, never on a mix of two sets.
+    engine.replace(carryCounters(current, this.goodDoc, compiled.set, compiled.doc));
+    this.accept(text, compiled);
+    const detail = `${compiled.set.policies.length} policies`;
+    this.versions.record('applied', sha256(text), detail);
+    this.onResult('applied', detail);
+    return 'applied';
+  }
+
+  private accept(text: string, compiled: { set: CompiledPolicySet; doc: unknown }): void {
+    this.goodText = text;
+    this.goodDoc = compiled.doc;
+    this.badText = undefined;
+    this.recordedError = undefined;
+    this.state.policies = compiled.set.policies.length;
+    this.state.lastAppliedMs = this.now();
+    this.state.lastError = undefined;
+  }
+
+  private refuse(message: string, checksum: string): PolicyReloadResult {
+    this.state.lastError = { timeMs: this.now(), message: `${this.file}: ${message}` };
+    if (this.recordedError !== message) {
+      this.recordedError = message;
+      this.versions.record('error', checksum, message);
+    }
+    this.onResult('error', this.state.lastError.message);
+    return 'error';
+  }
+}

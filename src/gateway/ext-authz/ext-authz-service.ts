@@ -1,0 +1,137 @@
+// Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check): the request Envoy describes is judged
+// by the same WriteChecker as the proxy, so a tenant's buckets are shared across both entry points.
+// It never forwards anything itself and never waits on the admin plane; a denial is a CheckResponse value.
+
+import type { Settings } from '../../settings/settings.js';
+import type { Decision } from '../../lib/engine/decision.js';
+import { denial } from '../../decide/enforcer.js';
+import { REASONS } from '../../decision/catalogue.js';
+import { isDecision } from '../../decide/write-checker.js';
+import type { Identity, WriteChecker } from '../../decide/write-checker.js';
+import { authzDenialHeaders } from '../../proxy/authz-http.js';
+import { denialBody } from '../../decision/denial-response.js';
+import type { GrpcServer } from '../grpc/grpc-server.js';
+import type { PolicyGate } from '../../decide/policy-gate.js';
+import { decodeCheckRequest } from './check-request.js';
+import { RpcCode, encodeDeniedResponse, encodeOkResponse } from './check-response.js';
+
+export const EXT_AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
+export const CHECK_PATH = `/${EXT_AUTHZ_SERVICE}/Check`;
+
+/** What to do when Envoy sends a truncated body (x-envoy-auth-partial-body: true) or none at all. */
+export type PartialBodyRule = 'deny' | 'headers';
+
+export interface ExtAuthzDeps {
+  settings: Settings;
+  checker: WriteChecker;
+  partialBody: PartialBodyRule;
+  /** POLICY_FILE's policies for requests that are not remote writes (undefined: no policy file). */
+  policyGate?: PolicyGate;
+}
+
+const PASS_THROUGH = encodeOkResponse({});
+let requestCounter = 0;
+const REQUEST_ID_PREFIX = 'authz-' + process.pid.toString(36) + '-' + Date.now().toString(36);
+
+function rpcCodeFor(d: Decision): number {
+  if (d.status === 429 || d.status >= 500) return RpcCode.RESOURCE_EXHAUSTED;
+  if (d.status === 401) return RpcCode.UNAUTHENTICATED;
+  return RpcCode.PERMISSION_DENIED;
+}
+
+/** Why a body Envoy did not send in full cannot be measured, and which Envoy options fix it. */
+export function partialBodyMessage(declaredBytes: number, receivedBytes: number, cap: number): string {
+  const errorId = REASONS.body_too_large.errorId;
+  const seen =
+    receivedBytes === 0
+      ? 'Envoy sent no request body'
+      : `Envoy sent only ${receivedBytes} of ${declaredBytes >= 0 ? declaredBytes : 'the'} body bytes (x-envoy-auth-partial-body: true)`;
+  return `${seen}, so the write cannot be measured (${errorId}). Set the ext_authz filter's with_request_body.max_request_bytes to at least ${cap} and allow_partial_message to false.`;
+}
+
+export class ExtAuthzService {
+  private readonly paths: ReadonlySet<string>;
+  private readonly gate: PolicyGate | undefined;
+
+  constructor(private readonly deps: ExtAuthzDeps) {
+    this.paths = new Set(deps.settings.remoteWritePaths);
+    this.gate = deps.policyGate;
+  }
+
+  register(server: GrpcServer): void {
+    server.addUnary(CHECK_PATH, this.check);
+  }
+
+  readonly check = (message: Buffer): Buffer | Promise<Buffer> => {
+    const started = performance.now();
+    const { settings, checker } = this.deps;
+    const req = decodeCheckRequest(message);
+    const q = req.path.indexOf('?');
+    const path = q === -1 ? req.path : req.path.slice(0, q);
+    // Like the proxy: only remote-write POSTs are measured; everything else meets only the policies.
+    if (req.method !== 'POST' || !this.paths.has(path))
+      return this.gate === undefined ? PASS_THROUGH : this.gate.checkEnvoy(req.method, req.path, req.headers);
+
+    const h = req.headers;
+    const givenId = h['x-request-id'];
+    const requestId =
+      givenId !== undefined && givenId.length > 0 && givenId.length <= 128
+        ? givenId
+        : req.id || `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
+    const identity = checker.identify(h[settings.tenantHeader], h['authorization']);
+    if (isDecision(identity)) {
+      checker.rejectEarly(undefined, identity, requestId, h['x-forwarded-for']);
+      return this.denied(identity, undefined);
+    }
+    const { tenant } = identity;
+    const lengthHeader = h['content-length'];
+    const declared = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : -1;
+    const body = req.body;
+
+    const partial = h['x-envoy-auth-partial-body'] === 'true' || (body.length === 0 && declared > 0);
+    let result: Decision | Promise<Decision>;
+    if (partial) {
+      if (this.deps.partialBody === 'deny') {
+        const d = denial(
+          'body_too_large',
+          partialBodyMessage(declared, body.length, settings.maxRequestBytes),
+          settings.maxRequestBytes,
+          declared >= 0 ? declared : body.length,
+        );
+        checker.rejectEarly(tenant, d, requestId, undefined);
+        return this.denied(d, tenant);
+      }
+      result = checker.checkHeaders(tenant, declared, requestId, 'ext_authz', started);
+    } else {
+      const tooLarge = checker.overRequestCap(Math.max(body.length, declared));
+      if (tooLarge) {
+        checker.rejectEarly(tenant, tooLarge, requestId, undefined);
+        return this.denied(tooLarge, tenant);
+      }
+      result = checker.check(
+        tenant,
+        Buffer.from(body.buffer, body.byteOffset, body.length),
+        h['content-type'],
+        h['content-encoding'],
+        requestId,
+        'ext_authz',
+        started,
+      );
+    }
+    if (result instanceof Promise) return result.then((d) => this.answer(d, identity));
+    return this.answer(result, identity);
+  };
+
+  private answer(d: Decision, identity: Identity): Buffer {
+    if (!d.allowed) return this.denied(d, identity.tenant);
+    const headers: Record<string, string> = { 'x-rate-limited': 'false', 'x-tenant-id': identity.tenant };
+    // A tenant found in basic auth must reach Mimir in its tenant header, as the proxy does.
+    if (identity.fromBasicAuth) headers[this.deps.settings.tenantHeaderName.toLowerCase()] = identity.tenant;
+    return encodeOkResponse(headers);
+  }
+
+  private denied(d: Decision, tenant: string | undefined): Buffer {
+    const headers = authzDenialHeaders(d, tenant);
+    return encodeDeniedResponse(rpcCodeFor(d), d.message, d.status, headers, denialBody(d));
+  }
+}

@@ -1,0 +1,72 @@
+// Decodes envoy.service.ratelimit.v3.RateLimitRequest: domain, descriptors (entries and an optional
+// limit override) and hits_addend. Unknown fields are skipped; nothing is validated beyond the wire format.
+
+import { WireReader } from '../protobuf/wire-reader.js';
+import type { DescriptorEntry } from '../ratelimit-config/index.js';
+
+export interface RequestDescriptor {
+  entries: DescriptorEntry[];
+  /** RateLimitDescriptor.limit: a limit Envoy supplies itself, overriding the config. */
+  limit: { requestsPerUnit: number; unit: number } | undefined;
+}
+
+export interface DecodedRateLimitRequest {
+  domain: string;
+  descriptors: RequestDescriptor[];
+  /** 0 when absent (callers treat it as 1, as Envoy and envoyproxy/ratelimit do). */
+  hitsAddend: number;
+}
+
+const DOMAIN = (1 << 3) | 2;
+const DESCRIPTORS = (2 << 3) | 2;
+const HITS_ADDEND = 3 << 3;
+const DESCRIPTOR_ENTRIES = (1 << 3) | 2;
+const DESCRIPTOR_LIMIT = (2 << 3) | 2;
+const KEY = (1 << 3) | 2;
+const VALUE = (2 << 3) | 2;
+const OVERRIDE_RPU = 1 << 3;
+const OVERRIDE_UNIT = 2 << 3;
+
+function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
+  const d: RequestDescriptor = { entries: [], limit: undefined };
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === DESCRIPTOR_ENTRIES) {
+      const stop = reader.delimitedEnd(end);
+      let key = '';
+      let value = '';
+      while (reader.pos < stop) {
+        const t = reader.tag(stop);
+        if (t === KEY) key = reader.string(stop);
+        else if (t === VALUE) value = reader.string(stop);
+        else reader.skip(t, stop);
+      }
+      d.entries.push({ key, value });
+    } else if (tag === DESCRIPTOR_LIMIT) {
+      const stop = reader.delimitedEnd(end);
+      const limit = { requestsPerUnit: 0, unit: 0 };
+      while (reader.pos < stop) {
+        const t = reader.tag(stop);
+        if (t === OVERRIDE_RPU) limit.requestsPerUnit = reader.varint(stop);
+        else if (t === OVERRIDE_UNIT) limit.unit = reader.varint(stop);
+        else reader.skip(t, stop);
+      }
+      d.limit = limit;
+    } else reader.skip(tag, end);
+  }
+  return d;
+}
+
+export function decodeRateLimitRequest(message: Uint8Array): DecodedRateLimitRequest {
+  const out: DecodedRateLimitRequest = { domain: '', descriptors: [], hitsAddend: 0 };
+  const reader = new WireReader(message);
+  const end = message.length;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === DOMAIN) out.domain = reader.string(end);
+    else if (tag === DESCRIPTORS) out.descriptors.push(readDescriptor(reader, reader.delimitedEnd(end)));
+    else if (tag === HITS_ADDEND) out.hitsAddend = reader.varint(end) % 0x1_0000_0000;
+    else reader.skip(tag, end);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+// The headers-only authorization endpoint on the proxy port (AUTHZ_HTTP_PATH): Envoy's ext_authz
+// http_service and NGINX auth_request ask it whether a write may pass, and it answers 200 or the status the
+// proxy would give. It decides through WriteChecker.checkHeaders (tenant, declared size, request_rate), so
+// buckets are shared with every other entry point. It never reads or forwards a body.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Settings } from '../settings/settings.js';
+import type { Decision } from '../lib/engine/decision.js';
+import { isDecision } from '../decide/write-checker.js';
+import type { Identity, WriteChecker } from '../decide/write-checker.js';
+import { denialBody, denialHeaders } from '../decision/denial-response.js';
+import { requestIdOf } from './proxy-server.js';
+import type { PolicyGate } from '../decide/policy-gate.js';
+
+export interface AuthzHttpDeps {
+  settings: Settings;
+  checker: WriteChecker;
+  /** POLICY_FILE's policies, for the requests that are not remote writes (docs/policies.md). */
+  policyGate?: PolicyGate;
+}
+
+/** denialHeaders plus the IETF RateLimit fields on a 429, for every authz-style transport. */
+export function authzDenialHeaders(d: Decision, tenant: string | undefined): Record<string, string> {
+  const headers = denialHeaders(d, tenant);
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  if (d.status === 429) {
+    headers['ratelimit-limit'] ??= String(d.limit);
+    headers['ratelimit-remaining'] ??= '0';
+    headers['ratelimit-reset'] ??= String(d.retryAfterSeconds);
+  }
+  return headers;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export class AuthzHttpEndpoint {
+  private readonly prefix: string;
+  private readonly paths: ReadonlySet<string>;
+
+  constructor(private readonly deps: AuthzHttpDeps) {
+    this.prefix = deps.settings.gateway.authzHttpPath;
+    this.paths = new Set(deps.settings.remoteWritePaths);
+  }
+
+  /** Whether `url` (path and query) is addressed to this endpoint rather than to the upstream. */
+  owns(url: string): boolean {
+    const p = this.prefix;
+    if (p === '' || !url.startsWith(p)) return false;
+    const next = url.charCodeAt(p.length);
+    return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f; /* ? */
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const { settings, checker } = this.deps;
+    // Headers only: whatever body came with the question is drained, never read.
+    req.resume();
+    const url = req.url ?? '';
+    const rest = url.slice(this.prefix.length);
+    const originalUri = header(req, 'x-original-uri') ?? (rest.startsWith('/') ? rest : undefined);
+    const originalMethod =
+      header(req, 'x-original-method') ??
+      (originalUri !== undefined && rest.startsWith('/') ? req.method : undefined);
+    if (originalUri !== undefined) {
+      const q = originalUri.indexOf('?');
+      const path = q === -1 ? originalUri : originalUri.slice(0, q);
+      if (!this.paths.has(path)) return this.other(req, res, originalMethod, originalUri);
+    }
+    if (originalMethod !== undefined && originalMethod.toUpperCase() !== 'POST')
+      return this.other(req, res, originalMethod, originalUri);
+
+    const requestId = requestIdOf(req);
+    const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
+    if (isDecision(identity)) {
+      checker.rejectEarly(undefined, identity, requestId, req.socket.remoteAddress);
+      return this.deny(res, identity, undefined);
+    }
+    const lengthText = header(req, 'x-original-content-length') ?? header(req, 'content-length');
+    const declared = lengthText !== undefined && /^\d+$/.test(lengthText) ? Number(lengthText) : -1;
+    const result = checker.checkHeaders(identity.tenant, declared, requestId, 'authz', started);
+    if (result instanceof Promise) {
+      result.then(
+        (d) => this.answer(res, d, identity),
+        () => this.deny(res, INTERNAL_ERROR, identity.tenant),
+      );
+      return;
+    }
+    this.answer(res, result, identity);
+  };
+
+  /** A request the edge does not measure: allowed, unless the policy gate refuses it. */
+  private other(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string | undefined,
+    uri: string | undefined,
+  ): void {
+    const gate = this.deps.policyGate;
+    if (gate === undefined) return this.allow(res, undefined);
+    gate.answerAuthz(req, res, method ?? 'GET', uri ?? '/');
+  }
+
+  private answer(res: ServerResponse, d: Decision, identity: Identity): void {
+    if (d.allowed) this.allow(res, identity);
+    else this.deny(res, d, identity.tenant);
+  }
+
+  private allow(res: ServerResponse, identity: Identity | undefined): void {
+    const headers: Record<string, string> = { 'x-rate-limited': 'false', 'content-length': '0' };
+    if (identity !== undefined) {
+      headers['x-tenant-id'] = identity.tenant;
+      if (identity.fromBasicAuth) headers[this.deps.settings.tenantHeader] = identity.tenant;
+    }
+    res.writeHead(200, headers);
+    res.end();
+  }
+
+  private deny(res: ServerResponse, d: Decision, tenant: string | undefined): void {
+    const headers = authzDenialHeaders(d, tenant);
+    const body = denialBody(d);
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(d.status, headers);
+    res.end(body);
+  }
+}
+
+/** Only if the store rejects despite WriteChecker catching: retriable, like the proxy. */
+const INTERNAL_ERROR: Decision = {
+  allowed: false,
+  reason: 'internal_error',
+  status: 500,
+  retryAfterSeconds: 1,
+  errorId: 'err-mimir-edge-internal',
+  message: 'enforcement failed; retry later (err-mimir-edge-internal).',
+  limit: 0,
+  observed: 0,
+  wouldDeny: false,
+};

@@ -1,0 +1,326 @@
+// The HTTP transport: a reverse proxy in front of the upstream. POSTs to the remote-write paths are
+// identified, measured and decided (by WriteChecker) before a byte reaches the upstream; everything else
+// streams through untouched, unless POLICY_FILE's policies (PolicyGate) refuse it first. The hot path never
+// awaits the admin plane and keeps one buffer per body; what a process holds at once is bounded
+// (InflightBudget), and past it the answer is 503, not a queue.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Settings } from '../settings/settings.js';
+import type { Decision } from '../lib/engine/decision.js';
+import { isDecision } from '../decide/write-checker.js';
+import type { WriteChecker } from '../decide/write-checker.js';
+import type { InflightBudget, OverloadLimit } from './backpressure.js';
+import { overloadMessage } from './backpressure.js';
+import { denialBody, denialHeaders } from '../decision/denial-response.js';
+import type { ReplacedBody, Upstream } from './upstream.js';
+import type { PolicyGate } from '../decide/policy-gate.js';
+
+export interface ProxyDeps {
+  settings: Settings;
+  checker: WriteChecker;
+  upstream: Upstream;
+  /** In-flight bound of this process; without one, nothing is bounded (library use and old tests). */
+  budget?: InflightBudget;
+  /** Called for every 503 answered because a bound was reached. */
+  onOverload?: (limit: OverloadLimit) => void;
+  /** POLICY_FILE's policies, applied to every request before anything else; absent: nothing is paid. */
+  policyGate?: PolicyGate;
+}
+
+/**
+ * Marks a shadow copy (NGINX mirror mode, deploy/nginx): decided and recorded like any write, answered 204
+ * or with the denial, never forwarded, so the upstream does not get the write twice.
+ */
+export const SHADOW_HEADER = 'x-edge-shadow';
+
+let requestCounter = 0;
+const REQUEST_ID_PREFIX = process.pid.toString(36) + '-' + Date.now().toString(36);
+
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && given.length > 0 && given.length <= 128) return given;
+  return `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
+}
+
+/** Per request: what it holds of the budget, given back once when its response closes. */
+class Held {
+  bytes = 0;
+  constructor(private readonly budget: InflightBudget) {}
+  readonly release = (): void => {
+    this.budget.releaseRequest();
+    if (this.bytes > 0) this.budget.releaseBytes(this.bytes);
+    this.bytes = 0;
+  };
+}
+
+export class ProxyServer {
+  private readonly paths: ReadonlySet<string>;
+  private isDraining = false;
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.paths = new Set(deps.settings.remoteWritePaths);
+  }
+
+  /**
+   * From now on every answer carries `Connection: close`, so keep-alive clients reconnect (to another
+   * replica) instead of reusing a connection that is about to close. Requests still in flight finish.
+   */
+  startDraining(): void {
+    this.isDraining = true;
+    this.deps.upstream.draining = true;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** The `request` listener of the proxy's http.Server. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    let held: Held | undefined;
+    const budget = this.deps.budget;
+    if (budget) {
+      if (!budget.admitRequest()) {
+        this.overloaded(req, res, 'requests');
+        return;
+      }
+      held = new Held(budget);
+      res.once('close', held.release);
+    }
+    const gate = this.deps.policyGate;
+    if (gate !== undefined) {
+      // A refusal is answered by the gate; a write it allows still meets Mimir's limits (stricter wins).
+      gate.guardProxy(req, res, this.isDraining, () => this.route(req, res, held));
+      return;
+    }
+    this.route(req, res, held);
+  };
+
+  private route(req: IncomingMessage, res: ServerResponse, held: Held | undefined): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (req.method === 'POST' && this.paths.has(path)) {
+      this.enforce(req, res, path, held);
+      return;
+    }
+    if (req.headers[SHADOW_HEADER] === '1') {
+      // A shadow copy of anything but a write is not ours to send on.
+      req.resume();
+      res.writeHead(204, { 'x-edge-shadow': 'ignored' });
+      res.end();
+      return;
+    }
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    this.deps.upstream.forward(req, res, hasBody ? req : null, requestIdOf(req));
+  }
+
+  private enforce(req: IncomingMessage, res: ServerResponse, path: string, held: Held | undefined): void {
+    const { settings, checker, budget } = this.deps;
+    const started = performance.now();
+    const requestId = requestIdOf(req);
+    if (checker.modeOf(undefined) === 'off') return this.passUnchecked(req, res, undefined, requestId);
+
+    const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
+    if (isDecision(identity)) {
+      this.rejectUnread(req, res, undefined, identity, requestId);
+      return;
+    }
+    const { tenant } = identity;
+    const extraHeaders = identity.fromBasicAuth ? [settings.tenantHeaderName, tenant] : undefined;
+    if (checker.modeOf(tenant) === 'off')
+      return this.passUnchecked(req, res, tenant, requestId, extraHeaders);
+
+    // Refuse a body we will not read before reading it.
+    const declared = Number(req.headers['content-length'] ?? -1);
+    const tooLarge = checker.overRequestCap(declared);
+    if (tooLarge) {
+      this.rejectUnread(req, res, tenant, tooLarge, requestId);
+      return;
+    }
+    // A declared body is reserved whole before it is read; a chunked one as its chunks arrive.
+    if (budget && held && declared > 0) {
+      if (!budget.reserveBytes(declared)) {
+        this.overloaded(req, res, 'bytes');
+        return;
+      }
+      held.bytes = declared;
+    }
+
+    // A declared length gets one buffer at the first chunk, and each chunk is copied in as it arrives: the
+    // chunks are garbage at once and there is no concatenation copy, i.e. one body's worth less off-heap memory
+    // per request (V8 counts that memory towards starting a full GC). Chunked bodies are joined at the end.
+    let whole: Buffer | undefined;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let aborted = false;
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) return;
+      received += chunk.length;
+      const over = checker.overRequestCap(received);
+      if (over) {
+        aborted = true;
+        this.rejectUnread(req, res, tenant, over, requestId);
+        return;
+      }
+      if (budget && held && received > held.bytes) {
+        const more = received - held.bytes;
+        if (!budget.reserveBytes(more)) {
+          aborted = true;
+          this.overloaded(req, res, 'bytes');
+          return;
+        }
+        held.bytes = received;
+      }
+      if (declared > 0 && chunks.length === 0) {
+        if (whole === undefined && chunk.length === declared) {
+          // The whole body in one chunk: keep it as is, as before.
+          whole = chunk;
+          return;
+        }
+        whole ??= Buffer.allocUnsafe(declared);
+        if (received <= whole.length) {
+          chunk.copy(whole, received - chunk.length);
+          return;
+        }
+        // More than declared: Node's parser never delivers that; collect rather than overrun.
+        chunks.push(whole.subarray(0, received - chunk.length));
+        whole = undefined;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const body =
+        whole !== undefined
+          ? whole.subarray(0, received)
+          : chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks, received);
+      let decision: Decision | Promise<Decision>;
+      try {
+        decision = checker.check(
+          tenant,
+          body,
+          req.headers['content-type'],
+          req.headers['content-encoding'],
+          requestId,
+          'http',
+          started,
+          path,
+        );
+      } catch (err) {
+        // A bug must cost one request a retriable 500, never the process.
+        decision = checker.internalError(err, tenant, requestId);
+      }
+      if (decision instanceof Promise) {
+        decision.then(
+          (d) => this.afterDecision(req, res, d, tenant, body, requestId, extraHeaders),
+          (err: unknown) => res.destroy(err as Error),
+        );
+      } else {
+        this.afterDecision(req, res, decision, tenant, body, requestId, extraHeaders);
+      }
+    });
+    req.on('error', () => {
+      aborted = true;
+    });
+  }
+
+  private afterDecision(
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: Decision,
+    tenant: string,
+    body: Buffer,
+    requestId: string,
+    extraHeaders: string[] | undefined,
+  ): void {
+    if (res.destroyed) return;
+    if (!decision.allowed) {
+      this.respond(res, decision, tenant, false);
+      return;
+    }
+    if (req.headers[SHADOW_HEADER] === '1') {
+      res.writeHead(204, { 'x-edge-shadow': 'allowed' });
+      res.end();
+      return;
+    }
+    const partial = decision.partial;
+    if (partial) {
+      // Part of the request goes upstream (Mimir's partial acceptance, selective filtering): the client gets the
+      // answer owed for the rest once that part is in, or the upstream's own answer when nothing is owed.
+      const { refusal, delivered } = partial;
+      const replaced: ReplacedBody = {
+        ...(refusal
+          ? { onAccepted: (r: ServerResponse): void => this.respond(r, refusal, tenant, false) }
+          : {}),
+        ...(delivered ? { delivered } : {}),
+      };
+      const partialBody = Buffer.from(partial.body.buffer, partial.body.byteOffset, partial.body.byteLength);
+      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced);
+      return;
+    }
+    this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
+  }
+
+  /** Denies before the body is read: answers, then closes the connection rather than read a body we refuse. */
+  private rejectUnread(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: string | undefined,
+    decision: Decision,
+    requestId: string,
+  ): void {
+    this.deps.checker.rejectEarly(tenant, decision, requestId, req.socket.remoteAddress);
+    this.respond(res, decision, tenant, true);
+    req.resume();
+  }
+
+  /** Mode off: streamed to the upstream unread, as a plain reverse proxy would; a shadow copy is just dropped. */
+  private passUnchecked(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: string | undefined,
+    requestId: string,
+    extraHeaders?: string[],
+  ): void {
+    this.deps.checker.passUnchecked(tenant);
+    if (req.headers[SHADOW_HEADER] === '1') {
+      req.resume();
+      res.writeHead(204, { 'x-edge-shadow': 'unchecked' });
+      res.end();
+      return;
+    }
+    this.deps.upstream.forward(req, res, req, requestId, extraHeaders);
+  }
+
+  /** 503 + Retry-After for a bound reached; the body (if any) is not read, so the connection closes. */
+  private overloaded(req: IncomingMessage, res: ServerResponse, limit: OverloadLimit): void {
+    this.deps.onOverload?.(limit);
+    const text = overloadMessage(limit, this.deps.budget!);
+    res.writeHead(503, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'retry-after': '1',
+      connection: 'close',
+    });
+    res.end(text);
+    req.resume();
+  }
+
+  private respond(
+    res: ServerResponse,
+    d: Decision,
+    tenant: string | undefined,
+    closeConnection: boolean,
+  ): void {
+    const headers = denialHeaders(d, tenant);
+    if (closeConnection || this.isDraining) headers.connection = 'close';
+    const body = denialBody(d);
+    headers['content-type'] = 'text/plain; charset=utf-8';
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(d.status, headers);
+    res.end(body);
+  }
+}

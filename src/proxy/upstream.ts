@@ -1,0 +1,266 @@
+// Forwards requests to the upstream (Mimir's distributors or any HTTP API) over a keep-alive pool and
+// relays its answer unchanged. Only hop-by-hop headers are dropped, as every HTTP proxy must; an upstream
+// that cannot answer (down, slow, resetting) becomes a retriable 5xx for the client, never a 4xx.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../observe/logger.js';
+import type { EdgeMetrics } from '../observe/metrics.js';
+
+// RFC 9110 §7.6.1 connection-specific headers, plus Host (set from the upstream URL) and Expect
+// (Node's server already answered 100-continue to the client).
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'expect',
+]);
+
+/**
+ * The pool, chosen on purpose rather than left to undici's defaults:
+ * - up to 256 connections to the one upstream origin. Requests past that wait in undici's queue, which the
+ *   proxy's in-flight bound (MAX_INFLIGHT_REQUESTS) keeps finite;
+ * - an idle connection is kept 30 s (or what the upstream's Keep-Alive hint says, at most 120 s). Mimir
+ *   (Go) closes idle connections after 2 min by default, so we close first and rarely reuse a dying one;
+ * - connecting may take at most 10 s (or UPSTREAM_TIMEOUT when shorter).
+ */
+export const UPSTREAM_POOL = Object.freeze({
+  connections: 256,
+  keepAliveTimeoutMs: 30_000,
+  keepAliveMaxTimeoutMs: 120_000,
+  connectTimeoutMs: 10_000,
+});
+
+/** The client's headers minus hop-by-hop ones, as a flat [name, value, ...] list in their original order and case. */
+export function forwardableHeaders(rawHeaders: readonly string[], extra?: readonly string[]): string[] {
+  let connectionTokens: Set<string> | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'connection') {
+      connectionTokens ??= new Set();
+      for (const t of rawHeaders[i + 1]!.split(',')) connectionTokens.add(t.trim().toLowerCase());
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const lower = rawHeaders[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+    out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+  }
+  if (extra) out.push(...extra);
+  return out;
+}
+
+function responseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The reason a forward was abandoned by the edge itself (deadline, client gone), as the abort reason. */
+class ForwardAborted extends Error {
+  constructor(readonly why: 'deadline' | 'client_gone') {
+    super(why === 'deadline' ? 'upstream deadline exceeded' : 'client closed the connection');
+  }
+}
+
+/**
+ * A connection the pool reused was closed by the upstream as we sent on it (the keep-alive race), or it was
+ * reset before any answer. Nothing was answered, so sending a buffered remote-write body again is safe:
+ * remote write is idempotent (Mimir drops duplicate samples), and Prometheus would resend it anyway.
+ */
+function isRetriableReset(err: Error): boolean {
+  if (err instanceof undiciErrors.SocketError) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/**
+ * Streams the upstream's response body to the client. Not stream.pipeline: on every normal finish it aborts an
+ * internal AbortController, and the DOMException that builds (with a stack trace) cost ~40 µs per request in
+ * the soak profile. Same cleanup: an upstream error destroys the client's response; a client that leaves
+ * destroys the upstream body, which frees the pooled connection.
+ */
+function relay(body: Readable, res: ServerResponse): void {
+  body.on('error', (err) => {
+    if (!res.destroyed) res.destroy(err);
+  });
+  res.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(res);
+}
+
+/** The body sent upstream is not the client's (partial acceptance, selective filtering). */
+export interface ReplacedBody {
+  /** Answers the client on a 2xx instead of the upstream's answer; when absent, the upstream's 2xx is relayed. */
+  onAccepted?(res: ServerResponse): void;
+  /** Told of a 2xx, even when the client has gone meanwhile: the upstream holds what was sent. */
+  delivered?(): void;
+}
+
+export class Upstream {
+  private readonly agent: Agent;
+  private readonly origin: string;
+  private readonly basePath: string;
+  /** Set when the edge drains: answers then carry `Connection: close`, so clients reconnect elsewhere. */
+  draining = false;
+
+  /**
+   * `timeoutMs` (UPSTREAM_TIMEOUT) is a whole deadline from forwarding to the upstream's response headers,
+   * including the wait for a pooled connection and the connect; undici's own timeouts are per phase
+   * (headers after the request was written, and each gap between body chunks), so the deadline is ours.
+   * After the headers, the response body may take longer, as long as no gap exceeds `timeoutMs`.
+   */
+  constructor(
+    url: URL,
+    private readonly timeoutMs: number,
+    private readonly metrics: EdgeMetrics,
+    private readonly log: Logger,
+  ) {
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.agent = new Agent({
+      connections: UPSTREAM_POOL.connections,
+      keepAliveTimeout: UPSTREAM_POOL.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: UPSTREAM_POOL.keepAliveMaxTimeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connectTimeout: Math.min(timeoutMs, UPSTREAM_POOL.connectTimeoutMs),
+    });
+  }
+
+  get target(): string {
+    return this.origin + this.basePath;
+  }
+
+  /**
+   * Sends the request upstream with `body` (the buffered bytes, or the client's stream for pass-through)
+   * and relays the upstream's status, headers and body to `res`. A buffered body is sent once more if the
+   * connection was reset before any answer.
+   */
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | IncomingMessage | null,
+    requestId: string,
+    extraHeaders?: readonly string[],
+    replaced?: ReplacedBody,
+  ): void {
+    let headers = forwardableHeaders(req.rawHeaders, extraHeaders);
+    // A replacement body has its own length: undici sets it, the client's would not match.
+    if (replaced)
+      headers = headers.filter((_, i, all) => all[i - (i & 1)]!.toLowerCase() !== 'content-length');
+    const options: Dispatcher.RequestOptions = {
+      origin: this.origin,
+      path: this.basePath + (req.url ?? '/'),
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+    };
+    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced);
+  }
+
+  private attempt(
+    options: Dispatcher.RequestOptions,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    mayRetry: boolean,
+    replaced?: ReplacedBody,
+  ): void {
+    const started = performance.now();
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new ForwardAborted('deadline')), this.timeoutMs);
+    // The client left: stop waiting for (and reading from) the upstream, freeing the connection and the slot.
+    const onClientGone = (): void => {
+      if (!res.writableFinished) controller.abort(new ForwardAborted('client_gone'));
+    };
+    res.once('close', onClientGone);
+    options.signal = controller.signal;
+    this.agent.request(options, (err, data) => {
+      clearTimeout(deadline);
+      if (err) {
+        res.off('close', onClientGone);
+        if (mayRetry && !res.destroyed && isRetriableReset(err)) {
+          this.metrics.upstreamErrors.labels('retried').inc();
+          this.attempt(options, req, res, requestId, false, replaced);
+          return;
+        }
+        this.failed(err, res, requestId, req);
+        return;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const code = data.statusCode;
+      this.metrics.upstreamDuration.labels(`${Math.floor(code / 100)}xx`).observe(seconds);
+      this.metrics.upstreamResponses.labels(String(code)).inc();
+      const accepted = replaced !== undefined && code >= 200 && code < 300;
+      if (accepted) replaced.delivered?.();
+      if (res.destroyed) {
+        data.body.destroy();
+        return;
+      }
+      if (accepted && replaced.onAccepted) {
+        data.body.resume();
+        replaced.onAccepted(res);
+        return;
+      }
+      const headers = responseHeaders(data.headers);
+      if (this.draining) headers.connection = 'close';
+      res.writeHead(code, headers);
+      relay(data.body, res);
+    });
+  }
+
+  private failed(err: Error, res: ServerResponse, requestId: string, req: IncomingMessage): void {
+    if (err instanceof ForwardAborted && err.why === 'client_gone') {
+      // Nobody is waiting for an answer; this is not an upstream failure.
+      this.metrics.upstreamErrors.labels('client_gone').inc();
+      return;
+    }
+    const timeout =
+      err instanceof ForwardAborted ||
+      err instanceof undiciErrors.HeadersTimeoutError ||
+      err instanceof undiciErrors.BodyTimeoutError ||
+      err instanceof undiciErrors.ConnectTimeoutError;
+    const cause = timeout ? 'timeout' : ((err as NodeJS.ErrnoException).code ?? err.name);
+    this.metrics.upstreamErrors.labels(timeout ? 'timeout' : 'unavailable').inc();
+    this.log.error(
+      { request_id: requestId, upstream: this.target, path: req.url, cause, err: err.message },
+      'upstream request failed',
+    );
+    if (res.headersSent) {
+      res.destroy(err);
+      return;
+    }
+    const status = timeout ? 504 : 502;
+    const text = timeout
+      ? `the upstream ${this.target} did not answer within ${this.timeoutMs} ms; retry later (err-mimir-edge-upstream-timeout).\n`
+      : `the upstream ${this.target} is unavailable (${cause}); retry later (err-mimir-edge-upstream-unavailable).\n`;
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'retry-after': '1',
+      'content-length': Buffer.byteLength(text),
+      ...(this.draining ? { connection: 'close' } : {}),
+    });
+    res.end(text);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

@@ -1,0 +1,228 @@
+// Runs test/vectors/mimir-decisions.yaml: each vector is one behaviour of Mimir 3.x's distributor, and the edge
+// must decide it the same way (status after the upstream accepted the rest, error id, series forwarded, items
+// charged). The decision is composed exactly as WriteChecker composes it: mimirView → checkStatic → mimirCost.
+
+import { readFileSync } from 'node:fs';
+import snappy from 'snappy';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { checkStatic } from '../../../src/decide/enforcer.js';
+import { mimirCost, mimirView } from '../../../src/decide/mimir-rules.js';
+import { LIMIT_DEFINITIONS, limitDefinition, limitValue } from '../../../src/limits/limit-definitions.js';
+import type { LimitName, LimitValue } from '../../../src/limits/limit-definitions.js';
+import type { ResolvedTenant } from '../../../src/limits/tenant-limits.js';
+import { measureBody, selectDecoder } from '../../../src/remote-write/index.js';
+import type { OtlpResourceSpec } from '../../helpers/otlp-request.js';
+import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../../helpers/otlp-request.js';
+import type { Rw2SeriesSpec } from '../../helpers/rw2-request.js';
+import { RW2_CONTENT_TYPE, encodeRw2, rw2Request, rw2RequestType } from '../../helpers/rw2-request.js';
+import type { SeriesSpec } from '../../helpers/write-request.js';
+import { encodeWriteRequest, writeRequest, writeRequestType } from '../../helpers/write-request.js';
+
+interface Vector {
+  id: string;
+  mimir: string;
+  format: 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
+  limits?: Record<string, unknown>;
+  enforcement?: Partial<Record<LimitName, boolean>>;
+  series: (SeriesSpec & Rw2SeriesSpec)[];
+  /** OTLP formats: the request's resources (test/helpers/otlp-request.ts), instead of `series`. */
+  otlp?: OtlpResourceSpec[];
+  /** RW1 metadata: a count of short entries, or the entries themselves. */
+  metadata?: number | MetadataSpec[];
+  expect: {
+    status: number;
+    error_id?: string;
+    names?: string;
+    untouched?: boolean;
+    forwarded?: string[];
+    metadata_forwarded?: number;
+    /** Metric names of the RW1 metadata that reach the upstream. */
+    metadata_names_forwarded?: string[];
+    cost: number;
+  };
+}
+
+interface MetadataSpec {
+  name: string;
+  help?: string;
+  unit?: string;
+}
+
+/** The RW1 body of a vector, its metadata written as the vector gives it. */
+function rw1Body(v: Vector): Buffer {
+  const meta = v.metadata ?? 0;
+  const request = writeRequest(v.series, typeof meta === 'number' ? meta : 0);
+  if (typeof meta !== 'number') {
+    request.metadata = meta.map((m) => ({
+      type: 1,
+      metricFamilyName: m.name,
+      help: m.help ?? '',
+      unit: m.unit ?? '',
+    }));
+  }
+  return encodeWriteRequest(request);
+}
+
+export const VECTORS: Vector[] = (
+  parse(readFileSync(new URL('../../vectors/mimir-decisions.yaml', import.meta.url), 'utf8')) as {
+    vectors: Vector[];
+  }
+).vectors;
+
+function tenantOf(v: Vector): ResolvedTenant {
+  const limits = Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, d.defaultValue])) as Record<
+    LimitName,
+    LimitValue
+  >;
+  for (const [name, value] of Object.entries(v.limits ?? {})) {
+    const def = limitDefinition(name);
+    if (!def) throw new Error(`vector ${v.id}: unknown limit ${name}`);
+    limits[def.name] = limitValue(def, value);
+  }
+  return {
+    limits: limits as ResolvedTenant['limits'],
+    enforcement: { enabled: true, limits: v.enforcement ?? {} },
+    hasOverrides: true,
+  };
+}
+
+/** Names (`__name__`) and metadata count of the series in a decompressed body. */
+function contents(
+  format: Vector['format'],
+  decoded: Uint8Array,
+): { names: string[]; metadata: number; metadataNames: string[] } {
+  if (format === 'otlp-proto' || format === 'otlp-json') {
+    throw new Error('OTLP is decided whole: an OTLP vector expects `untouched` or nothing forwarded');
+  }
+  if (format === 'prw1') {
+    const req = writeRequestType.toObject(writeRequestType.decode(decoded), { defaults: true }) as {
+      timeseries: { labels: { name: string; value: string }[] }[];
+      metadata: unknown[];
+    };
+    return {
+      names: req.timeseries.map((t) => t.labels.find((l) => l.name === '__name__')?.value ?? ''),
+      metadata: req.metadata.length,
+      metadataNames: (req.metadata as { metricFamilyName: string }[]).map((m) => m.metricFamilyName),
+    };
+  }
+  const req = rw2RequestType.toObject(rw2RequestType.decode(decoded), { defaults: true }) as {
+    symbols: string[];
+    timeseries: { labelsRefs: number[] }[];
+  };
+  const names = req.timeseries.map((t) => {
+    for (let i = 0; i < t.labelsRefs.length; i += 2) {
+      if (req.symbols[t.labelsRefs[i]!] === '__name__') return req.symbols[t.labelsRefs[i + 1]!]!;
+    }
+    return '';
+  });
+  return { names, metadata: 0, metadataNames: [] };
+}
+
+interface Outcome {
+  status: number;
+  errorId: string;
+  message: string;
+  /** The decompressed body that goes upstream, undefined when nothing does. */
+  forwarded: Uint8Array | undefined;
+  cost: number;
+}
+
+/** The body, path, Content-Type and Content-Encoding a vector is sent with. */
+function requestOf(v: Vector): { body: Buffer; path: string; contentType: string; encoding: string } {
+  if (v.format === 'otlp-proto' || v.format === 'otlp-json') {
+    const request = otlpRequest(v.otlp ?? []);
+    const proto = v.format === 'otlp-proto';
+    return {
+      body: proto ? encodeOtlpProto(request) : encodeOtlpJson(request),
+      path: '/otlp/v1/metrics',
+      contentType: proto ? 'application/x-protobuf' : 'application/json',
+      encoding: '',
+    };
+  }
+  return {
+    body:
+      v.format === 'prw1'
+        ? snappy.compressSync(rw1Body(v))
+        : snappy.compressSync(encodeRw2(rw2Request(v.series))),
+    path: '/api/v1/push',
+    contentType: v.format === 'prw1' ? 'application/x-protobuf' : RW2_CONTENT_TYPE,
+    encoding: 'snappy',
+  };
+}
+
+function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
+  const tenant = tenantOf(v);
+  const { body, path, contentType, encoding } = requestOf(v);
+  const decoder = selectDecoder(path, contentType, encoding);
+  if ('unsupported' in decoder) throw new Error(decoder.unsupported);
+  const measured = measureBody(decoder, body, 50 << 20);
+  const view = mimirView(tenant, measured, false);
+  if (view?.refusal) {
+    const r = view.refusal;
+    return {
+      outcome: { status: r.status, errorId: r.errorId, message: r.message, forwarded: undefined, cost: 0 },
+      decoded: measured.decoded,
+    };
+  }
+  const info = view ? view.info : measured.info;
+  const st = checkStatic({
+    tenant,
+    info,
+    dryRun: false,
+    body: measured.decoded,
+    describeSeries: view?.describeSeries ?? measured.describeSeries,
+  });
+  if (st && !st.allowed) {
+    return {
+      outcome: { status: st.status, errorId: st.errorId, message: st.message, forwarded: undefined, cost: 0 },
+      decoded: measured.decoded,
+    };
+  }
+  const partial = view?.partial;
+  return {
+    outcome: {
+      status: partial?.refusal ? partial.refusal.status : 200,
+      errorId: partial?.refusal ? partial.refusal.errorId : '',
+      message: partial?.refusal ? partial.refusal.message : '',
+      forwarded: partial ? (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer) : measured.decoded,
+      cost: mimirCost(info, tenant.limits),
+    },
+    decoded: measured.decoded,
+  };
+}
+
+describe('Mimir decision vectors (test/vectors/mimir-decisions.yaml)', () => {
+  it('has unique ids', () => {
+    expect(new Set(VECTORS.map((v) => v.id)).size).toBe(VECTORS.length);
+  });
+
+  for (const v of VECTORS) {
+    it(`${v.id}: ${v.mimir}`, () => {
+      const { outcome, decoded } = decideVector(v);
+      const e = v.expect;
+      expect(outcome.status, 'status the client gets').toBe(e.status);
+      if (e.error_id) expect(outcome.errorId).toBe(e.error_id);
+      if (e.names) expect(outcome.message).toContain(`${e.names}{`);
+      expect(outcome.cost, 'items charged to ingestion_rate').toBe(e.cost);
+      if (e.untouched) {
+        expect(outcome.forwarded, 'the client body goes upstream as sent').toBe(decoded);
+      }
+      if (e.forwarded) {
+        if (e.forwarded.length === 0 && !e.metadata_names_forwarded?.length) {
+          expect(outcome.forwarded, 'nothing goes upstream').toBeUndefined();
+        } else {
+          const sent = contents(v.format, outcome.forwarded!);
+          expect(sent.names, 'series that reach the upstream').toEqual(e.forwarded);
+          if (e.metadata_forwarded !== undefined) expect(sent.metadata).toBe(e.metadata_forwarded);
+          if (e.metadata_names_forwarded) {
+            expect(sent.metadataNames, 'metadata that reach the upstream').toEqual(
+              e.metadata_names_forwarded,
+            );
+          }
+        }
+      }
+    });
+  }
+});
