@@ -6,7 +6,7 @@
 // Knobs (env): BENCH_SCRAPES (15 per case), BENCH_TENANTS (comma list, default 1000,10000).
 
 import { setImmediate as tick } from 'node:timers/promises';
-import type { DecisionReason } from '../src/lib/engine/decision.js';
+import type { DecisionReason } from '../src/decision/decision.js';
 import { EdgeMetrics } from '../src/observe/metrics.js';
 import { PromClientTenantMetrics, seriesLines } from '../test/helpers/tenant-metrics-peer.js';
 

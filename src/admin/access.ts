@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../lib/config-error.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES } from '../observe/audit/roles.js';
+import type { Role } from '../observe/audit/roles.js';
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, admin: 3 };
 /** Shorter tokens are refused: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;

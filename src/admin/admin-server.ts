@@ -4,7 +4,8 @@
 
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { Principal, Role } from './access.js';
+import type { Principal } from './access.js';
+import type { Role } from '../observe/audit/roles.js';
 import { roleAllows } from './access.js';
 import type { AdminContext } from './context.js';
 import { registerDebugRoutes } from './debug-routes.js';

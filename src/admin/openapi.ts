@@ -3,7 +3,7 @@
 
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
-import { ROLES } from './access.js';
+import { ROLES } from '../observe/audit/roles.js';
 
 type Json = Record<string, unknown>;
 

@@ -5,13 +5,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Settings } from '../settings/settings.js';
 import type { Logger } from '../observe/logger.js';
-import type { BreakerState } from '../lib/redis/circuit-breaker.js';
 import { FallbackRateStore } from '../stores/fallback-rate-store.js';
-import type { RoundTripListener } from '../stores/fallback-rate-store.js';
+import type { RoundTripListener } from '../lib/redis/circuit-breaker.js';
 import { InProcessRateStore } from '../stores/in-process-rate-store.js';
 import { NearGlobalRateStore } from '../stores/near-global-rate-store.js';
 import { PostgresRateStore } from '../stores/postgres/postgres-rate-store.js';
-import type { RateQuery, RateStore } from '../stores/rate-store.js';
+import type { RateQuery, RateStore, StoreStatus } from '../stores/rate-store.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisRateStore } from '../stores/redis/redis-rate-store.js';
 import { ReplicaHeartbeat } from '../stores/redis/replica-heartbeat.js';
@@ -21,25 +20,6 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-export interface StoreStatus {
-  kind: RateStore['kind'];
-  inFallback: boolean;
-  /** Where the shared state lives, e.g. "standalone 10.0.0.5:6379"; empty in process. */
-  target: string;
-  breaker: BreakerState;
-  /** Replicas the limits are split among in fallback. */
-  replicas: number;
-  roundTrips: number;
-  roundTripErrors: number;
-  /** Checks answered by Redis, by the over-limit cache, and by the local fallback share. */
-  checksShared: number;
-  checksCached: number;
-  checksLocal: number;
-  /** Checks allowed from a near-global tenant's local share (no round trip). */
-  checksNearGlobal: number;
-  scriptReloads: number;
 }
 
 export interface CreatedRateStore {

@@ -3,7 +3,7 @@
 // same thing. Sampled (the default): the first denial of a tenant for a reason is logged, then at most one line
 // per interval, carrying how many were left out since the previous one. Metrics count every denial.
 
-export type DenialLogMode = 'all' | 'sampled' | 'none';
+import type { DenialLogMode } from '../settings/settings.js';
 
 /** admit()'s answer when no line should be written. */
 export const SUPPRESS = -1;

@@ -2,7 +2,7 @@
 // (size, series, labels: pure) and decideRates() (the buckets' answer from a RateStore). A limit that is
 // only observed records "would deny" and lets the request through. Allocation-free when allowing.
 
-import type { Decision, DecisionReason } from '../lib/engine/decision.js';
+import type { Decision, DecisionReason } from '../decision/decision.js';
 import type { LimitName } from '../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';

@@ -2,7 +2,7 @@
 // which exemplars it charges, and the 400 it owes for the first series it refuses. The common case (every
 // series valid, no exemplar cap reached) returns undefined after a few comparisons: no pass, no allocation.
 
-import type { Decision, PartialForward } from '../lib/engine/decision.js';
+import type { Decision, PartialForward } from '../decision/decision.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {

@@ -19,7 +19,6 @@ import type { EdgeMetrics } from '../observe/metrics.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
-import { RpcCode, encodeDeniedResponse, encodeOkResponse } from '../gateway/ext-authz/check-response.js';
 import { PolicyFile } from './policy-file.js';
 
 type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied';
@@ -37,7 +36,22 @@ export interface PolicyGateOptions {
   decisions?: Counter<'policy' | 'decision'>;
 }
 
-const ENVOY_OK = encodeOkResponse({});
+/**
+ * The policies' answer for Envoy, transport-neutral: the ext_authz service (src/gateway/ext-authz/) encodes it
+ * as a CheckResponse. `blocked` tells a block list (PERMISSION_DENIED) from a rate limit (RESOURCE_EXHAUSTED).
+ */
+export type EnvoyVerdict =
+  | { allowed: true }
+  | {
+      allowed: false;
+      blocked: boolean;
+      message: string;
+      status: number;
+      headers: Record<string, string>;
+      body: string;
+    };
+
+const ENVOY_OK: EnvoyVerdict = Object.freeze({ allowed: true });
 const INTERNAL_TEXT = 'policy evaluation failed; retry later (err-mimir-edge-internal).\n';
 
 function jwtOptions(jwt: PolicySettings['jwt']): JwtIdentityOptions | undefined {
@@ -131,7 +145,7 @@ export class PolicyGate {
     method: string,
     path: string,
     headers: Readonly<Record<string, string>>,
-  ): Buffer | Promise<Buffer> {
+  ): EnvoyVerdict | Promise<EnvoyVerdict> {
     const facts: HttpRequestFacts = { method, url: path, headers, remoteAddress: envoyPeer(headers) };
     const decided = this.decide(facts);
     if (decided instanceof Promise) return decided.then((v) => this.envoyAnswer(v));
@@ -221,24 +235,26 @@ export class PolicyGate {
     next();
   }
 
-  private envoyAnswer(verdict: HttpVerdict | undefined): Buffer {
+  private envoyAnswer(verdict: HttpVerdict | undefined): EnvoyVerdict {
     // Envoy gives no signal when the request ends, so concurrency units cannot be held across it.
     if (verdict !== undefined) this.limiter.release(verdict);
     if (verdict === undefined) {
       if (this.options.failOpen) return ENVOY_OK;
-      return encodeDeniedResponse(RpcCode.RESOURCE_EXHAUSTED, INTERNAL_TEXT.trim(), 500, {}, INTERNAL_TEXT);
+      const text = INTERNAL_TEXT.trim();
+      return { allowed: false, blocked: false, message: text, status: 500, headers: {}, body: INTERNAL_TEXT };
     }
     if (verdict.allowed) return ENVOY_OK;
     const blocked = verdict.status === 403;
-    return encodeDeniedResponse(
-      blocked ? RpcCode.PERMISSION_DENIED : RpcCode.RESOURCE_EXHAUSTED,
-      blocked
+    return {
+      allowed: false,
+      blocked,
+      message: blocked
         ? 'blocked by the policy block list'
         : `rate limit "${verdict.evaluation.decision?.policy ?? ''}" exceeded`,
-      verdict.status,
-      headerObject(verdict),
-      verdict.body ?? '',
-    );
+      status: verdict.status,
+      headers: headerObject(verdict),
+      body: verdict.body ?? '',
+    };
   }
 
   private authzAnswer(verdict: HttpVerdict | undefined, res: ServerResponse): void {

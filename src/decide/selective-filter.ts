@@ -4,7 +4,7 @@
 // silently: the sender retries the same request, the edge recognises it (delivered-prefixes.ts) and forwards
 // only what it has not delivered yet, so no sample reaches the upstream twice.
 
-import type { Decision } from '../lib/engine/decision.js';
+import type { Decision } from '../decision/decision.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { fittingPrefix, reencodeKept } from '../remote-write/index.js';
 import type { FittingPrefix, MeasuredBody, RequestInfo } from '../remote-write/index.js';

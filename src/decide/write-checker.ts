@@ -3,7 +3,7 @@
 // (ext_authz, authz endpoint) call this, so one tenant's limits hold across all entry points.
 
 import type { Settings } from '../settings/settings.js';
-import type { Decision } from '../lib/engine/decision.js';
+import type { Decision } from '../decision/decision.js';
 import { basicAuthUser, tenantIdProblem } from '../lib/identify/tenant-id.js';
 import { durationMs } from '../limits/limit-definitions.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';

@@ -1,7 +1,7 @@
 // The catalogue of denial messages: one stable err-mimir-* id per reason, worded like Mimir's own
 // errors (limit, its value, what was observed, how to change it) so existing runbooks still apply.
 
-import type { DecisionReason } from '../lib/engine/decision.js';
+import type { DecisionReason } from './decision.js';
 
 export interface ReasonInfo {
   status: number;

@@ -2,7 +2,7 @@
 // denied_response): the status, a short plain-text body, Retry-After when waiting helps, and the
 // decision headers of document 000.
 
-import type { Decision } from '../lib/engine/decision.js';
+import type { Decision } from './decision.js';
 
 export function denialHeaders(d: Decision, tenant: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { 'x-rate-limited': d.status === 429 ? 'true' : 'false' };

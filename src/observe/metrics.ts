@@ -4,8 +4,8 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Metric } from 'prom-client';
-import type { DecisionReason } from '../lib/engine/decision.js';
-import type { StoreStatus } from '../app/create-rate-store.js';
+import type { DecisionReason } from '../decision/decision.js';
+import type { StoreStatus } from '../stores/rate-store.js';
 import { REASONS } from '../decision/catalogue.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
 

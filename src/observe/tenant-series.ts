@@ -4,7 +4,7 @@
 // no label objects and yields (setImmediate) every few milliseconds, so 10,000 tenants cost many short slices.
 
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { DecisionReason } from '../lib/engine/decision.js';
+import type { DecisionReason } from '../decision/decision.js';
 
 /** Longest stretch one rendering slice may hold the event loop, in ms. */
 export const RENDER_SLICE_MS = 2;

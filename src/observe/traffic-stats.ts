@@ -2,7 +2,7 @@
 // Bounded by the shared TenantLabelCap: tenants past MAX_TENANT_LABELS are pooled under OTHER_TENANTS and
 // idle unknown tenants are forgotten, so a sender inventing tenant ids cannot grow memory without limit.
 
-import type { DecisionReason } from '../lib/engine/decision.js';
+import type { DecisionReason } from '../decision/decision.js';
 import { OTHER_TENANTS, TenantLabelCap } from './tenant-label-cap.js';
 
 // One name for the pooled tenants everywhere (counters, metrics, figures, admin routes).

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Settings } from '../settings/settings.js';
-import type { Decision } from '../lib/engine/decision.js';
+import type { Decision } from '../decision/decision.js';
 import { isDecision } from '../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../decide/write-checker.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';

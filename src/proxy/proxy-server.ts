@@ -6,7 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Settings } from '../settings/settings.js';
-import type { Decision } from '../lib/engine/decision.js';
+import type { Decision } from '../decision/decision.js';
 import { isDecision } from '../decide/write-checker.js';
 import type { WriteChecker } from '../decide/write-checker.js';
 import type { InflightBudget, OverloadLimit } from './backpressure.js';

@@ -2,7 +2,7 @@
 // Decoders must never let any other exception (RangeError, snappy's native errors) escape for bad input;
 // callers turn this error into a Decision without inspecting its message.
 
-import type { DecisionReason } from '../lib/engine/decision.js';
+import type { DecisionReason } from '../decision/decision.js';
 
 /**
  * Stable identifiers of what was wrong with a body. They appear in metrics and logs, so never rename one.

@@ -4,7 +4,6 @@
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { DenialLogMode } from '../decide/denial-log-gate.js';
 import { ConfigError } from '../lib/config-error.js';
 import { LIMIT_DEFINITIONS, limitValue, validateLimitValue } from '../limits/limit-definitions.js';
 import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
@@ -13,6 +12,9 @@ import { checkRedisSettings, parseRedisAddresses } from '../lib/redis/redis-sett
 import type { RedisFallback, RedisMode, RedisSettings } from '../lib/redis/redis-settings.js';
 import { checkStoreSettings } from './postgres-settings.js';
 import type { PostgresSettings, StoreKind } from './postgres-settings.js';
+
+/** LOG_DENIALS: which denials get a log line (src/decide/denial-log-gate.ts). */
+export type DenialLogMode = 'all' | 'sampled' | 'none';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'url' | 'list' | 'enum';
 

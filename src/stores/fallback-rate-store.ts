@@ -4,7 +4,7 @@
 // replicas used meanwhile, so coming back never hands out a fresh burst. Never waits on a dead store.
 
 import { CircuitBreaker } from '../lib/redis/circuit-breaker.js';
-import type { BreakerState } from '../lib/redis/circuit-breaker.js';
+import type { BreakerState, RoundTripListener } from '../lib/redis/circuit-breaker.js';
 import { InProcessRateStore } from './in-process-rate-store.js';
 import type { RateAnswer, RateQuery, RateStore } from './rate-store.js';
 
@@ -15,8 +15,6 @@ export interface ReconcileEntry {
   requestCeiling: number;
   ingestionCeiling: number;
 }
-
-export type RoundTripListener = (ok: boolean, checks: number, seconds: number, err?: unknown) => void;
 
 /** A store shared by replicas that can fail: what the fallback needs from it. */
 export interface SharedRateStore extends RateStore {

@@ -5,7 +5,8 @@
 
 import { refill } from '../lib/engine/token-bucket.js';
 import type { TokenBucketState } from '../lib/engine/token-bucket.js';
-import type { ReconcileEntry, RoundTripListener, SharedRateStore } from './fallback-rate-store.js';
+import type { RoundTripListener } from '../lib/redis/circuit-breaker.js';
+import type { ReconcileEntry, SharedRateStore } from './fallback-rate-store.js';
 import type { RateAnswer, RateQuery } from './rate-store.js';
 import type { TakeReply } from './redis/bucket-scripts.js';
 

@@ -1,6 +1,8 @@
 // Where the per-tenant rate buckets live. The in-process store answers synchronously; a shared store
 // (Redis) answers with a Promise. Callers handle both, so the in-process hot path never awaits.
 
+import type { BreakerState } from '../lib/redis/circuit-breaker.js';
+
 /** One request's rate question: both of the tenant's buckets, taken in Mimir's order (requests, then items). */
 export interface RateQuery {
   requestRate: number;
@@ -33,4 +35,24 @@ export interface RateStore {
   peek(tenant: string, query: RateQuery, nowMs: number): { requests: number; ingestion: number } | undefined;
   readonly size: number;
   close(): Promise<void>;
+}
+
+/** What /metrics and /api/system/status show of the store (src/app/create-rate-store.ts fills it in). */
+export interface StoreStatus {
+  kind: RateStore['kind'];
+  inFallback: boolean;
+  /** Where the shared state lives, e.g. "standalone 10.0.0.5:6379"; empty in process. */
+  target: string;
+  breaker: BreakerState;
+  /** Replicas the limits are split among in fallback. */
+  replicas: number;
+  roundTrips: number;
+  roundTripErrors: number;
+  /** Checks answered by Redis, by the over-limit cache, and by the local fallback share. */
+  checksShared: number;
+  checksCached: number;
+  checksLocal: number;
+  /** Checks allowed from a near-global tenant's local share (no round trip). */
+  checksNearGlobal: number;
+  scriptReloads: number;
 }

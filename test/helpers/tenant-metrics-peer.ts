@@ -4,7 +4,7 @@
 
 import { Counter, Gauge, Registry } from 'prom-client';
 import { REASONS } from '../../src/decision/catalogue.js';
-import type { DecisionReason } from '../../src/lib/engine/decision.js';
+import type { DecisionReason } from '../../src/decision/decision.js';
 
 type BucketReport = (tenant: string, bucketType: 'samples' | 'requests', tokens: number) => void;
 

@@ -3,7 +3,7 @@
 // It never forwards anything itself and never waits on the admin plane; a denial is a CheckResponse value.
 
 import type { Settings } from '../../settings/settings.js';
-import type { Decision } from '../../lib/engine/decision.js';
+import type { Decision } from '../../decision/decision.js';
 import { denial } from '../../decide/enforcer.js';
 import { REASONS } from '../../decision/catalogue.js';
 import { isDecision } from '../../decide/write-checker.js';
@@ -11,7 +11,7 @@ import type { Identity, WriteChecker } from '../../decide/write-checker.js';
 import { authzDenialHeaders } from '../../proxy/authz-http.js';
 import { denialBody } from '../../decision/denial-response.js';
 import type { GrpcServer } from '../grpc/grpc-server.js';
-import type { PolicyGate } from '../../decide/policy-gate.js';
+import type { EnvoyVerdict, PolicyGate } from '../../decide/policy-gate.js';
 import { decodeCheckRequest } from './check-request.js';
 import { RpcCode, encodeDeniedResponse, encodeOkResponse } from './check-response.js';
 
@@ -30,6 +30,14 @@ export interface ExtAuthzDeps {
 }
 
 const PASS_THROUGH = encodeOkResponse({});
+
+/** The policy gate's answer as Envoy's CheckResponse. */
+function policyAnswer(verdict: EnvoyVerdict | Promise<EnvoyVerdict>): Buffer | Promise<Buffer> {
+  if (verdict instanceof Promise) return verdict.then(policyAnswer);
+  if (verdict.allowed) return PASS_THROUGH;
+  const code = verdict.blocked ? RpcCode.PERMISSION_DENIED : RpcCode.RESOURCE_EXHAUSTED;
+  return encodeDeniedResponse(code, verdict.message, verdict.status, verdict.headers, verdict.body);
+}
 let requestCounter = 0;
 const REQUEST_ID_PREFIX = 'authz-' + process.pid.toString(36) + '-' + Date.now().toString(36);
 
@@ -70,7 +78,9 @@ export class ExtAuthzService {
     const path = q === -1 ? req.path : req.path.slice(0, q);
     // Like the proxy: only remote-write POSTs are measured; everything else meets only the policies.
     if (req.method !== 'POST' || !this.paths.has(path))
-      return this.gate === undefined ? PASS_THROUGH : this.gate.checkEnvoy(req.method, req.path, req.headers);
+      return this.gate === undefined
+        ? PASS_THROUGH
+        : policyAnswer(this.gate.checkEnvoy(req.method, req.path, req.headers));
 
     const h = req.headers;
     const givenId = h['x-request-id'];

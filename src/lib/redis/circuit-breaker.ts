@@ -61,3 +61,6 @@ export class CircuitBreaker {
     this.onChange(from, to);
   }
 }
+
+/** Told of every round trip to a shared store: whether it answered, how many checks it carried, how long it took. */
+export type RoundTripListener = (ok: boolean, checks: number, seconds: number, err?: unknown) => void;

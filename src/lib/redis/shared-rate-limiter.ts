@@ -9,7 +9,7 @@ import type { AlgorithmSpec } from '../engine/algorithm-spec.js';
 import { createAlgorithm } from '../engine/algorithm-spec.js';
 import { calendarPeriod } from '../engine/calendar-period.js';
 import type { RateDecision } from '../engine/rate-decision.js';
-import type { RoundTripListener } from '../../stores/fallback-rate-store.js';
+import type { RoundTripListener } from './circuit-breaker.js';
 import {
   ANSWER_BYTES,
   CHECK_BYTES,

@@ -6,7 +6,7 @@
 import { appendFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type { Role } from '../../admin/access.js';
+import type { Role } from './roles.js';
 import type { RedisAuditStream } from './redis-audit-stream.js';
 
 export interface AuditEntry {

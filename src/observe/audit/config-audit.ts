@@ -5,8 +5,8 @@
 import type { LimitsRegistry, LimitsSnapshot } from '../../limits/limits-registry.js';
 import { resolveTenant } from '../../limits/limits-registry.js';
 import type { AuditLog } from './audit-log.js';
-import { ROLES } from '../../admin/access.js';
-import type { Role } from '../../admin/access.js';
+import { ROLES } from './roles.js';
+import type { Role } from './roles.js';
 
 function asRole(role: string | null): Role | 'system' {
   return (ROLES as readonly string[]).includes(role ?? '') ? (role as Role) : 'system';

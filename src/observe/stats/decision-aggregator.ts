@@ -2,7 +2,7 @@
 // the WriteChecker, read by the admin API. Memory is fixed per tenant (bytesPerTenant()); recording an
 // allowed request allocates nothing and never waits on anything. A forgotten tenant's rings are reused.
 
-import type { Decision, DecisionReason } from '../../lib/engine/decision.js';
+import type { Decision, DecisionReason } from '../../decision/decision.js';
 import type { RequestInfo } from '../../remote-write/request-info.js';
 import { ingestionCost } from '../../remote-write/request-info.js';
 import { OTHER_TENANTS } from '../tenant-label-cap.js';

@@ -1,7 +1,7 @@
 // The last N denials (and "would deny" decisions), newest first, for the admin API's denial list.
 // A fixed-size ring: old entries are overwritten, so memory never grows with traffic.
 
-import type { DecisionReason } from '../../lib/engine/decision.js';
+import type { DecisionReason } from '../../decision/decision.js';
 
 export interface DenialEvent {
   timeMs: number;

@@ -5,7 +5,8 @@
 
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { ReconcileEntry, RoundTripListener, SharedRateStore } from '../fallback-rate-store.js';
+import type { RoundTripListener } from '../../lib/redis/circuit-breaker.js';
+import type { ReconcileEntry, SharedRateStore } from '../fallback-rate-store.js';
 import type { RateAnswer, RateQuery } from '../rate-store.js';
 import { OverLimitCache } from '../redis/over-limit-cache.js';
 import { createTableStatement, reconcileStatement, sweepStatement, takeStatement } from './bucket-sql.js';

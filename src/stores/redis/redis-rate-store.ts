@@ -4,7 +4,8 @@
 // over-limit cache. Never awaits anything but Redis; never answers from a local guess except a certain denial.
 
 import { performance } from 'node:perf_hooks';
-import type { ReconcileEntry, RoundTripListener, SharedRateStore } from '../fallback-rate-store.js';
+import type { RoundTripListener } from '../../lib/redis/circuit-breaker.js';
+import type { ReconcileEntry, SharedRateStore } from '../fallback-rate-store.js';
 import type { RateAnswer, RateQuery } from '../rate-store.js';
 import {
   RECONCILE_ARGS_PER_KEY,

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REASONS } from '../../../src/decision/catalogue.js';
-import type { DecisionReason } from '../../../src/lib/engine/decision.js';
+import type { DecisionReason } from '../../../src/decision/decision.js';
 import { EdgeMetrics } from '../../../src/observe/metrics.js';
 import { headerLines, PromClientTenantMetrics, seriesLines } from '../../helpers/tenant-metrics-peer.js';
 

@@ -3,7 +3,8 @@
 // Cluster mode a success in between keeps the breaker closed, as before.
 import { describe, expect, it } from 'vitest';
 import { FallbackRateStore } from '../../../src/stores/fallback-rate-store.js';
-import type { RoundTripListener, SharedRateStore } from '../../../src/stores/fallback-rate-store.js';
+import type { RoundTripListener } from '../../../src/lib/redis/circuit-breaker.js';
+import type { SharedRateStore } from '../../../src/stores/fallback-rate-store.js';
 import type { RateAnswer, RateQuery } from '../../../src/stores/rate-store.js';
 
 const query: RateQuery = {
