@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import snappy from 'snappy';
 import { loadSettings } from '../src/settings/settings.js';
-import { decide } from '../src/decide/enforcer.js';
+import { decide } from '../src/decide/write-pipeline.js';
 import { LimitsRegistry } from '../src/limits/limits-registry.js';
 import {
   decompressSnappyBlock,

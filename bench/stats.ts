@@ -4,7 +4,7 @@
 
 import { cpus } from 'node:os';
 import { Counter, Registry } from 'prom-client';
-import { ALLOWED } from '../src/decide/enforcer.js';
+import { ALLOWED } from '../src/decision/catalogue.js';
 import type { RequestInfo } from '../src/remote-write/request-info.js';
 import { DecisionAggregator } from '../src/observe/stats/decision-aggregator.js';
 import { runMicro, sinkValue } from './lib/microbench.js';

@@ -2,7 +2,7 @@
 // only with ADMIN_DEBUG=true and the admin role, synthetic test data. Never touches the rate buckets.
 
 import type { FastifyInstance } from 'fastify';
-import { ALLOWED, denial } from '../decide/enforcer.js';
+import { ALLOWED, denial } from '../decision/catalogue.js';
 import { rateLimitMessage } from '../decision/catalogue.js';
 import { bytesPerTenant } from '../observe/stats/decision-aggregator.js';
 import type { RequestInfo } from '../remote-write/request-info.js';

@@ -2,7 +2,7 @@
 // range, utilisation of each limit, trend and top-N. Field names are a stable, documented schema
 // (docs/admin-api.md); add fields, never rename them.
 
-import { rateQuery } from '../decide/enforcer.js';
+import { rateQuery } from '../decide/stages/rates.js';
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import type { TenantCounters } from '../observe/traffic-stats.js';
 import type { Trend, WindowView } from '../observe/stats/decision-aggregator.js';

@@ -12,7 +12,7 @@ import type { Settings } from '../settings/settings.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { openLimitsConfig, startOverridesSource } from './limits-config-wiring.js';
 import { createRateStore } from './create-rate-store.js';
-import { rateQuery } from '../decide/enforcer.js';
+import { rateQuery } from '../decide/stages/rates.js';
 import { buildAdminServer } from '../admin/admin-server.js';
 import { accessFromSettings } from '../admin/access.js';
 import { findProjectDir } from '../admin/ui-files.js';

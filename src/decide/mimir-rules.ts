@@ -20,7 +20,7 @@ import type {
   SeriesProblem,
   SeriesRules,
 } from '../remote-write/index.js';
-import { denial } from './enforcer.js';
+import { denial } from '../decision/catalogue.js';
 import { metadataLimitMessage, seriesLimitMessage } from '../decision/catalogue.js';
 
 /** Index of `error` in label_value_length_over_limit_strategy's values: a long value refuses the series. */

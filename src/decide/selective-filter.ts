@@ -10,7 +10,8 @@ import { fittingPrefix, reencodeKept } from '../remote-write/index.js';
 import type { FittingPrefix, MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { RateAnswer, RateQuery } from '../stores/rate-store.js';
 import { DeliveredPrefixes } from './delivered-prefixes.js';
-import { ALLOWED, denial, retryAfter } from './enforcer.js';
+import { ALLOWED, denial } from '../decision/catalogue.js';
+import { retryAfter } from './stages/rates.js';
 import { selectiveFilterMessage } from '../decision/catalogue.js';
 
 /** Index of `true` in selective_filtering's values. */

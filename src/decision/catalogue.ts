@@ -1,7 +1,7 @@
-// The catalogue of denial messages: one stable err-mimir-* id per reason, worded like Mimir's own
-// errors (limit, its value, what was observed, how to change it) so existing runbooks still apply.
+// The catalogue every denial goes through: one stable err-mimir-* id and status per reason, and messages
+// worded like Mimir's own errors (limit, its value, what was observed, how to change it) so runbooks still apply.
 
-import type { DecisionReason } from './decision.js';
+import type { Decision, DecisionReason } from './decision.js';
 
 export interface ReasonInfo {
   status: number;
@@ -19,6 +19,7 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     knob: 'max_body_bytes',
   },
   invalid_body: { status: 400, errorId: 'err-mimir-edge-invalid-body', knob: '' },
+  unsupported_media_type: { status: 415, errorId: 'err-mimir-edge-unsupported-media-type', knob: '' },
   max_series_per_request: {
     status: 400,
     errorId: 'err-mimir-edge-max-series-per-request',
@@ -177,3 +178,56 @@ export function haTooManyClustersMessage(limit: number): string {
     `reached for this tenant (limit: ${limit}) (err-mimir-tenant-too-many-ha-clusters).${ADJUST(REASONS.ha_too_many_clusters.knob)}`
   );
 }
+
+/** The answer for a write within every limit (shared, frozen: allowing allocates nothing). */
+export const ALLOWED: Decision = Object.freeze({
+  allowed: true,
+  reason: 'allowed',
+  status: 200,
+  retryAfterSeconds: 0,
+  errorId: '',
+  message: '',
+  limit: 0,
+  observed: 0,
+  wouldDeny: false,
+});
+
+/** A denial for `reason`; `wouldDeny` marks one that is only observed. */
+export function denial(
+  reason: Exclude<DecisionReason, 'allowed'>,
+  message: string,
+  limit: number,
+  observed: number,
+  retryAfterSeconds = 0,
+): Decision {
+  const info = REASONS[reason];
+  return {
+    allowed: false,
+    reason,
+    status: info.status,
+    retryAfterSeconds,
+    errorId: info.errorId,
+    message,
+    limit,
+    observed,
+    wouldDeny: false,
+  };
+}
+
+/** `d` as a limit only observed: allowed, and counted as would-deny. */
+export function observedOnly(d: Decision): Decision {
+  return { ...d, allowed: true, status: 200, wouldDeny: true };
+}
+
+/** What a request gets when enforcement itself failed and FAILURE_MODE_ALLOW is off: retriable, never a 4xx. */
+export const INTERNAL_ERROR: Decision = Object.freeze({
+  allowed: false,
+  reason: 'internal_error',
+  status: 500,
+  retryAfterSeconds: 1,
+  errorId: REASONS.internal_error.errorId,
+  message: `enforcement failed; retry later (${REASONS.internal_error.errorId}).`,
+  limit: 0,
+  observed: 0,
+  wouldDeny: false,
+});

@@ -7,6 +7,8 @@ export type DecisionReason =
   | 'invalid_tenant'
   | 'body_too_large'
   | 'invalid_body'
+  /** A Content-Type, proto= or Content-Encoding the edge cannot read: 415. */
+  | 'unsupported_media_type'
   | 'max_series_per_request'
   | 'max_label_names_per_series'
   | 'max_label_name_length'

@@ -8,6 +8,7 @@ import type { Settings } from '../settings/settings.js';
 import type { Decision } from '../decision/decision.js';
 import { isDecision } from '../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../decide/write-checker.js';
+import { INTERNAL_ERROR } from '../decision/catalogue.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';
 import { requestIdOf } from './proxy-server.js';
 import type { PolicyGate } from '../decide/policy-gate.js';
@@ -80,7 +81,13 @@ export class AuthzHttpEndpoint {
     }
     const lengthText = header(req, 'x-original-content-length') ?? header(req, 'content-length');
     const declared = lengthText !== undefined && /^\d+$/.test(lengthText) ? Number(lengthText) : -1;
-    const result = checker.checkHeaders(identity.tenant, declared, requestId, 'authz', started);
+    const result = checker.checkHeaders({
+      tenant: identity.tenant,
+      declaredBytes: declared,
+      requestId,
+      transport: 'authz',
+      started,
+    });
     if (result instanceof Promise) {
       result.then(
         (d) => this.answer(res, d, identity),
@@ -126,16 +133,3 @@ export class AuthzHttpEndpoint {
     res.end(body);
   }
 }
-
-/** Only if the store rejects despite WriteChecker catching: retriable, like the proxy. */
-const INTERNAL_ERROR: Decision = {
-  allowed: false,
-  reason: 'internal_error',
-  status: 500,
-  retryAfterSeconds: 1,
-  errorId: 'err-mimir-edge-internal',
-  message: 'enforcement failed; retry later (err-mimir-edge-internal).',
-  limit: 0,
-  observed: 0,
-  wouldDeny: false,
-};

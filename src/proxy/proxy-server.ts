@@ -199,16 +199,16 @@ export class ProxyServer {
             : Buffer.concat(chunks, received);
       let decision: Decision | Promise<Decision>;
       try {
-        decision = checker.check(
+        decision = checker.check({
           tenant,
           body,
-          req.headers['content-type'],
-          req.headers['content-encoding'],
-          requestId,
-          'http',
-          started,
+          contentType: req.headers['content-type'],
+          contentEncoding: req.headers['content-encoding'],
           path,
-        );
+          requestId,
+          transport: 'http',
+          started,
+        });
       } catch (err) {
         // A bug must cost one request a retriable 500, never the process.
         decision = checker.internalError(err, tenant, requestId);

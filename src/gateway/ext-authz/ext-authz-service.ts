@@ -4,7 +4,7 @@
 
 import type { Settings } from '../../settings/settings.js';
 import type { Decision } from '../../decision/decision.js';
-import { denial } from '../../decide/enforcer.js';
+import { denial } from '../../decision/catalogue.js';
 import { REASONS } from '../../decision/catalogue.js';
 import { isDecision } from '../../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../../decide/write-checker.js';
@@ -111,22 +111,29 @@ export class ExtAuthzService {
         checker.rejectEarly(tenant, d, requestId, undefined);
         return this.denied(d, tenant);
       }
-      result = checker.checkHeaders(tenant, declared, requestId, 'ext_authz', started);
+      result = checker.checkHeaders({
+        tenant,
+        declaredBytes: declared,
+        requestId,
+        transport: 'ext_authz',
+        started,
+      });
     } else {
       const tooLarge = checker.overRequestCap(Math.max(body.length, declared));
       if (tooLarge) {
         checker.rejectEarly(tenant, tooLarge, requestId, undefined);
         return this.denied(tooLarge, tenant);
       }
-      result = checker.check(
+      result = checker.check({
         tenant,
-        Buffer.from(body.buffer, body.byteOffset, body.length),
-        h['content-type'],
-        h['content-encoding'],
+        body: Buffer.from(body.buffer, body.byteOffset, body.length),
+        contentType: h['content-type'],
+        contentEncoding: h['content-encoding'],
+        path,
         requestId,
-        'ext_authz',
+        transport: 'ext_authz',
         started,
-      );
+      });
     }
     if (result instanceof Promise) return result.then((d) => this.answer(d, identity));
     return this.answer(result, identity);

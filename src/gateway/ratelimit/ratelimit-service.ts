@@ -5,7 +5,7 @@
 
 import type { EnforcementMode } from '../../decide/enforcement-mode.js';
 import type { Settings } from '../../settings/settings.js';
-import { rateQuery } from '../../decide/enforcer.js';
+import { rateQuery } from '../../decide/stages/rates.js';
 import { tenantIdProblem } from '../../lib/identify/tenant-id.js';
 import type { LimitsRegistry } from '../../limits/limits-registry.js';
 import { UNIT_SECONDS, findLimit } from '../ratelimit-config/index.js';

@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkStatic } from '../../../src/decide/enforcer.js';
+import { checkStatic } from '../../../src/decide/stages/static-limits.js';
 import { mimirCost, mimirView } from '../../../src/decide/mimir-rules.js';
 import { LIMIT_DEFINITIONS } from '../../../src/limits/limit-definitions.js';
 import type { LimitName, LimitValue } from '../../../src/limits/limit-definitions.js';

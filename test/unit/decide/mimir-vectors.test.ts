@@ -7,7 +7,7 @@ import snappy from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { checkStatic } from '../../../src/decide/enforcer.js';
+import { checkStatic } from '../../../src/decide/stages/static-limits.js';
 import { mimirCost, mimirView } from '../../../src/decide/mimir-rules.js';
 import { LIMIT_DEFINITIONS, limitDefinition, limitValue } from '../../../src/limits/limit-definitions.js';
 import type { LimitName, LimitValue } from '../../../src/limits/limit-definitions.js';

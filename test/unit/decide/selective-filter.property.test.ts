@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DeliveredPrefixes } from '../../../src/decide/delivered-prefixes.js';
 import { SelectiveFilter, availableTokens, selectiveApplies } from '../../../src/decide/selective-filter.js';
 import type { Decision } from '../../../src/decision/decision.js';
-import { ALLOWED, denial } from '../../../src/decide/enforcer.js';
+import { ALLOWED, denial } from '../../../src/decision/catalogue.js';
 import type { ResolvedTenant, TenantLimits } from '../../../src/limits/tenant-limits.js';
 import { fittingPrefix, scanWriteRequest, scanWriteRequestV2 } from '../../../src/remote-write/index.js';
 import type { MeasuredBody } from '../../../src/remote-write/index.js';

@@ -2,7 +2,7 @@
 // observed-only limit does (forward, record "would deny").
 
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../../src/decide/enforcer.js';
+import { decide } from '../../../src/decide/write-pipeline.js';
 import { LimitsRegistry } from '../../../src/limits/limits-registry.js';
 import { loadSettings } from '../../../src/settings/settings.js';
 import type { RequestInfo } from '../../../src/remote-write/index.js';
