@@ -24,6 +24,11 @@ export interface RenderOptions {
   mirrorTimeout?: string;
   /** How long NGINX keeps an idle upstream connection: below the upstreams' own idle timeout. Default 50s. */
   upstreamKeepaliveTimeout?: string;
+  /**
+   * The edge runs with TENANT_FROM_BASIC_AUTH=true: the basic-auth user is the identity NGINX routes by, and
+   * every upstream gets it as X-Scope-OrgID in place of the client's header. Default false.
+   */
+  tenantFromBasicAuth?: boolean;
 }
 
 export const TEMPLATE_PATH: string;

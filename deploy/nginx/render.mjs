@@ -30,7 +30,27 @@ const DEFAULTS = Object.freeze({
   clientMaxBodySize: '100m',
   mirrorTimeout: '2s',
   upstreamKeepaliveTimeout: '50s',
+  tenantFromBasicAuth: false,
 });
+
+// Who a write belongs to, read as the edge reads it. Without TENANT_FROM_BASIC_AUTH: the tenant header, else
+// the basic-auth user. With it, the basic-auth user wins: a client cannot name another tenant in a header.
+const IDENTITY_MAP_HEADER = `    # Who a write belongs to, read as the edge reads it: the tenant header, else the basic-auth user.
+    map $http_x_scope_orgid $edge_identity {
+        ""       $remote_user;
+        default  $http_x_scope_orgid;
+    }`;
+const IDENTITY_MAP_BASIC_AUTH = `    # Who a write belongs to, read as the edge reads it with TENANT_FROM_BASIC_AUTH: the basic-auth user, else
+    # the tenant header. A client's own X-Scope-OrgID never overrides the user it authenticated as.
+    map $remote_user $edge_identity {
+        ""       $http_x_scope_orgid;
+        default  $remote_user;
+    }`;
+// With TENANT_FROM_BASIC_AUTH, every route (the edge, Mimir direct, the mirror) is told the tenant NGINX
+// routed by, replacing whatever X-Scope-OrgID the client sent (an empty value sends none).
+const TENANT_HEADER_LINE = `        # The tenant is the basic-auth user when there is one: the client's own X-Scope-OrgID is replaced.
+        proxy_set_header X-Scope-OrgID $edge_identity;
+`;
 
 // Mimir's tenant id characters (alphanumerics and !-_.*'()), which all sit safely inside a "…" string.
 const IDENTITY = /^[A-Za-z0-9!._*'()-]{1,150}$/;
@@ -72,6 +92,9 @@ export function renderNginxConfig(options) {
   if (!KEYS.includes(o.canaryKey))
     throw new RenderError(`canaryKey: "${o.canaryKey}" is not one of ${KEYS.join(', ')}`);
   const selected = [...new Set(o.selected)].map((id) => check('selected', id, IDENTITY));
+  if (typeof o.tenantFromBasicAuth !== 'boolean')
+    throw new RenderError(`tenantFromBasicAuth: ${String(o.tenantFromBasicAuth)} must be true or false`);
+  const basicAuth = o.tenantFromBasicAuth;
   const values = {
     MODE: o.mode,
     LISTEN: check('listen', o.listen, LISTEN),
@@ -89,6 +112,9 @@ export function renderNginxConfig(options) {
     ACCESS_LOG: check('accessLog', o.accessLog, PATH),
     TEMP_DIR: check('tempDir', o.tempDir, PATH),
     CLIENT_MAX_BODY_SIZE: check('clientMaxBodySize', o.clientMaxBodySize, SIZE),
+    IDENTITY_MAP: basicAuth ? IDENTITY_MAP_BASIC_AUTH : IDENTITY_MAP_HEADER,
+    TENANT_HEADER: basicAuth ? TENANT_HEADER_LINE : '',
+    TENANT_HEADER_MIRROR: basicAuth ? TENANT_HEADER_LINE.replace(/^ {8}/gm, '            ') : '',
   };
   const template = readFileSync(TEMPLATE_PATH, 'utf8');
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, name) => {
@@ -107,6 +133,7 @@ export function examplePath(mode) {
 const USAGE = `usage: node deploy/nginx/render.mjs --mode <${MODES.join('|')}> --mimir <host:port> --edge <host:port>
          [--listen 8080] [--canary-percent 10] [--canary-key '$edge_identity'|'$request_id']
          [--select tenant,tenant] [--temp-dir /var/lib/nginx] [--error-log path] [--access-log path]
+         [--tenant-from-basic-auth]   (the edge runs with TENANT_FROM_BASIC_AUTH=true)
        node deploy/nginx/render.mjs --examples   (rewrites deploy/nginx/<mode>.conf for every mode)
 Prints the configuration on stdout.`;
 
@@ -116,7 +143,7 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new RenderError(`unexpected argument "${arg}"\n${USAGE}`);
     const name = arg.slice(2);
-    if (name === 'examples' || name === 'help') flags[name] = true;
+    if (name === 'examples' || name === 'help' || name === 'tenant-from-basic-auth') flags[name] = true;
     else {
       const value = argv[++i];
       if (value === undefined) throw new RenderError(`--${name} needs a value\n${USAGE}`);
@@ -153,6 +180,7 @@ function main() {
     'client-max-body-size': 'clientMaxBodySize',
     'mirror-timeout': 'mirrorTimeout',
     'upstream-keepalive-timeout': 'upstreamKeepaliveTimeout',
+    'tenant-from-basic-auth': 'tenantFromBasicAuth',
   };
   const options = { listen: EXAMPLE_OPTIONS.listen };
   for (const [flag, value] of Object.entries(flags)) {

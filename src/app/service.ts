@@ -237,6 +237,7 @@ export async function startService(
     upstream,
     budget,
     onOverload: (limit) => metrics.overloadRejections.labels(limit).inc(),
+    onClientError: (cause) => metrics.clientErrors.labels(cause).inc(),
     ...(policyGate ? { policyGate } : {}),
   });
   metrics.inflight = () => ({ requests: budget.requests, bytes: budget.bytes, draining: proxy.draining });

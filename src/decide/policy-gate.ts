@@ -14,6 +14,7 @@ import type { JwtIdentityOptions } from '../lib/identify/jwt-identity.js';
 import { cidrProblem } from '../lib/policy/ip-match.js';
 import type { PolicyEngine, PolicyEvaluation } from '../lib/policy/policy-engine.js';
 import type { RequestContext } from '../lib/policy/request-context.js';
+import { destroySoon } from '../lib/http/socket-close.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
@@ -224,10 +225,13 @@ export class PolicyGate {
       const body = verdict.body ?? '';
       headers['content-length'] = String(Buffer.byteLength(body));
       // A body we refuse is not read; closing is cheaper than draining an upload of unknown size.
-      if (draining || hasBody(req)) headers['connection'] = 'close';
+      const close = draining || hasBody(req);
+      if (close) headers['connection'] = 'close';
       res.writeHead(verdict.status, headers);
       res.end(body);
       req.resume();
+      // A client that keeps sending the refused body and never reads must not keep the connection.
+      if (close) destroySoon(req.socket);
       return;
     }
     for (const [k, v] of verdict.headers) res.setHeader(k, v);

@@ -157,7 +157,7 @@ export class EdgeMetrics {
   });
   readonly clientErrors = new Counter({
     name: 'rls_client_errors_total',
-    help: 'Client connections closed by the HTTP parser: request_timeout (408), headers_too_large (431), malformed (400), reset.',
+    help: 'Client connections closed by the HTTP parser: request_timeout (408), headers_too_large (431), malformed (400), reset; and bad_target (400: a request target that is not origin-form or disguises a write path).',
     labelNames: ['cause'] as const,
     registers: [this.registry],
   });

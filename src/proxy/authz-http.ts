@@ -12,6 +12,7 @@ import { INTERNAL_ERROR } from '../decision/catalogue.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';
 import { requestIdOf } from './proxy-server.js';
 import type { PolicyGate } from '../decide/policy-gate.js';
+import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
 
 export interface AuthzHttpDeps {
   settings: Settings;
@@ -39,11 +40,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 export class AuthzHttpEndpoint {
   private readonly prefix: string;
-  private readonly paths: ReadonlySet<string>;
+  private readonly targets: RequestTargets;
 
   constructor(private readonly deps: AuthzHttpDeps) {
     this.prefix = deps.settings.gateway.authzHttpPath;
-    this.paths = new Set(deps.settings.remoteWritePaths);
+    this.targets = new RequestTargets(deps.settings.remoteWritePaths);
   }
 
   /** Whether `url` (path and query) is addressed to this endpoint rather than to the upstream. */
@@ -66,9 +67,11 @@ export class AuthzHttpEndpoint {
       header(req, 'x-original-method') ??
       (originalUri !== undefined && rest.startsWith('/') ? req.method : undefined);
     if (originalUri !== undefined) {
-      const q = originalUri.indexOf('?');
-      const path = q === -1 ? originalUri : originalUri.slice(0, q);
-      if (!this.paths.has(path)) return this.other(req, res, originalMethod, originalUri);
+      // The same canonical target as the proxy (request-target.ts): NGINX sends $request_uri as the client
+      // spelled it, and `/api/v1/%70ush` must be the write it is.
+      const resolved = this.targets.resolve(originalUri);
+      if (isRefusedTarget(resolved)) return this.badTarget(res, resolved.refused);
+      if (resolved.writePath === undefined) return this.other(req, res, originalMethod, resolved.target);
     }
     if (originalMethod !== undefined && originalMethod.toUpperCase() !== 'POST')
       return this.other(req, res, originalMethod, originalUri);
@@ -108,6 +111,17 @@ export class AuthzHttpEndpoint {
     const gate = this.deps.policyGate;
     if (gate === undefined) return this.allow(res, undefined);
     gate.answerAuthz(req, res, method ?? 'GET', uri ?? '/');
+  }
+
+  /** 400 for a target the edge does not route (not origin-form, a disguised write path). */
+  private badTarget(res: ServerResponse, text: string): void {
+    const body = text + '\n';
+    res.writeHead(400, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-rate-limited': 'false',
+    });
+    res.end(body);
   }
 
   private answer(res: ServerResponse, d: Decision, identity: Identity): void {

@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ServerOptions } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { destroySoon } from '../lib/http/socket-close.js';
 
 export interface HttpLimits {
   /** A client must send its complete headers within this (PROXY_HEADERS_TIMEOUT). */
@@ -32,9 +33,12 @@ export function proxyServerOptions(limits: HttpLimits): ServerOptions {
 }
 
 /** Cause label of rls_client_errors_total. */
-export type ClientErrorCause = 'request_timeout' | 'headers_too_large' | 'malformed' | 'reset';
+export type ClientErrorCause = 'request_timeout' | 'headers_too_large' | 'malformed' | 'reset' | 'bad_target';
 
-export function clientErrorCause(err: NodeJS.ErrnoException): ClientErrorCause {
+/** What the parser refuses; `bad_target` is the proxy's own refusal (request-target.ts), never the parser's. */
+type ParserCause = Exclude<ClientErrorCause, 'reset' | 'bad_target'>;
+
+export function clientErrorCause(err: NodeJS.ErrnoException): ParserCause | 'reset' {
   switch (err.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return 'request_timeout';
@@ -48,13 +52,13 @@ export function clientErrorCause(err: NodeJS.ErrnoException): ClientErrorCause {
   }
 }
 
-const STATUS_BY_CAUSE: Readonly<Record<Exclude<ClientErrorCause, 'reset'>, number>> = {
+const STATUS_BY_CAUSE: Readonly<Record<ParserCause, number>> = {
   request_timeout: 408,
   headers_too_large: 431,
   malformed: 400,
 };
 
-function clientErrorText(cause: Exclude<ClientErrorCause, 'reset'>, limits: HttpLimits): string {
+function clientErrorText(cause: ParserCause, limits: HttpLimits): string {
   switch (cause) {
     case 'request_timeout':
       return `the request was not received in time: headers must arrive within ${limits.headersTimeoutMs} ms and the whole request within ${Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs)} ms (err-mimir-edge-request-timeout).\n`;
@@ -88,4 +92,5 @@ export function answerClientError(
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
+  destroySoon(socket);
 }

@@ -14,6 +14,9 @@ import { overloadMessage } from './backpressure.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';
 import type { ReplacedBody, Upstream } from './upstream.js';
 import type { PolicyGate } from '../decide/policy-gate.js';
+import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
+import { destroySoon } from '../lib/http/socket-close.js';
+import type { ClientErrorCause } from './http-limits.js';
 
 export interface ProxyDeps {
   settings: Settings;
@@ -25,6 +28,8 @@ export interface ProxyDeps {
   onOverload?: (limit: OverloadLimit) => void;
   /** POLICY_FILE's policies, applied to every request before anything else; absent: nothing is paid. */
   policyGate?: PolicyGate;
+  /** Called for every request the proxy refuses for how the client sent it (rls_client_errors_total). */
+  onClientError?: (cause: ClientErrorCause) => void;
 }
 
 /**
@@ -54,11 +59,11 @@ class Held {
 }
 
 export class ProxyServer {
-  private readonly paths: ReadonlySet<string>;
+  private readonly targets: RequestTargets;
   private isDraining = false;
 
   constructor(private readonly deps: ProxyDeps) {
-    this.paths = new Set(deps.settings.remoteWritePaths);
+    this.targets = new RequestTargets(deps.settings.remoteWritePaths);
   }
 
   /**
@@ -76,6 +81,15 @@ export class ProxyServer {
 
   /** The `request` listener of the proxy's http.Server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // One canonical target before anything looks at the path: the policy gate, the write-path match and the
+    // upstream all see the same form, so no spelling of a write path walks around its limits.
+    const resolved = this.targets.resolve(req.url ?? '');
+    if (isRefusedTarget(resolved)) {
+      this.badTarget(req, res, resolved.refused);
+      return;
+    }
+    if (resolved.target !== req.url) req.url = resolved.target;
+    const writePath = req.method === 'POST' ? resolved.writePath : undefined;
     let held: Held | undefined;
     const budget = this.deps.budget;
     if (budget) {
@@ -89,18 +103,20 @@ export class ProxyServer {
     const gate = this.deps.policyGate;
     if (gate !== undefined) {
       // A refusal is answered by the gate; a write it allows still meets Mimir's limits (stricter wins).
-      gate.guardProxy(req, res, this.isDraining, () => this.route(req, res, held));
+      gate.guardProxy(req, res, this.isDraining, () => this.route(req, res, writePath, held));
       return;
     }
-    this.route(req, res, held);
+    this.route(req, res, writePath, held);
   };
 
-  private route(req: IncomingMessage, res: ServerResponse, held: Held | undefined): void {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (req.method === 'POST' && this.paths.has(path)) {
-      this.enforce(req, res, path, held);
+  private route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    writePath: string | undefined,
+    held: Held | undefined,
+  ): void {
+    if (writePath !== undefined) {
+      this.enforce(req, res, writePath, held);
       return;
     }
     if (req.headers[SHADOW_HEADER] === '1') {
@@ -127,7 +143,9 @@ export class ProxyServer {
       return;
     }
     const { tenant } = identity;
-    const extraHeaders = identity.fromBasicAuth ? [settings.tenantHeaderName, tenant] : undefined;
+    // The upstream always gets the tenant the edge charged, in the tenant header, whatever the client sent
+    // (a basic-auth user, or a header a `Connection:` token named): forwardableHeaders() puts it in place.
+    const extraHeaders = [settings.tenantHeaderName, tenant];
     if (checker.modeOf(tenant) === 'off')
       return this.passUnchecked(req, res, tenant, requestId, extraHeaders);
 
@@ -138,58 +156,81 @@ export class ProxyServer {
       this.rejectUnread(req, res, tenant, tooLarge, requestId);
       return;
     }
-    // A declared body is reserved whole before it is read; a chunked one as its chunks arrive.
-    if (budget && held && declared > 0) {
-      if (!budget.reserveBytes(declared)) {
-        this.overloaded(req, res, 'bytes');
-        return;
-      }
-      held.bytes = declared;
-    }
-
-    // A declared length gets one buffer at the first chunk, and each chunk is copied in as it arrives: the
-    // chunks are garbage at once and there is no concatenation copy, i.e. one body's worth less off-heap memory
-    // per request (V8 counts that memory towards starting a full GC). Chunked bodies are joined at the end.
+    // Bytes are reserved as they arrive, never from the declared length: a client that declares 50 MiB and
+    // then sends nothing holds nothing of the budget (and a body that stalls is cut, below).
+    //
+    // A declared length gets one buffer, and each chunk is copied in as it arrives: the chunks are garbage at
+    // once and there is no concatenation copy, i.e. one body's worth less off-heap memory per request (V8
+    // counts that memory towards starting a full GC). That buffer is allocated, and reserved whole, only once
+    // half the declared body has arrived: what a client makes the edge hold is at most twice what it sent.
+    // Before that, and for chunked bodies, the chunks are kept and joined at the end.
     let whole: Buffer | undefined;
-    const chunks: Buffer[] = [];
+    let state: 'collect' | 'whole' | 'chunks' = declared > 0 ? 'collect' : 'chunks';
+    let chunks: Buffer[] = [];
     let received = 0;
     let aborted = false;
+    const stop = (): void => {
+      aborted = true;
+      clearTimeout(idle);
+      whole = undefined;
+      chunks = [];
+    };
+    // A body with no byte for PROXY_BODY_IDLE_TIMEOUT is cut: a sender stalled mid-body holds a request slot
+    // and its bytes for nothing (PROXY_REQUEST_TIMEOUT alone would let it hold them for minutes).
+    const idleMs = settings.proxyLimits.bodyIdleTimeoutMs;
+    const idle = setTimeout(() => {
+      if (aborted) return;
+      stop();
+      this.bodyStalled(req, res, idleMs);
+    }, idleMs);
+    res.once('close', () => clearTimeout(idle));
     req.on('data', (chunk: Buffer) => {
       if (aborted) return;
+      idle.refresh();
       received += chunk.length;
       const over = checker.overRequestCap(received);
       if (over) {
-        aborted = true;
+        stop();
         this.rejectUnread(req, res, tenant, over, requestId);
         return;
       }
-      if (budget && held && received > held.bytes) {
-        const more = received - held.bytes;
-        if (!budget.reserveBytes(more)) {
-          aborted = true;
+      const allocate = state === 'collect' && received * 2 >= declared && received <= declared;
+      const need = allocate ? declared : received;
+      if (budget && held && need > held.bytes) {
+        if (!budget.reserveBytes(need - held.bytes)) {
+          stop();
           this.overloaded(req, res, 'bytes');
           return;
         }
-        held.bytes = received;
+        held.bytes = need;
       }
-      if (declared > 0 && chunks.length === 0) {
-        if (whole === undefined && chunk.length === declared) {
-          // The whole body in one chunk: keep it as is, as before.
-          whole = chunk;
-          return;
-        }
-        whole ??= Buffer.allocUnsafe(declared);
-        if (received <= whole.length) {
-          chunk.copy(whole, received - chunk.length);
+      if (state === 'whole') {
+        if (received <= whole!.length) {
+          chunk.copy(whole!, received - chunk.length);
           return;
         }
         // More than declared: Node's parser never delivers that; collect rather than overrun.
-        chunks.push(whole.subarray(0, received - chunk.length));
+        chunks.push(whole!.subarray(0, received - chunk.length));
         whole = undefined;
+        state = 'chunks';
+      } else if (allocate) {
+        state = 'whole';
+        if (chunks.length === 0 && chunk.length === declared) {
+          // The whole body in one chunk: keep it as is.
+          whole = chunk;
+          return;
+        }
+        whole = Buffer.allocUnsafe(declared);
+        let at = 0;
+        for (const c of chunks) at += c.copy(whole, at);
+        chunk.copy(whole, at);
+        chunks = [];
+        return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
+      clearTimeout(idle);
       if (aborted) return;
       const body =
         whole !== undefined
@@ -222,9 +263,7 @@ export class ProxyServer {
         this.afterDecision(req, res, decision, tenant, body, requestId, extraHeaders);
       }
     });
-    req.on('error', () => {
-      aborted = true;
-    });
+    req.on('error', stop);
   }
 
   private afterDecision(
@@ -275,6 +314,7 @@ export class ProxyServer {
     this.deps.checker.rejectEarly(tenant, decision, requestId, req.socket.remoteAddress);
     this.respond(res, decision, tenant, true);
     req.resume();
+    destroySoon(req.socket);
   }
 
   /** Mode off: streamed to the upstream unread, as a plain reverse proxy would; a shadow copy is just dropped. */
@@ -295,6 +335,36 @@ export class ProxyServer {
     this.deps.upstream.forward(req, res, req, requestId, extraHeaders);
   }
 
+  /** 408 for a write body that stopped arriving; what it held is freed, and the connection closes. */
+  private bodyStalled(req: IncomingMessage, res: ServerResponse, idleMs: number): void {
+    this.deps.onClientError?.('request_timeout');
+    if (!res.headersSent && !res.destroyed) {
+      const body = `the request body stalled: no byte arrived for ${idleMs} ms (PROXY_BODY_IDLE_TIMEOUT) (err-mimir-edge-request-timeout).\n`;
+      res.writeHead(408, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
+      res.end(body);
+    }
+    req.resume();
+    destroySoon(req.socket);
+  }
+
+  /** 400 for a target the edge does not route; the body (if any) is not read, so the connection closes. */
+  private badTarget(req: IncomingMessage, res: ServerResponse, text: string): void {
+    this.deps.onClientError?.('bad_target');
+    const body = text + '\n';
+    res.writeHead(400, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+    req.resume();
+    destroySoon(req.socket);
+  }
+
   /** 503 + Retry-After for a bound reached; the body (if any) is not read, so the connection closes. */
   private overloaded(req: IncomingMessage, res: ServerResponse, limit: OverloadLimit): void {
     this.deps.onOverload?.(limit);
@@ -307,6 +377,7 @@ export class ProxyServer {
     });
     res.end(text);
     req.resume();
+    destroySoon(req.socket);
   }
 
   private respond(

@@ -40,19 +40,52 @@ export const UPSTREAM_POOL = Object.freeze({
   connectTimeoutMs: 10_000,
 });
 
-/** The client's headers minus hop-by-hop ones, as a flat [name, value, ...] list in their original order and case. */
+/**
+ * End-to-end headers a decision reads: how the body is framed and encoded (the format measured), and who it
+ * belongs to. A client's `Connection: content-type` must not make the upstream read the body differently from
+ * how the edge measured it, nor `Connection: authorization` / `Connection: x-scope-orgid` make it ingest the
+ * write under another tenant, so a Connection token naming one of these is ignored. The tenant header the
+ * edge charged is not left to this list: the proxy sends it itself (`extra`), replacing the client's.
+ */
+const DECISION_HEADERS = new Set([
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'authorization',
+  'x-scope-orgid',
+]);
+
+/**
+ * The client's headers minus hop-by-hop ones, as a flat [name, value, ...] list in their original order and
+ * case, then `extra` ([name, value, ...]), which replaces any client header of the same name.
+ */
 export function forwardableHeaders(rawHeaders: readonly string[], extra?: readonly string[]): string[] {
   let connectionTokens: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.toLowerCase() === 'connection') {
-      connectionTokens ??= new Set();
-      for (const t of rawHeaders[i + 1]!.split(',')) connectionTokens.add(t.trim().toLowerCase());
+      for (const t of rawHeaders[i + 1]!.split(',')) {
+        const token = t.trim().toLowerCase();
+        if (DECISION_HEADERS.has(token)) continue;
+        connectionTokens ??= new Set();
+        connectionTokens.add(token);
+      }
+    }
+  }
+  let replaced: string | undefined;
+  let replacedMore: Set<string> | undefined;
+  if (extra) {
+    // Usually one header (the tenant): a string compare, no Set.
+    for (let i = 0; i < extra.length; i += 2) {
+      const name = extra[i]!.toLowerCase();
+      if (replaced === undefined) replaced = name;
+      else (replacedMore ??= new Set()).add(name);
     }
   }
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = rawHeaders[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+    if (lower === replaced || replacedMore?.has(lower)) continue;
     out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   if (extra) out.push(...extra);

@@ -195,6 +195,13 @@ export const SETTING_DEFINITIONS = [
       'A client that has not sent its whole request (body included) by then gets 408 and is disconnected.',
   },
   {
+    env: 'PROXY_BODY_IDLE_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'A write body that stalls (no byte for this long) is cut: 408, disconnected, and its buffered bytes freed.',
+  },
+  {
     env: 'PROXY_KEEPALIVE_TIMEOUT',
     kind: 'duration',
     defaultValue: '65s',
@@ -636,6 +643,7 @@ export interface Settings {
     maxInflightBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    bodyIdleTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxHeaderBytes: number;
   };
@@ -934,6 +942,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       maxInflightBytes: get('MAX_INFLIGHT_BYTES') as number,
       headersTimeoutMs: get('PROXY_HEADERS_TIMEOUT') as number,
       requestTimeoutMs: get('PROXY_REQUEST_TIMEOUT') as number,
+      bodyIdleTimeoutMs: get('PROXY_BODY_IDLE_TIMEOUT') as number,
       keepAliveTimeoutMs: get('PROXY_KEEPALIVE_TIMEOUT') as number,
       maxHeaderBytes: get('PROXY_MAX_HEADER_BYTES') as number,
     }),

@@ -222,7 +222,10 @@ describe('deploy/envoy/envoy.yaml wiring to the edge', () => {
           (r.match.path !== undefined && r.match.path === path) ||
           (r.match.prefix !== undefined && path.startsWith(r.match.prefix as string)),
       );
-    for (const path of setting('REMOTE_WRITE_PATHS').split(',')) {
+    // A trailing slash is the same write path (src/lib/http/request-target.ts): never routed around ext_authz.
+    for (const path of setting('REMOTE_WRITE_PATHS')
+      .split(',')
+      .flatMap((p) => [p, p + '/'])) {
       const route = routeFor(path);
       expect(route, path).toBeDefined();
       expect(route.typed_per_filter_config?.['envoy.filters.http.ext_authz']?.disabled, path).not.toBe(true);
@@ -235,5 +238,14 @@ describe('deploy/envoy/envoy.yaml wiring to the edge', () => {
     expect(
       routeFor('/prometheus/api/v1/query').typed_per_filter_config['envoy.filters.http.ext_authz'],
     ).toEqual(expect.objectContaining({ disabled: true }));
+  });
+
+  it('normalizes paths before routing and ext_authz, refuses encoded slashes, and trusts only the TCP peer', () => {
+    const hcm = hcmOf(doc);
+    expect(hcm.normalize_path).toBe(true);
+    expect(hcm.merge_slashes).toBe(true);
+    expect(hcm.path_with_escaped_slashes_action).toBe('REJECT_REQUEST');
+    expect(hcm.use_remote_address).toBe(true);
+    expect(hcm.xff_num_trusted_hops ?? 0).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { authzDenialHeaders } from '../../proxy/authz-http.js';
 import { denialBody } from '../../decision/denial-response.js';
 import type { GrpcServer } from '../grpc/grpc-server.js';
 import type { EnvoyVerdict, PolicyGate } from '../../decide/policy-gate.js';
+import { RequestTargets, isRefusedTarget } from '../../lib/http/request-target.js';
 import { decodeCheckRequest } from './check-request.js';
 import { RpcCode, encodeDeniedResponse, encodeOkResponse } from './check-response.js';
 
@@ -38,6 +39,16 @@ function policyAnswer(verdict: EnvoyVerdict | Promise<EnvoyVerdict>): Buffer | P
   const code = verdict.blocked ? RpcCode.PERMISSION_DENIED : RpcCode.RESOURCE_EXHAUSTED;
   return encodeDeniedResponse(code, verdict.message, verdict.status, verdict.headers, verdict.body);
 }
+
+/** A request target the edge refuses (not origin-form, a disguised write path): Envoy answers the client 400. */
+const BAD_TARGET = (text: string): Buffer =>
+  encodeDeniedResponse(
+    RpcCode.PERMISSION_DENIED,
+    text,
+    400,
+    { 'content-type': 'text/plain; charset=utf-8' },
+    text + '\n',
+  );
 let requestCounter = 0;
 const REQUEST_ID_PREFIX = 'authz-' + process.pid.toString(36) + '-' + Date.now().toString(36);
 
@@ -58,11 +69,11 @@ export function partialBodyMessage(declaredBytes: number, receivedBytes: number,
 }
 
 export class ExtAuthzService {
-  private readonly paths: ReadonlySet<string>;
+  private readonly targets: RequestTargets;
   private readonly gate: PolicyGate | undefined;
 
   constructor(private readonly deps: ExtAuthzDeps) {
-    this.paths = new Set(deps.settings.remoteWritePaths);
+    this.targets = new RequestTargets(deps.settings.remoteWritePaths);
     this.gate = deps.policyGate;
   }
 
@@ -74,13 +85,15 @@ export class ExtAuthzService {
     const started = performance.now();
     const { settings, checker } = this.deps;
     const req = decodeCheckRequest(message);
-    const q = req.path.indexOf('?');
-    const path = q === -1 ? req.path : req.path.slice(0, q);
+    // The same canonical target as the proxy (request-target.ts): Envoy normalizes paths too when configured
+    // as deploy/envoy/envoy.yaml is, but the edge does not rely on it.
+    const resolved = this.targets.resolve(req.path);
+    if (isRefusedTarget(resolved)) return BAD_TARGET(resolved.refused);
     // Like the proxy: only remote-write POSTs are measured; everything else meets only the policies.
-    if (req.method !== 'POST' || !this.paths.has(path))
+    if (req.method !== 'POST' || resolved.writePath === undefined)
       return this.gate === undefined
         ? PASS_THROUGH
-        : policyAnswer(this.gate.checkEnvoy(req.method, req.path, req.headers));
+        : policyAnswer(this.gate.checkEnvoy(req.method, resolved.target, req.headers));
 
     const h = req.headers;
     const givenId = h['x-request-id'];
@@ -129,7 +142,8 @@ export class ExtAuthzService {
         body: Buffer.from(body.buffer, body.byteOffset, body.length),
         contentType: h['content-type'],
         contentEncoding: h['content-encoding'],
-        path,
+        // The format follows the canonical write path, as on the proxy (OTLP protobuf vs remote write).
+        path: resolved.writePath,
         requestId,
         transport: 'ext_authz',
         started,
