@@ -40,6 +40,41 @@ const SECURE_HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
 
+/**
+ * The query string as an object without a prototype, so `?sort=__proto__` or `?__proto__=x` are plain
+ * parameters like any other. A name given more than once becomes a list, which the request hook refuses.
+ */
+function parseQuery(text: string): Record<string, string | string[]> {
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of new URLSearchParams(text)) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return out;
+}
+
+/**
+ * JSON bodies: a syntax error is a 400 naming the body, and a key that would reach an object's prototype
+ * (`__proto__`, or `constructor` holding `prototype`) a 400 naming that key, rather than fastify's generic
+ * "not valid JSON" for both.
+ */
+function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new BadRequest('body', 'is empty; send a JSON object, or no Content-Type');
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      if (
+        key === '__proto__' ||
+        (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value)
+      )
+        throw new BadRequest(key, 'a JSON key that names an object prototype is refused');
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof BadRequest) throw err;
+    throw new BadRequest('body', `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   // Admin connections (SSE streams included) are closed at once on stop: no client may hold shutdown.
   // maxParamLength: Mimir tenant ids are up to 150 characters; fastify would answer 414 past 100.
@@ -47,7 +82,15 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     logger: false,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: 200, querystringParser: parseQuery },
+  });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
   const table = new TenantTable(ctx);
   const cors = new Set(ctx.settings.admin.corsOrigins);
@@ -90,6 +133,10 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
       );
     }
     req.principal = principal;
+    // A parameter given twice is ambiguous (which one did the client mean?): refused, naming it.
+    const query = req.query as Record<string, unknown>;
+    for (const key in query)
+      if (Array.isArray(query[key])) return sendError(reply, 400, `${key}: given more than once`, key);
   });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {

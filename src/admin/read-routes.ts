@@ -14,6 +14,7 @@ import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
+import { redactUrl } from './redact-url.js';
 import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
 import type { SortKey, TenantTable } from './tenant-views.js';
 
@@ -59,7 +60,7 @@ function overridesSource(ctx: AdminContext, nowMs: number) {
 function upstreamHealth(ctx: AdminContext) {
   return (
     ctx.upstreamHealth?.toJSON() ?? {
-      target: ctx.upstreamTarget,
+      target: redactUrl(ctx.upstreamTarget),
       probe_url: null,
       status: 'unknown' as const,
       last_check: null,
@@ -102,7 +103,7 @@ export function systemStatus(ctx: AdminContext) {
       lastError || ctx.store.inFallback || policies.fallback || health.status === 'down' ? 'degraded' : 'ok',
     version: ctx.version,
     uptime_seconds: uptime,
-    upstream: ctx.upstreamTarget,
+    upstream: redactUrl(ctx.upstreamTarget),
     upstream_health: health,
     mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
     mode_changed_at: ctx.mode ? iso(ctx.mode.changedAt) : null,
@@ -279,7 +280,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
   app.get<{ Querystring: Query }>('/api/tenants', async (req) => {
     const range = parseRange(req.query.range, '1h');
     const sort = (req.query.sort ?? 'id') as SortKey;
-    if (!(sort in SORT_KEYS))
+    // Own keys only: `in` would accept `constructor`, `toString` and the like from Object.prototype.
+    if (!Object.hasOwn(SORT_KEYS, sort))
       throw new BadRequest(
         'sort',
         `must be one of ${Object.keys(SORT_KEYS).join(', ')}, got ${JSON.stringify(sort)}`,
@@ -405,7 +407,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
     const wouldDeny = Object.values(w.would_deny_by_reason).reduce((a, b) => a + (b ?? 0), 0);
     return {
       range,
-      upstream: ctx.upstreamTarget,
+      upstream: redactUrl(ctx.upstreamTarget),
       mode: ctx.mode?.global ?? (ctx.settings.dryRun ? 'dry-run' : 'enforce'),
       flow: {
         received: w.requests,

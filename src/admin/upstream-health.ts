@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Counter } from 'prom-client';
 import { Agent, request } from 'undici';
+import { redactUrl } from './redact-url.js';
 
 export type UpstreamHealthState = 'up' | 'down' | 'unknown';
 
@@ -154,8 +155,8 @@ export class UpstreamHealthProbe {
     const samples = this.failureSamples;
     const recent = samples.length > 0 ? samples[samples.length - 1]! - samples[0]! : 0;
     return {
-      target: this.options.upstreamUrl.origin,
-      probe_url: this.probeUrl?.href ?? null,
+      target: redactUrl(this.options.upstreamUrl.origin),
+      probe_url: this.probeUrl ? redactUrl(this.probeUrl) : null,
       status: this.state,
       last_check: iso(this.lastCheckMs),
       latency_ms: this.lastCheckMs === undefined ? null : this.latencyMs,

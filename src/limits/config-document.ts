@@ -29,8 +29,12 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Without a prototype: a tenant may be named `__proto__` (a valid Mimir id), which `out[key] = v` on a plain
+ * object would turn into a prototype change instead of a key. JSON and YAML write its own keys as they are.
+ */
 function sortedRecord<V>(map: ReadonlyMap<string, V>): Record<string, V> {
-  const out: Record<string, V> = {};
+  const out = Object.create(null) as Record<string, V>;
   for (const key of [...map.keys()].sort()) out[key] = map.get(key)!;
   return out;
 }
@@ -152,7 +156,15 @@ export function parseConfigText(text: string, source: string): PartialConfig {
     const where = first.linePos?.[0] ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
     throw new ConfigError(source, where, `invalid YAML: ${first.message.split('\n')[0]}`);
   }
-  return fromDocument(doc.toJS(), source);
+  let root: unknown;
+  try {
+    // toJS resolves aliases: an undefined one, or more than yaml's alias budget (a "billion laughs"
+    // document), throws here rather than while parsing.
+    root = doc.toJS();
+  } catch (err) {
+    throw new ConfigError(source, '', `invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return fromDocument(root, source);
 }
 
 /** `base` with the layers `partial` names replaced. */

@@ -179,8 +179,11 @@ export class KubernetesConfigMapSource {
   }
 
   private offer(object: ConfigMapObject): ReloadResult {
-    const text = object.data?.[this.options.key];
-    if (text === undefined)
+    // Own keys only: a ConfigMap key may be named `constructor` or `__proto__`, which a plain lookup would
+    // answer from Object.prototype.
+    const data = object.data;
+    const text = data && Object.hasOwn(data, this.options.key) ? data[this.options.key] : undefined;
+    if (typeof text !== 'string')
       return this.options.applier.failed(`${this.description}: the ConfigMap has no key ${this.options.key}`);
     return this.options.applier.offer(text, `resourceVersion ${object.metadata?.resourceVersion ?? '?'}`);
   }

@@ -1,10 +1,11 @@
 // Keeps the limits configuration across restarts under STATE_DIR: the runtime layers in limits-state.json
 // (replaced atomically on every change) and every version in config-history.jsonl (appended, fsynced,
 // compacted past twice the retained count). Never writes on the hot path; a torn last line is skipped.
+// Both files are created 0600 and STATE_DIR 0700 when the edge creates it (atomic-file.ts).
 
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { appendPrivate, makePrivateDir, writeFileAtomic } from './atomic-file.js';
 import { ConfigError } from '../lib/config-error.js';
 import { fromDocument, mergePartial, toDocument } from './config-document.js';
 import type { PartialConfig } from './config-document.js';
@@ -89,7 +90,7 @@ export class StateDirectory implements ConfigPersistence {
 
   /** Reads what the last run saved. A state file that cannot be read is an error: starting without it would lose limits. */
   async load(): Promise<LoadedState> {
-    await mkdir(this.dir, { recursive: true });
+    await makePrivateDir(this.dir);
     const warnings: string[] = [];
     let runtime: LimitsConfig | undefined;
     const stateText = await readIfExists(this.stateFile);
@@ -165,9 +166,7 @@ export class StateDirectory implements ConfigPersistence {
       await this.compact(history);
       return;
     }
-    await appendFile(this.historyFile, pending.map((v) => `${JSON.stringify(v)}\n`).join(''), {
-      flush: true,
-    });
+    await appendPrivate(this.historyFile, pending.map((v) => `${JSON.stringify(v)}\n`).join(''));
     this.written = history.latest;
     this.historyLines += pending.length;
   }

@@ -95,7 +95,8 @@ export function forwardableHeaders(rawHeaders: readonly string[], extra?: readon
 function responseHeaders(
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a header named `__proto__` is a header like any other, not a prototype change.
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;

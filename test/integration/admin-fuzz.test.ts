@@ -1,6 +1,8 @@
 // Every admin endpoint that changes state, found from the running server's own route table, is attacked
 // with missing, wrong and too-low tokens and with fuzzed JSON (fast-check). Each answer must be the right
 // status (401, 403, 4xx for bad input; never 5xx), and an answer that is not 2xx must change nothing.
+// Every read endpoint gets hostile query strings (Object.prototype names, repeated and oversized
+// parameters, encoded control characters), and the YAML import gets malformed documents: any 5xx fails.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,7 @@ interface Route {
 let upstream: RecordingUpstream;
 let edge: EdgeUnderTest;
 let writeRoutes: Route[] = [];
+let readRoutes: Route[] = [];
 let limitNames: string[] = [];
 
 /** A concrete URL for a route pattern: a valid tenant for :id, version 1 for :n. */
@@ -87,9 +90,12 @@ beforeAll(async () => {
   edge = await startEdge(upstream.url, { ADMIN_TOKENS_FILE: tokensFile });
   const routes = await call('GET', '/api/debug/routes', { token: TOKENS.admin });
   expect(routes.status).toBe(200);
-  writeRoutes = (JSON.parse(routes.text) as { routes: Route[] }).routes.filter(
+  const all = (JSON.parse(routes.text) as { routes: Route[] }).routes;
+  writeRoutes = all.filter(
     (r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method) && r.url.startsWith('/api/'),
   );
+  // The event stream never ends by itself; it gets its own bounded check below.
+  readRoutes = all.filter((r) => r.method === 'GET' && r.url.startsWith('/api/') && r.url !== '/api/events');
   const limits = await call('GET', '/api/limits', { token: TOKENS.admin });
   limitNames = Object.keys((JSON.parse(limits.text) as { defaults: Record<string, number> }).defaults);
 });
@@ -194,6 +200,26 @@ describe('admin write endpoints', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('refuse JSON with prototype keys or bad syntax with a 400 naming the key or the body', async () => {
+    const before = await snapshot();
+    for (const [text, path] of [
+      ['{"__proto__":{"limits":{"ingestion_rate":1}}}', '__proto__'],
+      ['{"limits":{"ingestion_rate":5},"__proto__":{"x":1}}', '__proto__'],
+      ['{"limits":{"__proto__":{"ingestion_rate":1}}}', '__proto__'],
+      ['{"constructor":{"prototype":{"x":1}}}', 'constructor'],
+      ['{"limits":', 'body'],
+      ['', 'body'],
+    ] as const) {
+      const res = await call('PUT', '/api/tenants/fuzz-tenant/limits', {
+        token: TOKENS.operator,
+        body: text,
+      });
+      expect(res.status, `${text}: ${res.text}`).toBe(400);
+      expect(JSON.parse(res.text), text).toMatchObject({ path });
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
   it('refuse hostile tenant ids in the path with 400 and change nothing', async () => {
     const before = await snapshot();
     for (const id of ['t%D0%B5am', 'a%7Cb', '..', 'a%00b', 'a%0Ab', '%20', 'x'.repeat(151)]) {
@@ -206,4 +232,179 @@ describe('admin write endpoints', () => {
     }
     expect(await snapshot()).toBe(before);
   });
+});
+
+/** Query parameter names the admin API reads, and names that exist on every plain object. */
+const QUERY_NAMES = [
+  'range',
+  'sort',
+  'order',
+  'limit',
+  'top',
+  'q',
+  'tenant',
+  'reason',
+  'version',
+  'dry_run',
+  'interval',
+  'tenants',
+  'requests',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+];
+const HOSTILE_VALUES = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '',
+  '-1',
+  '1e999',
+  'NaN',
+  '0x10',
+  '%00',
+  '%0A',
+  '%E2%80%A8',
+  '%FF',
+  '%',
+  '[]',
+  '{}',
+  'x'.repeat(5000),
+];
+
+async function getWithTimeout(path: string): Promise<{ status: number; text: string }> {
+  const res = await request(`${edge.adminUrl}${path}`, {
+    headers: { authorization: `Bearer ${TOKENS.admin}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+describe('admin read endpoints', () => {
+  // About 1,400 requests (80 per endpoint), so allow for a busy machine.
+  it(
+    'answer hostile query values with 2xx or a 400 naming the parameter, never 5xx',
+    { timeout: 120_000 },
+    async () => {
+      expect(readRoutes.map((r) => r.url)).toContain('/api/tenants');
+      const query = fc.oneof(
+        fc
+          .tuple(fc.constantFrom(...QUERY_NAMES), fc.constantFrom(...HOSTILE_VALUES))
+          .map(([name, value]) => `${name}=${value}`),
+        fc
+          .tuple(fc.constantFrom(...QUERY_NAMES), fc.constantFrom(...HOSTILE_VALUES))
+          .map(([name, value]) => `${name}=${value}&${name}=1h`),
+        fc
+          .tuple(fc.constantFrom(...QUERY_NAMES), fc.string({ unit: 'binary', maxLength: 40 }))
+          .map(([name, value]) => `${name}=${encodeURIComponent(value)}`),
+      );
+      const failures: string[] = [];
+      for (const route of readRoutes) {
+        const base = concrete(route.url).replace(':range', '1h').replace(':name', 'x').replace('*', 'x');
+        await fc.assert(
+          fc.asyncProperty(query, async (q) => {
+            const path = `${base}?${q}`;
+            const res = await getWithTimeout(path);
+            const where = `GET ${path.slice(0, 200)} → ${res.status} ${res.text.slice(0, 200)}`;
+            if (res.status >= 500) failures.push(where);
+            else if (res.status === 400) {
+              const body = JSON.parse(res.text) as { error?: string; path?: string };
+              if (!body.error || !body.path) failures.push(`${where}: the parameter is not named`);
+            }
+          }),
+          { numRuns: 80, seed: 1717 },
+        );
+      }
+      expect(failures).toEqual([]);
+    },
+  );
+
+  it('answer GET /api/tenants?sort=__proto__ with a 400 that names sort', async () => {
+    for (const sort of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const res = await call('GET', `/api/tenants?sort=${sort}`, { token: TOKENS.viewer });
+      expect(res.status, res.text).toBe(400);
+      expect(JSON.parse(res.text)).toMatchObject({ path: 'sort' });
+    }
+  });
+
+  it('answer a hostile event-stream query with a 400 before streaming', async () => {
+    for (const query of ['range=__proto__', 'interval=constructor', 'range=1h&range=5m', 'interval=0']) {
+      const res = await getWithTimeout(`/api/events?${query}`);
+      expect(res.status, `${query}: ${res.text}`).toBe(400);
+    }
+  });
+});
+
+describe('config import', () => {
+  it(
+    'answers malformed YAML with a 400 that names where, never 5xx; nothing changes',
+    { timeout: 120_000 },
+    async () => {
+      const before = await snapshot();
+      const yamlish = fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.constantFrom(
+          '{',
+          '[',
+          'overrides: [',
+          'overrides:\n  a: 1\n  a: 2\n',
+          'overrides:\n  t:\n    ingestion_rate: [1, 2]\n',
+          'overrides: !!binary aGVsbG8=\n',
+          'overrides: &a [*a]\n',
+          'a: &x 1\nb: *y\n',
+          '? [a, b]\n: c\n',
+          'runtime:\n  limits:\n    __proto__: {}\n',
+          'runtime:\n  limits:\n    t: {__proto__: 5}\n',
+          'runtime:\n  enforcement:\n    t: {enabled: yes, limits: {constructor: true}}\n',
+          'overrides:\n  constructor:\n    toString: 1\n',
+          '%YAML 9.9\n---\na: 1\n',
+          '--- a\n--- b\n',
+          '\t- x',
+          'version: 1\nversion: 2\n',
+          'overrides: {? a}\n',
+          '!!js/function "() => 1"\n',
+          'overrides:\n  t:\n    ingestion_rate: .nan\n',
+          'overrides:\n  t:\n    ingestion_rate: 1e400\n',
+        ),
+        fc
+          .dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 })
+          .map((v) => JSON.stringify({ overrides: v })),
+        fc
+          .dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 })
+          .map((v) => JSON.stringify({ runtime: { limits: v, enforcement: v } })),
+      );
+      const failures: string[] = [];
+      await fc.assert(
+        fc.asyncProperty(
+          yamlish,
+          fc.constantFrom('application/yaml', 'text/yaml', 'application/json'),
+          async (text, type) => {
+            const res = await call('POST', '/api/config/import?dry_run=true', {
+              token: TOKENS.admin,
+              body: text,
+              contentType: type,
+            });
+            const where = `import (${type}) ${JSON.stringify(text.slice(0, 200))} → ${res.status} ${res.text.slice(0, 200)}`;
+            if (res.status >= 500) failures.push(where);
+            if (res.status >= 400) expect(JSON.parse(res.text), where).toHaveProperty('error');
+          },
+        ),
+        { numRuns: 150, seed: 2222 },
+      );
+      for (const text of ['{', 'overrides: [', 'overrides:\n  a: 1\n  a: 2\n', '? [a, b]\n: c\n']) {
+        const res = await call('POST', '/api/config/import', {
+          token: TOKENS.admin,
+          body: text,
+          contentType: 'application/yaml',
+        });
+        if (res.status >= 500) failures.push(`import ${JSON.stringify(text)} → ${res.status} ${res.text}`);
+        expect(res.status, `${text}: ${res.text}`).toBe(400);
+      }
+      expect(failures).toEqual([]);
+      expect(await snapshot()).toBe(before);
+    },
+  );
 });

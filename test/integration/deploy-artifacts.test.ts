@@ -1,9 +1,11 @@
 // The shipped deployment files, checked with the tools that read them: Debian's promtool for the alert rules
 // (check and unit tests), and the service's own metric registry for every rls_* name the alerts and the Grafana
 // dashboard query, so a renamed metric breaks this test instead of a dashboard. Helm is not installed here:
-// its templates are checked for values that do not exist, and its values files and manifests are parsed.
+// its templates are checked for values that do not exist, and its values files and manifests are parsed. When a
+// `helm` binary is on PATH, the chart is also rendered and its NetworkPolicy checked like the manifests' one:
+// the proxy port open to senders, ext_authz, admin, rate limit and metrics only to the named peers.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -156,10 +158,141 @@ describe('Helm chart and Kubernetes manifests', () => {
       'Service',
       'HorizontalPodAutoscaler',
       'PodDisruptionBudget',
+      'NetworkPolicy',
     ]);
     const deployment = JSON.stringify(docs[2]);
     expect(deployment).toContain('"readOnlyRootFilesystem":true');
     expect(deployment).toContain('"runAsNonRoot":true');
     expect(deployment).toContain('"path":"/api/health"');
   });
+});
+
+interface PolicyPeer {
+  podSelector?: unknown;
+  namespaceSelector?: unknown;
+  ipBlock?: unknown;
+}
+interface IngressRule {
+  ports?: { port: string | number; protocol?: string }[];
+  from?: PolicyPeer[];
+}
+interface K8sObject {
+  kind: string;
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: {
+    podSelector?: { matchLabels?: Record<string, string> };
+    policyTypes?: string[];
+    ingress?: IngressRule[];
+    template?: {
+      metadata?: { labels?: Record<string, string> };
+      spec?: { containers?: { name: string; ports?: { name: string }[] }[] };
+    };
+  };
+}
+
+/** The ports that must admit only named peers, by container port name. */
+const RESTRICTED = ['ext-authz', 'admin', 'ratelimit', 'metrics'];
+
+/**
+ * The rules a NetworkPolicy must keep, whatever renders it: it selects the Deployment's pods, filters ingress,
+ * every rule names its ports (a rule without ports would open every port), the proxy admits everyone, and each
+ * restricted port is admitted only by rules with a non-empty `from`. Returns the `from` list per port.
+ */
+function checkNetworkPolicy(policy: K8sObject, deployment: K8sObject): Map<string, PolicyPeer[][]> {
+  const podLabels = deployment.spec!.template!.metadata!.labels!;
+  const selector = policy.spec!.podSelector!.matchLabels!;
+  for (const [k, v] of Object.entries(selector)) expect(podLabels[k], `pod label ${k}`).toBe(v);
+  expect(policy.spec!.policyTypes).toContain('Ingress');
+  const containerPorts = new Set(
+    deployment.spec!.template!.spec!.containers!.flatMap((c) => (c.ports ?? []).map((p) => p.name)),
+  );
+  const byPort = new Map<string, PolicyPeer[][]>();
+  for (const rule of policy.spec!.ingress ?? []) {
+    expect(
+      rule.ports?.length ?? 0,
+      `a rule without ports opens every port: ${JSON.stringify(rule)}`,
+    ).toBeGreaterThan(0);
+    for (const p of rule.ports!) {
+      expect(typeof p.port, 'ports by container port name, so changed numbers follow').toBe('string');
+      expect(containerPorts, `port ${p.port} is a container port`).toContain(p.port);
+      byPort.set(String(p.port), [...(byPort.get(String(p.port)) ?? []), rule.from ?? []]);
+    }
+  }
+  expect(byPort.get('proxy'), 'the proxy port admits every sender').toEqual([[]]);
+  for (const port of RESTRICTED)
+    for (const from of byPort.get(port) ?? [])
+      expect(from.length, `${port} is admitted only from named peers`).toBeGreaterThan(0);
+  return byPort;
+}
+
+describe('NetworkPolicy (SECURITY.md relies on it)', () => {
+  const manifests = parseAllDocuments(
+    readFileSync(join(deploy, 'kubernetes', 'mimir-edge-enforcement.yaml'), 'utf8'),
+  ).map((d) => d.toJS() as K8sObject);
+  const values = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as {
+    networkPolicy: Record<string, unknown> & { enabled: boolean };
+  };
+
+  it('ships in the plain manifests: proxy open to senders, 8081/8082/8083/9090 only to named peers', () => {
+    const policy = manifests.find((d) => d.kind === 'NetworkPolicy')!;
+    const deployment = manifests.find((d) => d.kind === 'Deployment')!;
+    expect(policy).toBeDefined();
+    const byPort = checkNetworkPolicy(policy, deployment);
+    for (const port of RESTRICTED)
+      expect(byPort.get(port)?.length ?? 0, `a rule for ${port}`).toBeGreaterThan(0);
+  });
+
+  it('is on by default in the chart, with the same peers as the manifests', () => {
+    expect(values.networkPolicy.enabled).toBe(true);
+    const policy = manifests.find((d) => d.kind === 'NetworkPolicy')!;
+    const fromOf = (port: string) =>
+      policy.spec!.ingress!.find((r) => r.ports!.some((p) => p.port === port))!.from;
+    expect(values.networkPolicy.proxyFrom).toEqual([]);
+    expect(values.networkPolicy.extAuthzFrom).toEqual(fromOf('ext-authz'));
+    expect(values.networkPolicy.ratelimitFrom).toEqual(fromOf('ratelimit'));
+    expect(values.networkPolicy.adminFrom).toEqual(fromOf('admin'));
+    expect(values.networkPolicy.metricsFrom).toEqual(fromOf('metrics'));
+  });
+
+  it('the chart template emits a restricted port only with its from list, and names only container ports', () => {
+    const template = readFileSync(join(chart, 'templates', 'networkpolicy.yaml'), 'utf8');
+    expect(template).toMatch(/\{\{-? if \.Values\.networkPolicy\.enabled \}\}/);
+    for (const [port, list] of [
+      ['ext-authz', 'extAuthzFrom'],
+      ['ratelimit', 'ratelimitFrom'],
+      ['admin', 'adminFrom'],
+      ['metrics', 'metricsFrom'],
+    ] as const) {
+      // The rule for the port sits inside `with` its list: an empty list renders no rule, so the port is closed.
+      const rule = new RegExp(
+        `\\{\\{-? with \\$np\\.${list} \\}\\}[^{]*?- ports:\\s*- \\{ port: ${port}, protocol: TCP \\}\\s*from:`,
+      );
+      expect(template, `${port} rule guarded by ${list}`).toMatch(rule);
+    }
+    const deploymentTemplate = readFileSync(join(chart, 'templates', 'deployment.yaml'), 'utf8');
+    for (const m of template.matchAll(/port: ([a-z-]+), protocol/g))
+      expect(deploymentTemplate, `container port ${m[1]}`).toContain(`name: ${m[1]}, containerPort:`);
+  });
+
+  const helm = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!helm)(
+    'renders from the chart (helm template) with the same rules, sidecar Envoy included',
+    () => {
+      for (const extra of [[], ['--set', 'envoy.enabled=true', '--set', 'envoy.configMap=envoy']]) {
+        const text = execFileSync('helm', ['template', 'edge', chart, ...extra], { encoding: 'utf8' });
+        const docs = parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
+        const policy = docs.find((d) => d?.kind === 'NetworkPolicy')!;
+        const byPort = checkNetworkPolicy(
+          policy,
+          docs.find((d) => d?.kind === 'Deployment')!,
+        );
+        for (const port of RESTRICTED) expect(byPort.get(port)?.length ?? 0).toBeGreaterThan(0);
+        if (extra.length > 0) expect(byPort.get('envoy')).toEqual([[]]);
+      }
+      const off = execFileSync('helm', ['template', 'edge', chart, '--set', 'networkPolicy.enabled=false'], {
+        encoding: 'utf8',
+      });
+      expect(off).not.toContain('kind: NetworkPolicy');
+    },
+  );
 });

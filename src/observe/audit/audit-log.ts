@@ -2,10 +2,12 @@
 // action: who, when, what, before and after. Kept in memory (bounded, for GET /api/audit) and, with
 // STATE_DIR, appended as JSON lines to a file that survives restarts; with Redis, also shared with every replica
 // through a stream (redis-audit-stream.ts), which GET /api/audit then reads. Writing never blocks a decision.
+// The file is created 0600 (its directory 0700 when the edge creates it): it names every actor and reason.
 
-import { appendFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { appendPrivate, makePrivateDir } from '../../limits/atomic-file.js';
 import type { Role } from './roles.js';
 import type { RedisAuditStream } from './redis-audit-stream.js';
 
@@ -66,7 +68,7 @@ export class AuditLog {
   /** An audit log persisted in `file`, with its last `capacity` entries read back. A torn last line is skipped. */
   static async open(capacity: number, file: string): Promise<AuditLog> {
     const log = new AuditLog(capacity, file);
-    await mkdir(dirname(file), { recursive: true });
+    await makePrivateDir(dirname(file));
     let text = '';
     try {
       text = await readFile(file, 'utf8');
@@ -113,7 +115,7 @@ export class AuditLog {
             await rename(file, `${file}.1`);
             this.bytes = 0;
           }
-          await appendFile(file, line, { flush: true });
+          await appendPrivate(file, line);
           this.bytes += Buffer.byteLength(line);
           this.lastWriteError = undefined;
         } catch (err) {
