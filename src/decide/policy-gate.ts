@@ -63,6 +63,7 @@ function jwtOptions(jwt: PolicySettings['jwt']): JwtIdentityOptions | undefined 
   if (jwt.issuer !== '') options.issuer = jwt.issuer;
   if (jwt.audience !== '') options.audience = jwt.audience;
   if (jwt.tierClaim !== '') options.tierClaim = jwt.tierClaim;
+  if (jwt.allowMissingExp) options.allowMissingExp = true;
   return options;
 }
 

@@ -11,9 +11,11 @@ import {
   invalidBodyMessage,
   invalidTenantMessage,
   missingTenantMessage,
+  tenantMismatchMessage,
 } from '../decision/catalogue.js';
 import { basicAuthUser, tenantIdProblem } from '../lib/identify/tenant-id.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
+import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
@@ -25,7 +27,7 @@ import {
   measureBody,
   selectDecoder,
 } from '../remote-write/index.js';
-import type { MeasuredBody } from '../remote-write/index.js';
+import type { BodyDecoder, MeasuredBody } from '../remote-write/index.js';
 import type { Settings } from '../settings/settings.js';
 import type { RateStore } from '../stores/rate-store.js';
 import { DecisionRecorder } from './decision-recorder.js';
@@ -34,6 +36,7 @@ import type { HaElection } from './ha-tracker.js';
 import { HaTracker } from './ha-tracker.js';
 import { SelectiveFilter } from './selective-filter.js';
 import { decideRates, rateQuery } from './stages/rates.js';
+import { takeRequest } from './stages/request-rate.js';
 import { WRITE_STAGES, runStages } from './write-pipeline.js';
 import type { HeadersOnlyWrite, StageDeps, WriteRequest, WriteState } from './write-request.js';
 
@@ -97,7 +100,12 @@ export class WriteChecker {
     this.recorder.sweep(nowMs);
   }
 
-  /** The tenant named by the request, or the denial for a missing or invalid one. */
+  /**
+   * The tenant named by the request, or the denial for a missing, invalid or contradicted one. With
+   * TENANT_FROM_BASIC_AUTH the authenticated basic-auth user is the tenant: a tenant header naming the same tenant
+   * is accepted, one naming another is refused (403 tenant_mismatch), never allowed to override the user. Every
+   * entry point (proxy, ext_authz, the authz endpoint) calls this, so the rule is the same on all of them.
+   */
   identify(
     tenantHeader: string | string[] | undefined,
     authorization: string | undefined,
@@ -105,9 +113,15 @@ export class WriteChecker {
     const { settings } = this.deps;
     let tenant = Array.isArray(tenantHeader) ? tenantHeader.join(',') : tenantHeader;
     let fromBasicAuth = false;
-    if ((tenant === undefined || tenant === '') && settings.tenantFromBasicAuth) {
-      tenant = basicAuthUser(authorization);
-      fromBasicAuth = tenant !== undefined;
+    if (settings.tenantFromBasicAuth) {
+      const user = basicAuthUser(authorization);
+      if (user !== undefined) {
+        if (tenant !== undefined && tenant !== '' && tenant !== user) {
+          return denial('tenant_mismatch', tenantMismatchMessage(settings.tenantHeaderName), 0, 0);
+        }
+        fromBasicAuth = tenant === undefined || tenant === '';
+        tenant = user;
+      }
     }
     if (tenant === undefined || tenant === '') {
       return denial(
@@ -163,13 +177,55 @@ export class WriteChecker {
   check(req: WriteRequest): Decision | Promise<Decision> {
     const mode = this.modeOf(req.tenant);
     if (mode === 'off') return this.passUnchecked(req.tenant);
-    const measured = this.measure(req);
+    const selected = selectDecoder(req.path, req.contentType, req.contentEncoding);
+    if (isUnsupportedMediaType(selected)) {
+      const unsupported = denial('unsupported_media_type', selected.unsupported, 0, 0);
+      this.recorder.record(req.tenant, unsupported, undefined, req.requestId);
+      return unsupported;
+    }
+    const dryRun = mode === 'dry-run';
+    const resolved = this.deps.limits.forTenant(req.tenant);
+    // The first stage, before the body is read: request_rate (src/decide/stages/request-rate.ts).
+    let taken: Decision | Promise<Decision> | undefined;
+    try {
+      taken = takeRequest(this.stageDeps, req.tenant, resolved, dryRun);
+    } catch (err) {
+      taken = this.failed(err, req.tenant, req.requestId);
+    }
+    if (taken instanceof Promise) {
+      return taken.then(
+        (t) => this.afterRequestRate(req, selected, resolved, dryRun, t),
+        (err: unknown) => this.recordFailure(req, err),
+      );
+    }
+    return this.afterRequestRate(req, selected, resolved, dryRun, taken);
+  }
+
+  /** Measures the body and runs the stages after request_rate, unless request_rate refused the write. */
+  private afterRequestRate(
+    req: WriteRequest,
+    selected: BodyDecoder,
+    resolved: ResolvedTenant,
+    dryRun: boolean,
+    requestTaken: Decision | undefined,
+  ): Decision | Promise<Decision> {
+    if (requestTaken !== undefined && !requestTaken.allowed)
+      return this.recorder.finish(
+        req.tenant,
+        requestTaken,
+        undefined,
+        req.requestId,
+        req.transport,
+        req.started,
+      );
+    const measured = this.measure(req, selected);
     if (!('info' in measured)) return measured;
     const state: WriteState = {
       req,
-      dryRun: mode === 'dry-run',
-      resolved: this.deps.limits.forTenant(req.tenant),
+      dryRun,
+      resolved,
       measured,
+      requestTaken,
       haReplicaLabel: undefined,
       view: undefined,
       selective: false,
@@ -187,15 +243,15 @@ export class WriteChecker {
     return this.finish(state, decided);
   }
 
-  /** The measured body, or the decision (415, 400, 413) for one the edge cannot read, recorded. */
-  private measure(req: WriteRequest): MeasuredBody | Decision {
+  /** A store failure while taking request_rate, recorded like any decision. */
+  private recordFailure(req: WriteRequest, err: unknown): Decision {
+    const d = this.failed(err, req.tenant, req.requestId);
+    return this.recorder.finish(req.tenant, d, undefined, req.requestId, req.transport, req.started);
+  }
+
+  /** The measured body, or the decision (400, 413) for one the edge cannot read, recorded. */
+  private measure(req: WriteRequest, selected: BodyDecoder): MeasuredBody | Decision {
     const { settings, metrics } = this.deps;
-    const selected = selectDecoder(req.path, req.contentType, req.contentEncoding);
-    if (isUnsupportedMediaType(selected)) {
-      const unsupported = denial('unsupported_media_type', selected.unsupported, 0, 0);
-      this.recorder.record(req.tenant, unsupported, undefined, req.requestId);
-      return unsupported;
-    }
     const parseStarted = performance.now();
     let measured: MeasuredBody;
     try {
@@ -209,7 +265,7 @@ export class WriteChecker {
       const d =
         err.code === 'decompressed_too_large'
           ? denial('body_too_large', bodyTooLargeMessage(size, cap), cap, size)
-          : denial('invalid_body', invalidBodyMessage(err.message), 0, 0);
+          : denial('invalid_body', invalidBodyMessage(err.message, selected.format.startsWith('otlp')), 0, 0);
       this.recorder.record(req.tenant, d, undefined, req.requestId);
       return d;
     }

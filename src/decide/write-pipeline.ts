@@ -1,8 +1,11 @@
-// The write pipeline, named in one place: the stages a measured write goes through, in order. Each stage is one
-// file under src/decide/stages/; it reads the WriteState, adds what it found, or ends the pipeline with a
-// Decision. The order is Mimir's distributor's: HA dedupe, then drop_labels and validation, then the limits, and
-// the rate limits last (request_rate then ingestion_rate, taken in one atomic call from the RateStore, which is
-// how the request bucket is charged before the items). Selective filtering wraps the rates.
+// The write pipeline, named in one place: the stages a write goes through, in order. Each stage is one file under
+// src/decide/stages/; it reads the WriteState, adds what it found, or ends the pipeline with a Decision. The order
+// is Mimir's distributor's: request_rate first, then HA dedupe, drop_labels and validation, the limits, and
+// ingestion_rate last; selective filtering wraps the rates.
+//
+// request_rate (stages/request-rate.ts) runs before the body is even read, so a tenant out of requests costs no
+// decompression: WriteChecker.check() takes it, measures the body, then runs WRITE_STAGES on the measured write.
+// Tenants without a request_rate have both buckets taken in one call by the rates stage.
 //
 // Stages answer synchronously or with a Promise (a shared store, the HA election through Redis); the runner goes
 // on synchronously as long as they do, so the in-process path never awaits. A stage that throws or rejects is
@@ -21,13 +24,14 @@ import { ingestionCost } from '../remote-write/request-info.js';
 import type { RateAnswer, RateQuery } from '../stores/rate-store.js';
 import type { StageDeps, StageOutcome, WriteStage, WriteState } from './write-request.js';
 
+/** After request_rate and measuring the body (WriteChecker.check()), in this order. */
 export const WRITE_STAGES: readonly WriteStage[] = [
   haDedupe, //          accept_ha_samples: the elected replica goes on; the others get 202
   seriesRules, //       drop_labels, then Mimir's per-series validation (partial acceptance)
   selectiveResume, //   a retry of a request delivered in part is decided as its rest
   staticLimits, //      max_body_bytes, max_series_per_request, label limits
   cost, //              what ingestion_rate is charged, counted as Mimir counts it
-  rates, //             request_rate, then ingestion_rate: one take from the RateStore
+  rates, //             ingestion_rate (and request_rate when not taken first): one take from the RateStore
   selectiveFilter, //   over budget: the series that fit go, 429 for the rest
 ];
 

@@ -48,6 +48,8 @@ export interface WriteState {
   readonly dryRun: boolean;
   readonly resolved: ResolvedTenant;
   readonly measured: MeasuredBody;
+  /** request_rate's verdict when the request bucket was taken before measuring (request-rate), else undefined. */
+  readonly requestTaken: Decision | undefined;
   /** The elected HA replica's label, which Mimir removes before validating (ha-dedupe). */
   haReplicaLabel: string | undefined;
   /** Mimir's per-series rules' result; undefined when every series passes as measured (series-rules). */

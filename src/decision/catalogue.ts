@@ -13,6 +13,7 @@ export interface ReasonInfo {
 export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, ReasonInfo>> = {
   missing_tenant: { status: 401, errorId: 'err-mimir-edge-missing-tenant', knob: 'TENANT_HEADER' },
   invalid_tenant: { status: 400, errorId: 'err-mimir-edge-invalid-tenant', knob: '' },
+  tenant_mismatch: { status: 403, errorId: 'err-mimir-edge-tenant-mismatch', knob: 'TENANT_FROM_BASIC_AUTH' },
   body_too_large: {
     status: 413,
     errorId: 'err-mimir-distributor-max-write-message-size',
@@ -153,13 +154,24 @@ export function seriesPerRequestMessage(observed: number, limit: number): string
   return `the request has been rejected because it carries ${observed} series, more than the limit of ${limit} series per request (${info.errorId}). Lower the sender's max_samples_per_send, or raise max_series_per_request for the tenant.`;
 }
 
-export function invalidBodyMessage(detail: string): string {
+/** `otlp`: the body was read as OTLP (a `/v1/metrics` path), so the advice names OTLP's encodings. */
+export function invalidBodyMessage(detail: string, otlp = false): string {
+  if (otlp)
+    return `the request body is not a valid OTLP metrics message: ${detail} (${REASONS.invalid_body.errorId}). Send an ExportMetricsServiceRequest encoded as its Content-Type names (application/x-protobuf or application/json), gzip-compressed or not.`;
   return `the request body is not a valid remote-write message: ${detail} (${REASONS.invalid_body.errorId}). Send snappy-compressed protobuf with Content-Encoding: snappy.`;
 }
 
 export function missingTenantMessage(header: string, basicAuth: boolean): string {
   const alt = basicAuth ? ' or a basic-auth username' : '';
   return `no org id: the request has no ${header} header${alt} naming the tenant (${REASONS.missing_tenant.errorId}).`;
+}
+
+/**
+ * The tenant header and the basic-auth user disagree. Neither value is echoed: the client knows both, and the
+ * message goes into log lines.
+ */
+export function tenantMismatchMessage(header: string): string {
+  return `the ${header} header names a different tenant than the basic-auth user the request authenticated as; send the header with the same tenant, or leave it out (${REASONS.tenant_mismatch.errorId}).`;
 }
 
 export function invalidTenantMessage(problem: string): string {

@@ -5,6 +5,8 @@ export type DecisionReason =
   | 'allowed'
   | 'missing_tenant'
   | 'invalid_tenant'
+  /** TENANT_FROM_BASIC_AUTH: the tenant header names another tenant than the authenticated basic-auth user. */
+  | 'tenant_mismatch'
   | 'body_too_large'
   | 'invalid_body'
   /** A Content-Type, proto= or Content-Encoding the edge cannot read: 415. */

@@ -36,8 +36,12 @@ export function outputChunkBytes(declared: number, bodyBytes: number, maxUncompr
  *
  * The trailer's ISIZE is the last member's size modulo 2^32, so a member declaring more than the bound is
  * either that large or corrupt: either way it is refused before inflating a byte (`decompressed_too_large`
- * with `declaredBytes`). A body whose trailer lies is cut off by zlib's `maxOutputLength` as soon as the output
- * passes the bound (`declaredBytes` -1). Malformed streams are `invalid_gzip`.
+ * with `declaredBytes`). The output may not pass the declared size either: zlib's `maxOutputLength` is the
+ * declared size, so a trailer that lies (a 50 KB body declaring 10 bytes and inflating to 50 MB) is stopped after
+ * one output chunk instead of after MAX_REQUEST_BYTES of work (`invalid_gzip`). That refuses bodies of more than
+ * one gzip member (only the last member's size is in the trailer); no OTLP exporter sends those. The work one
+ * gzip body can cost is therefore bounded by what it declares, which is bounded by the limit.
+ * Malformed streams are `invalid_gzip`.
  */
 export function gunzipBounded(body: Uint8Array, maxUncompressedBytes: number): Buffer {
   if (body.length < MIN_GZIP_BYTES || body[0] !== 0x1f || body[1] !== 0x8b) {
@@ -51,12 +55,16 @@ export function gunzipBounded(body: Uint8Array, maxUncompressedBytes: number): B
   }
   try {
     return gunzipSync(body, {
-      maxOutputLength: Math.max(1, maxUncompressedBytes),
+      maxOutputLength: Math.max(1, declared),
       chunkSize: outputChunkBytes(declared, body.length, maxUncompressedBytes),
     });
   } catch (cause) {
     if (cause instanceof RangeError && (cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw tooLarge(-1, maxUncompressedBytes);
+      throw new BodyDecodeError(
+        'invalid_gzip',
+        `invalid gzip: the body inflates past the ${declared} bytes its trailer declares (a false trailer, or more than one gzip member: send one member)`,
+        -1,
+      );
     }
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new BodyDecodeError('invalid_gzip', `invalid gzip: ${detail}`, -1);

@@ -41,6 +41,7 @@ import {
   wrongWireType,
   anyValueLength,
 } from './otlp-proto-fields.js';
+import { OTLP_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
 import { ProtoReader } from './protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
@@ -140,7 +141,8 @@ class OtlpScan {
       } else if (tag >>> 3 === 1) {
         throw wrongWireType(tag, 'ExportMetricsServiceRequest', reader.pos);
       } else {
-        reader.skip(tag, end);
+        // RW1's metadata (3), RW2's symbols and timeseries (4, 5), or any other field: not this message.
+        throw foreignTopLevelField(tag, OTLP_MESSAGE_NAME, reader.pos);
       }
     }
   }
@@ -198,7 +200,10 @@ class OtlpScan {
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag !== TAG_RESOURCE_ATTRIBUTES) {
-        if (tag >>> 3 === 1) throw wrongWireType(tag, 'Resource', reader.pos);
+        // attributes = 1 (length-delimited), dropped_attributes_count = 2 (varint): a wrong wire type is
+        // another message in Resource's place (an RW1 Label, say), refused rather than skipped.
+        if (tag >>> 3 === 1 || (tag >>> 3 === 2 && (tag & 7) !== 0))
+          throw wrongWireType(tag, 'Resource', reader.pos);
         reader.skip(tag, end);
         continue;
       }
@@ -238,7 +243,8 @@ class OtlpScan {
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_METRICS) this.metric(reader.messageEnd(end));
-      else if (tag >>> 3 === 2) throw wrongWireType(tag, 'ScopeMetrics', reader.pos);
+      // scope = 1, metrics = 2 and schema_url = 3 are all length-delimited (an RW1 Sample here is refused).
+      else if (tag >>> 3 <= 3 && (tag & 7) !== 2) throw wrongWireType(tag, 'ScopeMetrics', reader.pos);
       else reader.skip(tag, end);
     }
   }

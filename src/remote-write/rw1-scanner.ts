@@ -3,7 +3,13 @@
 // BodyDecodeError, whatever the bytes. Sample, exemplar, histogram and metadata payloads are skipped by length.
 
 import { invalidProtobuf } from './errors.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
+import {
+  RW1_MESSAGE_NAME,
+  RW1_TAG_SKIP_LABEL_NAME_VALIDATION,
+  RW1_TAG_SOURCE,
+  foreignTopLevelField,
+} from './format-fit.js';
+import { ProtoReader, WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -29,6 +35,9 @@ const TAG_EXEMPLARS = makeTag(TIMESERIES_EXEMPLARS, WIRE_LENGTH_DELIMITED);
 const TAG_HISTOGRAMS = makeTag(TIMESERIES_HISTOGRAMS, WIRE_LENGTH_DELIMITED);
 const TAG_LABEL_NAME = makeTag(LABEL_NAME, WIRE_LENGTH_DELIMITED);
 const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
+// Sample: double value = 1; int64 timestamp = 2;
+const TAG_SAMPLE_VALUE = makeTag(1, WIRE_FIXED64);
+const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
 
 /**
  * Scans `buf` (the decompressed body) and returns what Mimir would count: series, float samples, histogram
@@ -149,7 +158,15 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
           }
         } else if (seriesTag === TAG_SAMPLES) {
           floatSamples++;
-          reader.skipLengthDelimited(seriesEnd);
+          // A Sample (double value = 1, int64 timestamp = 2) is where another format's message would sit in a
+          // mislabelled body (an OTLP ScopeMetrics, whose fields are all length-delimited), so it must not pass
+          // as one sample. Its first tag decides: the value's or the timestamp's (every sender's encoding) is
+          // skipped by length as before; anything else is read field by field, wire types checked.
+          const sampleEnd = reader.messageEnd(seriesEnd);
+          const first = buf[reader.pos];
+          if (reader.pos === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
+            reader.pos = sampleEnd;
+          else checkSample(reader, sampleEnd);
         } else if (seriesTag === TAG_HISTOGRAMS) {
           histogramSamples++;
           reader.skipLengthDelimited(seriesEnd);
@@ -171,9 +188,12 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
       reader.skipLengthDelimited(end);
     } else if (tag >>> 3 === WRITE_REQUEST_TIMESERIES || tag >>> 3 === WRITE_REQUEST_METADATA) {
       throw wrongWireType(tag, 'WriteRequest', reader.pos);
+    } else if (tag === RW1_TAG_SOURCE || tag === RW1_TAG_SKIP_LABEL_NAME_VALIDATION) {
+      // Mimir's `source` enum (2) and `skip_label_name_validation` (1000): varints that carry no items.
+      reader.varint(end);
     } else {
-      // Includes field 2 (Mimir's `source` enum) and any field a newer sender adds.
-      reader.skip(tag, end);
+      // Anything else at the top level is another message's field (RW2's symbols 4 and timeseries 5, say).
+      throw foreignTopLevelField(tag, RW1_MESSAGE_NAME, reader.pos);
     }
   }
 
@@ -211,6 +231,15 @@ function skipUnknownField(
     throw wrongWireType(tag, message, reader.pos);
   }
   reader.skip(tag, end);
+}
+
+/** Reads a Sample (double value = 1; int64 timestamp = 2) field by field, only to check its wire types. */
+function checkSample(reader: ProtoReader, end: number): void {
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_SAMPLE_VALUE || tag === TAG_SAMPLE_TIMESTAMP) reader.skip(tag, end);
+    else skipUnknownField(reader, tag, end, 2, 'Sample');
+  }
 }
 
 function wrongWireType(tag: number, message: string, offset: number): Error {

@@ -3,6 +3,7 @@
 // Must never decode strings or allocate per series, and must never throw anything but BodyDecodeError.
 
 import { invalidProtobuf } from './errors.js';
+import { RW2_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
 import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
@@ -167,10 +168,9 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     } else if (tag >>> 3 === REQUEST_SYMBOLS || tag >>> 3 === REQUEST_TIMESERIES) {
       throw wrongWireType(tag, 'Request', p);
     } else {
-      // Unknown or reserved (1..3).
-      reader.pos = p;
-      reader.skip(tag, end);
-      pos = reader.pos;
+      // Reserved 1..3 (RW1's timeseries and metadata, OTLP's resource_metrics) or any other field: not this
+      // message, so the body is not what its Content-Type says.
+      throw foreignTopLevelField(tag, RW2_MESSAGE_NAME, p);
     }
   }
 

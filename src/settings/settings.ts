@@ -93,7 +93,7 @@ export const SETTING_DEFINITIONS = [
     kind: 'bool',
     defaultValue: 'false',
     description:
-      'When the tenant header is absent, use the basic-auth username as the tenant and send it upstream in the tenant header.',
+      'Use the basic-auth username as the tenant, sent upstream in the tenant header. A tenant header naming another tenant than the username is refused 403 (err-mimir-edge-tenant-mismatch); the same tenant, or no header, is accepted.',
   },
   {
     env: 'REMOTE_WRITE_PATHS',
@@ -606,6 +606,13 @@ export const SETTING_DEFINITIONS = [
     defaultValue: '',
     description: "Claim naming the caller's tier for tiered policies (e.g. plan). Empty: no tier.",
   },
+  {
+    env: 'JWT_ALLOW_MISSING_EXP',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'Accept bearer tokens without an `exp` claim. Default false: such a token names no user (counted by client IP), since once leaked it would name its user forever.',
+  },
   ...LIMIT_DEFINITIONS.filter((d) => d.env).map((d) => ({
     env: d.env!,
     kind: (d.kind === 'int' ? 'int' : 'string') as Kind,
@@ -704,6 +711,7 @@ export interface PolicySettings {
     audience: string;
     userClaim: string;
     tierClaim: string;
+    allowMissingExp: boolean;
   };
 }
 
@@ -1037,6 +1045,7 @@ function policySettings(
     audience: get('JWT_AUDIENCE') as string,
     userClaim: get('JWT_USER_CLAIM') as string,
     tierClaim: get('JWT_TIER_CLAIM') as string,
+    allowMissingExp: get('JWT_ALLOW_MISSING_EXP') as boolean,
   };
   if (jwt.jwksUrl !== '' && jwt.secret !== '')
     throw new ConfigError(raw('JWT_SECRET').source, 'JWT_SECRET', 'set JWT_JWKS_URL or JWT_SECRET, not both');

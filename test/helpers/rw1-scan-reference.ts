@@ -3,7 +3,19 @@
 // error (message and offset), for every body.
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../../src/remote-write/protobuf-reader.js';
+import {
+  RW1_MESSAGE_NAME,
+  RW1_TAG_SKIP_LABEL_NAME_VALIDATION,
+  RW1_TAG_SOURCE,
+  foreignTopLevelField,
+} from '../../src/remote-write/format-fit.js';
+import {
+  ProtoReader,
+  WIRE_FIXED64,
+  WIRE_LENGTH_DELIMITED,
+  WIRE_VARINT,
+  makeTag,
+} from '../../src/remote-write/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -29,6 +41,9 @@ const TAG_EXEMPLARS = makeTag(TIMESERIES_EXEMPLARS, WIRE_LENGTH_DELIMITED);
 const TAG_HISTOGRAMS = makeTag(TIMESERIES_HISTOGRAMS, WIRE_LENGTH_DELIMITED);
 const TAG_LABEL_NAME = makeTag(LABEL_NAME, WIRE_LENGTH_DELIMITED);
 const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
+// Sample: double value = 1; int64 timestamp = 2;
+const TAG_SAMPLE_VALUE = makeTag(1, WIRE_FIXED64);
+const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
 
 /**
  * Scans `buf` (the decompressed body) and returns what Mimir would count: series, float samples, histogram
@@ -115,7 +130,13 @@ export function scanWriteRequestReference(buf: Uint8Array, bytesCompressed: numb
           }
         } else if (seriesTag === TAG_SAMPLES) {
           floatSamples++;
-          reader.skipLengthDelimited(seriesEnd);
+          // The scanner's rule: a Sample whose first tag is the value's or the timestamp's is skipped by length;
+          // any other is read field by field, wire types checked.
+          const sampleEnd = reader.messageEnd(seriesEnd);
+          const first = buf[reader.pos];
+          if (reader.pos === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
+            reader.pos = sampleEnd;
+          else checkSample(reader, sampleEnd);
         } else if (seriesTag === TAG_HISTOGRAMS) {
           histogramSamples++;
           reader.skipLengthDelimited(seriesEnd);
@@ -137,9 +158,12 @@ export function scanWriteRequestReference(buf: Uint8Array, bytesCompressed: numb
       reader.skipLengthDelimited(end);
     } else if (tag >>> 3 === WRITE_REQUEST_TIMESERIES || tag >>> 3 === WRITE_REQUEST_METADATA) {
       throw wrongWireType(tag, 'WriteRequest', reader.pos);
+    } else if (tag === RW1_TAG_SOURCE || tag === RW1_TAG_SKIP_LABEL_NAME_VALIDATION) {
+      // Mimir's `source` enum (2) and `skip_label_name_validation` (1000): varints that carry no items.
+      reader.varint(end);
     } else {
-      // Includes field 2 (Mimir's `source` enum) and any field a newer sender adds.
-      reader.skip(tag, end);
+      // Anything else at the top level is another message's field (RW2's symbols 4 and timeseries 5, say).
+      throw foreignTopLevelField(tag, RW1_MESSAGE_NAME, reader.pos);
     }
   }
 
@@ -177,6 +201,15 @@ function skipUnknownField(
     throw wrongWireType(tag, message, reader.pos);
   }
   reader.skip(tag, end);
+}
+
+/** Reads a Sample (double value = 1; int64 timestamp = 2) field by field, only to check its wire types. */
+function checkSample(reader: ProtoReader, end: number): void {
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_SAMPLE_VALUE || tag === TAG_SAMPLE_TIMESTAMP) reader.skip(tag, end);
+    else skipUnknownField(reader, tag, end, 2, 'Sample');
+  }
 }
 
 function wrongWireType(tag: number, message: string, offset: number): Error {

@@ -3,6 +3,7 @@
 // scanner returns the same RequestInfo, or throws the same error, for any body. Never import it from src/.
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';
+import { RW2_MESSAGE_NAME, foreignTopLevelField } from '../../src/remote-write/format-fit.js';
 import {
   ProtoReader,
   WIRE_LENGTH_DELIMITED,
@@ -194,7 +195,7 @@ function collectSymbolLengths(buf: Uint8Array): number {
     } else if (tag >>> 3 === REQUEST_SYMBOLS || tag >>> 3 === REQUEST_TIMESERIES) {
       throw wrongWireType(tag, 'Request', reader.pos);
     } else {
-      reader.skip(tag, end);
+      throw foreignTopLevelField(tag, RW2_MESSAGE_NAME, reader.pos);
     }
   }
   return count;

@@ -9,7 +9,10 @@ import { rateQuery } from './rates.js';
 export const cost: WriteStage = {
   name: 'cost',
   run(s) {
-    s.query = rateQuery(s.resolved, mimirCost(s.info, s.resolved.limits), s.dryRun);
+    const query = rateQuery(s.resolved, mimirCost(s.info, s.resolved.limits), s.dryRun);
+    // Charged before the body was read (request-rate): only the ingestion bucket is left to take.
+    if (s.requestTaken !== undefined) query.requestRate = 0;
+    s.query = query;
     return s;
   },
 };

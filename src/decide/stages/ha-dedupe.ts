@@ -94,6 +94,8 @@ function afterElection(
     0,
     0,
   );
+  // The request was charged before its body was read (request-rate): nothing is left to take.
+  if (s.requestTaken !== undefined) return deduplicated;
   const query = rateQuery(resolved, 0, dryRun);
   return take(deps, question.tenant, query, (a) => {
     const rated = decideRates(resolved, query, a, dryRun, undefined);

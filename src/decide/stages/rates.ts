@@ -1,6 +1,6 @@
-// Stage of the write pipeline (src/decide/write-pipeline.ts): request_rate and ingestion_rate. One take from the
-// tenant's two buckets in the RateStore, in Mimir's order (a request, then its items): synchronous in process,
-// one round trip with a shared store. A denied request consumes nothing; a limit only observed lets it through
+// Stage of the write pipeline (src/decide/write-pipeline.ts): ingestion_rate, and request_rate when the tenant has
+// none to take first (stages/request-rate.ts). One take from the tenant's buckets in the RateStore, in Mimir's
+// order (a request, then its items): synchronous in process, one round trip with a shared store. A denied request consumes nothing; a limit only observed lets it through
 // as a would-deny.
 
 import type { Decision } from '../../decision/decision.js';
@@ -96,7 +96,10 @@ export const rates: WriteStage = {
     if (query === undefined) throw new Error('the rates stage needs the cost stage before it');
     return take(deps, s.req.tenant, query, (answer) => {
       s.answer = answer;
-      s.decided = withPartial(decideRates(s.resolved, query, answer, s.dryRun, s.observed), s.view);
+      // An observed request_rate would-deny (taken before measuring) ranks after an observed static one, as
+      // decideRates() ranks them when it takes both buckets.
+      const observed = s.observed ?? (s.requestTaken?.wouldDeny ? s.requestTaken : undefined);
+      s.decided = withPartial(decideRates(s.resolved, query, answer, s.dryRun, observed), s.view);
       return s;
     });
   },

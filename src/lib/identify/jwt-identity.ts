@@ -22,6 +22,11 @@ export interface JwtIdentityOptions {
   tierClaim?: string;
   /** Verified tokens remembered until they expire, so a busy client is verified once (default 10,000). */
   cacheSize?: number;
+  /**
+   * Accept tokens without an `exp` claim (default false: refused). A token that never expires names its user
+   * forever once leaked, so it is only for issuers that cannot set one.
+   */
+  allowMissingExp?: boolean;
 }
 
 export interface JwtUser {
@@ -87,6 +92,8 @@ export class JwtIdentity {
       audience: this.options.audience,
       algorithms: this.options.algorithms,
       currentDate: new Date(nowMs),
+      // jose checks `exp` only when present; requiring it refuses a token that would never expire.
+      requiredClaims: this.options.allowMissingExp === true ? [] : ['exp'],
     };
     return this.key instanceof Uint8Array
       ? jwtVerify(token, this.key, opts)

@@ -460,7 +460,7 @@ describe('scanWriteRequest', () => {
     );
   });
 
-  it('skips unknown fields of every wire type, at every level', () => {
+  it('skips unknown fields of every wire type below the top level, and Mimir’s own top-level fields', () => {
     const extra = fc.record(
       {
         extraVarint: fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
@@ -479,9 +479,11 @@ describe('scanWriteRequest', () => {
         fc.record({ source: fc.integer({ min: 0, max: 1 }), skipLabelNameValidation: fc.boolean() }),
         (request, requestExtra, seriesExtras, labelExtras, mimirFields) => {
           let labelIndex = 0;
+          // Unknown top-level fields are refused (see 'refuses a top-level field RW1 does not define'), so the
+          // extras go one level down only.
+          void requestExtra;
           const decorated = {
             ...mimirFields,
-            ...requestExtra,
             metadata: request.metadata,
             timeseries: request.timeseries.map((series, i) => ({
               ...series,
@@ -624,7 +626,10 @@ describe('scanWriteRequest', () => {
     expectInvalid(Uint8Array.from([0x0a]), /truncated varint at offset 1/);
     expectInvalid(Uint8Array.from([0x0a, 0x80]), /truncated varint at offset 1/);
     expectInvalid(Uint8Array.from([0x0a, ...new Array<number>(10).fill(0x80), 0x00]), /longer than 10 bytes/);
-    expectInvalid(Uint8Array.from([0xa0, 0x06, ...new Array<number>(10).fill(0xff), 0x01]), /longer than 10/);
+    expectInvalid(
+      Uint8Array.from([0x0a, 0x0c, 0xa0, 0x06, ...new Array<number>(10).fill(0xff), 0x01]),
+      /longer than 10/,
+    );
   });
 
   it('rejects field number 0, groups and wire types 6 and 7', () => {
@@ -643,8 +648,25 @@ describe('scanWriteRequest', () => {
     expectInvalid(Uint8Array.from([0x19, 0, 0, 0, 0, 0, 0, 0, 0]), /WriteRequest field 3/);
     expectInvalid(Uint8Array.from([0x0a, 0x02, 0x10, 0x01]), /TimeSeries field 2/);
     expectInvalid(Uint8Array.from([0x0a, 0x04, 0x0a, 0x02, 0x08, 0x01]), /Label field 1/);
-    // Field 2 of WriteRequest (Mimir's `source`) is unknown here and skipped whatever its wire type.
-    expect(scanWriteRequest(Uint8Array.from([0x10, 0x01, 0x12, 0x00]), 0).series).toBe(0);
+    // Field 2 of WriteRequest is Mimir's `source` enum: a varint is skipped, any other wire type refused.
+    expect(scanWriteRequest(Uint8Array.from([0x10, 0x01]), 0).series).toBe(0);
+    expectInvalid(Uint8Array.from([0x10, 0x01, 0x12, 0x00]), /field 2 \(length-delimited\) is not a field/);
+    // Sample: double value = 1, int64 timestamp = 2; an OTLP ScopeMetrics (fields 1 and 2 length-delimited)
+    // sitting where a Sample belongs is refused, not counted as one sample.
+    expectInvalid(Uint8Array.from([0x0a, 0x04, 0x12, 0x02, 0x12, 0x00]), /Sample field 2/);
+    expectInvalid(Uint8Array.from([0x0a, 0x04, 0x12, 0x02, 0x0a, 0x00]), /Sample field 1/);
+  });
+
+  it('refuses a top-level field RW1 does not define: the body is another message than its Content-Type says', () => {
+    // A remote write 2.0 Request (symbols = 4, timeseries = 5) sent as 1.0 is refused, never measured as empty.
+    expectInvalid(
+      Uint8Array.from([0x22, 0x01, 0x61, 0x2a, 0x00]),
+      /field 4 \(length-delimited\) is not a field of prometheus.WriteRequest/,
+    );
+    expectInvalid(Uint8Array.from([0x2a, 0x00]), /field 5 .* does not match its Content-Type at offset 1/);
+    expectInvalid(Uint8Array.from([0xa0, 0x06, 0x01]), /field 100 \(wire type 0\) is not a field/);
+    // Mimir's skip_label_name_validation (1000, a varint) is part of its WriteRequest and skipped.
+    expect(scanWriteRequest(Uint8Array.from([0xc0, 0x3e, 0x01]), 0).series).toBe(0);
   });
 
   it('measures a 2,000-series x 12-label body exactly (the benchmark body)', () => {

@@ -127,10 +127,15 @@ describe('scanWriteRequestV2', () => {
     );
   });
 
-  it('reads a body sent with a remote-write 1.0 schema as empty, as the reserved fields 1..3 intend', () => {
-    // An RW1 WriteRequest only uses fields 1 and 3: reserved in RW2, so they are skipped.
+  it('refuses a body sent with a remote-write 1.0 schema: the reserved fields 1..3 are never measured as empty', () => {
+    // An RW1 WriteRequest uses fields 1 and 3, reserved in RW2: a 1.0 body labelled 2.0 must not pass as empty.
     const rw1 = Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0x0a, 0x00]);
-    expect(scanWriteRequestV2(rw1, 6)).toMatchObject({ series: 0, floatSamples: 0 });
+    expect(() => scanWriteRequestV2(rw1, 6)).toThrow(
+      /field 1 \(length-delimited\) is not a field of io.prometheus.write.v2.Request .* at offset 1/,
+    );
+    expect(() => scanWriteRequestV2(Buffer.from([0x1a, 0x00]), 2)).toThrow(/field 3 .*not a field/);
+    expect(() => scanWriteRequestV2(Buffer.from([0x10, 0x01]), 2)).toThrow(/field 2 \(wire type 0\)/);
+    expect(() => scanWriteRequestV2(Buffer.from([0x38, 0x01]), 2)).toThrow(/field 7 .*not a field/);
   });
 
   it('rejects an odd labels_refs list and a reference past the symbols table', () => {

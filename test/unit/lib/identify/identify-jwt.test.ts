@@ -44,6 +44,19 @@ describe('JWT identity with a shared secret', () => {
     expect((await jwt.identify(`Bearer ${expired}`, NOW)).problem).toMatch(/exp/i);
   });
 
+  it('names nobody for a token without exp, unless allowMissingExp says such tokens are accepted', async () => {
+    // A token that never expires would name its user forever once leaked.
+    const forever = await new SignJWT({ company_id: 'acme-corp' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(NOW / 1000)
+      .sign(secret);
+    const refused = await jwt.identify(`Bearer ${forever}`, NOW);
+    expect(refused.user).toBeUndefined();
+    expect(refused.problem).toMatch(/"exp" claim/);
+    const lenient = new JwtIdentity({ secret, userClaim: 'company_id', allowMissingExp: true });
+    expect((await lenient.identify(`Bearer ${forever}`, NOW)).user).toBe('acme-corp');
+  });
+
   it('stops trusting a cached token once it expires', async () => {
     const token = await hsToken({ company_id: 'acme-corp' }, NOW / 1000 + 5);
     expect((await jwt.identify(`Bearer ${token}`, NOW)).user).toBe('acme-corp');
