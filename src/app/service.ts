@@ -331,6 +331,7 @@ export async function startService(
     log,
     now,
     onTlsReload,
+    budget,
     ...(policyGate ? { policyGate } : {}),
   });
   // Policy-set and descriptor-config reloads are numbered versions in the audit log, like limits versions.

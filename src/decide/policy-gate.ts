@@ -67,14 +67,6 @@ function jwtOptions(jwt: PolicySettings['jwt']): JwtIdentityOptions | undefined 
   return options;
 }
 
-/** The peer Envoy saw: the hop it appended to X-Forwarded-For (use_remote_address: true). */
-function envoyPeer(headers: Readonly<Record<string, string>>): string | undefined {
-  const xff = headers['x-forwarded-for'];
-  if (xff === undefined) return undefined;
-  const last = xff.slice(xff.lastIndexOf(',') + 1).trim();
-  return last === '' ? undefined : last;
-}
-
 function headerObject(verdict: HttpVerdict): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of verdict.headers) out[k.toLowerCase()] = v;
@@ -142,13 +134,18 @@ export class PolicyGate {
     this.applyProxy(decided, req, res, draining, next);
   }
 
-  /** Envoy ext_authz for a request the edge does not measure: OK, or the denial Envoy sends the client. */
+  /**
+   * Envoy ext_authz for a request the edge does not measure: OK, or the denial Envoy sends the client.
+   * `sourceAddress` is the peer Envoy saw (CheckRequest attributes.source): it stands where the socket's
+   * address stands on the proxy, so forwarded headers count only when it is one of TRUSTED_PROXIES.
+   */
   checkEnvoy(
     method: string,
     path: string,
     headers: Readonly<Record<string, string>>,
+    sourceAddress: string | undefined,
   ): EnvoyVerdict | Promise<EnvoyVerdict> {
-    const facts: HttpRequestFacts = { method, url: path, headers, remoteAddress: envoyPeer(headers) };
+    const facts: HttpRequestFacts = { method, url: path, headers, remoteAddress: sourceAddress };
     const decided = this.decide(facts);
     if (decided instanceof Promise) return decided.then((v) => this.envoyAnswer(v));
     return this.envoyAnswer(decided);

@@ -8,6 +8,7 @@ import type { Settings } from '../settings/settings.js';
 import type { WriteChecker } from '../decide/write-checker.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { RateLimitConfigSource } from './ratelimit-config/index.js';
+import type { InflightBudget } from '../proxy/backpressure.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
 import { TlsReloader, readTlsMaterial, tlsFileSet } from '../proxy/tls-files.js';
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   now: () => number;
   /** POLICY_FILE's gate for requests that are not remote writes (undefined: no policy file). */
   policyGate?: PolicyGate;
+  /** The proxy's in-flight byte budget: gRPC request bodies are counted in it too (one bound for all). */
+  budget?: InflightBudget;
   /** Told of every TLS file reload (applied or refused), for the log and metrics. */
   onTlsReload?: (listener: string, result: TlsReloadResult, detail: string) => void;
 }
@@ -89,10 +92,16 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   ratelimitConfig.loadInitial();
   ratelimitConfig.start(settings.gateway.ratelimitReloadMs);
 
-  const authzServer = new GrpcServer({
-    maxMessageBytes: settings.maxRequestBytes + CHECK_REQUEST_OVERHEAD,
+  const common = {
     ...(tls ? { tls } : {}),
     onInternalError,
+    limits: settings.gateway.grpc,
+    ...(deps.budget ? { budget: deps.budget } : {}),
+  };
+  const authzServer = new GrpcServer({
+    ...common,
+    maxMessageBytes: settings.maxRequestBytes + CHECK_REQUEST_OVERHEAD,
+    onLimit: gatewayMetrics.limitRecorder('ext_authz'),
   });
   const authzHealth = new HealthService([EXT_AUTHZ_SERVICE]);
   authzHealth.register(authzServer);
@@ -103,10 +112,15 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     ...(deps.policyGate ? { policyGate: deps.policyGate } : {}),
   }).register(authzServer);
 
-  const windows = new InProcessWindowStore();
+  const windows = new InProcessWindowStore(settings.gateway.ratelimitMaxCounters);
+  gatewayMetrics.observeWindows(windows);
   const sweep = setInterval(() => windows.sweep(deps.now()), WINDOW_SWEEP_MS);
   sweep.unref();
-  const rlsServer = new GrpcServer({ maxMessageBytes: 4 << 20, ...(tls ? { tls } : {}), onInternalError });
+  const rlsServer = new GrpcServer({
+    ...common,
+    maxMessageBytes: 4 << 20,
+    onLimit: gatewayMetrics.limitRecorder('ratelimit'),
+  });
   const rlsHealth = new HealthService([RATELIMIT_SERVICE]);
   rlsHealth.register(rlsServer);
   new RateLimitService({

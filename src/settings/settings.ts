@@ -343,6 +343,65 @@ export const SETTING_DEFINITIONS = [
     description: 'PEM CA bundle: when set, gRPC clients must present a certificate it signed (mTLS).',
   },
   {
+    env: 'GRPC_MAX_CONCURRENT_STREAMS',
+    kind: 'int',
+    defaultValue: '100',
+    description:
+      'Most calls open at once on one gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more are refused.',
+  },
+  {
+    env: 'GRPC_MAX_CONNECTION_IDLE',
+    kind: 'duration',
+    defaultValue: '5m',
+    allowZero: true,
+    description:
+      'A gRPC connection with no call open for this long is closed (GOAWAY), preface-only ones too; 0: never.',
+  },
+  {
+    env: 'GRPC_MAX_CONNECTION_AGE',
+    kind: 'duration',
+    defaultValue: '30m',
+    allowZero: true,
+    description:
+      'A gRPC connection older than this (±10% jitter) is told to go away (GOAWAY) so clients rebalance; 0: never.',
+  },
+  {
+    env: 'GRPC_MAX_CONNECTION_AGE_GRACE',
+    kind: 'duration',
+    defaultValue: '30s',
+    allowZero: true,
+    description:
+      'After GRPC_MAX_CONNECTION_AGE, how long calls in flight may finish before the connection is cut.',
+  },
+  {
+    env: 'GRPC_KEEPALIVE_MIN_TIME',
+    kind: 'duration',
+    defaultValue: '5m',
+    allowZero: true,
+    description:
+      'Pings closer together than this are strikes; the third gets GOAWAY ENHANCE_YOUR_CALM (as grpc-go); 0: any rate.',
+  },
+  {
+    env: 'GRPC_KEEPALIVE_PERMIT_WITHOUT_STREAM',
+    kind: 'bool',
+    defaultValue: 'false',
+    description: 'Allow keepalive pings on a gRPC connection with no call open (otherwise each is a strike).',
+  },
+  {
+    env: 'GRPC_RECEIVE_TIMEOUT',
+    kind: 'duration',
+    defaultValue: '10s',
+    description:
+      'A call whose request message has not fully arrived by then is cut with DEADLINE_EXCEEDED (grpc-timeout, when shorter, wins).',
+  },
+  {
+    env: 'RATELIMIT_MAX_COUNTERS',
+    kind: 'int',
+    defaultValue: '100000',
+    description:
+      'Most fixed-window counters the rate limit service keeps; a new descriptor value past it is answered OVER_LIMIT.',
+  },
+  {
     env: 'PROXY_TLS_CERT_FILE',
     kind: 'string',
     defaultValue: '',
@@ -621,6 +680,17 @@ export const SETTING_DEFINITIONS = [
   })),
 ] as const satisfies readonly SettingDefinition[];
 
+/** Limits of the gRPC listeners (ext_authz, rate limit service); durations in ms, 0 turns one off. */
+export interface GrpcLimitSettings {
+  maxConcurrentStreams: number;
+  maxConnectionIdleMs: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  keepaliveMinTimeMs: number;
+  keepalivePermitWithoutStream: boolean;
+  receiveTimeoutMs: number;
+}
+
 export interface Settings {
   upstreamUrl: URL;
   overridesFile: string;
@@ -684,6 +754,9 @@ export interface Settings {
     ratelimitResponseHeaders: boolean;
     authzHttpPath: string;
     grpcTls: { certFile: string; keyFile: string; clientCaFile: string };
+    /** Connection, keepalive and deadline limits of both gRPC listeners (grpc-go's server option names). */
+    grpc: GrpcLimitSettings;
+    ratelimitMaxCounters: number;
   };
   admin: { token: string; tokensFile: string; corsOrigins: readonly string[]; debug: boolean };
   /** Shared buckets on Redis; `addresses` empty when not configured. */
@@ -743,7 +816,13 @@ function parseValue(
       if (raw.trim() === '' || !Number.isInteger(n) || n < 0) bad('must be a whole number >= 0');
       if (def.env.endsWith('_PORT') && n > 65535) bad('must be a port number (0-65535)');
       if (def.env === 'MAX_REQUEST_BYTES' && n < 1) bad('must be at least 1');
-      if ((def.env.startsWith('MAX_INFLIGHT_') || def.env === 'MAX_TENANT_LABELS') && n < 1)
+      if (
+        (def.env.startsWith('MAX_INFLIGHT_') ||
+          def.env === 'MAX_TENANT_LABELS' ||
+          def.env === 'GRPC_MAX_CONCURRENT_STREAMS' ||
+          def.env === 'RATELIMIT_MAX_COUNTERS') &&
+        n < 1
+      )
         bad('must be at least 1');
       if (def.env === 'PROXY_MAX_HEADER_BYTES' && n < 1024) bad('must be at least 1024');
       return n;
@@ -1003,6 +1082,16 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
         keyFile: get('GRPC_TLS_KEY_FILE') as string,
         clientCaFile: get('GRPC_TLS_CLIENT_CA_FILE') as string,
       }),
+      grpc: Object.freeze({
+        maxConcurrentStreams: get('GRPC_MAX_CONCURRENT_STREAMS') as number,
+        maxConnectionIdleMs: get('GRPC_MAX_CONNECTION_IDLE') as number,
+        maxConnectionAgeMs: get('GRPC_MAX_CONNECTION_AGE') as number,
+        maxConnectionAgeGraceMs: get('GRPC_MAX_CONNECTION_AGE_GRACE') as number,
+        keepaliveMinTimeMs: get('GRPC_KEEPALIVE_MIN_TIME') as number,
+        keepalivePermitWithoutStream: get('GRPC_KEEPALIVE_PERMIT_WITHOUT_STREAM') as boolean,
+        receiveTimeoutMs: get('GRPC_RECEIVE_TIMEOUT') as number,
+      }),
+      ratelimitMaxCounters: get('RATELIMIT_MAX_COUNTERS') as number,
     }),
     admin: Object.freeze({
       token: get('ADMIN_TOKEN') as string,

@@ -197,5 +197,6 @@ export function shareOf(q: RateQuery, replicas: number): RateQuery {
     ingestionBurst: q.ingestionBurst / replicas,
     cost: q.cost,
     requestEnforced: q.requestEnforced,
+    ...(q.requests !== undefined ? { requests: q.requests } : {}),
   };
 }

@@ -20,7 +20,7 @@ export class InProcessRateStore implements RateStore {
     const s = this.state(tenant, q, nowMs);
     let requestWaitMs = 0;
     if (q.requestRate > 0) {
-      requestWaitMs = takeTokens(s.requests, q.requestRate, q.requestBurst, 1, nowMs);
+      requestWaitMs = takeTokens(s.requests, q.requestRate, q.requestBurst, q.requests ?? 1, nowMs);
       if (requestWaitMs > 0 && q.requestEnforced) return { requestWaitMs, ingestionWaitMs: 0 };
     }
     const ingestionWaitMs =

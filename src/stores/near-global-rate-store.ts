@@ -175,17 +175,18 @@ export class NearGlobalRateStore implements SharedRateStore {
   /** Allows from the local share when it covers every bucket the query takes from. */
   private takeLocal(h: HotTenant, q: RateQuery, t: number): boolean {
     const n = h.replicas;
+    const requests = q.requests ?? 1;
     if (q.requestRate > 0) {
       refill(h.requests, q.requestRate / n, q.requestBurst / n, t);
-      if (h.requests.tokens < 1) return false;
+      if (h.requests.tokens < requests) return false;
     }
     if (q.cost > 0) {
       refill(h.ingestion, q.ingestionRate / n, q.ingestionBurst / n, t);
       if (h.ingestion.tokens < q.cost) return false;
     }
     if (q.requestRate > 0) {
-      h.requests.tokens -= 1;
-      h.unreportedRequests += 1;
+      h.requests.tokens -= requests;
+      h.unreportedRequests += requests;
     }
     if (q.cost > 0) {
       h.ingestion.tokens -= q.cost;

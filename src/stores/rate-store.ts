@@ -11,6 +11,11 @@ export interface RateQuery {
   ingestionBurst: number;
   /** Items counted against ingestion_rate (0: the ingestion bucket is not touched). */
   cost: number;
+  /**
+   * Tokens taken from the request bucket (default 1: one request). Every store takes them in one step, all
+   * or nothing, so a large count (a ShouldRateLimit hits_addend) costs the same as one.
+   */
+  requests?: number;
   /** When the request bucket denies and request_rate is enforced, the ingestion bucket is left alone. */
   requestEnforced: boolean;
 }

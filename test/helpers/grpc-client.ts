@@ -87,6 +87,11 @@ export interface CheckInput {
   body?: Buffer;
   /** Send the body as `body` (string) instead of `raw_body` (Envoy's pack_as_bytes: false). */
   asString?: boolean;
+  /**
+   * attributes.source.address.socket_address.address: the downstream peer Envoy saw (default 127.0.0.1, the
+   * test's own address); null sends no source at all.
+   */
+  source?: string | null;
 }
 
 export interface DescriptorStatus {
@@ -150,7 +155,11 @@ export class EnvoyClient {
     };
     if (input.asString) http['body'] = body.toString('utf8');
     else http['raw_body'] = body;
-    return unary(this.authz, 'Check', { attributes: { request: { http } } });
+    const source = input.source === undefined ? '127.0.0.1' : input.source;
+    const attributes: Record<string, unknown> = { request: { http } };
+    if (source !== null)
+      attributes['source'] = { address: { socket_address: { address: source, port_value: 40000 } } };
+    return unary(this.authz, 'Check', { attributes });
   }
 
   shouldRateLimit(input: RateLimitInput): Promise<RateLimitResponse> {

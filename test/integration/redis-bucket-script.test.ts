@@ -74,6 +74,8 @@ const query = fc.record({
   ingestionBurst: fc.integer({ min: 1, max: 10_000 }),
   cost: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 })),
   requestEnforced: fc.boolean(),
+  // Request tokens in one take (a ShouldRateLimit hits_addend), sometimes above the burst.
+  requests: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 30 })),
 });
 
 let run = 0;

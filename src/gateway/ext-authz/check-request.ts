@@ -1,5 +1,6 @@
 // Decodes the parts of envoy.service.auth.v3.CheckRequest the edge needs: the HTTP method, path,
-// headers (the `headers` map or Envoy's raw `header_map`) and the body (`raw_body`, else `body`).
+// headers (the `headers` map or Envoy's raw `header_map`), the body (`raw_body`, else `body`) and the
+// peer Envoy saw (`attributes.source.address.socket_address.address`).
 // Everything else is skipped unread. The body is a view into the request buffer, never a copy.
 
 import { WireReader } from '../protobuf/wire-reader.js';
@@ -14,11 +15,21 @@ export interface CheckedHttpRequest {
   body: Uint8Array;
   /** Envoy's request id (`id`), empty when absent. */
   id: string;
+  /**
+   * The downstream peer's address as Envoy saw it (attributes.source.address.socket_address.address), empty
+   * when absent. Unlike X-Forwarded-For, the client cannot write it.
+   */
+  sourceAddress: string;
 }
 
 // Field tags: number << 3 | wire type 2 (length-delimited) or 0 (varint).
 const CHECK_REQUEST_ATTRIBUTES = (1 << 3) | 2;
+const ATTRIBUTES_SOURCE = (1 << 3) | 2;
 const ATTRIBUTES_REQUEST = (4 << 3) | 2;
+/** Peer.address, Address.socket_address, SocketAddress.address. */
+const PEER_ADDRESS = (1 << 3) | 2;
+const ADDRESS_SOCKET_ADDRESS = (1 << 3) | 2;
+const SOCKET_ADDRESS_ADDRESS = (2 << 3) | 2;
 const REQUEST_HTTP = (2 << 3) | 2;
 const HTTP_ID = (1 << 3) | 2;
 const HTTP_METHOD = (2 << 3) | 2;
@@ -100,6 +111,31 @@ function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): voi
   out.body = rawBody ?? body ?? EMPTY;
 }
 
+/** Peer → Address → SocketAddress → address: the one string of the source the edge needs. */
+function readSource(reader: WireReader, end: number, out: CheckedHttpRequest): void {
+  while (reader.pos < end) {
+    const p = reader.tag(end);
+    if (p !== PEER_ADDRESS) {
+      reader.skip(p, end);
+      continue;
+    }
+    const addressEnd = reader.delimitedEnd(end);
+    while (reader.pos < addressEnd) {
+      const a = reader.tag(addressEnd);
+      if (a !== ADDRESS_SOCKET_ADDRESS) {
+        reader.skip(a, addressEnd);
+        continue;
+      }
+      const socketEnd = reader.delimitedEnd(addressEnd);
+      while (reader.pos < socketEnd) {
+        const t = reader.tag(socketEnd);
+        if (t === SOCKET_ADDRESS_ADDRESS) out.sourceAddress = reader.string(socketEnd);
+        else reader.skip(t, socketEnd);
+      }
+    }
+  }
+}
+
 /** Walks CheckRequest.attributes.request.http; fields may repeat (protobuf merge), the last wins. */
 export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
   const out: CheckedHttpRequest = {
@@ -108,6 +144,7 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
     headers: Object.create(null) as Record<string, string>,
     body: EMPTY,
     id: '',
+    sourceAddress: '',
   };
   const reader = new WireReader(message);
   const end = message.length;
@@ -120,6 +157,10 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
     const attributesEnd = reader.delimitedEnd(end);
     while (reader.pos < attributesEnd) {
       const t = reader.tag(attributesEnd);
+      if (t === ATTRIBUTES_SOURCE) {
+        readSource(reader, reader.delimitedEnd(attributesEnd), out);
+        continue;
+      }
       if (t !== ATTRIBUTES_REQUEST) {
         reader.skip(t, attributesEnd);
         continue;

@@ -93,7 +93,9 @@ export class ExtAuthzService {
     if (req.method !== 'POST' || resolved.writePath === undefined)
       return this.gate === undefined
         ? PASS_THROUGH
-        : policyAnswer(this.gate.checkEnvoy(req.method, resolved.target, req.headers));
+        : policyAnswer(
+            this.gate.checkEnvoy(req.method, resolved.target, req.headers, req.sourceAddress || undefined),
+          );
 
     const h = req.headers;
     const givenId = h['x-request-id'];
@@ -103,7 +105,7 @@ export class ExtAuthzService {
         : req.id || `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
     const identity = checker.identify(h[settings.tenantHeader], h['authorization']);
     if (isDecision(identity)) {
-      checker.rejectEarly(undefined, identity, requestId, h['x-forwarded-for']);
+      checker.rejectEarly(undefined, identity, requestId, req.sourceAddress || undefined);
       return this.denied(identity, undefined);
     }
     const { tenant } = identity;

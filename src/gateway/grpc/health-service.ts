@@ -39,6 +39,14 @@ export class HealthService {
   constructor(services: readonly string[]) {
     this.statuses.set('', ServingStatus.SERVING);
     for (const s of services) this.statuses.set(s, ServingStatus.SERVING);
+    for (const s of this.statuses.keys()) this.watchers.set(s, new Set());
+  }
+
+  /** Watch calls still open (a cancelled one is dropped when its stream closes). */
+  get watcherCount(): number {
+    let n = 0;
+    for (const set of this.watchers.values()) n += set.size;
+    return n;
   }
 
   register(server: GrpcServer): void {
@@ -50,9 +58,12 @@ export class HealthService {
     });
     server.addServerStreaming(HEALTH_WATCH_PATH, (message, call) => {
       const service = requestedService(message);
-      call.write(encodeStatus(this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN));
-      let set = this.watchers.get(service);
-      if (!set) this.watchers.set(service, (set = new Set()));
+      const status = this.statuses.get(service);
+      // The services here are fixed at start, so an unknown one never appears: NOT_FOUND, as Check answers,
+      // and no map entry keyed by a client's string.
+      if (status === undefined) throw new GrpcError(GrpcStatus.NOT_FOUND, `unknown service ${service}`);
+      call.write(encodeStatus(status));
+      const set = this.watchers.get(service)!;
       set.add(call);
       call.onClose(() => set.delete(call));
     });

@@ -13,7 +13,10 @@ export interface RequestDescriptor {
 export interface DecodedRateLimitRequest {
   domain: string;
   descriptors: RequestDescriptor[];
-  /** 0 when absent (callers treat it as 1, as Envoy and envoyproxy/ratelimit do). */
+  /**
+   * 0 when absent (callers treat it as 1, as Envoy and envoyproxy/ratelimit do). As sent: the service
+   * refuses a value above the uint32 range rather than wrapping it.
+   */
   hitsAddend: number;
 }
 
@@ -65,7 +68,7 @@ export function decodeRateLimitRequest(message: Uint8Array): DecodedRateLimitReq
     const tag = reader.tag(end);
     if (tag === DOMAIN) out.domain = reader.string(end);
     else if (tag === DESCRIPTORS) out.descriptors.push(readDescriptor(reader, reader.delimitedEnd(end)));
-    else if (tag === HITS_ADDEND) out.hitsAddend = reader.varint(end) % 0x1_0000_0000;
+    else if (tag === HITS_ADDEND) out.hitsAddend = reader.varint(end);
     else reader.skip(tag, end);
   }
   return out;

@@ -24,6 +24,20 @@ export const RATELIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 export const SHOULD_RATE_LIMIT_PATH = `/${RATELIMIT_SERVICE}/ShouldRateLimit`;
 
 const MAX_UINT32 = 0xffff_ffff;
+/** Metric label for a domain the config does not name: request strings never become labels. */
+export const UNKNOWN_LABEL = '<unknown>';
+/** Metric label for a descriptor whose limit Envoy sent itself and that no config key matches. */
+export const OVERRIDE_LABEL = '<override>';
+/**
+ * Longest window-counter key (domain and every entry of one descriptor), in characters. A counter may live
+ * a year, so one descriptor may not pin more than this; longer is INVALID_ARGUMENT.
+ */
+export const MAX_COUNTER_KEY_CHARS = 4096;
+/**
+ * The largest hits_addend accepted: the field's uint32 range, as envoyproxy/ratelimit accepts. Every store
+ * adds or takes it in one step, so its size costs nothing; above it the call is INVALID_ARGUMENT.
+ */
+export const MAX_HITS_ADDEND = MAX_UINT32;
 const SECOND = 1;
 
 /** How each descriptor's outcome is counted in rls_ratelimit_descriptor_decisions_total. */
@@ -41,7 +55,11 @@ export interface RateLimitServiceDeps {
   tenantKey: string;
   /** Add x-ratelimit-limit/-remaining/-reset to the response (envoyproxy's LIMIT_RESPONSE_HEADERS_ENABLED). */
   responseHeaders: boolean;
-  record: (domain: string, descriptor: string, result: DescriptorResult) => void;
+  /**
+   * Counts one descriptor's outcome. `domain` is a configured domain or UNKNOWN_LABEL, `descriptor` a config
+   * key (or a fixed word); `detailedBase` is set when detailed_metric added the request value.
+   */
+  record: (domain: string, descriptor: string, result: DescriptorResult, detailedBase?: string) => void;
   /** The runtime enforcement mode of a tenant (enforce / dry-run / off), as the proxy sees it. */
   modeOf?: (tenant: string) => EnforcementMode;
 }
@@ -87,6 +105,12 @@ export class RateLimitService {
     if (req.descriptors.length === 0) {
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'rate limit descriptor list must not be empty');
     }
+    if (req.hitsAddend > MAX_HITS_ADDEND) {
+      throw new GrpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `hits_addend must be at most ${MAX_HITS_ADDEND} (a uint32), got ${req.hitsAddend}`,
+      );
+    }
     const hits = req.hitsAddend > 0 ? req.hitsAddend : 1;
     const nowMs = this.deps.now();
     const config = this.deps.config.current();
@@ -97,8 +121,9 @@ export class RateLimitService {
       let metricKey = '';
       if (d.limit !== undefined && config.domains.has(req.domain)) {
         // envoyproxy/ratelimit: a limit Envoy supplies wins over the config (only for a configured domain).
+        // Its fullKey holds request values: the metric names the config key it matches, if any, instead.
         limit = overrideLimit(req.domain, d);
-        metricKey = limit.fullKey;
+        metricKey = findLimit(config, req.domain, d.entries)?.limit.fullKey ?? OVERRIDE_LABEL;
       } else {
         const match = findLimit(config, req.domain, d.entries);
         if (match) {
@@ -130,19 +155,26 @@ export class RateLimitService {
       // As envoyproxy/ratelimit's cache key: domain, every entry of the request descriptor, window start.
       let key = req.domain;
       for (const e of req.descriptors[i]!.entries) key += `\u0000${e.key}\u0000${e.value}`;
+      if (key.length > MAX_COUNTER_KEY_CHARS) {
+        throw new GrpcError(
+          GrpcStatus.INVALID_ARGUMENT,
+          `descriptor ${i} is ${key.length} characters long with its domain; at most ${MAX_COUNTER_KEY_CHARS}`,
+        );
+      }
       counters.push({ key: `${key}\u0000${start}`, windowEndMs: (start + unitSeconds) * 1000 });
     }
 
+    const domainLabel = config.domains.has(req.domain) ? req.domain : UNKNOWN_LABEL;
     const totals = counters.length > 0 ? this.deps.windows.add(counters, hits, nowMs) : [];
     const tenantAnswers = plans.map((p) =>
       p.kind === 'tenant' ? this.takeRequests(p.tenant, p.query!, hits, nowMs) : undefined,
     );
     if (totals instanceof Promise || tenantAnswers.some((a) => a instanceof Promise)) {
       return Promise.all([totals, Promise.all(tenantAnswers)]).then(([t, a]) =>
-        this.respond(req.domain, plans, t, a, nowMs),
+        this.respond(domainLabel, plans, t, a, nowMs),
       );
     }
-    return this.respond(req.domain, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
+    return this.respond(domainLabel, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
   };
 
   private plan(d: RequestDescriptor, limit: DescriptorLimit | undefined, metricKey: string): Plan {
@@ -180,25 +212,18 @@ export class RateLimitService {
     return plan;
   }
 
-  /** Takes `hits` request tokens one at a time, stopping at the first refusal (the bucket is Mimir's). */
+  /**
+   * Takes `hits` request tokens in one step, all or nothing (the bucket is Mimir's: a denied take consumes
+   * nothing, and more than the burst never passes). One store call whatever hits_addend says, so a call
+   * asking for 2^32 − 1 hits costs what one hit costs.
+   */
   private takeRequests(
     tenant: string,
     query: RateQuery,
     hits: number,
     nowMs: number,
   ): RateAnswer | Promise<RateAnswer> {
-    const store = this.deps.tenantStore;
-    for (let i = 0; i < hits; i++) {
-      const answer = store.take(tenant, query, nowMs);
-      if (answer instanceof Promise) {
-        const rest = hits - i - 1;
-        return answer.then((a) =>
-          a.requestWaitMs > 0 || rest === 0 ? a : this.takeRequests(tenant, query, rest, nowMs),
-        );
-      }
-      if (answer.requestWaitMs > 0 || i === hits - 1) return answer;
-    }
-    return { requestWaitMs: 0, ingestionWaitMs: 0 };
+    return this.deps.tenantStore.take(tenant, hits === 1 ? query : { ...query, requests: hits }, nowMs);
   }
 
   private respond(
@@ -276,7 +301,13 @@ export class RateLimitService {
         closest = status;
       }
       statuses.push(status);
-      this.deps.record(domain, plan.metricKey, result);
+      const limit = plan.limit;
+      // detailed_metric appends the request value: the recorder caps how many such series exist.
+      const detailed =
+        limit !== undefined && limit.detailedMetric && plan.metricKey !== limit.fullKey
+          ? limit.fullKey
+          : undefined;
+      this.deps.record(domain, plan.metricKey, result, detailed);
     }
     const headers: [string, string][] = [];
     if (this.deps.responseHeaders && closest?.currentLimit !== undefined) {

@@ -7,12 +7,12 @@ export const MAX_TTL_MS = 86_400_000;
 
 /** The server's clock in ms (clock_timestamp(): evaluated once the row is locked, so it never runs backwards per row). */
 const SERVER_CLOCK = `(extract(epoch FROM clock_timestamp()) * 1000)::float8`;
-/** Tests only: the clock is parameter $8, so a property test can drive time exactly. */
-const PARAMETER_CLOCK = `$8::float8`;
+/** Tests only: the clock is parameter $9, so a property test can drive time exactly. */
+const PARAMETER_CLOCK = `$9::float8`;
 
 /**
  * Parameters: $1 tenant, $2 request rate, $3 request burst, $4 ingestion rate, $5 ingestion burst,
- * $6 cost, $7 request enforced. `source` gives the state before the take (rt, ru, it, iu) from `p`
+ * $6 cost, $7 request enforced, $8 request tokens (1 per request; a hits_addend takes n at once). `source` gives the state before the take (rt, ru, it, iu) from `p`
  * (parameters) and `n` (now).
  */
 function compute(source: string): string {
@@ -20,17 +20,17 @@ function compute(source: string): string {
     `CASE WHEN ${rate} <= 0 THEN ${MAX_TTL_MS} ELSE LEAST(${MAX_TTL_MS}, ceil((${burst} * 1000) / ${rate}) + 1000) END`;
   return `
 SELECT
-  CASE WHEN p.rr > 0 AND NOT r2.rdeny THEN r1.rt1 - 1 ELSE r1.rt1 END,
+  CASE WHEN p.rr > 0 AND NOT r2.rdeny THEN r1.rt1 - p.rc ELSE r1.rt1 END,
   r1.ru1,
   CASE WHEN NOT k.skip AND p.cost <= i1.it1 THEN i1.it1 - p.cost ELSE i1.it1 END,
   i1.iu1,
-  CASE WHEN NOT r2.rdeny THEN 0 WHEN 1 > p.rb THEN 'Infinity'::float8 ELSE ((1 - r1.rt1) * 1000) / p.rr END,
+  CASE WHEN NOT r2.rdeny THEN 0 WHEN p.rc > p.rb THEN 'Infinity'::float8 ELSE ((p.rc - r1.rt1) * 1000) / p.rr END,
   CASE WHEN k.skip OR p.cost <= i1.it1 THEN 0
        WHEN p.cost > p.ib OR p.ir <= 0 THEN 'Infinity'::float8
        ELSE ((p.cost - i1.it1) * 1000) / p.ir END,
   n.now + GREATEST(${ttl('p.ir', 'p.ib')}, CASE WHEN p.rr > 0 THEN ${ttl('p.rr', 'p.rb')} ELSE 0 END)
 FROM
-  (SELECT $2::float8 AS rr, $3::float8 AS rb, $4::float8 AS ir, $5::float8 AS ib, $6::float8 AS cost, $7::boolean AS enforced) p,
+  (SELECT $2::float8 AS rr, $3::float8 AS rb, $4::float8 AS ir, $5::float8 AS ib, $6::float8 AS cost, $7::boolean AS enforced, $8::float8 AS rc) p,
   (SELECT CLOCK AS now) n,
   LATERAL (${source}) s,
   LATERAL (SELECT
@@ -38,7 +38,7 @@ FROM
          WHEN n.now > s.ru THEN LEAST(p.rb, s.rt + ((n.now - s.ru) * p.rr) / 1000)
          ELSE LEAST(s.rt, p.rb) END AS rt1,
     CASE WHEN p.rr > 0 AND n.now > s.ru THEN n.now ELSE s.ru END AS ru1) r1,
-  LATERAL (SELECT p.rr > 0 AND 1 > r1.rt1 AS rdeny) r2,
+  LATERAL (SELECT p.rr > 0 AND p.rc > r1.rt1 AS rdeny) r2,
   LATERAL (SELECT (r2.rdeny AND p.enforced) OR p.cost <= 0 AS skip) k,
   LATERAL (SELECT
     CASE WHEN k.skip THEN s.it
@@ -66,7 +66,7 @@ export function takeStatement(table: string): string {
   return takeSql(table, SERVER_CLOCK);
 }
 
-/** The take statement reading the time from $8 (tests only; production never sends it). */
+/** The take statement reading the time from $9 (tests only; production never sends it). */
 export function takeStatementWithClockParameter(table: string): string {
   return takeSql(table, PARAMETER_CLOCK);
 }

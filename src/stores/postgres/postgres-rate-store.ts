@@ -103,6 +103,7 @@ export class PostgresRateStore implements SharedRateStore {
           q.ingestionBurst,
           q.cost,
           q.requestEnforced,
+          q.requests ?? 1,
         ],
       });
       row = res.rows[0]!;

@@ -347,7 +347,7 @@ export function encodeTakeBatch(prefix: string, items: readonly BatchQuery[]): E
     blob.writeUInt16LE(querySet[i]!, o + 2);
     if (debit === undefined) {
       blob.writeUInt8(q.requestEnforced ? FLAG_ENFORCED : 0, o + 4);
-      blob.writeDoubleLE(1, o + 5);
+      blob.writeDoubleLE(q.requests ?? 1, o + 5);
       blob.writeDoubleLE(q.cost, o + 13);
     } else {
       blob.writeUInt8(FLAG_DEBIT, o + 4);

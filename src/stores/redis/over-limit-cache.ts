@@ -41,9 +41,10 @@ export class OverLimitCache {
     if (q.requestRate > 0) {
       if (b.requests < 0) return undefined;
       const level = upper(b.requests, since, q.requestRate, q.requestBurst);
+      const requests = q.requests ?? 1;
       // A request bucket that may pass would be taken from in Redis: only Redis can answer.
-      if (level >= 1) return undefined;
-      requestWaitMs = 1 > q.requestBurst ? Infinity : ((1 - level) * 1000) / q.requestRate;
+      if (level >= requests) return undefined;
+      requestWaitMs = requests > q.requestBurst ? Infinity : ((requests - level) * 1000) / q.requestRate;
       if (q.requestEnforced || q.cost <= 0) {
         this.hits++;
         return { requestWaitMs, ingestionWaitMs: 0 };

@@ -25,6 +25,8 @@ describe('over-limit cache', () => {
             // Our own request (answered by the "Redis" bucket unless the cache answers) or another replica's.
             ours: fc.boolean(),
             cost: fc.integer({ min: 1, max: 2500 }),
+            // Request tokens in one take (a ShouldRateLimit hits_addend), sometimes above the burst.
+            requests: fc.integer({ min: 1, max: 12 }),
             // Redis runs our question this many ms after we sent it.
             delayMs: fc.integer({ min: 0, max: 50 }),
           }),
@@ -37,14 +39,14 @@ describe('over-limit cache', () => {
           const req = newTokenBucket(l.requestBurst, 0);
           for (const op of ops) {
             now += op.stepMs;
-            const q: RateQuery = { ...l, cost: op.cost };
+            const q: RateQuery = { ...l, cost: op.cost, requests: op.requests };
             if (op.ours) {
               const cached = cache.answer('t', q, now);
               if (cached !== undefined) {
                 // What Redis would have said right now (peek without taking).
                 refill(ing, l.ingestionRate, l.ingestionBurst, now);
                 refill(req, l.requestRate, l.requestBurst, now);
-                const requestWouldPass = l.requestRate <= 0 || req.tokens >= 1;
+                const requestWouldPass = l.requestRate <= 0 || req.tokens >= op.requests;
                 const ingestionWouldPass = op.cost <= ing.tokens;
                 if (l.requestRate > 0 && cached.requestWaitMs > 0) expect(requestWouldPass).toBe(false);
                 if (cached.ingestionWaitMs > 0) expect(ingestionWouldPass).toBe(false);
@@ -57,7 +59,7 @@ describe('over-limit cache', () => {
               let ingLevel = -1;
               let skip = false;
               if (l.requestRate > 0) {
-                const w = takeTokens(req, l.requestRate, l.requestBurst, 1, ranAt);
+                const w = takeTokens(req, l.requestRate, l.requestBurst, op.requests, ranAt);
                 reqLevel = req.tokens;
                 skip = w > 0 && l.requestEnforced;
               }
