@@ -208,6 +208,8 @@ export function overview(ctx: AdminContext, table: TenantTable, range: RangeName
     active_tenants: rows.filter((t) => t.window.requests > 0).length,
     top: {
       by_samples: topN(rows, 'samples_per_second', top),
+      by_accepted_samples: topN(rows, 'accepted_samples_per_second', top),
+      by_rejected_samples: topN(rows, 'rejected_samples_per_second', top),
       by_denials: topN(rows, 'denied', top),
       by_utilisation: topN(rows, 'utilisation', top),
     },
@@ -230,13 +232,19 @@ export function flowSeries(ctx: AdminContext, range: RangeName, tenant: string |
     range,
     tenant: tenant ?? null,
     bucket_seconds: secs,
+    // Buckets that ended before this start hold no measurement at all, not zero traffic.
+    since: iso(ctx.aggregator.startedAtMs),
     points: (series?.points ?? []).map((p) => ({
       time: new Date(p.t).toISOString(),
+      // The bucket holding now is still filling: its rates are not comparable with finished buckets.
+      partial: p.t + width > nowMs,
       requests: p.requests,
       allowed: p.requests - p.denied,
       denied: p.denied,
       requests_per_second: p.requests / secs,
       samples_per_second: p.samples / secs,
+      accepted_samples_per_second: (p.samples - p.samplesDenied) / secs,
+      rejected_samples_per_second: p.samplesDenied / secs,
       bytes_per_second: p.bytes / secs,
       avg_series_per_request: p.requests > 0 ? p.series / p.requests : 0,
       avg_decision_latency_ms: p.requests > 0 ? p.latencyUs / p.requests / 1000 : 0,
@@ -347,6 +355,39 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
           observed: e.observed,
           message: e.message,
         })),
+    };
+  });
+
+  app.get<{ Querystring: Query }>('/api/denials/groups', async (req) => {
+    const range = parseRange(req.query.range, '1h');
+    const tenant = req.query.tenant;
+    if (tenant !== undefined) checkTenantId(tenant);
+    const reason = req.query.reason;
+    const limit = parseCount(req.query.limit, 'limit', 100, 1000);
+    const nowMs = ctx.now();
+    const groups = ctx.aggregator.denials.grouped(
+      nowMs,
+      RANGE_MS[range],
+      limit,
+      (g) => (tenant === undefined || g.tenant === tenant) && (reason === undefined || g.reason === reason),
+    );
+    return {
+      range,
+      tenant: tenant ?? null,
+      groups: groups.map(({ group: g, inRange }) => ({
+        tenant: g.tenant || null,
+        reason: g.reason,
+        would_deny: g.wouldDeny,
+        status: g.last.status,
+        message_pattern: g.pattern,
+        last_message: g.last.message,
+        count: inRange,
+        count_since_first_seen: g.count,
+        first_seen: iso(g.firstMs),
+        last_seen: iso(g.last.timeMs),
+        limit: g.last.limit,
+        observed: g.last.observed,
+      })),
     };
   });
 

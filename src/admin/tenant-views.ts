@@ -60,6 +60,10 @@ export function windowJson(v: WindowView | undefined) {
     requests_per_second: per(requests),
     /** Items offered against ingestion_rate (allowed and denied requests). */
     samples_per_second: per(v?.samples ?? 0),
+    /** Items in allowed requests: what reached Mimir (what ingestion_rate is meant to bound). */
+    accepted_samples_per_second: per((v?.samples ?? 0) - (v?.samplesDenied ?? 0)),
+    /** Items in denied requests, retries counted again: the pressure above the limit. */
+    rejected_samples_per_second: per(v?.samplesDenied ?? 0),
     bytes_per_second: per(v?.bytes ?? 0),
     avg_series_per_request: requests > 0 ? round((v?.series ?? 0) / requests, 2) : 0,
     max_series_per_request: v?.maxSeriesPerRequest ?? 0,
@@ -126,6 +130,9 @@ export function tenantJson(ctx: AdminContext, id: string, range: RangeName) {
     utilisation: {
       ingestion_rate_pct:
         l.ingestion_rate > 0 ? round((100 * window.samples_per_second) / l.ingestion_rate, 2) : 0,
+      /** Accepted samples/s against ingestion_rate: how much of the limit is really used. */
+      ingestion_rate_accepted_pct:
+        l.ingestion_rate > 0 ? round((100 * window.accepted_samples_per_second) / l.ingestion_rate, 2) : 0,
       request_rate_pct:
         l.request_rate > 0 ? round((100 * window.requests_per_second) / l.request_rate, 2) : 0,
       ingestion_burst_pct: round(Math.max(0, burstPct), 2),
@@ -172,6 +179,8 @@ export class TenantTable {
 export const SORT_KEYS = {
   id: (t: TenantJson) => t.id,
   samples_per_second: (t: TenantJson) => t.window.samples_per_second,
+  accepted_samples_per_second: (t: TenantJson) => t.window.accepted_samples_per_second,
+  rejected_samples_per_second: (t: TenantJson) => t.window.rejected_samples_per_second,
   requests_per_second: (t: TenantJson) => t.window.requests_per_second,
   denied: (t: TenantJson) => t.window.denied,
   deny_ratio: (t: TenantJson) => t.window.deny_ratio,

@@ -73,6 +73,10 @@ export function registerUiFiles(app: FastifyInstance, ctx: AdminContext): void {
   };
   app.get('/', { config: { role: 'public' } }, async (_req, reply) => reply.redirect('/ui/'));
   app.get('/ui', { config: { role: 'public' } }, async (_req, reply) => reply.redirect('/ui/'));
+  // Browsers ask for /favicon.ico on their own, without the token: point them at the UI's icon, not a 401.
+  app.get('/favicon.ico', { config: { role: 'public' } }, async (_req, reply) =>
+    reply.redirect('/ui/favicon.svg', 301),
+  );
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { role: 'public' } }, async (req, reply) =>
     serveUi(req.params['*'], reply),
   );

@@ -365,6 +365,14 @@ export async function startService(
   listening.admin = `${advertised}:${adminPort}`;
   upstreamHealth.start();
   replicas.start();
+  // The address a person types into a browser: a wildcard bind is reachable as localhost on this machine.
+  const uiHost =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? 'localhost'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
+  const adminUi = `${adminTls ? 'https' : 'http'}://${uiHost}:${adminPort}/ui/`;
   log.info(
     {
       upstream: upstream.target,
@@ -375,13 +383,14 @@ export async function startService(
       ratelimit: `${host}:${gateway.ratelimitPort}`,
       overrides_file: settings.overridesFile || null,
       mode: settings.dryRun ? 'dry-run' : 'enforce',
+      admin_ui: adminUi,
     },
-    `mimir-edge-enforcement ${VERSION} listening on ${host}:${proxyPort}, forwarding allowed writes to ${upstream.target}`,
+    `mimir-edge-enforcement ${VERSION} listening on ${host}:${proxyPort}, forwarding allowed writes to ${upstream.target}; admin UI at ${adminUi}`,
   );
   if (generatedToken)
     log.warn(
-      { admin: `http://${host}:${adminPort}/ui/` },
-      `no ADMIN_TOKEN or ADMIN_TOKENS_FILE set: generated admin token ${generatedToken} (shown once; set ADMIN_TOKEN to choose your own)`,
+      { admin_ui: adminUi },
+      `no ADMIN_TOKEN or ADMIN_TOKENS_FILE set: generated admin token ${generatedToken} (shown once; set ADMIN_TOKEN to choose your own). Open ${adminUi} and paste it`,
     );
 
   let stopping: Promise<void> | undefined;

@@ -169,6 +169,9 @@ describe('admin UI', () => {
     await expect(diff.textContent()).resolves.toContain('ingestion_rate 10000 → 1');
     await expect(diff.textContent()).resolves.toContain('ingestion_burst_size 200000 → 10');
     await shot('03-limit-diff');
+    // Every limit change says why; the reason goes to the audit log.
+    await expect(page.getByRole('button', { name: 'Apply' }).isDisabled()).resolves.toBe(true);
+    await page.getByLabel('change reason').fill('e2e: throttle team-b');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('Limits of team-b changed').waitFor();
     loweredVersion = (await apiGet<{ current: number }>('/api/config/versions')).current;
@@ -184,7 +187,7 @@ describe('admin UI', () => {
     await shot('04-tenant-denied');
 
     await page.getByRole('link', { name: 'Denials', exact: true }).click();
-    await page.getByTestId('recent-denials').getByText('team-b').first().waitFor();
+    await page.getByTestId('denial-groups').getByText('team-b').first().waitFor();
     await shot('05-denials');
 
     await page.getByRole('link', { name: 'Audit log', exact: true }).click();

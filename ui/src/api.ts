@@ -1,8 +1,8 @@
 // The admin API client: bearer token from the login page, JSON in and out, errors as ApiError with the
 // server's message and path, and a server-sent-events reader (fetch-based, so it can send the token).
 
-export const RANGES = ['1m', '5m', '15m', '1h', '24h', '7d'] as const;
-export type Range = (typeof RANGES)[number];
+export { RANGE_NAMES as RANGES } from './logic/range.js';
+export type { RangeName as Range } from './logic/range.js';
 export type { Role } from './logic/roles.js';
 
 export class ApiError extends Error {
@@ -25,6 +25,8 @@ export interface Window {
   deny_ratio: number;
   requests_per_second: number;
   samples_per_second: number;
+  accepted_samples_per_second: number;
+  rejected_samples_per_second: number;
   bytes_per_second: number;
   avg_series_per_request: number;
   max_series_per_request: number;
@@ -34,6 +36,8 @@ export interface Window {
 
 export interface Trend {
   direction: 'up' | 'down' | 'flat';
+  samples_per_second_before: number;
+  samples_per_second_after: number;
   samples_per_second_change_per_minute: number;
 }
 
@@ -49,24 +53,38 @@ export interface Tenant {
     limits: Record<string, boolean>;
   };
   window: Window;
-  utilisation: { ingestion_rate_pct: number; request_rate_pct: number; ingestion_burst_pct: number };
+  utilisation: {
+    ingestion_rate_pct: number;
+    ingestion_rate_accepted_pct: number;
+    request_rate_pct: number;
+    ingestion_burst_pct: number;
+  };
   trend: Trend;
+  has_runtime_overrides: boolean;
+  stats: Record<string, unknown> | null;
+  first_seen: string | null;
   last_seen: string | null;
 }
 
 export interface FlowPoint {
   time: string;
+  /** The bucket holding now, still filling. */
+  partial: boolean;
   requests: number;
   allowed: number;
   denied: number;
   requests_per_second: number;
   samples_per_second: number;
+  accepted_samples_per_second: number;
+  rejected_samples_per_second: number;
   bytes_per_second: number;
   avg_decision_latency_ms: number;
 }
 
 export interface Flow {
   bucket_seconds: number;
+  /** When measuring started: earlier buckets are unknown, not zero. */
+  since: string | null;
   points: FlowPoint[];
   denied_by_reason: Record<string, number[]>;
 }
@@ -109,7 +127,13 @@ export interface Overview {
   window: Window;
   trend: Trend;
   active_tenants: number;
-  top: { by_samples: TopEntry[]; by_denials: TopEntry[]; by_utilisation: TopEntry[] };
+  top: {
+    by_samples: TopEntry[];
+    by_accepted_samples: TopEntry[];
+    by_rejected_samples: TopEntry[];
+    by_denials: TopEntry[];
+    by_utilisation: TopEntry[];
+  };
   health: {
     status: string;
     upstream: UpstreamHealth;

@@ -19,7 +19,7 @@ const NAV: [string, string][] = [
   ['/', 'Overview'],
   ['/tenants', 'Tenants'],
   ['/denials', 'Denials'],
-  ['/cardinality', 'Cardinality'],
+  ['/cardinality', 'Series per request'],
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],

@@ -14,6 +14,8 @@ export interface WindowSums {
   denied: number;
   /** Items counted against ingestion_rate (samples, exemplars, histogram samples, metadata). */
   samples: number;
+  /** Of `samples`, those in denied requests: offered but not accepted (a retried request counts again). */
+  samplesDenied: number;
   bytes: number;
   series: number;
   latencyUs: number;
@@ -28,6 +30,7 @@ export function emptySums(): WindowSums {
     requests: 0,
     denied: 0,
     samples: 0,
+    samplesDenied: 0,
     bytes: 0,
     series: 0,
     latencyUs: 0,
@@ -43,6 +46,8 @@ export interface BucketPoint {
   requests: number;
   denied: number;
   samples: number;
+  /** Of `samples`, those in denied requests. */
+  samplesDenied: number;
   bytes: number;
   series: number;
   latencyUs: number;
@@ -56,6 +61,7 @@ class Page {
   readonly latencyUs: Uint32Array;
   readonly maxSeries: Uint32Array;
   readonly samples: Float64Array;
+  readonly samplesDenied: Float64Array;
   readonly bytes: Float64Array;
   readonly maxLabels: Uint8Array;
 
@@ -67,6 +73,7 @@ class Page {
     this.latencyUs = new Uint32Array(slots);
     this.maxSeries = new Uint32Array(slots);
     this.samples = new Float64Array(slots);
+    this.samplesDenied = new Float64Array(slots);
     this.bytes = new Float64Array(slots);
     this.maxLabels = new Uint8Array(slots);
   }
@@ -75,8 +82,9 @@ class Page {
 /** Bytes one series' buckets take in a RingColumns with these tiers (the typed-array payload). */
 export function bytesPerSeries(tiers: readonly Tier[]): number {
   const buckets = tiers.reduce((n, t) => n + t.buckets, 0);
-  // epoch, requests, denied, series, latencyUs, maxSeries: 4 bytes; samples, bytes: 8; maxLabels: 1.
-  return buckets * (6 * 4 + 2 * 8 + 1);
+  // epoch, requests, denied, series, latencyUs, maxSeries: 4 bytes; samples, samplesDenied, bytes: 8;
+  // maxLabels: 1.
+  return buckets * (6 * 4 + 3 * 8 + 1);
 }
 
 function addU32(a: Uint32Array, i: number, v: number): void {
@@ -147,6 +155,7 @@ export class RingColumns {
         page.latencyUs[i] = 0;
         page.maxSeries[i] = 0;
         page.samples[i] = 0;
+        page.samplesDenied[i] = 0;
         page.bytes[i] = 0;
         page.maxLabels[i] = 0;
       }
@@ -156,6 +165,7 @@ export class RingColumns {
       addU32(page.latencyUs, i, latencyUs);
       if (series > page.maxSeries[i]!) page.maxSeries[i] = series;
       page.samples[i] = page.samples[i]! + samples;
+      if (denied) page.samplesDenied[i] = page.samplesDenied[i]! + samples;
       page.bytes[i] = page.bytes[i]! + bytes;
       if (labelNames > page.maxLabels[i]!) page.maxLabels[i] = labelNames > 255 ? 255 : labelNames;
     }
@@ -185,6 +195,7 @@ export class RingColumns {
     out.requests = 0;
     out.denied = 0;
     out.samples = 0;
+    out.samplesDenied = 0;
     out.bytes = 0;
     out.series = 0;
     out.latencyUs = 0;
@@ -205,6 +216,7 @@ export class RingColumns {
       out.requests += page.requests[i]!;
       out.denied += page.denied[i]!;
       out.samples += page.samples[i]!;
+      out.samplesDenied += page.samplesDenied[i]!;
       out.bytes += page.bytes[i]!;
       out.series += page.series[i]!;
       out.latencyUs += page.latencyUs[i]!;
@@ -231,6 +243,7 @@ export class RingColumns {
         requests: live ? page.requests[i]! : 0,
         denied: live ? page.denied[i]! : 0,
         samples: live ? page.samples[i]! : 0,
+        samplesDenied: live ? page.samplesDenied[i]! : 0,
         bytes: live ? page.bytes[i]! : 0,
         series: live ? page.series[i]! : 0,
         latencyUs: live ? page.latencyUs[i]! : 0,

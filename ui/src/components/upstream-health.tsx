@@ -28,6 +28,13 @@ export function UpstreamHealthFacts({ health }: { health: UpstreamHealth }) {
           {h.last_error.message}
         </div>
       )}
+      {h.status === 'down' && h.probe_url?.endsWith('/ready') && !h.probe_url.endsWith('/-/ready') && (
+        <div className="hint" data-testid="upstream-health-path-hint">
+          Mimir answers <code>/ready</code>; a plain Prometheus answers <code>/-/ready</code> instead. If the
+          upstream is Prometheus, start the edge with <code>UPSTREAM_HEALTH_PATH=/-/ready</code> (see the
+          prometheus docs page).
+        </div>
+      )}
       {h.status === 'up' && h.last_error && (
         <div className="hint" data-testid="upstream-last-error">
           last failure {formatTime(h.last_error.time)}: {h.last_error.message}

@@ -31,3 +31,26 @@ export function formatTime(iso: string | null | undefined): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? '–' : d.toISOString().replace('T', ' ').slice(0, 19) + 'Z';
 }
+
+/** The unit a numeric limit is counted in, so "In force" never shows a bare 52.4M. */
+const LIMIT_UNITS: Record<string, string> = {
+  ingestion_rate: 'samples/s',
+  ingestion_burst_size: 'samples',
+  request_rate: 'req/s',
+  request_burst_size: 'requests',
+  max_label_names_per_series: 'labels',
+  max_label_name_length: 'chars',
+  max_label_value_length: 'chars',
+  max_series_per_request: 'series',
+  max_global_exemplars_per_user: 'exemplars',
+  max_exemplars_per_series_per_request: 'exemplars',
+  max_metadata_length: 'bytes',
+  ha_max_clusters: 'clusters',
+};
+
+/** A numeric limit with its unit: bytes as KiB/MiB, counts with what they count. */
+export function formatLimitNumber(name: string, value: number): string {
+  if (name.endsWith('_bytes')) return formatBytes(value);
+  const unit = LIMIT_UNITS[name];
+  return unit ? `${formatNumber(value)} ${unit}` : formatNumber(value);
+}

@@ -93,7 +93,10 @@ export function diffLimits(
 }
 
 /** How a change reads in the confirmation: "ingestion_rate 10000 → 100 (-99%)". */
-export function describeChange(c: LimitChange): string {
+export function describeChange(c: LimitChange, values?: readonly string[] | null): string {
+  // Choice limits hold an index; the operator reads and types their names (error, truncate, drop).
+  if (values && typeof c.before === 'number' && typeof c.after === 'number')
+    return `${c.name} ${values[c.before] ?? c.before} → ${values[c.after] ?? c.after}`;
   if (typeof c.before !== 'number' || typeof c.after !== 'number')
     return `${c.name} ${formatLimitValue(c.before) || '(none)'} → ${formatLimitValue(c.after) || '(none)'}`;
   const pct =

@@ -1,97 +1,40 @@
-// A small Markdown reader for the wiki page: headings, paragraphs, lists, code blocks, tables and inline
-// code, links, bold. It builds plain data (never HTML strings), so rendering cannot inject markup.
+// The wiki's Markdown renderer: markdown-it (CommonMark plus GFM tables and strikethrough), configured so
+// its HTML is safe to insert: raw HTML in the source is escaped (html: false), links are only http(s),
+// in-page anchors or other docs pages (anything else, such as javascript:, stays text), and no inline
+// styles or scripts are produced, so the UI's strict CSP holds. Docs links become wiki links.
+import MarkdownIt from 'markdown-it';
 
-export type Inline =
-  | { kind: 'text'; text: string }
-  | { kind: 'code'; text: string }
-  | { kind: 'strong'; text: string }
-  | { kind: 'link'; text: string; href: string };
+const SAFE_LINK = /^(https?:\/\/|#|[a-z0-9-]+\.md(#[a-z0-9-]*)?$)/i;
 
-export type Block =
-  | { kind: 'heading'; level: number; inline: Inline[] }
-  | { kind: 'paragraph'; inline: Inline[] }
-  | { kind: 'list'; items: Inline[][] }
-  | { kind: 'code'; text: string }
-  | { kind: 'table'; header: Inline[][]; rows: Inline[][][] };
-
-export function parseInline(text: string): Inline[] {
-  const out: Inline[] = [];
-  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
-  let last = 0;
-  for (const m of text.matchAll(pattern)) {
-    if (m.index > last) out.push({ kind: 'text', text: text.slice(last, m.index) });
-    if (m[1] !== undefined) out.push({ kind: 'code', text: m[1] });
-    else if (m[2] !== undefined) out.push({ kind: 'strong', text: m[2] });
-    else out.push({ kind: 'link', text: m[3]!, href: m[4]! });
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) out.push({ kind: 'text', text: text.slice(last) });
-  return out;
+function renderer() {
+  const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+  md.validateLink = (url) => SAFE_LINK.test(url.trim());
+  const defaultLink =
+    md.renderer.rules.link_open ?? ((tokens, i, options, _env, self) => self.renderToken(tokens, i, options));
+  md.renderer.rules.link_open = (tokens, i, options, env, self) => {
+    const token = tokens[i]!;
+    const href = String(token.attrGet('href') ?? '');
+    const page = /^([a-z0-9-]+)\.md(?:#[a-z0-9-]*)?$/i.exec(href);
+    if (page) {
+      // Another docs page: the wiki opens it in place (see WikiPage's click handler).
+      token.attrSet('href', `?page=${page[1]!.toLowerCase()}`);
+      token.attrSet('data-wiki-page', page[1]!.toLowerCase());
+    } else if (/^https?:/i.test(href)) {
+      token.attrSet('rel', 'noreferrer noopener');
+      token.attrSet('target', '_blank');
+    }
+    return defaultLink(tokens, i, options, env, self);
+  };
+  // Wide tables scroll inside their box instead of being clipped or widening the page.
+  md.renderer.rules.table_open = () => '<div class="table-wrap"><table>\n';
+  md.renderer.rules.table_close = () => '</table></div>\n';
+  return md;
 }
 
-function cells(line: string): string[] {
-  return line
-    .trim()
-    .replace(/^\||\|$/g, '')
-    .split('|')
-    .map((c) => c.trim());
-}
+let md: ReturnType<typeof renderer> | undefined;
 
-export function parseMarkdown(source: string): Block[] {
-  const lines = source.replace(/\r\n/g, '\n').split('\n');
-  const blocks: Block[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i]!;
-    if (line.trim() === '') {
-      i++;
-      continue;
-    }
-    if (line.startsWith('```')) {
-      const body: string[] = [];
-      i++;
-      while (i < lines.length && !lines[i]!.startsWith('```')) body.push(lines[i++]!);
-      i++;
-      blocks.push({ kind: 'code', text: body.join('\n') });
-      continue;
-    }
-    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-    if (heading) {
-      blocks.push({ kind: 'heading', level: heading[1]!.length, inline: parseInline(heading[2]!) });
-      i++;
-      continue;
-    }
-    if (line.trim().startsWith('|') && /^[\s|:-]*-[\s|:-]*$/.test(lines[i + 1] ?? '')) {
-      const header = cells(line).map(parseInline);
-      i += 2;
-      const rows: Inline[][][] = [];
-      while (i < lines.length && lines[i]!.trim().startsWith('|'))
-        rows.push(cells(lines[i++]!).map(parseInline));
-      blocks.push({ kind: 'table', header, rows });
-      continue;
-    }
-    if (/^\s*([-*]|\d+\.)\s+/.test(line)) {
-      const items: Inline[][] = [];
-      while (i < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[i]!)) {
-        items.push(parseInline(lines[i]!.replace(/^\s*([-*]|\d+\.)\s+/, '')));
-        i++;
-      }
-      blocks.push({ kind: 'list', items });
-      continue;
-    }
-    const para: string[] = [];
-    while (
-      i < lines.length &&
-      lines[i]!.trim() !== '' &&
-      !/^(#{1,6}\s|```|\s*([-*]|\d+\.)\s+)/.test(lines[i]!) &&
-      !lines[i]!.trim().startsWith('|')
-    )
-      para.push(lines[i++]!.trim());
-    if (para.length === 0) {
-      para.push(line.trim());
-      i++;
-    }
-    blocks.push({ kind: 'paragraph', inline: parseInline(para.join(' ')) });
-  }
-  return blocks;
+/** HTML for a docs page's Markdown, safe to insert as the wiki's article. */
+export function renderMarkdown(source: string): string {
+  md ??= renderer();
+  return md.render(source);
 }

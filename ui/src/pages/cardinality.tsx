@@ -1,10 +1,9 @@
-// Cardinality: series per request and label counts by tenant, against their limits, with violations.
-import { useState } from 'react';
-import type { Range } from '../api.js';
+// Series per request: how many series each write request carries and the most labels on one series, by
+// tenant, against their limits, with violations. Not active series: Mimir counts those, the edge does not.
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
 import { formatNumber } from '../logic/format.js';
-import { Link } from '../router.js';
+import { Link, useRange } from '../router.js';
 import { usePoll } from '../session.js';
 
 interface Row {
@@ -18,19 +17,24 @@ interface Row {
 }
 
 export function CardinalityPage() {
-  const [range, setRange] = useState<Range>('1h');
+  const [range, setRange] = useRange();
   const { data, error } = usePoll<{ tenants: Row[] }>(`/api/cardinality?range=${range}`, 10000);
   return (
     <div className="page">
       <header className="page-head">
-        <h2>Cardinality</h2>
+        <h2>Series per request</h2>
         <RangePicker value={range} onChange={setRange} />
       </header>
+      <p className="hint">
+        Series per write request and labels per series, as the edge measures them in each request. These are
+        not active series (Mimir counts those over time, across requests); they show which senders batch many
+        series or carry many labels, against max_series_per_request and max_label_names_per_series.
+      </p>
       {error && <ErrorBox message={error} />}
       {!data ? (
-        !error && <Loading what="cardinality" />
+        !error && <Loading what="series per request" />
       ) : data.tenants.length === 0 ? (
-        <Empty>No write requests in this range.</Empty>
+        <Empty>No traffic in this range.</Empty>
       ) : (
         <div className="table-wrap">
           <table>

@@ -1,11 +1,13 @@
-// Denials: recent denials (and "would deny"), counts by reason and by tenant, and the trend per bucket.
-import { useState } from 'react';
-import type { Range } from '../api.js';
-import { LineChart } from '../components/line-chart.js';
+// Denials: the trend per bucket by reason, counts by reason and by tenant, and the denials grouped by
+// tenant, reason and message (numbers as N) with counts and first/last seen: a storm of one denial is one
+// row, linking to the tenant, instead of hundreds of copies of the same message.
+import type { Flow } from '../api.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
-import { formatTime } from '../logic/format.js';
-import { Link } from '../router.js';
+import { TimeChart } from '../components/time-chart.js';
+import { column, xValues } from '../logic/chart-data.js';
+import { formatNumber, formatTime } from '../logic/format.js';
+import { Link, useRange } from '../router.js';
 import { usePoll } from '../session.js';
 
 interface Denials {
@@ -13,28 +15,30 @@ interface Denials {
   denied_by_reason: Record<string, number>;
   would_deny_by_reason: Record<string, number>;
   by_tenant: { tenant: string; denied: number }[];
-  recent: {
-    time: string;
-    tenant: string | null;
-    reason: string;
-    status: number;
-    would_deny: boolean;
-    message: string;
-  }[];
 }
 
-interface Trends {
-  points: { time: string; denied: number; by_reason: Record<string, number> }[];
+interface Group {
+  tenant: string | null;
+  reason: string;
+  would_deny: boolean;
+  status: number;
+  message_pattern: string;
+  last_message: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
 }
 
 const COLORS = ['#e03131', '#f08c00', '#7048e8', '#1971c2', '#0c8599', '#5c940d'];
 
 export function DenialsPage() {
-  const [range, setRange] = useState<Range>('1h');
-  const d = usePoll<Denials>(`/api/denials?range=${range}&limit=200`, 5000);
-  const trends = usePoll<Trends>(`/api/denials/trends?range=${range}`, 5000);
-  const reasons = Object.keys(trends.data?.points[0]?.by_reason ?? {});
-  const points = trends.data?.points ?? [];
+  const [range, setRange] = useRange();
+  const d = usePoll<Denials>(`/api/denials?range=${range}&limit=1`, 5000);
+  const groups = usePoll<{ groups: Group[] }>(`/api/denials/groups?range=${range}&limit=200`, 5000);
+  const flow = usePoll<Flow>(`/api/timeseries/${range}/flow`, 5000);
+  const f = flow.data;
+  const reasons = Object.keys(f?.denied_by_reason ?? {});
+  const since = f?.since ? Date.parse(f.since) : -Infinity;
   return (
     <div className="page">
       <header className="page-head">
@@ -46,23 +50,38 @@ export function DenialsPage() {
         !d.error && <Loading what="denials" />
       ) : (
         <>
-          <LineChart
-            title="Denials per bucket"
-            labels={
-              points.length
-                ? [points[0]!.time.slice(11, 16), points[points.length - 1]!.time.slice(11, 16)]
-                : []
-            }
-            series={
-              reasons.length
-                ? reasons.map((r, i) => ({
-                    name: r,
-                    color: COLORS[i % COLORS.length]!,
-                    values: points.map((p) => p.by_reason[r] ?? 0),
-                  }))
-                : [{ name: 'denied', color: COLORS[0]!, values: points.map((p) => p.denied) }]
-            }
-          />
+          {f && (
+            <TimeChart
+              title="Denials per second by reason"
+              unit="denials/s"
+              bucketSeconds={f.bucket_seconds}
+              x={xValues(f.points)}
+              testId="chart-denials"
+              series={
+                reasons.length
+                  ? reasons.map((r, i) => ({
+                      name: r,
+                      color: COLORS[i % COLORS.length]!,
+                      values: column(
+                        f.points,
+                        (_p, k) => (f.denied_by_reason[r]![k] ?? 0) / f.bucket_seconds,
+                      ),
+                    }))
+                  : [
+                      {
+                        name: 'denied',
+                        color: COLORS[0]!,
+                        values: column(
+                          f.points,
+                          (p) => p.denied / f.bucket_seconds,
+                          since,
+                          f.bucket_seconds * 1000,
+                        ),
+                      },
+                    ]
+              }
+            />
+          )}
           <div className="grid2">
             <section className="card">
               <h3>By reason</h3>
@@ -73,12 +92,12 @@ export function DenialsPage() {
                 <ul>
                   {Object.entries(d.data.denied_by_reason).map(([r, n]) => (
                     <li key={r}>
-                      <code>{r}</code>: {n}
+                      <code>{r}</code>: {formatNumber(n)}
                     </li>
                   ))}
                   {Object.entries(d.data.would_deny_by_reason).map(([r, n]) => (
                     <li key={`w-${r}`}>
-                      <code>{r}</code> (observed only): {n}
+                      <code>{r}</code> (observed only): {formatNumber(n)}
                     </li>
                   ))}
                 </ul>
@@ -93,7 +112,7 @@ export function DenialsPage() {
                   {d.data.by_tenant.map((t) => (
                     <li key={t.tenant}>
                       <Link to={`/tenants/${encodeURIComponent(t.tenant)}`}>{t.tenant}</Link>
-                      <span>{t.denied}</span>
+                      <span>{formatNumber(t.denied)}</span>
                     </li>
                   ))}
                 </ol>
@@ -101,32 +120,46 @@ export function DenialsPage() {
             </section>
           </div>
           <section className="card">
-            <h3>Recent</h3>
-            {d.data.recent.length === 0 ? (
-              <Empty>Nothing denied recently.</Empty>
+            <h3>Grouped by tenant, reason and message</h3>
+            {groups.error && <ErrorBox message={groups.error} />}
+            {!groups.data ? (
+              !groups.error && <Loading what="denial groups" />
+            ) : groups.data.groups.length === 0 ? (
+              <Empty>No denials in this range.</Empty>
             ) : (
               <div className="table-wrap">
-                <table data-testid="recent-denials">
+                <table data-testid="denial-groups" className="denial-groups">
                   <thead>
                     <tr>
-                      <th>Time</th>
                       <th>Tenant</th>
                       <th>Reason</th>
-                      <th>Status</th>
-                      <th>Message</th>
+                      <th>Count</th>
+                      <th>First seen</th>
+                      <th>Last seen</th>
+                      <th>Message (newest)</th>
                     </tr>
                   </thead>
                   <tbody>
-                    {d.data.recent.map((e, i) => (
-                      <tr key={i}>
-                        <td>{formatTime(e.time)}</td>
-                        <td>{e.tenant ?? '(none)'}</td>
+                    {groups.data.groups.map((g) => (
+                      <tr
+                        key={`${g.tenant ?? ''}|${g.reason}|${g.would_deny}|${g.message_pattern}`}
+                        data-group-tenant={g.tenant ?? ''}
+                      >
                         <td>
-                          {e.reason}
-                          {e.would_deny ? ' (observed only)' : ''}
+                          {g.tenant ? (
+                            <Link to={`/tenants/${encodeURIComponent(g.tenant)}`}>{g.tenant}</Link>
+                          ) : (
+                            '(no tenant)'
+                          )}
                         </td>
-                        <td>{e.would_deny ? 'forwarded' : e.status}</td>
-                        <td className="message">{e.message}</td>
+                        <td>
+                          {g.reason}
+                          {g.would_deny ? ' (observed only)' : ` (${g.status})`}
+                        </td>
+                        <td className="count">{formatNumber(g.count)}</td>
+                        <td>{formatTime(g.first_seen)}</td>
+                        <td>{formatTime(g.last_seen)}</td>
+                        <td className="message">{g.last_message}</td>
                       </tr>
                     ))}
                   </tbody>

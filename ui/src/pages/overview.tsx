@@ -1,13 +1,13 @@
-// Overview: live requests, allow/deny and samples/s (server-sent events), health of upstream and store,
-// and the top tenants by samples, denials and utilisation.
+// Overview: live figures over the chosen range (server-sent events), charts of requests/s and accepted and
+// rejected samples/s over the same range, health of upstream and store, and the top tenants.
 import { useEffect, useState } from 'react';
-import type { Range, TopEntry, Update } from '../api.js';
-import { LineChart } from '../components/line-chart.js';
+import type { Flow, TopEntry, Update } from '../api.js';
+import { FlowCharts } from '../components/flow-charts.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
 import { formatBytes, formatNumber, formatPct } from '../logic/format.js';
-import { Link } from '../router.js';
-import { useSession } from '../session.js';
+import { Link, useRange } from '../router.js';
+import { usePoll, useSession } from '../session.js';
 import { UpstreamHealthFacts } from '../components/upstream-health.js';
 
 function TopList({
@@ -40,7 +40,12 @@ function TopList({
 
 export function OverviewPage() {
   const { api } = useSession();
-  const [range, setRange] = useState<Range>('5m');
+  const [range, setRange] = useRange();
+  // Short ranges have 1 s buckets: refresh often enough to see them move; long ranges change slowly.
+  const flow = usePoll<Flow>(
+    `/api/timeseries/${range}/flow`,
+    range === '1m' || range === '5m' ? 2000 : 10000,
+  );
   const [update, setUpdate] = useState<Update | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -71,10 +76,6 @@ export function OverviewPage() {
   }, [api, range]);
 
   const o = update?.overview;
-  const points = update?.flow.points ?? [];
-  const labels = points.length
-    ? [points[0]!.time.slice(11, 19), points[points.length - 1]!.time.slice(11, 19)]
-    : [];
   return (
     <div className="page">
       <header className="page-head">
@@ -92,8 +93,12 @@ export function OverviewPage() {
               <span>requests/s</span>
             </div>
             <div className="stat">
-              <b>{formatNumber(o.window.samples_per_second)}</b>
-              <span>samples/s</span>
+              <b data-testid="overview-accepted">{formatNumber(o.window.accepted_samples_per_second)}</b>
+              <span>accepted samples/s</span>
+            </div>
+            <div className="stat">
+              <b data-testid="overview-rejected">{formatNumber(o.window.rejected_samples_per_second)}</b>
+              <span>rejected samples/s</span>
             </div>
             <div className="stat">
               <b>{formatBytes(o.window.bytes_per_second)}/s</b>
@@ -112,31 +117,8 @@ export function OverviewPage() {
               <span>decision latency</span>
             </div>
           </div>
-          <div className="grid2">
-            <LineChart
-              title="Requests per second (last minute)"
-              labels={labels}
-              series={[
-                {
-                  name: 'allowed',
-                  color: '#2f9e44',
-                  values: points.map((p) => p.allowed / update!.flow.bucket_seconds),
-                },
-                {
-                  name: 'denied',
-                  color: '#e03131',
-                  values: points.map((p) => p.denied / update!.flow.bucket_seconds),
-                },
-              ]}
-            />
-            <LineChart
-              title="Samples per second (last minute)"
-              labels={labels}
-              series={[
-                { name: 'samples', color: '#1971c2', values: points.map((p) => p.samples_per_second) },
-              ]}
-            />
-          </div>
+          {flow.error && <ErrorBox message={flow.error} />}
+          {flow.data ? <FlowCharts flow={flow.data} /> : <Loading what="charts" />}
           <section className="card health">
             <h3>Health</h3>
             <ul>
@@ -159,14 +141,23 @@ export function OverviewPage() {
               </li>
             </ul>
           </section>
-          <div className="grid3">
+          <div className="grid4">
             <TopList
-              title="Top by samples/s"
-              entries={o.top.by_samples}
+              title="Top by accepted samples/s"
+              entries={o.top.by_accepted_samples}
+              unit={(v) => `${formatNumber(v)}/s`}
+            />
+            <TopList
+              title="Top by rejected samples/s"
+              entries={o.top.by_rejected_samples}
               unit={(v) => `${formatNumber(v)}/s`}
             />
             <TopList title="Top by denials" entries={o.top.by_denials} unit={(v) => formatNumber(v)} />
-            <TopList title="Top by utilisation" entries={o.top.by_utilisation} unit={(v) => formatPct(v)} />
+            <TopList
+              title="Top by utilisation (offered vs limit)"
+              entries={o.top.by_utilisation}
+              unit={(v) => formatPct(v)}
+            />
           </div>
         </>
       )}

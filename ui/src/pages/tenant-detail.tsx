@@ -1,13 +1,25 @@
-// Tenant detail: charts over the chosen range, effective limits with their sources, and (operator or
-// admin) editing of limits and enforcement switches, always through a confirmation that shows the diff.
+// Tenant detail: charts over the chosen range (with the tenant's ingestion_rate as a line), accepted and
+// rejected samples/s, headroom and time to the limit, effective limits with their units and sources, and
+// (operator or admin) editing of limits and enforcement switches, always through a confirmation that shows
+// the diff and asks why (the reason goes to the audit log). A tenant never seen and not configured says so.
 import { useState } from 'react';
 import { ApiError } from '../api.js';
-import type { Flow, Range, Tenant } from '../api.js';
-import { LineChart } from '../components/line-chart.js';
+import type { Flow, Tenant } from '../api.js';
+import { FlowCharts } from '../components/flow-charts.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Loading } from '../components/states.js';
 import { UtilBar } from '../components/util-bar.js';
-import { formatNumber } from '../logic/format.js';
+import { formatLimitNumber, formatNumber } from '../logic/format.js';
+import {
+  headroom,
+  headroomText,
+  minutesText,
+  minutesToLimit,
+  retriesClimbing,
+  retryStorm,
+  unknownTenant,
+} from '../logic/tenant-figures.js';
+import { useRange } from '../router.js';
 import { describeChange, diffLimits, diffSwitches, formatLimitValue } from '../logic/limit-edits.js';
 import type { LimitChange, LimitDefinition } from '../logic/limit-edits.js';
 import { canEdit, usePoll, useSession } from '../session.js';
@@ -17,13 +29,13 @@ const SOURCE_TEXT = { default: 'default', overrides_file: 'overrides file', runt
 interface Pending {
   kind: 'limits' | 'enforcement';
   lines: string[];
-  apply: () => Promise<void>;
+  apply: (reason: string) => Promise<void>;
 }
 
 export function TenantDetailPage({ id }: { id: string }) {
   const { api, role } = useSession();
   const editable = canEdit(role);
-  const [range, setRange] = useState<Range>('5m');
+  const [range, setRange] = useRange();
   const tenant = usePoll<Tenant>(`/api/tenants/${encodeURIComponent(id)}?range=${range}`, 3000);
   const flow = usePoll<Flow>(`/api/timeseries/${range}/flow?tenant=${encodeURIComponent(id)}`, 3000);
   const defs = usePoll<{ definitions: LimitDefinition[] }>('/api/limits', 0);
@@ -33,6 +45,8 @@ export function TenantDetailPage({ id }: { id: string }) {
   );
   const [pending, setPending] = useState<Pending | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [reason, setReason] = useState('');
+  const [configureAnyway, setConfigureAnyway] = useState(false);
 
   const t = tenant.data;
   const definitions = defs.data?.definitions ?? [];
@@ -46,9 +60,9 @@ export function TenantDetailPage({ id }: { id: string }) {
     const body = Object.fromEntries(changes.map((c: LimitChange) => [c.name, c.after]));
     setPending({
       kind: 'limits',
-      lines: changes.map(describeChange),
-      apply: async () => {
-        await api.put(`/api/tenants/${encodeURIComponent(id)}/limits`, { limits: body });
+      lines: changes.map((c) => describeChange(c, definitions.find((d) => d.name === c.name)?.values)),
+      apply: async (why) => {
+        await api.put(`/api/tenants/${encodeURIComponent(id)}/limits`, { limits: body, reason: why });
         setTyped({});
         setMessage({ ok: true, text: `Limits of ${id} changed; the proxy enforces them now.` });
       },
@@ -63,8 +77,8 @@ export function TenantDetailPage({ id }: { id: string }) {
     setPending({
       kind: 'enforcement',
       lines,
-      apply: async () => {
-        await api.post(`/api/tenants/${encodeURIComponent(id)}/enforcement`, switches);
+      apply: async (why) => {
+        await api.post(`/api/tenants/${encodeURIComponent(id)}/enforcement`, { ...switches, reason: why });
         setSwitches(null);
         setMessage({ ok: true, text: `Enforcement of ${id} changed.` });
       },
@@ -72,23 +86,19 @@ export function TenantDetailPage({ id }: { id: string }) {
   };
 
   const confirm = async () => {
-    if (!pending) return;
+    if (!pending || reason.trim() === '') return;
     try {
-      await pending.apply();
+      await pending.apply(reason.trim());
       tenant.reload();
     } catch (e) {
       fail(e);
     }
     setPending(null);
+    setReason('');
   };
 
-  const points = flow.data?.points ?? [];
-  const labels = points.length
-    ? [
-        points[0]!.time.slice(5, 16).replace('T', ' '),
-        points[points.length - 1]!.time.slice(5, 16).replace('T', ' '),
-      ]
-    : [];
+  const unknown = t !== null && unknownTenant(t) && !configureAnyway;
+  const room = t ? headroom(t) : null;
   const sw = switches ?? (t ? { enabled: t.enforcement.tenant_enabled, limits: t.enforcement.limits } : null);
 
   return (
@@ -107,12 +117,30 @@ export function TenantDetailPage({ id }: { id: string }) {
       )}
       {!t ? (
         !tenant.error && <Loading what={`tenant ${id}`} />
+      ) : unknown ? (
+        <section className="notice" data-testid="unknown-tenant">
+          <p>
+            <b>{id}</b> has never been seen and is not configured: no request has named it since the service
+            started, and neither the overrides nor a change here sets anything for it. If it starts sending,
+            it gets the default limits.
+          </p>
+          <p className="hint">Check the spelling, or the X-Scope-OrgID header its senders use.</p>
+          {editable && (
+            <button type="button" onClick={() => setConfigureAnyway(true)}>
+              Set limits for {id} before it sends
+            </button>
+          )}
+        </section>
       ) : (
         <>
           <div className="stats">
             <div className="stat">
-              <b>{formatNumber(t.window.samples_per_second)}</b>
-              <span>samples/s</span>
+              <b data-testid="tenant-accepted">{formatNumber(t.window.accepted_samples_per_second)}</b>
+              <span>accepted samples/s</span>
+            </div>
+            <div className="stat">
+              <b data-testid="tenant-rejected">{formatNumber(t.window.rejected_samples_per_second)}</b>
+              <span>rejected samples/s</span>
             </div>
             <div className="stat">
               <b>{formatNumber(t.window.requests_per_second)}</b>
@@ -123,20 +151,43 @@ export function TenantDetailPage({ id }: { id: string }) {
               <span>denied in {range}</span>
             </div>
             <div className="stat">
-              <b>{t.trend.direction}</b>
+              <b data-testid="tenant-headroom">{headroomText(room, formatNumber)}</b>
+              <span>headroom under ingestion_rate</span>
+            </div>
+            <div className="stat">
+              <b data-testid="tenant-time-to-limit">{minutesText(minutesToLimit(t))}</b>
               <span>
-                trend ({formatNumber(t.trend.samples_per_second_change_per_minute)} samples/s per min)
+                to the limit at the trend ({t.trend.direction},{' '}
+                {formatNumber(t.trend.samples_per_second_change_per_minute)} samples/s per min)
               </span>
             </div>
             <div className="stat">
-              <UtilBar pct={t.utilisation.ingestion_rate_pct} label="ingestion_rate used" />
-              <span>of ingestion_rate</span>
+              <UtilBar
+                pct={t.utilisation.ingestion_rate_accepted_pct}
+                label="ingestion_rate used (accepted)"
+              />
+              <span>of ingestion_rate accepted</span>
             </div>
             <div className="stat">
               <UtilBar pct={t.utilisation.ingestion_burst_pct} label="burst used" />
               <span>of burst now</span>
             </div>
           </div>
+          {!retryStorm(t) && flow.data && retriesClimbing(flow.data.points) && (
+            <p className="notice" data-testid="retries-climbing">
+              <span className="flag">retries climbing</span> Requests/s rose by half or more over this range
+              while accepted samples/s stayed flat: the sender is resending denied writes. Check the denials
+              below.
+            </p>
+          )}
+          {retryStorm(t) && (
+            <p className="notice" data-testid="retry-storm">
+              <span className="flag">retry storm</span> Most of this tenant&apos;s requests are denied and
+              sent again: it offers {formatNumber(t.window.samples_per_second)} samples/s but only{' '}
+              {formatNumber(t.window.accepted_samples_per_second)} are accepted. Slow the sender (its
+              remote-write queue) or raise ingestion_rate.
+            </p>
+          )}
           {Object.keys(t.window.denied_by_reason).length > 0 && (
             <p className="reasons" data-testid="tenant-denied-reasons">
               Denied by reason:{' '}
@@ -147,23 +198,12 @@ export function TenantDetailPage({ id }: { id: string }) {
               ))}
             </p>
           )}
-          <div className="grid2">
-            <LineChart
-              title="Requests per bucket"
-              labels={labels}
-              series={[
-                { name: 'allowed', color: '#2f9e44', values: points.map((p) => p.allowed) },
-                { name: 'denied', color: '#e03131', values: points.map((p) => p.denied) },
-              ]}
-            />
-            <LineChart
-              title="Samples per second"
-              labels={labels}
-              series={[
-                { name: 'samples', color: '#1971c2', values: points.map((p) => p.samples_per_second) },
-              ]}
-            />
-          </div>
+          {flow.error && <ErrorBox message={flow.error} />}
+          {flow.data ? (
+            <FlowCharts flow={flow.data} limit={t.limits.ingestion_rate} />
+          ) : (
+            <Loading what="charts" />
+          )}
 
           <section className="card">
             <h3>Limits</h3>
@@ -196,7 +236,7 @@ export function TenantDetailPage({ id }: { id: string }) {
                         {typeof t.limits[d.name] === 'number'
                           ? d.values
                             ? (d.values[t.limits[d.name] as number] ?? String(t.limits[d.name]))
-                            : formatNumber(t.limits[d.name] as number)
+                            : formatLimitNumber(d.name, t.limits[d.name] as number)
                           : formatLimitValue(t.limits[d.name]) || '(none)'}
                         {t.limits[d.name] === 0 && d.zero_means ? ` (${d.zero_means})` : ''}
                       </td>
@@ -207,7 +247,11 @@ export function TenantDetailPage({ id }: { id: string }) {
                           name={d.name}
                           inputMode={d.kind === 'float' || d.kind === 'int' ? 'decimal' : 'text'}
                           disabled={!editable}
-                          placeholder={formatLimitValue(t.limits[d.name])}
+                          placeholder={
+                            d.values && typeof t.limits[d.name] === 'number'
+                              ? (d.values[t.limits[d.name] as number] ?? '')
+                              : formatLimitValue(t.limits[d.name])
+                          }
                           value={typed[d.name] ?? ''}
                           onChange={(e) =>
                             setTyped((old) => {
@@ -270,10 +314,27 @@ export function TenantDetailPage({ id }: { id: string }) {
               ))}
             </ul>
             <p className="hint">
-              They apply at once to every request of this tenant and are recorded in the audit log.
+              They apply at once to every request of this tenant and are recorded in the audit log with your
+              reason.
             </p>
+            <label className="reason-field">
+              Reason (required, kept in the audit log)
+              <input
+                aria-label="change reason"
+                value={reason}
+                maxLength={500}
+                placeholder="e.g. INC-123: team-b floods after a deploy"
+                onChange={(e) => setReason(e.target.value)}
+              />
+            </label>
             <div className="toolbar">
-              <button type="button" className="primary" onClick={() => void confirm()}>
+              <button
+                type="button"
+                className="primary"
+                disabled={reason.trim() === ''}
+                title={reason.trim() === '' ? 'Say why first' : undefined}
+                onClick={() => void confirm()}
+              >
                 Apply
               </button>
               <button type="button" onClick={() => setPending(null)}>

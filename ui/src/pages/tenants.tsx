@@ -1,6 +1,7 @@
-// Tenants: a searchable, sortable table with utilisation bars, exportable as CSV or JSON.
+// Tenants: a searchable, sortable table with accepted and rejected samples/s, utilisation bars, headroom and
+// time to the limit, retry storms flagged; exportable as CSV or JSON.
 import { useMemo, useState } from 'react';
-import type { Range, Tenant } from '../api.js';
+import type { Tenant } from '../api.js';
 import { saveAsFile } from '../components/download.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
@@ -8,23 +9,28 @@ import { UtilBar } from '../components/util-bar.js';
 import { formatNumber } from '../logic/format.js';
 import { toCsv, toJson } from '../logic/table-export.js';
 import type { Cell } from '../logic/table-export.js';
-import { Link } from '../router.js';
+import { headroom, headroomText, minutesText, minutesToLimit, retryStorm } from '../logic/tenant-figures.js';
+import { Link, useRange } from '../router.js';
 import { usePoll } from '../session.js';
 
 type Column = { key: string; title: string; value: (t: Tenant) => number | string };
 
 const COLUMNS: Column[] = [
   { key: 'id', title: 'Tenant', value: (t) => t.id },
-  { key: 'samples', title: 'Samples/s', value: (t) => t.window.samples_per_second },
+  { key: 'samples', title: 'Accepted samples/s', value: (t) => t.window.accepted_samples_per_second },
+  { key: 'rejected', title: 'Rejected samples/s', value: (t) => t.window.rejected_samples_per_second },
   { key: 'requests', title: 'Requests/s', value: (t) => t.window.requests_per_second },
   { key: 'denied', title: 'Denied', value: (t) => t.window.denied },
-  { key: 'rate', title: 'Rate use', value: (t) => t.utilisation.ingestion_rate_pct },
+  { key: 'rate', title: 'Rate use (accepted)', value: (t) => t.utilisation.ingestion_rate_accepted_pct },
   { key: 'burst', title: 'Burst use', value: (t) => t.utilisation.ingestion_burst_pct },
+  // Unlimited tenants sort as having infinite headroom and never reaching the limit.
+  { key: 'headroom', title: 'Headroom', value: (t) => headroom(t) ?? Infinity },
+  { key: 'ttl', title: 'Time to limit', value: (t) => minutesToLimit(t) ?? Infinity },
   { key: 'limit', title: 'ingestion_rate', value: (t) => t.limits.ingestion_rate ?? 0 },
 ];
 
 export function TenantsPage() {
-  const [range, setRange] = useState<Range>('5m');
+  const [range, setRange] = useRange();
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState<{ key: string; desc: boolean }>({ key: 'samples', desc: true });
   const { data, error } = usePoll<{ tenants: Tenant[] }>(`/api/tenants?range=${range}`, 5000);
@@ -45,7 +51,8 @@ export function TenantsPage() {
   const exportRows = (): [string[], Cell[][]] => [
     [
       'tenant',
-      'samples_per_second',
+      'accepted_samples_per_second',
+      'rejected_samples_per_second',
       'requests_per_second',
       'denied',
       'ingestion_rate_pct',
@@ -54,7 +61,8 @@ export function TenantsPage() {
     ],
     rows.map((t) => [
       t.id,
-      t.window.samples_per_second,
+      t.window.accepted_samples_per_second,
+      t.window.rejected_samples_per_second,
       t.window.requests_per_second,
       t.window.denied,
       t.utilisation.ingestion_rate_pct,
@@ -122,17 +130,30 @@ export function TenantsPage() {
                 <tr key={t.id} data-tenant={t.id}>
                   <td>
                     <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.id}</Link>
+                    {retryStorm(t) && (
+                      <>
+                        {' '}
+                        <span className="flag" title="most requests denied and resent">
+                          retry storm
+                        </span>
+                      </>
+                    )}
                   </td>
-                  <td>{formatNumber(t.window.samples_per_second)}</td>
+                  <td>{formatNumber(t.window.accepted_samples_per_second)}</td>
+                  <td className={t.window.rejected_samples_per_second > 0 ? 'bad' : ''}>
+                    {formatNumber(t.window.rejected_samples_per_second)}
+                  </td>
                   <td>{formatNumber(t.window.requests_per_second)}</td>
                   <td className={t.window.denied > 0 ? 'bad' : ''}>{formatNumber(t.window.denied)}</td>
                   <td>
-                    <UtilBar pct={t.utilisation.ingestion_rate_pct} label="ingestion_rate used" />
+                    <UtilBar pct={t.utilisation.ingestion_rate_accepted_pct} label="ingestion_rate used" />
                   </td>
                   <td>
                     <UtilBar pct={t.utilisation.ingestion_burst_pct} label="ingestion burst used" />
                   </td>
-                  <td>{formatNumber(t.limits.ingestion_rate)}</td>
+                  <td>{headroomText(headroom(t), formatNumber, '/s')}</td>
+                  <td>{minutesText(minutesToLimit(t))}</td>
+                  <td>{formatNumber(t.limits.ingestion_rate)}/s</td>
                 </tr>
               ))}
             </tbody>

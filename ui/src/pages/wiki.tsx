@@ -1,81 +1,26 @@
-// Wiki: the project's docs pages, rendered from Markdown as React elements (never as raw HTML).
-import { Fragment, useState } from 'react';
-import type { ReactNode } from 'react';
+// Wiki: the project's docs pages, rendered from Markdown by markdown-it with raw HTML escaped and only safe
+// links (see logic/markdown.ts); links to other docs pages open them here.
+import { useMemo, useState } from 'react';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
-import { parseMarkdown } from '../logic/markdown.js';
-import type { Inline } from '../logic/markdown.js';
+import { renderMarkdown } from '../logic/markdown.js';
 import { usePoll } from '../session.js';
 
-function inline(parts: Inline[]): ReactNode {
-  return parts.map((p, i) => {
-    if (p.kind === 'code') return <code key={i}>{p.text}</code>;
-    if (p.kind === 'strong') return <strong key={i}>{p.text}</strong>;
-    if (p.kind === 'link') {
-      const safe = /^(https?:\/\/|#|[a-z0-9-]+\.md)/i.test(p.href);
-      return safe ? (
-        <a key={i} href={p.href.endsWith('.md') ? `#${p.href.slice(0, -3)}` : p.href} rel="noreferrer">
-          {p.text}
-        </a>
-      ) : (
-        <span key={i}>{p.text}</span>
-      );
-    }
-    return <Fragment key={i}>{p.text}</Fragment>;
-  });
-}
-
-function Markdown({ source }: { source: string }) {
+function Markdown({ source, onPage }: { source: string; onPage: (name: string) => void }) {
+  const html = useMemo(() => renderMarkdown(source), [source]);
   return (
-    <article className="markdown">
-      {parseMarkdown(source).map((b, i) => {
-        switch (b.kind) {
-          case 'heading': {
-            const Tag = `h${Math.min(6, b.level + 1)}` as 'h2';
-            return <Tag key={i}>{inline(b.inline)}</Tag>;
-          }
-          case 'paragraph':
-            return <p key={i}>{inline(b.inline)}</p>;
-          case 'list':
-            return (
-              <ul key={i}>
-                {b.items.map((it, j) => (
-                  <li key={j}>{inline(it)}</li>
-                ))}
-              </ul>
-            );
-          case 'code':
-            return (
-              <pre key={i}>
-                <code>{b.text}</code>
-              </pre>
-            );
-          case 'table':
-            return (
-              <div key={i} className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      {b.header.map((h, j) => (
-                        <th key={j}>{inline(h)}</th>
-                      ))}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {b.rows.map((r, j) => (
-                      <tr key={j}>
-                        {r.map((c, k) => (
-                          <td key={k}>{inline(c)}</td>
-                        ))}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            );
-        }
-        return null;
-      })}
-    </article>
+    <article
+      className="markdown"
+      data-testid="wiki-article"
+      onClick={(e) => {
+        const link = (e.target as HTMLElement).closest('a[data-wiki-page]');
+        if (!link) return;
+        e.preventDefault();
+        onPage(link.getAttribute('data-wiki-page')!);
+        window.scrollTo(0, 0);
+      }}
+      // Safe: markdown-it escapes raw HTML and refuses unsafe links (logic/markdown.ts, tested).
+      dangerouslySetInnerHTML={{ __html: html }}
+    />
   );
 }
 
@@ -107,7 +52,7 @@ export function WikiPage() {
       ) : !doc.data ? (
         <Loading what={page} />
       ) : (
-        <Markdown source={doc.data.markdown} />
+        <Markdown source={doc.data.markdown} onPage={setPage} />
       )}
     </div>
   );
