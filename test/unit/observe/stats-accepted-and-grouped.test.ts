@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALLOWED, denial } from '../../../src/decide/enforcer.js';
+import { ALLOWED, denial } from '../../../src/decision/catalogue.js';
 import type { RequestInfo } from '../../../src/remote-write/request-info.js';
 import { DecisionAggregator } from '../../../src/observe/stats/decision-aggregator.js';
 import { RecentDenials, messagePattern } from '../../../src/observe/stats/recent-denials.js';
