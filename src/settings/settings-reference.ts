@@ -1,7 +1,8 @@
 // Renders docs/settings.md from the settings table, so the operator reference can never drift from the
 // code: a unit test fails when the committed page differs from what this renders.
 
-import { SETTING_DEFINITIONS, flagName } from './settings.js';
+import { SETTING_DEFINITIONS } from './definitions/index.js';
+import { flagName } from './setting-kinds.js';
 
 function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -11,7 +12,7 @@ export function settingsReferenceMarkdown(): string {
   const lines = [
     '# Settings reference',
     '',
-    '<!-- Generated from src/settings/settings.ts by `npm run docs:settings`; do not edit by hand. -->',
+    '<!-- Generated from src/settings/definitions/ by `npm run docs:settings`; do not edit by hand. -->',
     '',
     'Every setting is an environment variable, a command-line flag and a lower-case key of `CONFIG_FILE`.',
     'A flag wins over the environment, which wins over the file, which wins over the default.',
