@@ -10,7 +10,8 @@
 //    `--flag`, the lower-case config-file key, --help and the reference all follow from the entry.
 // 2. Read it in loadSettings (src/settings/settings.ts) with `get('PROXY_BODY_IDLE_TIMEOUT')`, already
 //    typed, into a field of Settings.
-// 3. Run `npm run docs:settings` to regenerate docs/settings.md.
+// 3. Run `npm run docs:settings` to regenerate docs/settings.md. test/unit/settings/setting-kinds.test.ts
+//    fails for a setting that loadSettings does not read, or whose env var is already taken.
 // A new area is a new file here, spread into SERVICE_SETTING_DEFINITIONS below.
 
 import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds.js';
