@@ -14,14 +14,12 @@ export interface PostgresSettings {
   table: string;
 }
 
-/** Checks the store choice against the settings it needs. */
+/** Checks the store choice against the settings it needs (POSTGRES_POOL_SIZE's bound is on its definition). */
 export function checkStoreSettings(kind: StoreKind, pg: PostgresSettings, redisConfigured: boolean): void {
   if (kind === 'postgres' && pg.url === '')
     throw new ConfigError('settings', 'POSTGRES_URL', 'must be set when STORE=postgres');
   if (kind === 'redis' && !redisConfigured)
     throw new ConfigError('settings', 'REDIS_ADDRESS', 'must be set when STORE=redis');
-  if (pg.poolSize < 1)
-    throw new ConfigError('settings', 'POSTGRES_POOL_SIZE', `must be at least 1, got ${pg.poolSize}`);
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(pg.table))
     throw new ConfigError(
       'settings',

@@ -3,9 +3,18 @@
 
 import { SETTING_DEFINITIONS } from './definitions/index.js';
 import { flagName } from './setting-kinds.js';
+import type { NamedSettingDefinition } from './setting-kinds.js';
 
 function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+/** The type column: the kind, with the bounds its definition adds (`int (min 1)`, `int (0-65535)`). */
+function typeCell(d: NamedSettingDefinition): string {
+  if (d.kind === 'int' && d.max !== undefined) return `int (${d.min ?? 0}-${d.max})`;
+  if (d.kind === 'int' && d.min !== undefined && d.min > 0) return `int (min ${d.min})`;
+  if (d.kind === 'duration' && d.allowZero === true) return 'duration (0: off)';
+  return d.kind;
 }
 
 export function settingsReferenceMarkdown(): string {
@@ -26,7 +35,7 @@ export function settingsReferenceMarkdown(): string {
       'choices' in d && d.choices ? ` One of: ${d.choices.map((c) => `\`${c}\``).join(', ')}.` : '';
     const def = d.defaultValue === '' ? '_(none)_' : `\`${cell(d.defaultValue)}\``;
     lines.push(
-      `| \`${d.env}\` | \`${flagName(d.env)}\` | ${d.kind} | ${def} | ${cell(d.description)}${choices} |`,
+      `| \`${d.env}\` | \`${flagName(d.env)}\` | ${typeCell(d)} | ${def} | ${cell(d.description)}${choices} |`,
     );
   }
   return lines.join('\n') + '\n';

@@ -19,6 +19,7 @@ export const STORE_SETTINGS = {
   },
   POSTGRES_POOL_SIZE: {
     kind: 'int',
+    min: 1,
     defaultValue: '8',
     description: 'Connections to PostgreSQL; each runs one bucket statement at a time.',
   },
