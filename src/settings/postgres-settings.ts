@@ -2,9 +2,11 @@
 // every error names the setting and the bad value. Never connects to anything.
 
 import { ConfigError } from '../lib/config-error.js';
+import type { STORE_SETTINGS } from './definitions/store.js';
+import type { ValueOf } from './setting-kinds.js';
 
-/** Which store keeps the buckets: `auto` picks Redis when REDIS_ADDRESS is set, else in process. */
-export type StoreKind = 'auto' | 'memory' | 'redis' | 'postgres';
+/** Which store keeps the buckets (the choices of STORE): `auto` picks Redis when REDIS_ADDRESS is set, else in process. */
+export type StoreKind = ValueOf<(typeof STORE_SETTINGS)['STORE']>;
 
 export interface PostgresSettings {
   /** libpq-style URL, e.g. postgres://edge@db:5432/limits; empty: not configured. */

@@ -21,7 +21,7 @@ export { SETTING_DEFINITIONS } from './definitions/index.js';
 export { flagName, parseDuration } from './setting-kinds.js';
 
 /** LOG_DENIALS: which denials get a log line (src/decide/denial-log-gate.ts). */
-export type DenialLogMode = 'all' | 'sampled' | 'none';
+export type DenialLogMode = SettingValueOf<'LOG_DENIALS'>;
 
 /** The typed value of a service setting, from its definition's kind. */
 export type SettingValueOf<N extends ServiceSettingName> = ValueOf<(typeof SERVICE_SETTING_DEFINITIONS)[N]>;
@@ -72,10 +72,10 @@ export interface Settings {
   };
   /** Graceful stop: serve while reporting draining, then finish in-flight within the grace. */
   shutdown: { delayMs: number; graceMs: number };
-  logLevel: string;
+  logLevel: SettingValueOf<'LOG_LEVEL'>;
   /** Which denials get a log line (src/decide/denial-log-gate.ts). */
   logDenials: { mode: DenialLogMode; intervalMs: number };
-  logFormat: 'json' | 'text';
+  logFormat: SettingValueOf<'LOG_FORMAT'>;
   bindAddress: string;
   ports: { proxy: number; extAuthz: number; admin: number; ratelimit: number; metrics: number };
   /** Limits for tenants without an override. */
@@ -84,7 +84,7 @@ export interface Settings {
   tenantEnforcement: ReadonlyMap<string, { enabled: boolean; limits: Partial<Record<LimitName, boolean>> }>;
   /** Envoy / gateway transports: ext_authz, rate limit service, HTTP authz endpoint. */
   gateway: {
-    partialBody: 'deny' | 'headers';
+    partialBody: SettingValueOf<'EXT_AUTHZ_PARTIAL_BODY'>;
     ratelimitConfig: string;
     ratelimitReloadMs: number;
     /** Lower-cased. */
@@ -109,7 +109,7 @@ export interface PolicySettings {
   reloadMs: number;
   headers: readonly ('draft' | 'legacy' | 'x-ratelimit')[];
   trustedProxies: readonly string[];
-  clientIpHeader: 'x-forwarded-for' | 'forwarded';
+  clientIpHeader: SettingValueOf<'CLIENT_IP_HEADER'>;
   /** Lower-cased. */
   apiKeyHeader: string;
   jwt: {

@@ -10,7 +10,8 @@ import { SERVICE_SETTING_DEFINITIONS, SETTING_DEFINITIONS } from '../../../src/s
 import { flagName, parseValue } from '../../../src/settings/setting-kinds.js';
 import type { SettingDefinition } from '../../../src/settings/setting-kinds.js';
 import { loadSettings } from '../../../src/settings/settings.js';
-import type { SettingValueOf } from '../../../src/settings/settings.js';
+import type { DenialLogMode, SettingValueOf } from '../../../src/settings/settings.js';
+import type { StoreKind } from '../../../src/settings/postgres-settings.js';
 
 const definitions: [string, SettingDefinition][] = Object.entries(SERVICE_SETTING_DEFINITIONS);
 const dir = mkdtempSync(join(tmpdir(), 'setting-kinds-'));
@@ -109,6 +110,9 @@ describe('settings typed by kind', () => {
     expectTypeOf<SettingValueOf<'STORE'>>().toEqualTypeOf<'auto' | 'memory' | 'redis' | 'postgres'>();
     expectTypeOf<SettingValueOf<'UPSTREAM_URL'>>().toEqualTypeOf<string>();
     expectTypeOf<SettingValueOf<'TENANT_HEADER'>>().toEqualTypeOf<string>();
+    // Types named elsewhere are the definitions' choices, so a new choice is one edit.
+    expectTypeOf<DenialLogMode>().toEqualTypeOf<'all' | 'sampled' | 'none'>();
+    expectTypeOf<StoreKind>().toEqualTypeOf<'auto' | 'memory' | 'redis' | 'postgres'>();
   });
 });
 
