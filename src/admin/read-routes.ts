@@ -14,7 +14,7 @@ import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
-import { redactUrl } from './redact-url.js';
+import { redactUrl } from '../lib/redact-url.js';
 import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
 import type { SortKey, TenantTable } from './tenant-views.js';
 

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Counter } from 'prom-client';
 import { Agent, request } from 'undici';
-import { redactUrl } from './redact-url.js';
+import { redactUrl } from '../lib/redact-url.js';
 
 export type UpstreamHealthState = 'up' | 'down' | 'unknown';
 

@@ -2,9 +2,11 @@
 // every error names the setting and the bad value. Never connects to anything.
 
 import { ConfigError } from '../lib/config-error.js';
+import type { STORE_SETTINGS } from './definitions/store.js';
+import type { ValueOf } from './setting-kinds.js';
 
-/** Which store keeps the buckets: `auto` picks Redis when REDIS_ADDRESS is set, else in process. */
-export type StoreKind = 'auto' | 'memory' | 'redis' | 'postgres';
+/** Which store keeps the buckets (the choices of STORE): `auto` picks Redis when REDIS_ADDRESS is set, else in process. */
+export type StoreKind = ValueOf<(typeof STORE_SETTINGS)['STORE']>;
 
 export interface PostgresSettings {
   /** libpq-style URL, e.g. postgres://edge@db:5432/limits; empty: not configured. */
@@ -14,14 +16,12 @@ export interface PostgresSettings {
   table: string;
 }
 
-/** Checks the store choice against the settings it needs. */
+/** Checks the store choice against the settings it needs (POSTGRES_POOL_SIZE's bound is on its definition). */
 export function checkStoreSettings(kind: StoreKind, pg: PostgresSettings, redisConfigured: boolean): void {
   if (kind === 'postgres' && pg.url === '')
     throw new ConfigError('settings', 'POSTGRES_URL', 'must be set when STORE=postgres');
   if (kind === 'redis' && !redisConfigured)
     throw new ConfigError('settings', 'REDIS_ADDRESS', 'must be set when STORE=redis');
-  if (pg.poolSize < 1)
-    throw new ConfigError('settings', 'POSTGRES_POOL_SIZE', `must be at least 1, got ${pg.poolSize}`);
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(pg.table))
     throw new ConfigError(
       'settings',

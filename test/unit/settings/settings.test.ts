@@ -56,3 +56,17 @@ describe('settings', () => {
     expect(() => loadSettings(env as NodeJS.ProcessEnv, argv as string[])).toThrow(message);
   });
 });
+
+describe('a URL setting with credentials', () => {
+  it('is refused without echoing its password (issue 22, finding 11)', () => {
+    let message = '';
+    try {
+      loadSettings({ UPSTREAM_URL: 'http://user:s3cret@mimir:99999' }, []);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('UPSTREAM_URL');
+    expect(message).toContain('http://mimir:99999');
+    expect(message).not.toContain('s3cret');
+  });
+});
