@@ -85,6 +85,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       else log.info({ file: settings.gateway.ratelimitConfig }, `rate limit config applied: ${detail}`);
     },
     deps.now,
+    { mergeDomains: settings.gateway.ratelimitMergeDomains },
   );
   ratelimitConfig.loadInitial();
   ratelimitConfig.start(settings.gateway.ratelimitReloadMs);

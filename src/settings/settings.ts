@@ -311,6 +311,13 @@ export const SETTING_DEFINITIONS = [
       'Add x-ratelimit-limit/-remaining/-reset of the closest descriptor to ShouldRateLimit responses.',
   },
   {
+    env: 'MERGE_DOMAIN_CONFIG',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: RATELIMIT_CONFIG files naming the same domain are merged (a descriptor both define is still refused); false: refused.',
+  },
+  {
     env: 'AUTHZ_HTTP_PATH',
     kind: 'string',
     defaultValue: '/_edge/authz',
@@ -667,6 +674,8 @@ export interface Settings {
     /** Lower-cased. */
     ratelimitTenantKey: string;
     ratelimitResponseHeaders: boolean;
+    /** MERGE_DOMAIN_CONFIG. */
+    ratelimitMergeDomains: boolean;
     authzHttpPath: string;
     grpcTls: { certFile: string; keyFile: string; clientCaFile: string };
   };
@@ -980,6 +989,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
         (get('RATELIMIT_TENANT_KEY') as string) || (get('TENANT_HEADER') as string)
       ).toLowerCase(),
       ratelimitResponseHeaders: get('RATELIMIT_RESPONSE_HEADERS') as boolean,
+      ratelimitMergeDomains: get('MERGE_DOMAIN_CONFIG') as boolean,
       authzHttpPath: (get('AUTHZ_HTTP_PATH') as string).replace(/\/+$/, ''),
       grpcTls: Object.freeze({
         certFile: get('GRPC_TLS_CERT_FILE') as string,

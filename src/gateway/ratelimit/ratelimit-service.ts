@@ -70,6 +70,8 @@ function overrideLimit(domain: string, d: RequestDescriptor): DescriptorLimit {
     name: '',
     replaces: [],
     detailedMetric: false,
+    quotaMode: false,
+    metadata: undefined,
   };
 }
 
