@@ -20,6 +20,7 @@ import type { GrpcTlsOptions } from './grpc/grpc-server.js';
 import { HealthService, ServingStatus } from './grpc/health-service.js';
 import { RATELIMIT_SERVICE, RateLimitService } from './ratelimit/ratelimit-service.js';
 import { InProcessWindowStore } from './ratelimit/window-counter-store.js';
+import { PeerStats } from './ratelimit/peer-stats.js';
 
 export interface GatewayDeps {
   settings: Settings;
@@ -63,6 +64,7 @@ function grpcTls(material: TlsMaterial): GrpcTlsOptions {
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { settings, log } = deps;
   const gatewayMetrics = new GatewayMetrics(deps.metrics.registry);
+  const peerStats = new PeerStats(deps.metrics.registry);
   const files = tlsFiles(settings);
   const material = files ? readTlsMaterial(files) : undefined;
   const tls = material ? grpcTls(material) : undefined;
@@ -77,6 +79,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     settings.gateway.ratelimitConfig,
     (outcome, detail) => {
       gatewayMetrics.recordReload(outcome);
+      peerStats.recordConfigLoad(outcome === 'applied');
       if (outcome === 'error')
         log.error(
           { file: settings.gateway.ratelimitConfig },
@@ -88,6 +91,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     { mergeDomains: settings.gateway.ratelimitMergeDomains },
   );
   ratelimitConfig.loadInitial();
+  if (settings.gateway.ratelimitConfig) peerStats.recordConfigLoad(true);
   ratelimitConfig.start(settings.gateway.ratelimitReloadMs);
 
   const authzServer = new GrpcServer({
@@ -118,7 +122,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     config: ratelimitConfig,
     now: deps.now,
     tenantKey: settings.gateway.ratelimitTenantKey,
-    responseHeaders: settings.gateway.ratelimitResponseHeaders,
+    responseHeaders:
+      settings.gateway.ratelimitResponseHeaders || settings.gateway.ratelimitHeaderNames !== undefined,
+    ...(settings.gateway.ratelimitHeaderNames ? { headerNames: settings.gateway.ratelimitHeaderNames } : {}),
+    globalShadowMode: settings.gateway.ratelimitShadowMode,
+    globalQuotaMode: settings.gateway.ratelimitQuotaMode,
+    stats: peerStats,
     record: gatewayMetrics.recordDescriptor,
     modeOf: (tenant) => deps.checker.modeOf(tenant),
   }).register(rlsServer);

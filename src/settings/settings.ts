@@ -318,6 +318,52 @@ export const SETTING_DEFINITIONS = [
       'envoyproxy/ratelimit: RATELIMIT_CONFIG files naming the same domain are merged (a descriptor both define is still refused); false: refused.',
   },
   {
+    env: 'SHADOW_MODE',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: ShouldRateLimit always answers OK overall (descriptor statuses still say OVER_LIMIT); counted in ratelimit_service_global_shadow_mode.',
+  },
+  {
+    env: 'QUOTA_MODE',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: every descriptor is in quota mode (quota_mode): OVER_LIMIT overall only when all of them are over.',
+  },
+  {
+    env: 'LIMIT_RESPONSE_HEADERS_ENABLED',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: add LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER of the closest descriptor to ShouldRateLimit responses.',
+  },
+  {
+    env: 'LIMIT_LIMIT_HEADER',
+    kind: 'string',
+    defaultValue: 'RateLimit-Limit',
+    description: 'Header name for the limit when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  {
+    env: 'LIMIT_REMAINING_HEADER',
+    kind: 'string',
+    defaultValue: 'RateLimit-Remaining',
+    description: 'Header name for the remaining count when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  {
+    env: 'LIMIT_RESET_HEADER',
+    kind: 'string',
+    defaultValue: 'RateLimit-Reset',
+    description: 'Header name for the seconds until reset when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  {
+    env: 'RESPONSE_DYNAMIC_METADATA',
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      "envoyproxy/ratelimit: send dynamic_metadata (domain, descriptors, the passed descriptors' metadata) in ShouldRateLimit responses.",
+  },
+  {
     env: 'AUTHZ_HTTP_PATH',
     kind: 'string',
     defaultValue: '/_edge/authz',
@@ -676,6 +722,12 @@ export interface Settings {
     ratelimitResponseHeaders: boolean;
     /** MERGE_DOMAIN_CONFIG. */
     ratelimitMergeDomains: boolean;
+    /** envoyproxy/ratelimit's SHADOW_MODE, QUOTA_MODE and RESPONSE_DYNAMIC_METADATA. */
+    ratelimitShadowMode: boolean;
+    ratelimitQuotaMode: boolean;
+    ratelimitDynamicMetadata: boolean;
+    /** Response header names; undefined: RATELIMIT_RESPONSE_HEADERS' x-ratelimit-* (or none when off). */
+    ratelimitHeaderNames: { limit: string; remaining: string; reset: string } | undefined;
     authzHttpPath: string;
     grpcTls: { certFile: string; keyFile: string; clientCaFile: string };
   };
@@ -990,6 +1042,16 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       ).toLowerCase(),
       ratelimitResponseHeaders: get('RATELIMIT_RESPONSE_HEADERS') as boolean,
       ratelimitMergeDomains: get('MERGE_DOMAIN_CONFIG') as boolean,
+      ratelimitShadowMode: get('SHADOW_MODE') as boolean,
+      ratelimitQuotaMode: get('QUOTA_MODE') as boolean,
+      ratelimitDynamicMetadata: get('RESPONSE_DYNAMIC_METADATA') as boolean,
+      ratelimitHeaderNames: (get('LIMIT_RESPONSE_HEADERS_ENABLED') as boolean)
+        ? Object.freeze({
+            limit: get('LIMIT_LIMIT_HEADER') as string,
+            remaining: get('LIMIT_REMAINING_HEADER') as string,
+            reset: get('LIMIT_RESET_HEADER') as string,
+          })
+        : undefined,
       authzHttpPath: (get('AUTHZ_HTTP_PATH') as string).replace(/\/+$/, ''),
       grpcTls: Object.freeze({
         certFile: get('GRPC_TLS_CERT_FILE') as string,

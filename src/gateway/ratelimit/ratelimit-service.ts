@@ -18,6 +18,7 @@ import { decodeRateLimitRequest } from './rate-limit-request.js';
 import type { RequestDescriptor } from './rate-limit-request.js';
 import { RateLimitCode, encodeRateLimitResponse } from './rate-limit-response.js';
 import type { DescriptorStatus } from './rate-limit-response.js';
+import type { PeerStats } from './peer-stats.js';
 import type { WindowCounter, WindowCounterStore } from './window-counter-store.js';
 
 export const RATELIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
@@ -41,6 +42,14 @@ export interface RateLimitServiceDeps {
   tenantKey: string;
   /** Add x-ratelimit-limit/-remaining/-reset to the response (envoyproxy's LIMIT_RESPONSE_HEADERS_ENABLED). */
   responseHeaders: boolean;
+  /** The names of those headers (envoyproxy/ratelimit's LIMIT_LIMIT_HEADER …); default x-ratelimit-*. */
+  headerNames?: { limit: string; remaining: string; reset: string };
+  /** envoyproxy/ratelimit's SHADOW_MODE: the overall answer is never OVER_LIMIT; statuses stay as they are. */
+  globalShadowMode?: boolean;
+  /** envoyproxy/ratelimit's QUOTA_MODE: every configured limit is in quota mode. */
+  globalQuotaMode?: boolean;
+  /** envoyproxy/ratelimit's statistics under its statsd-exporter names. */
+  stats?: PeerStats;
   record: (domain: string, descriptor: string, result: DescriptorResult) => void;
   /** The runtime enforcement mode of a tenant (enforce / dry-run / off), as the proxy sees it. */
   modeOf?: (tenant: string) => EnforcementMode;
@@ -57,7 +66,19 @@ interface Plan {
   tenant: string;
   query: RateQuery | undefined;
   enforced: boolean;
+  /** Hits for this descriptor: its own hits_addend, else the request's (0 there counts as 1). */
+  hits: number;
+  /** share_threshold: per entry, the pattern standing for the value in the counter key. */
+  shared: readonly (string | undefined)[] | undefined;
+  /** The config's own key for the limit (undefined for a limit Envoy sent): bounds the peer stats. */
+  configuredKey: string | undefined;
 }
+
+const DEFAULT_HEADER_NAMES = {
+  limit: 'x-ratelimit-limit',
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+};
 
 function overrideLimit(domain: string, d: RequestDescriptor): DescriptorLimit {
   const key = d.entries.map((e) => (e.value ? `${e.key}_${e.value}` : e.key)).join('.');
@@ -84,10 +105,14 @@ export class RateLimitService {
 
   readonly shouldRateLimit = (message: Buffer): Buffer | Promise<Buffer> => {
     const req = decodeRateLimitRequest(message);
-    if (req.domain === '')
-      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'rate limit domain must not be empty');
+    // envoyproxy/ratelimit answers these with a plain error, which gRPC sends as UNKNOWN.
+    if (req.domain === '') {
+      this.deps.stats?.recordServiceError();
+      throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit domain must not be empty');
+    }
     if (req.descriptors.length === 0) {
-      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'rate limit descriptor list must not be empty');
+      this.deps.stats?.recordServiceError();
+      throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit descriptor list must not be empty');
     }
     const hits = req.hitsAddend > 0 ? req.hitsAddend : 1;
     const nowMs = this.deps.now();
@@ -97,6 +122,8 @@ export class RateLimitService {
     for (const d of req.descriptors) {
       let limit: DescriptorLimit | undefined;
       let metricKey = '';
+      let shared: readonly (string | undefined)[] | undefined;
+      let configuredKey: string | undefined;
       if (d.limit !== undefined && config.domains.has(req.domain)) {
         // envoyproxy/ratelimit: a limit Envoy supplies wins over the config (only for a configured domain).
         limit = overrideLimit(req.domain, d);
@@ -106,10 +133,16 @@ export class RateLimitService {
         if (match) {
           limit = match.limit;
           metricKey = match.metricKey;
+          shared = match.sharedValues;
+          configuredKey = limit.fullKey;
         }
       }
       if (limit) for (const name of limit.replaces) replaced.add(name);
-      plans.push(this.plan(d, limit, metricKey));
+      const plan = this.plan(d, limit, metricKey);
+      plan.hits = d.hitsAddend ?? hits;
+      plan.shared = shared;
+      plan.configuredKey = configuredKey;
+      plans.push(plan);
     }
     const counters: WindowCounter[] = [];
     for (let i = 0; i < plans.length; i++) {
@@ -130,14 +163,24 @@ export class RateLimitService {
       const start = windowStartSeconds(nowMs, unitSeconds);
       plan.counter = counters.length;
       // As envoyproxy/ratelimit's cache key: domain, every entry of the request descriptor, window start.
+      // share_threshold: the pattern stands for the value, so every matching value shares the counter.
       let key = req.domain;
-      for (const e of req.descriptors[i]!.entries) key += `\u0000${e.key}\u0000${e.value}`;
-      counters.push({ key: `${key}\u0000${start}`, windowEndMs: (start + unitSeconds) * 1000 });
+      const entries = req.descriptors[i]!.entries;
+      const shared = plan.shared;
+      for (let j = 0; j < entries.length; j++) {
+        const e = entries[j]!;
+        key += `\u0000${e.key}\u0000${shared?.[j] ?? e.value}`;
+      }
+      counters.push({
+        key: `${key}\u0000${start}`,
+        windowEndMs: (start + unitSeconds) * 1000,
+        hits: plan.hits,
+      });
     }
 
     const totals = counters.length > 0 ? this.deps.windows.add(counters, hits, nowMs) : [];
     const tenantAnswers = plans.map((p) =>
-      p.kind === 'tenant' ? this.takeRequests(p.tenant, p.query!, hits, nowMs) : undefined,
+      p.kind === 'tenant' ? this.takeRequests(p.tenant, p.query!, p.hits, nowMs) : undefined,
     );
     if (totals instanceof Promise || tenantAnswers.some((a) => a instanceof Promise)) {
       return Promise.all([totals, Promise.all(tenantAnswers)]).then(([t, a]) =>
@@ -156,6 +199,9 @@ export class RateLimitService {
       tenant: '',
       query: undefined,
       enforced: true,
+      hits: 1,
+      shared: undefined,
+      configuredKey: undefined,
     };
     if (limit !== undefined) {
       plan.kind = limit.unlimited ? 'unlimited' : 'window';
@@ -210,10 +256,14 @@ export class RateLimitService {
     tenantAnswers: readonly (RateAnswer | undefined)[],
     nowMs: number,
   ): Buffer {
-    let overall: number = RateLimitCode.OK;
     const statuses: DescriptorStatus[] = [];
     // The descriptor closest to its limit, for the optional response headers (as envoyproxy/ratelimit).
     let closest: DescriptorStatus | undefined;
+    let closestRemaining = MAX_UINT32;
+    // As envoyproxy/ratelimit: OVER_LIMIT when a non-quota descriptor is over, or every quota one is.
+    let failedRate = 0;
+    let failedQuota = 0;
+    let totalQuota = 0;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
       let status: DescriptorStatus;
@@ -229,6 +279,14 @@ export class RateLimitService {
           durationUntilResetSeconds: secondsUntilReset(nowMs, UNIT_SECONDS[limit.unit]!),
         };
         result = over ? (limit.shadowMode ? 'shadow_over_limit' : 'over_limit') : 'ok';
+        this.deps.stats?.recordWindow(
+          plan.metricKey,
+          plan.configuredKey,
+          limit.requestsPerUnit,
+          total,
+          plan.hits,
+          limit.shadowMode,
+        );
       } else if (plan.kind === 'tenant') {
         const answer = tenantAnswers[i]!;
         const query = plan.query!;
@@ -267,26 +325,43 @@ export class RateLimitService {
         };
         result = 'no_limit';
       }
+      if (status.currentLimit !== undefined && status.limitRemaining < closestRemaining) {
+        closest = status;
+        closestRemaining = status.limitRemaining;
+      }
+      // QUOTA_MODE makes every descriptor but an unlimited one a quota descriptor, as there.
+      const quota =
+        plan.kind !== 'unlimited' &&
+        (this.deps.globalQuotaMode === true || (plan.kind === 'window' && plan.limit!.quotaMode));
+      if (quota) totalQuota++;
       if (status.code === RateLimitCode.OVER_LIMIT) {
-        overall = RateLimitCode.OVER_LIMIT;
-        closest = status;
-      } else if (
-        status.currentLimit !== undefined &&
-        overall !== RateLimitCode.OVER_LIMIT &&
-        (closest === undefined || status.limitRemaining < closest.limitRemaining)
-      ) {
-        closest = status;
+        if (quota) failedQuota++;
+        else {
+          failedRate++;
+          closest = status;
+          closestRemaining = 0;
+        }
       }
       statuses.push(status);
       this.deps.record(domain, plan.metricKey, result);
     }
+    let overall: number =
+      failedRate > 0 || (totalQuota > 0 && totalQuota === failedQuota)
+        ? RateLimitCode.OVER_LIMIT
+        : RateLimitCode.OK;
     const headers: [string, string][] = [];
     if (this.deps.responseHeaders && closest?.currentLimit !== undefined) {
+      const names = this.deps.headerNames ?? DEFAULT_HEADER_NAMES;
       headers.push(
-        ['x-ratelimit-limit', String(closest.currentLimit.requestsPerUnit)],
-        ['x-ratelimit-remaining', String(closest.limitRemaining)],
-        ['x-ratelimit-reset', String(closest.durationUntilResetSeconds)],
+        [names.limit, String(closest.currentLimit.requestsPerUnit)],
+        [names.remaining, String(closest.limitRemaining)],
+        [names.reset, String(closest.durationUntilResetSeconds)],
       );
+    }
+    // SHADOW_MODE: the answer lets the request through; each descriptor's status still tells the truth.
+    if (overall === RateLimitCode.OVER_LIMIT && this.deps.globalShadowMode === true) {
+      overall = RateLimitCode.OK;
+      this.deps.stats?.recordGlobalShadowMode();
     }
     return encodeRateLimitResponse(overall, statuses, headers);
   }

@@ -7,6 +7,8 @@ export interface WindowCounter {
   key: string;
   /** When the window ends (ms): the counter may be forgotten after that. */
   windowEndMs: number;
+  /** Hits for this counter, instead of add()'s `hits` (a descriptor's own hits_addend; 0 only reads). */
+  hits?: number;
 }
 
 export interface WindowCounterStore {
@@ -28,13 +30,13 @@ export class InProcessWindowStore implements WindowCounterStore {
   add(counters: readonly WindowCounter[], hits: number, nowMs: number): number[] {
     const totals = new Array<number>(counters.length);
     for (let i = 0; i < counters.length; i++) {
-      const { key, windowEndMs } = counters[i]!;
+      const { key, windowEndMs, hits: own } = counters[i]!;
       let c = this.counters.get(key);
       if (c === undefined || c.endMs <= nowMs) {
         c = { count: 0, endMs: windowEndMs };
         this.counters.set(key, c);
       }
-      c.count += hits;
+      c.count += own ?? hits;
       totals[i] = c.count;
     }
     return totals;
