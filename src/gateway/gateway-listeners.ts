@@ -128,6 +128,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     globalShadowMode: settings.gateway.ratelimitShadowMode,
     globalQuotaMode: settings.gateway.ratelimitQuotaMode,
     stats: peerStats,
+    dynamicMetadata: settings.gateway.ratelimitDynamicMetadata,
     record: gatewayMetrics.recordDescriptor,
     modeOf: (tenant) => deps.checker.modeOf(tenant),
   }).register(rlsServer);

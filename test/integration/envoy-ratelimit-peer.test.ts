@@ -39,6 +39,15 @@ descriptors:
   - key: baz
     value: qux
     rate_limit: {unlimited: true}
+  - key: meta1
+    metadata: {name: service_1, nested: {a: 1}}
+    rate_limit: {unit: minute, requests_per_unit: 10}
+  - key: meta2
+    metadata: {some_other_name: service_2, nested: {a: 2, b: true}}
+    rate_limit: {unit: minute, requests_per_unit: 5}
+  - key: meta3
+    metadata: {name: service_3}
+    rate_limit: {unit: minute, requests_per_unit: 5}
 `;
 /** Two files of one domain (MERGE_DOMAIN_CONFIG). */
 const MERGE_1 =
@@ -406,16 +415,44 @@ describe('ratelimit_test.go: TestServiceGlobalShadowMode (SHADOW_MODE=true)', ()
   });
 });
 
-describe('ratelimit_test.go: TestServiceGlobalQuotaMode + TestServiceWithCustomRatelimitHeaders', () => {
-  it('QUOTA_MODE: OVER_LIMIT only when every descriptor is over; LIMIT_*_HEADER names are used', async () => {
-    const { client } = await edgeWith({
+/** google.protobuf.Struct as grpc-js decodes it (its well-known types in camelCase), back to plain values. */
+type PbValue = { kind?: string } & Record<string, unknown>;
+function plain(v: PbValue): unknown {
+  switch (v.kind) {
+    case 'structValue':
+      return struct(v['structValue'] as { fields: Record<string, PbValue> });
+    case 'listValue':
+      return (v['listValue'] as { values: PbValue[] }).values.map(plain);
+    case 'nullValue':
+      return null;
+    default:
+      return v[v.kind!];
+  }
+}
+function struct(s: { fields: Record<string, PbValue> } | null | undefined): Record<string, unknown> | null {
+  if (!s) return null;
+  return Object.fromEntries(Object.entries(s.fields).map(([k, v]) => [k, plain(v)]));
+}
+const metadataOf = (res: RateLimitResponse) =>
+  struct(
+    (res as unknown as { dynamic_metadata: { fields: Record<string, PbValue> } | null }).dynamic_metadata,
+  );
+
+describe('ratelimit_test.go: TestServiceGlobalQuotaMode + TestServiceWithCustomRatelimitHeaders + metadata', () => {
+  let client: EnvoyClient;
+  beforeAll(async () => {
+    ({ client } = await edgeWith({
       RATELIMIT_CONFIG: serviceDir(),
       QUOTA_MODE: 'true',
+      RESPONSE_DYNAMIC_METADATA: 'true',
       LIMIT_RESPONSE_HEADERS_ENABLED: 'true',
       LIMIT_LIMIT_HEADER: 'A-Ratelimit-Limit',
       LIMIT_REMAINING_HEADER: 'A-Ratelimit-Remaining',
       LIMIT_RESET_HEADER: 'A-Ratelimit-Reset',
-    });
+    }));
+  });
+
+  it('QUOTA_MODE: OVER_LIMIT only when every descriptor is over; LIMIT_*_HEADER names are used', async () => {
     const some = await client.shouldRateLimit(
       one('different-domain', [[['regular', 'g1']], [['foo', 'bar']]], 6),
     );
@@ -431,5 +468,42 @@ describe('ratelimit_test.go: TestServiceGlobalQuotaMode + TestServiceWithCustomR
       'A-Ratelimit-Remaining',
       'A-Ratelimit-Reset',
     ]);
+  });
+
+  it('TestMetadataReturnedForPassedDescriptors: only passed descriptors give their metadata', async () => {
+    const res = await sendRaw(
+      client,
+      rawRequest(
+        'different-domain',
+        [
+          { entries: [['meta1', 'm1']], hits: 1 },
+          { entries: [['meta3', 'm1']], hits: 6 },
+        ],
+        1,
+      ),
+    );
+    expect(res.overall_code).toBe('OK');
+    expect(metadataOf(res)).toEqual({
+      domain: 'different-domain',
+      descriptors: [
+        { entries: ['meta1=m1'], hitsAddend: 1 },
+        { entries: ['meta3=m1'], hitsAddend: 6 },
+      ],
+      hitsAddend: 1,
+      metadata: { name: 'service_1', nested: { a: 1 } },
+    });
+  });
+
+  it('TestMetadataReturnedForAllPassedDescriptors / TestOverlappingMetadataReturnsTheFirstValue: merged, first wins', async () => {
+    const res = await client.shouldRateLimit(
+      one('different-domain', [[['meta1', 'm2']], [['meta2', 'm2']], [['meta3', 'm2']]]),
+    );
+    expect(res.overall_code).toBe('OK');
+    expect(metadataOf(res)?.['metadata']).toEqual({
+      name: 'service_1',
+      nested: { a: 1, b: true },
+      some_other_name: 'service_2',
+    });
+    expect(metadataOf(res)).not.toHaveProperty('hitsAddend');
   });
 });

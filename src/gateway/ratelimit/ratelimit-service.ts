@@ -15,7 +15,7 @@ import type { GrpcServer } from '../grpc/grpc-server.js';
 import { GrpcError, GrpcStatus } from '../grpc/grpc-status.js';
 import { secondsUntilReset, windowStartSeconds } from './fixed-window.js';
 import { decodeRateLimitRequest } from './rate-limit-request.js';
-import type { RequestDescriptor } from './rate-limit-request.js';
+import type { DecodedRateLimitRequest, RequestDescriptor } from './rate-limit-request.js';
 import { RateLimitCode, encodeRateLimitResponse } from './rate-limit-response.js';
 import type { DescriptorStatus } from './rate-limit-response.js';
 import type { PeerStats } from './peer-stats.js';
@@ -50,6 +50,8 @@ export interface RateLimitServiceDeps {
   globalQuotaMode?: boolean;
   /** envoyproxy/ratelimit's statistics under its statsd-exporter names. */
   stats?: PeerStats;
+  /** envoyproxy/ratelimit's RESPONSE_DYNAMIC_METADATA: describe the request and passed limits' metadata. */
+  dynamicMetadata?: boolean;
   record: (domain: string, descriptor: string, result: DescriptorResult) => void;
   /** The runtime enforcement mode of a tenant (enforce / dry-run / off), as the proxy sees it. */
   modeOf?: (tenant: string) => EnforcementMode;
@@ -184,10 +186,10 @@ export class RateLimitService {
     );
     if (totals instanceof Promise || tenantAnswers.some((a) => a instanceof Promise)) {
       return Promise.all([totals, Promise.all(tenantAnswers)]).then(([t, a]) =>
-        this.respond(req.domain, plans, t, a, nowMs),
+        this.respond(req, plans, t, a, nowMs),
       );
     }
-    return this.respond(req.domain, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
+    return this.respond(req, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
   };
 
   private plan(d: RequestDescriptor, limit: DescriptorLimit | undefined, metricKey: string): Plan {
@@ -250,12 +252,13 @@ export class RateLimitService {
   }
 
   private respond(
-    domain: string,
+    req: DecodedRateLimitRequest,
     plans: readonly Plan[],
     totals: readonly number[],
     tenantAnswers: readonly (RateAnswer | undefined)[],
     nowMs: number,
   ): Buffer {
+    const domain = req.domain;
     const statuses: DescriptorStatus[] = [];
     // The descriptor closest to its limit, for the optional response headers (as envoyproxy/ratelimit).
     let closest: DescriptorStatus | undefined;
@@ -363,6 +366,64 @@ export class RateLimitService {
       overall = RateLimitCode.OK;
       this.deps.stats?.recordGlobalShadowMode();
     }
-    return encodeRateLimitResponse(overall, statuses, headers);
+    const metadata = this.deps.dynamicMetadata === true ? dynamicMetadata(req, plans, statuses) : undefined;
+    return encodeRateLimitResponse(overall, statuses, headers, metadata);
   }
+}
+
+const UNIT_NAMES = ['UNKNOWN', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'MONTH', 'YEAR'];
+
+/**
+ * RESPONSE_DYNAMIC_METADATA as envoyproxy/ratelimit builds it: the domain; each descriptor's entries as
+ * "key=value", its limit override (as text) and its own hits_addend; the request's hits_addend when not 0;
+ * and the `metadata` of every configured limit whose descriptor passed (not over, not unlimited), merged
+ * with the first value winning and nested mappings merged.
+ */
+function dynamicMetadata(
+  req: DecodedRateLimitRequest,
+  plans: readonly Plan[],
+  statuses: readonly DescriptorStatus[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  out['domain'] = req.domain;
+  out['descriptors'] = req.descriptors.map((d) => {
+    const o: Record<string, unknown> = { entries: d.entries.map((e) => `${e.key}=${e.value}`) };
+    if (d.limit !== undefined) {
+      o['limit'] =
+        `requests_per_unit:${d.limit.requestsPerUnit} unit:${UNIT_NAMES[d.limit.unit] ?? d.limit.unit}`;
+    }
+    if (d.hitsAddend !== undefined) o['hitsAddend'] = d.hitsAddend;
+    return o;
+  });
+  if (req.hitsAddend !== 0) out['hitsAddend'] = req.hitsAddend;
+  const passed: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    const meta = plan.kind === 'window' ? plan.limit?.metadata : undefined;
+    if (meta !== undefined && statuses[i]!.code !== RateLimitCode.OVER_LIMIT) mergeMetadata(passed, meta);
+  }
+  if (Object.keys(passed).length > 0) out['metadata'] = passed;
+  return out;
+}
+
+function isStruct(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Adds `src` into `dest` (a fresh object): keys already there stay, unless both sides are mappings. */
+function mergeMetadata(dest: Record<string, unknown>, src: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(src)) {
+    const have = dest[key];
+    const add = src[key];
+    if (have === undefined) {
+      // Copied, so a later merge never writes into the config's frozen objects.
+      dest[key] = isStruct(add) ? copyStruct(add) : add;
+    } else if (isStruct(have) && isStruct(add)) mergeMetadata(have as Record<string, unknown>, add);
+  }
+}
+
+function copyStruct(src: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(src)) out[key] = isStruct(src[key]) ? copyStruct(src[key]) : src[key];
+  return out;
 }

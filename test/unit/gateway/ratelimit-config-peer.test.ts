@@ -713,6 +713,16 @@ describe('config_test.go: TestMetadata (metadata.yaml)', () => {
   });
 });
 
+describe('what the peer accepts and we do not yet', () => {
+  it('refuses unit: week saying it is not supported yet, naming file and key', () => {
+    expect(() =>
+      inline('domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: week, requests_per_unit: 1}\n'),
+    ).toThrow(
+      "inline: descriptors[0].rate_limit.unit: unit 'week' is accepted by envoyproxy/ratelimit but not supported yet",
+    );
+  });
+});
+
 describe('keys the peer documents load, never as "unknown key"', () => {
   it.each(['quota_mode', 'value_to_metric', 'detailed_metric', 'shadow_mode'])('%s: true', (key) => {
     const config = inline(
