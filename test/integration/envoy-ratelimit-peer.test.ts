@@ -5,7 +5,7 @@
 // its environment variables. Asserts the answers and the Prometheus series its statsd-exporter mapping makes.
 // The clock is the test's: 2024-01-01T00:00:02Z, so a minute window resets in 58 s, as in those tests.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,8 @@ async function metrics(edge: EdgeUnderTest): Promise<string> {
 
 /** The value of one series in a Prometheus text page (0 when absent). */
 function series(page: string, name: string, labels: string): number {
-  const line = page.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  const head = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = page.split('\n').find((l) => l.startsWith(head));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 }
 
@@ -227,6 +228,40 @@ describe('integration_test.go: testBasicBaseConfig, on its config directory as i
     expect(
       series(page, 'ratelimit_service_rate_limit_over_limit', 'domain="another",key1="key3",key2=""'),
     ).toBe(5);
+  });
+});
+
+describe('integration_test.go: testConfigReload', () => {
+  it('picks up reload.yaml copied into the directory, and its removal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rls-peer-reload-'));
+    cpSync(INTEGRATION_DIR, dir, { recursive: true });
+    const { edge, client } = await edgeWith({
+      RATELIMIT_CONFIG: dir,
+      RATELIMIT_CONFIG_RELOAD_INTERVAL: '50ms',
+    });
+    const loads = async () => series(await metrics(edge), 'ratelimit_service_config_load_success', '');
+    const before = await client.shouldRateLimit(one('reload', [[['block', 'foo']]], 1));
+    expect(before.overall_code).toBe('OK');
+    expect(before.statuses[0]).toMatchObject({ code: 'OK', current_limit: null });
+    const loadsBefore = await loads();
+    copyFileSync(
+      fileURLToPath(new URL('../vectors/envoy-ratelimit/reload.yaml', import.meta.url)),
+      join(dir, 'reload.yaml'),
+    );
+    await expect.poll(loads, { timeout: 5000 }).toBeGreaterThan(loadsBefore);
+    const key1 = await client.shouldRateLimit(one('reload', [[['key1', 'foo']]], 1));
+    expect(key1.overall_code).toBe('OK');
+    expect(key1.statuses[0]).toMatchObject({
+      current_limit: { requests_per_unit: 50, unit: 'SECOND' },
+      limit_remaining: 49,
+    });
+    expect((await client.shouldRateLimit(one('reload', [[['block', 'foo']]], 1))).overall_code).toBe(
+      'OVER_LIMIT',
+    );
+    const loadsAfter = await loads();
+    rmSync(join(dir, 'reload.yaml'));
+    await expect.poll(loads, { timeout: 5000 }).toBeGreaterThan(loadsAfter);
+    expect((await client.shouldRateLimit(one('reload', [[['block', 'foo']]], 1))).overall_code).toBe('OK');
   });
 });
 
