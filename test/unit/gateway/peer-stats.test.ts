@@ -77,6 +77,46 @@ describe('over / near / within split', () => {
   });
 });
 
+describe('fixed_cache_impl_test.go: TestNearLimit', () => {
+  // [limit, count after the hits, hits] per call on one key → [total, over, near, within] after it.
+  it.each<[string, [number, number, number][], [number, number, number, number]]>([
+    ['under the near ratio', [[15, 11, 1]], [1, 0, 0, 1]],
+    [
+      'then at it, still OK',
+      [
+        [15, 11, 1],
+        [15, 13, 1],
+      ],
+      [2, 0, 1, 2],
+    ],
+    [
+      'then over: near stops counting',
+      [
+        [15, 11, 1],
+        [15, 13, 1],
+        [15, 16, 1],
+      ],
+      [3, 1, 1, 2],
+    ],
+    ['hitsAddend 3, all under near', [[20, 5, 3]], [3, 0, 0, 3]],
+    ['hitsAddend 2, some over near', [[8, 7, 2]], [2, 0, 1, 2]],
+    ['hitsAddend 3, all over near', [[20, 19, 3]], [3, 0, 3, 3]],
+    ['hitsAddend 3, some over the limit', [[20, 22, 3]], [3, 2, 1, 0]],
+    ['hitsAddend 7, in all three places', [[20, 22, 7]], [7, 2, 4, 0]],
+    ['hitsAddend 3, all over the limit', [[10, 30, 3]], [3, 3, 0, 0]],
+  ])('%s', async (_case, calls, [total, over, near, within]) => {
+    const registry = new Registry();
+    const stats = new PeerStats(registry);
+    for (const [limit, after, hits] of calls)
+      stats.recordWindow('domain.key', 'domain.key', limit, after, hits, false);
+    const get = async (name: string) => (await values(registry, name)).get('domain|key|') ?? 0;
+    expect(await get('ratelimit_service_rate_limit_total_hits')).toBe(total);
+    expect(await get('ratelimit_service_rate_limit_over_limit')).toBe(over);
+    expect(await get('ratelimit_service_rate_limit_near_limit')).toBe(near);
+    expect(await get('ratelimit_service_rate_limit_within_limit')).toBe(within);
+  });
+});
+
 describe('bounded series', () => {
   it('gives request-built keys their own series only up to the cap, then counts them under the configured key', async () => {
     const registry = new Registry();
