@@ -432,6 +432,26 @@ describe('ratelimit_test.go, with its environment variables', () => {
     expect(mixed.statuses.map((s) => s.code)).toEqual(['OK', 'OVER_LIMIT']);
   });
 
+  it('caps a descriptor hits_addend of 2^60 at 2^32 − 1, the range of the request one, and stays up', async () => {
+    const huge = await sendRaw(
+      client,
+      rawRequest('different-domain', [{ entries: [['regular', 'huge']], hits: 2 ** 60 }]),
+    );
+    expect(huge.overall_code).toBe('OVER_LIMIT');
+    expect(huge.statuses[0]?.limit_remaining).toBe(0);
+    const page = await metrics(edge);
+    const total = series(
+      page,
+      'ratelimit_service_rate_limit_total_hits',
+      'domain="different-domain",key1="regular",key2=""',
+    );
+    expect(total).toBeGreaterThanOrEqual(0xffff_ffff);
+    expect(total).toBeLessThan(2 ** 33);
+    expect(
+      (await client.shouldRateLimit(one('different-domain', [[['regular', 'other']]]))).overall_code,
+    ).toBe('OK');
+  });
+
   it('MERGE_DOMAIN_CONFIG: two files of one domain both apply', async () => {
     const res = await client.shouldRateLimit(one('merged', [[['a', 'x']], [['b', 'x']]]));
     expect(res.statuses.map((s) => s.current_limit?.requests_per_unit)).toEqual([1, 2]);
