@@ -21,6 +21,7 @@ import type { GrpcTlsOptions } from './grpc/grpc-server.js';
 import { HealthService, ServingStatus } from './grpc/health-service.js';
 import { RATELIMIT_SERVICE, RateLimitService } from './ratelimit/ratelimit-service.js';
 import { InProcessWindowStore } from './ratelimit/window-counter-store.js';
+import { PeerStats } from './ratelimit/peer-stats.js';
 
 export interface GatewayDeps {
   settings: Settings;
@@ -66,6 +67,7 @@ function grpcTls(material: TlsMaterial): GrpcTlsOptions {
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { settings, log } = deps;
   const gatewayMetrics = new GatewayMetrics(deps.metrics.registry);
+  const peerStats = new PeerStats(deps.metrics.registry);
   const files = tlsFiles(settings);
   const material = files ? readTlsMaterial(files) : undefined;
   const tls = material ? grpcTls(material) : undefined;
@@ -80,6 +82,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     settings.gateway.ratelimitConfig,
     (outcome, detail) => {
       gatewayMetrics.recordReload(outcome);
+      peerStats.recordConfigLoad(outcome === 'applied');
       if (outcome === 'error')
         log.error(
           { file: settings.gateway.ratelimitConfig },
@@ -88,8 +91,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       else log.info({ file: settings.gateway.ratelimitConfig }, `rate limit config applied: ${detail}`);
     },
     deps.now,
+    { mergeDomains: settings.gateway.ratelimitMergeDomains },
   );
   ratelimitConfig.loadInitial();
+  if (settings.gateway.ratelimitConfig) peerStats.recordConfigLoad(true);
   ratelimitConfig.start(settings.gateway.ratelimitReloadMs);
 
   const common = {
@@ -131,7 +136,16 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     config: ratelimitConfig,
     now: deps.now,
     tenantKey: settings.gateway.ratelimitTenantKey,
-    responseHeaders: settings.gateway.ratelimitResponseHeaders,
+    responseHeaders:
+      settings.gateway.ratelimitResponseHeaders || settings.gateway.ratelimitLimitHeaders.enabled,
+    // LIMIT_RESPONSE_HEADERS_ENABLED names the headers LIMIT_*_HEADER; RATELIMIT_RESPONSE_HEADERS alone, x-ratelimit-*.
+    ...(settings.gateway.ratelimitLimitHeaders.enabled
+      ? { headerNames: settings.gateway.ratelimitLimitHeaders }
+      : {}),
+    globalShadowMode: settings.gateway.ratelimitShadowMode,
+    globalQuotaMode: settings.gateway.ratelimitQuotaMode,
+    stats: peerStats,
+    dynamicMetadata: settings.gateway.ratelimitDynamicMetadata,
     record: gatewayMetrics.recordDescriptor,
     modeOf: (tenant) => deps.checker.modeOf(tenant),
   }).register(rlsServer);

@@ -102,6 +102,14 @@ export interface Settings {
     /** Lower-cased. */
     ratelimitTenantKey: string;
     ratelimitResponseHeaders: boolean;
+    /** MERGE_DOMAIN_CONFIG. */
+    ratelimitMergeDomains: boolean;
+    /** envoyproxy/ratelimit's SHADOW_MODE, QUOTA_MODE and RESPONSE_DYNAMIC_METADATA. */
+    ratelimitShadowMode: boolean;
+    ratelimitQuotaMode: boolean;
+    ratelimitDynamicMetadata: boolean;
+    /** envoyproxy/ratelimit's LIMIT_RESPONSE_HEADERS_ENABLED and its LIMIT_*_HEADER names. */
+    ratelimitLimitHeaders: { enabled: boolean; limit: string; remaining: string; reset: string };
     authzHttpPath: string;
     grpcTls: { certFile: string; keyFile: string; clientCaFile: string };
     /** Connection, keepalive and deadline limits of both gRPC listeners (grpc-go's server option names). */
@@ -259,6 +267,16 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       ratelimitReloadMs: get('RATELIMIT_CONFIG_RELOAD_INTERVAL'),
       ratelimitTenantKey: (get('RATELIMIT_TENANT_KEY') || get('TENANT_HEADER')).toLowerCase(),
       ratelimitResponseHeaders: get('RATELIMIT_RESPONSE_HEADERS'),
+      ratelimitMergeDomains: get('MERGE_DOMAIN_CONFIG'),
+      ratelimitShadowMode: get('SHADOW_MODE'),
+      ratelimitQuotaMode: get('QUOTA_MODE'),
+      ratelimitDynamicMetadata: get('RESPONSE_DYNAMIC_METADATA'),
+      ratelimitLimitHeaders: Object.freeze({
+        enabled: get('LIMIT_RESPONSE_HEADERS_ENABLED'),
+        limit: get('LIMIT_LIMIT_HEADER'),
+        remaining: get('LIMIT_REMAINING_HEADER'),
+        reset: get('LIMIT_RESET_HEADER'),
+      }),
       authzHttpPath: get('AUTHZ_HTTP_PATH').replace(/\/+$/, ''),
       grpcTls: Object.freeze({
         certFile: get('GRPC_TLS_CERT_FILE'),

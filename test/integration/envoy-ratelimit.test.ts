@@ -150,14 +150,14 @@ describe('ShouldRateLimit with descriptor rules', () => {
     expect((await client.shouldRateLimit(req)).overall_code).toBe('OVER_LIMIT');
   });
 
-  it('refuses an empty domain or descriptor list with INVALID_ARGUMENT', async () => {
+  it('refuses an empty domain or descriptor list with UNKNOWN, as envoyproxy/ratelimit does', async () => {
     await expect(
       client.shouldRateLimit({ domain: '', descriptors: [{ entries: [{ key: 'a', value: 'b' }] }] }),
     ).rejects.toMatchObject({
-      code: grpc.status.INVALID_ARGUMENT,
+      code: grpc.status.UNKNOWN,
     });
     await expect(client.shouldRateLimit({ domain: 'edge', descriptors: [] })).rejects.toMatchObject({
-      code: grpc.status.INVALID_ARGUMENT,
+      code: grpc.status.UNKNOWN,
     });
   });
 

@@ -3,7 +3,7 @@
 // the 5-byte gRPC message prefix reserved up front so framing costs no extra copy.
 // It must never share its scratch buffer with a caller: finishFramed() returns a fresh Buffer.
 
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './wire-reader.js';
+import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './wire-reader.js';
 
 const GRPC_PREFIX_BYTES = 5;
 
@@ -46,6 +46,15 @@ export class WireWriter {
   varint(field: number, value: number): this {
     this.rawVarint(field * 8 + WIRE_VARINT);
     this.rawVarint(value);
+    return this;
+  }
+
+  /** A double field (google.protobuf.Value.number_value). */
+  double(field: number, value: number): this {
+    this.rawVarint(field * 8 + WIRE_FIXED64);
+    this.ensure(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
     return this;
   }
 

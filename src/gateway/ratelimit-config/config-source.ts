@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SourceVersionLog } from '../../observe/audit/config-audit.js';
 import { ConfigError } from '../../lib/config-error.js';
 import { EMPTY_RATELIMIT_CONFIG, parseRateLimitConfig } from './descriptor-config.js';
-import type { ConfigFileText, RateLimitConfig } from './descriptor-config.js';
+import type { ConfigFileText, ParseOptions, RateLimitConfig } from './descriptor-config.js';
 
 export type ReloadOutcome = 'applied' | 'error';
 
@@ -77,8 +77,8 @@ function checksum(files: readonly ConfigFileText[]): string {
   return hash.digest('hex');
 }
 
-export function readRateLimitConfig(path: string): RateLimitConfig {
-  return parseRateLimitConfig(readFiles(path));
+export function readRateLimitConfig(path: string, options: ParseOptions = {}): RateLimitConfig {
+  return parseRateLimitConfig(readFiles(path), options);
 }
 
 export class RateLimitConfigSource {
@@ -98,6 +98,8 @@ export class RateLimitConfigSource {
     readonly path: string,
     private readonly onReload: (outcome: ReloadOutcome, detail: string) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** How files are combined (MERGE_DOMAIN_CONFIG). */
+    private readonly parseOptions: ParseOptions = {},
   ) {
     this.versions = new SourceVersionLog('ratelimit_config', path, now);
   }
@@ -112,7 +114,7 @@ export class RateLimitConfigSource {
     if (!this.path) return;
     this.seen = fingerprint(this.path);
     const files = readFiles(this.path);
-    this.config = parseRateLimitConfig(files);
+    this.config = parseRateLimitConfig(files, this.parseOptions);
     this.goodSum = checksum(files);
     this.lastAppliedMs = this.now();
     this.versions.record('applied', this.goodSum, this.describe());
@@ -139,7 +141,7 @@ export class RateLimitConfigSource {
         return;
       }
       if (sum === this.badSum) return;
-      const next = parseRateLimitConfig(files);
+      const next = parseRateLimitConfig(files, this.parseOptions);
       // One assignment: a request reads the old config or the new one whole, never a mix.
       this.config = next;
       this.goodSum = sum;

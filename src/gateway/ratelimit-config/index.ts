@@ -11,11 +11,13 @@ export type {
   ConfigFileText,
   DescriptorLimit,
   DescriptorNode,
+  ParseOptions,
   RateLimitConfig,
   UnitCode,
   UnitName,
+  WildcardEntry,
 } from './descriptor-config.js';
-export { findLimit } from './descriptor-matcher.js';
+export { findLimit, wildcardMatch } from './descriptor-matcher.js';
 export type { DescriptorEntry, LimitMatch } from './descriptor-matcher.js';
 export { RateLimitConfigSource, readRateLimitConfig } from './config-source.js';
 export type { ConfigSourceStatus, ReloadOutcome } from './config-source.js';

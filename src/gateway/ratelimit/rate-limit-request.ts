@@ -1,5 +1,5 @@
-// Decodes envoy.service.ratelimit.v3.RateLimitRequest: domain, descriptors (entries and an optional
-// limit override) and hits_addend. Unknown fields are skipped; nothing is validated beyond the wire format.
+// Decodes envoy.service.ratelimit.v3.RateLimitRequest: domain, descriptors (entries, an optional limit
+// override and an optional per-descriptor hits_addend) and hits_addend. Unknown fields are skipped; nothing is validated beyond the wire format.
 
 import { WireReader } from '../protobuf/wire-reader.js';
 import type { DescriptorEntry } from '../ratelimit-config/index.js';
@@ -8,6 +8,12 @@ export interface RequestDescriptor {
   entries: DescriptorEntry[];
   /** RateLimitDescriptor.limit: a limit Envoy supplies itself, overriding the config. */
   limit: { requestsPerUnit: number; unit: number } | undefined;
+  /**
+   * RateLimitDescriptor.hits_addend (google.protobuf.UInt64Value): when present it replaces the request's
+   * hits_addend for this descriptor, and 0 means check without counting. Capped at 2^32 − 1, the range of
+   * the request's own hits_addend.
+   */
+  hitsAddend: number | undefined;
 }
 
 export interface DecodedRateLimitRequest {
@@ -25,13 +31,16 @@ const DESCRIPTORS = (2 << 3) | 2;
 const HITS_ADDEND = 3 << 3;
 const DESCRIPTOR_ENTRIES = (1 << 3) | 2;
 const DESCRIPTOR_LIMIT = (2 << 3) | 2;
+const DESCRIPTOR_HITS_ADDEND = (3 << 3) | 2;
+const WRAPPER_VALUE = 1 << 3;
+const MAX_UINT32 = 0xffff_ffff;
 const KEY = (1 << 3) | 2;
 const VALUE = (2 << 3) | 2;
 const OVERRIDE_RPU = 1 << 3;
 const OVERRIDE_UNIT = 2 << 3;
 
 function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
-  const d: RequestDescriptor = { entries: [], limit: undefined };
+  const d: RequestDescriptor = { entries: [], limit: undefined, hitsAddend: undefined };
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag === DESCRIPTOR_ENTRIES) {
@@ -55,6 +64,15 @@ function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
         else reader.skip(t, stop);
       }
       d.limit = limit;
+    } else if (tag === DESCRIPTOR_HITS_ADDEND) {
+      const stop = reader.delimitedEnd(end);
+      let value = 0;
+      while (reader.pos < stop) {
+        const t = reader.tag(stop);
+        if (t === WRAPPER_VALUE) value = Math.min(reader.varint(stop), MAX_UINT32);
+        else reader.skip(t, stop);
+      }
+      d.hitsAddend = value;
     } else reader.skip(tag, end);
   }
   return d;

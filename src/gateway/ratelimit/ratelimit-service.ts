@@ -15,9 +15,10 @@ import type { GrpcServer } from '../grpc/grpc-server.js';
 import { GrpcError, GrpcStatus } from '../grpc/grpc-status.js';
 import { secondsUntilReset, windowStartSeconds } from './fixed-window.js';
 import { decodeRateLimitRequest } from './rate-limit-request.js';
-import type { RequestDescriptor } from './rate-limit-request.js';
+import type { DecodedRateLimitRequest, RequestDescriptor } from './rate-limit-request.js';
 import { RateLimitCode, encodeRateLimitResponse } from './rate-limit-response.js';
 import type { DescriptorStatus } from './rate-limit-response.js';
+import type { PeerStats } from './peer-stats.js';
 import type { WindowCounter, WindowCounterStore } from './window-counter-store.js';
 
 export const RATELIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
@@ -55,6 +56,16 @@ export interface RateLimitServiceDeps {
   tenantKey: string;
   /** Add x-ratelimit-limit/-remaining/-reset to the response (envoyproxy's LIMIT_RESPONSE_HEADERS_ENABLED). */
   responseHeaders: boolean;
+  /** The names of those headers (envoyproxy/ratelimit's LIMIT_LIMIT_HEADER …); default x-ratelimit-*. */
+  headerNames?: { limit: string; remaining: string; reset: string };
+  /** envoyproxy/ratelimit's SHADOW_MODE: the overall answer is never OVER_LIMIT; statuses stay as they are. */
+  globalShadowMode?: boolean;
+  /** envoyproxy/ratelimit's QUOTA_MODE: every configured limit is in quota mode. */
+  globalQuotaMode?: boolean;
+  /** envoyproxy/ratelimit's statistics under its statsd-exporter names. */
+  stats?: PeerStats;
+  /** envoyproxy/ratelimit's RESPONSE_DYNAMIC_METADATA: describe the request and passed limits' metadata. */
+  dynamicMetadata?: boolean;
   /**
    * Counts one descriptor's outcome. `domain` is a configured domain or UNKNOWN_LABEL, `descriptor` a config
    * key (or a fixed word); `detailedBase` is set when detailed_metric added the request value.
@@ -75,7 +86,19 @@ interface Plan {
   tenant: string;
   query: RateQuery | undefined;
   enforced: boolean;
+  /** Hits for this descriptor: its own hits_addend, else the request's (0 there counts as 1). */
+  hits: number;
+  /** share_threshold: per entry, the pattern standing for the value in the counter key. */
+  shared: readonly (string | undefined)[] | undefined;
+  /** The config's own key for the limit (undefined for a limit Envoy sent): bounds the peer stats. */
+  configuredKey: string | undefined;
 }
+
+const DEFAULT_HEADER_NAMES = {
+  limit: 'x-ratelimit-limit',
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+};
 
 function overrideLimit(domain: string, d: RequestDescriptor): DescriptorLimit {
   const key = d.entries.map((e) => (e.value ? `${e.key}_${e.value}` : e.key)).join('.');
@@ -88,6 +111,8 @@ function overrideLimit(domain: string, d: RequestDescriptor): DescriptorLimit {
     name: '',
     replaces: [],
     detailedMetric: false,
+    quotaMode: false,
+    metadata: undefined,
   };
 }
 
@@ -100,10 +125,14 @@ export class RateLimitService {
 
   readonly shouldRateLimit = (message: Buffer): Buffer | Promise<Buffer> => {
     const req = decodeRateLimitRequest(message);
-    if (req.domain === '')
-      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'rate limit domain must not be empty');
+    // envoyproxy/ratelimit answers these with a plain error, which gRPC sends as UNKNOWN.
+    if (req.domain === '') {
+      this.deps.stats?.recordServiceError();
+      throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit domain must not be empty');
+    }
     if (req.descriptors.length === 0) {
-      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'rate limit descriptor list must not be empty');
+      this.deps.stats?.recordServiceError();
+      throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit descriptor list must not be empty');
     }
     if (req.hitsAddend > MAX_HITS_ADDEND) {
       throw new GrpcError(
@@ -119,6 +148,8 @@ export class RateLimitService {
     for (const d of req.descriptors) {
       let limit: DescriptorLimit | undefined;
       let metricKey = '';
+      let shared: readonly (string | undefined)[] | undefined;
+      let configuredKey: string | undefined;
       if (d.limit !== undefined && config.domains.has(req.domain)) {
         // envoyproxy/ratelimit: a limit Envoy supplies wins over the config (only for a configured domain).
         // Its fullKey holds request values: the metric names the config key it matches, if any, instead.
@@ -129,10 +160,16 @@ export class RateLimitService {
         if (match) {
           limit = match.limit;
           metricKey = match.metricKey;
+          shared = match.sharedValues;
+          configuredKey = limit.fullKey;
         }
       }
       if (limit) for (const name of limit.replaces) replaced.add(name);
-      plans.push(this.plan(d, limit, metricKey));
+      const plan = this.plan(d, limit, metricKey);
+      plan.hits = d.hitsAddend ?? hits;
+      plan.shared = shared;
+      plan.configuredKey = configuredKey;
+      plans.push(plan);
     }
     const counters: WindowCounter[] = [];
     for (let i = 0; i < plans.length; i++) {
@@ -153,28 +190,38 @@ export class RateLimitService {
       const start = windowStartSeconds(nowMs, unitSeconds);
       plan.counter = counters.length;
       // As envoyproxy/ratelimit's cache key: domain, every entry of the request descriptor, window start.
+      // share_threshold: the pattern stands for the value, so every matching value shares the counter.
       let key = req.domain;
-      for (const e of req.descriptors[i]!.entries) key += `\u0000${e.key}\u0000${e.value}`;
+      const entries = req.descriptors[i]!.entries;
+      const shared = plan.shared;
+      for (let j = 0; j < entries.length; j++) {
+        const e = entries[j]!;
+        key += `\u0000${e.key}\u0000${shared?.[j] ?? e.value}`;
+      }
       if (key.length > MAX_COUNTER_KEY_CHARS) {
         throw new GrpcError(
           GrpcStatus.INVALID_ARGUMENT,
           `descriptor ${i} is ${key.length} characters long with its domain; at most ${MAX_COUNTER_KEY_CHARS}`,
         );
       }
-      counters.push({ key: `${key}\u0000${start}`, windowEndMs: (start + unitSeconds) * 1000 });
+      counters.push({
+        key: `${key}\u0000${start}`,
+        windowEndMs: (start + unitSeconds) * 1000,
+        hits: plan.hits,
+      });
     }
 
     const domainLabel = config.domains.has(req.domain) ? req.domain : UNKNOWN_LABEL;
     const totals = counters.length > 0 ? this.deps.windows.add(counters, hits, nowMs) : [];
     const tenantAnswers = plans.map((p) =>
-      p.kind === 'tenant' ? this.takeRequests(p.tenant, p.query!, hits, nowMs) : undefined,
+      p.kind === 'tenant' ? this.takeRequests(p.tenant, p.query!, p.hits, nowMs) : undefined,
     );
     if (totals instanceof Promise || tenantAnswers.some((a) => a instanceof Promise)) {
       return Promise.all([totals, Promise.all(tenantAnswers)]).then(([t, a]) =>
-        this.respond(domainLabel, plans, t, a, nowMs),
+        this.respond(req, domainLabel, plans, t, a, nowMs),
       );
     }
-    return this.respond(domainLabel, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
+    return this.respond(req, domainLabel, plans, totals, tenantAnswers as (RateAnswer | undefined)[], nowMs);
   };
 
   private plan(d: RequestDescriptor, limit: DescriptorLimit | undefined, metricKey: string): Plan {
@@ -186,6 +233,9 @@ export class RateLimitService {
       tenant: '',
       query: undefined,
       enforced: true,
+      hits: 1,
+      shared: undefined,
+      configuredKey: undefined,
     };
     if (limit !== undefined) {
       plan.kind = limit.unlimited ? 'unlimited' : 'window';
@@ -227,16 +277,22 @@ export class RateLimitService {
   }
 
   private respond(
-    domain: string,
+    req: DecodedRateLimitRequest,
+    /** req.domain when it is configured, else UNKNOWN_LABEL: only configured domains become labels. */
+    domainLabel: string,
     plans: readonly Plan[],
     totals: readonly number[],
     tenantAnswers: readonly (RateAnswer | undefined)[],
     nowMs: number,
   ): Buffer {
-    let overall: number = RateLimitCode.OK;
     const statuses: DescriptorStatus[] = [];
     // The descriptor closest to its limit, for the optional response headers (as envoyproxy/ratelimit).
     let closest: DescriptorStatus | undefined;
+    let closestRemaining = MAX_UINT32;
+    // As envoyproxy/ratelimit: OVER_LIMIT when a non-quota descriptor is over, or every quota one is.
+    let failedRate = 0;
+    let failedQuota = 0;
+    let totalQuota = 0;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
       let status: DescriptorStatus;
@@ -252,6 +308,14 @@ export class RateLimitService {
           durationUntilResetSeconds: secondsUntilReset(nowMs, UNIT_SECONDS[limit.unit]!),
         };
         result = over ? (limit.shadowMode ? 'shadow_over_limit' : 'over_limit') : 'ok';
+        this.deps.stats?.recordWindow(
+          plan.metricKey,
+          plan.configuredKey,
+          limit.requestsPerUnit,
+          total,
+          plan.hits,
+          limit.shadowMode,
+        );
       } else if (plan.kind === 'tenant') {
         const answer = tenantAnswers[i]!;
         const query = plan.query!;
@@ -290,33 +354,107 @@ export class RateLimitService {
         };
         result = 'no_limit';
       }
+      if (status.currentLimit !== undefined && status.limitRemaining < closestRemaining) {
+        closest = status;
+        closestRemaining = status.limitRemaining;
+      }
+      // QUOTA_MODE makes every descriptor but an unlimited one a quota descriptor, as there.
+      const quota =
+        plan.kind !== 'unlimited' &&
+        (this.deps.globalQuotaMode === true || (plan.kind === 'window' && plan.limit!.quotaMode));
+      if (quota) totalQuota++;
       if (status.code === RateLimitCode.OVER_LIMIT) {
-        overall = RateLimitCode.OVER_LIMIT;
-        closest = status;
-      } else if (
-        status.currentLimit !== undefined &&
-        overall !== RateLimitCode.OVER_LIMIT &&
-        (closest === undefined || status.limitRemaining < closest.limitRemaining)
-      ) {
-        closest = status;
+        if (quota) failedQuota++;
+        else {
+          failedRate++;
+          closest = status;
+          closestRemaining = 0;
+        }
       }
       statuses.push(status);
-      const limit = plan.limit;
-      // detailed_metric appends the request value: the recorder caps how many such series exist.
+      // detailed_metric and value_to_metric append request values: the recorder caps how many such series exist.
       const detailed =
-        limit !== undefined && limit.detailedMetric && plan.metricKey !== limit.fullKey
-          ? limit.fullKey
+        plan.configuredKey !== undefined && plan.metricKey !== plan.configuredKey
+          ? plan.configuredKey
           : undefined;
-      this.deps.record(domain, plan.metricKey, result, detailed);
+      this.deps.record(domainLabel, plan.metricKey, result, detailed);
     }
+    let overall: number =
+      failedRate > 0 || (totalQuota > 0 && totalQuota === failedQuota)
+        ? RateLimitCode.OVER_LIMIT
+        : RateLimitCode.OK;
     const headers: [string, string][] = [];
     if (this.deps.responseHeaders && closest?.currentLimit !== undefined) {
+      const names = this.deps.headerNames ?? DEFAULT_HEADER_NAMES;
       headers.push(
-        ['x-ratelimit-limit', String(closest.currentLimit.requestsPerUnit)],
-        ['x-ratelimit-remaining', String(closest.limitRemaining)],
-        ['x-ratelimit-reset', String(closest.durationUntilResetSeconds)],
+        [names.limit, String(closest.currentLimit.requestsPerUnit)],
+        [names.remaining, String(closest.limitRemaining)],
+        [names.reset, String(closest.durationUntilResetSeconds)],
       );
     }
-    return encodeRateLimitResponse(overall, statuses, headers);
+    // SHADOW_MODE: the answer lets the request through; each descriptor's status still tells the truth.
+    if (overall === RateLimitCode.OVER_LIMIT && this.deps.globalShadowMode === true) {
+      overall = RateLimitCode.OK;
+      this.deps.stats?.recordGlobalShadowMode();
+    }
+    const metadata = this.deps.dynamicMetadata === true ? dynamicMetadata(req, plans, statuses) : undefined;
+    return encodeRateLimitResponse(overall, statuses, headers, metadata);
   }
+}
+
+const UNIT_NAMES = ['UNKNOWN', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'MONTH', 'YEAR'];
+
+/**
+ * RESPONSE_DYNAMIC_METADATA as envoyproxy/ratelimit builds it: the domain; each descriptor's entries as
+ * "key=value", its limit override (as text) and its own hits_addend; the request's hits_addend when not 0;
+ * and the `metadata` of every configured limit whose descriptor passed (not over, not unlimited), merged
+ * with the first value winning and nested mappings merged.
+ */
+function dynamicMetadata(
+  req: DecodedRateLimitRequest,
+  plans: readonly Plan[],
+  statuses: readonly DescriptorStatus[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  out['domain'] = req.domain;
+  out['descriptors'] = req.descriptors.map((d) => {
+    const o: Record<string, unknown> = { entries: d.entries.map((e) => `${e.key}=${e.value}`) };
+    if (d.limit !== undefined) {
+      o['limit'] =
+        `requests_per_unit:${d.limit.requestsPerUnit} unit:${UNIT_NAMES[d.limit.unit] ?? d.limit.unit}`;
+    }
+    if (d.hitsAddend !== undefined) o['hitsAddend'] = d.hitsAddend;
+    return o;
+  });
+  if (req.hitsAddend !== 0) out['hitsAddend'] = req.hitsAddend;
+  const passed: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    const meta = plan.kind === 'window' ? plan.limit?.metadata : undefined;
+    if (meta !== undefined && statuses[i]!.code !== RateLimitCode.OVER_LIMIT) mergeMetadata(passed, meta);
+  }
+  if (Object.keys(passed).length > 0) out['metadata'] = passed;
+  return out;
+}
+
+function isStruct(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Adds `src` into `dest` (a fresh object): keys already there stay, unless both sides are mappings. */
+function mergeMetadata(dest: Record<string, unknown>, src: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(src)) {
+    const have = dest[key];
+    const add = src[key];
+    if (have === undefined) {
+      // Copied, so a later merge never writes into the config's frozen objects.
+      dest[key] = isStruct(add) ? copyStruct(add) : add;
+    } else if (isStruct(have) && isStruct(add)) mergeMetadata(have as Record<string, unknown>, add);
+  }
+}
+
+function copyStruct(src: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(src)) out[key] = isStruct(src[key]) ? copyStruct(src[key]) : src[key];
+  return out;
 }

@@ -10,6 +10,8 @@ export interface WindowCounter {
   key: string;
   /** When the window ends (ms): the counter may be forgotten after that. */
   windowEndMs: number;
+  /** Hits for this counter, instead of add()'s `hits` (a descriptor's own hits_addend; 0 only reads). */
+  hits?: number;
 }
 
 export interface WindowCounterStore {
@@ -48,7 +50,7 @@ export class InProcessWindowStore implements WindowCounterStore {
   add(counters: readonly WindowCounter[], hits: number, nowMs: number): number[] {
     const totals = new Array<number>(counters.length);
     for (let i = 0; i < counters.length; i++) {
-      const { key, windowEndMs } = counters[i]!;
+      const { key, windowEndMs, hits: own } = counters[i]!;
       let c = this.counters.get(key);
       if (c === undefined || c.endMs <= nowMs) {
         if (c === undefined && !this.hasRoom(nowMs)) {
@@ -60,7 +62,7 @@ export class InProcessWindowStore implements WindowCounterStore {
         this.counters.set(key, c);
       }
       // Capped so that repeated 2^32 − 1 hits in a long window stay an exact integer.
-      c.count = Math.min(c.count + hits, FULL_STORE_TOTAL);
+      c.count = Math.min(c.count + (own ?? hits), FULL_STORE_TOTAL);
       totals[i] = c.count;
     }
     return totals;

@@ -35,6 +35,51 @@ export const GATEWAY_SETTINGS = {
     description:
       'Add x-ratelimit-limit/-remaining/-reset of the closest descriptor to ShouldRateLimit responses.',
   },
+  MERGE_DOMAIN_CONFIG: {
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: RATELIMIT_CONFIG files naming the same domain are merged (a descriptor both define is still refused); false: refused.',
+  },
+  SHADOW_MODE: {
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: ShouldRateLimit always answers OK overall (descriptor statuses still say OVER_LIMIT); counted in ratelimit_service_global_shadow_mode.',
+  },
+  QUOTA_MODE: {
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: every descriptor is in quota mode (quota_mode): OVER_LIMIT overall only when all of them are over.',
+  },
+  LIMIT_RESPONSE_HEADERS_ENABLED: {
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      'envoyproxy/ratelimit: add LIMIT_LIMIT_HEADER/LIMIT_REMAINING_HEADER/LIMIT_RESET_HEADER of the closest descriptor to ShouldRateLimit responses.',
+  },
+  LIMIT_LIMIT_HEADER: {
+    kind: 'string',
+    defaultValue: 'RateLimit-Limit',
+    description: 'Header name for the limit when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  LIMIT_REMAINING_HEADER: {
+    kind: 'string',
+    defaultValue: 'RateLimit-Remaining',
+    description: 'Header name for the remaining count when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  LIMIT_RESET_HEADER: {
+    kind: 'string',
+    defaultValue: 'RateLimit-Reset',
+    description: 'Header name for the seconds until reset when LIMIT_RESPONSE_HEADERS_ENABLED is on.',
+  },
+  RESPONSE_DYNAMIC_METADATA: {
+    kind: 'bool',
+    defaultValue: 'false',
+    description:
+      "envoyproxy/ratelimit: send dynamic_metadata (domain, descriptors, the passed descriptors' metadata) in ShouldRateLimit responses.",
+  },
   AUTHZ_HTTP_PATH: {
     kind: 'string',
     defaultValue: '/_edge/authz',
