@@ -41,7 +41,7 @@ import {
   wrongWireType,
   anyValueLength,
 } from './otlp-proto-fields.js';
-import { ProtoReader } from './protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 export { describeOtlpSeries } from './otlp-describe-series.js';
@@ -127,7 +127,7 @@ class OtlpScan {
   attributeValueLength = 0;
 
   constructor(readonly buf: Uint8Array) {
-    this.reader = new ProtoReader(buf);
+    this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
 
   request(): void {

@@ -3,7 +3,7 @@
 // BodyDecodeError, whatever the bytes. Sample, exemplar, histogram and metadata payloads are skipped by length.
 
 import { invalidProtobuf } from './errors.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -40,7 +40,7 @@ const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
  * fields of wire types 0, 1, 2 and 5 are skipped.
  */
 export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): RequestInfo {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
 
   let series = 0;

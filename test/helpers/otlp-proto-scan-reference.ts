@@ -46,7 +46,7 @@ import {
   temporalityOf,
   wrongWireType,
 } from '../../src/remote-write/otlp-proto-fields.js';
-import { ProtoReader } from '../../src/remote-write/protobuf-reader.js';
+import { ProtoReader } from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 /** The OTLP metric kinds, in the order of their `Metric.data` oneof fields. */
@@ -130,7 +130,7 @@ class OtlpScan {
   attributeValueLength = 0;
 
   constructor(readonly buf: Uint8Array) {
-    this.reader = new ProtoReader(buf);
+    this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
 
   request(): void {

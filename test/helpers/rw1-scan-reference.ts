@@ -3,7 +3,7 @@
 // error (message and offset), for every body.
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../../src/remote-write/protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -40,7 +40,7 @@ const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
  * fields of wire types 0, 1, 2 and 5 are skipped.
  */
 export function scanWriteRequestReference(buf: Uint8Array, bytesCompressed: number): RequestInfo {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
 
   let series = 0;

@@ -2,7 +2,7 @@
 // headers (the `headers` map or Envoy's raw `header_map`) and the body (`raw_body`, else `body`).
 // Everything else is skipped unread. The body is a view into the request buffer, never a copy.
 
-import { WireReader } from '../protobuf/wire-reader.js';
+import { ProtoReader } from '../../wire/protobuf-reader.js';
 
 export interface CheckedHttpRequest {
   method: string;
@@ -41,7 +41,7 @@ function addHeader(headers: Record<string, string>, key: string, value: string):
 }
 
 /** One `map<string,string>` entry or one HeaderValue: key 1, value 2, raw_value 3 (HeaderValue only). */
-function readHeader(reader: WireReader, end: number, headers: Record<string, string>): void {
+function readHeader(reader: ProtoReader, end: number, headers: Record<string, string>): void {
   let key = '';
   let value = '';
   while (reader.pos < end) {
@@ -54,7 +54,7 @@ function readHeader(reader: WireReader, end: number, headers: Record<string, str
   if (key !== '') addHeader(headers, key, value);
 }
 
-function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): void {
+function readHttp(reader: ProtoReader, end: number, out: CheckedHttpRequest): void {
   let body: Uint8Array | undefined;
   let rawBody: Uint8Array | undefined;
   while (reader.pos < end) {
@@ -70,16 +70,16 @@ function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): voi
         out.id = reader.string(end);
         break;
       case HTTP_HEADERS: {
-        const stop = reader.delimitedEnd(end);
+        const stop = reader.messageEnd(end);
         readHeader(reader, stop, out.headers);
         break;
       }
       case HTTP_HEADER_MAP: {
-        const stop = reader.delimitedEnd(end);
+        const stop = reader.messageEnd(end);
         while (reader.pos < stop) {
           const inner = reader.tag(stop);
           if (inner === ENTRY_KEY) {
-            const valueEnd = reader.delimitedEnd(stop);
+            const valueEnd = reader.messageEnd(stop);
             readHeader(reader, valueEnd, out.headers);
           } else reader.skip(inner, stop);
         }
@@ -109,7 +109,7 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
     body: EMPTY,
     id: '',
   };
-  const reader = new WireReader(message);
+  const reader = new ProtoReader(message);
   const end = message.length;
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -117,17 +117,17 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
       reader.skip(tag, end);
       continue;
     }
-    const attributesEnd = reader.delimitedEnd(end);
+    const attributesEnd = reader.messageEnd(end);
     while (reader.pos < attributesEnd) {
       const t = reader.tag(attributesEnd);
       if (t !== ATTRIBUTES_REQUEST) {
         reader.skip(t, attributesEnd);
         continue;
       }
-      const requestEnd = reader.delimitedEnd(attributesEnd);
+      const requestEnd = reader.messageEnd(attributesEnd);
       while (reader.pos < requestEnd) {
         const r = reader.tag(requestEnd);
-        if (r === REQUEST_HTTP) readHttp(reader, reader.delimitedEnd(requestEnd), out);
+        if (r === REQUEST_HTTP) readHttp(reader, reader.messageEnd(requestEnd), out);
         else reader.skip(r, requestEnd);
       }
     }

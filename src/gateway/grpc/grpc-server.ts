@@ -13,7 +13,7 @@ import type {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { WireFormatError } from '../protobuf/wire-reader.js';
+import { WireFormatError } from '../../wire/protobuf-reader.js';
 import { GrpcError, GrpcStatus, encodeGrpcMessage } from './grpc-status.js';
 import type { GrpcStatusCode } from './grpc-status.js';
 

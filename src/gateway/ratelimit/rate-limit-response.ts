@@ -1,7 +1,7 @@
 // Encodes envoy.service.ratelimit.v3.RateLimitResponse: the overall code, one DescriptorStatus per request
 // descriptor (code, current_limit, limit_remaining, duration_until_reset) and optional response headers.
 
-import { WireWriter } from '../protobuf/wire-writer.js';
+import { WireWriter } from '../../wire/protobuf-writer.js';
 
 export const RateLimitCode = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 } as const;
 
