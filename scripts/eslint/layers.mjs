@@ -8,6 +8,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 /** Lowest first. Each entry: the folder under src/, and what it is. */
 export const LAYERS = [
   ['lib', 'the rate-limiting library: engine, algorithms, policies, identities, middleware, Redis limiters'],
+  ['wire', 'protobuf wire format: the one bounds-checked reader (bodies, gRPC messages), the writer'],
   ['decision', 'a Decision, the error catalogue (reason → status, err-mimir id, message), its HTTP form'],
   ['remote-write', 'remote write 1.0/2.0 and OTLP: bounded decompression and one-pass scanners'],
   ['limits', "Mimir's limits: definitions, the overrides file, the versioned registry and its sources"],

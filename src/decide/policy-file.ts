@@ -1,14 +1,12 @@
 // Keeps a PolicyEngine equal to POLICY_FILE: reads and validates it at start (a bad file is fatal), then
-// polls its content and applies a changed, valid set in one swap; a bad file is refused whole and the
-// last good set stays in force. Counters of policies whose limit did not change survive a reload. Every
+// polls its content (a WatchedFile) and applies a changed, valid set in one swap; a bad file is refused whole
+// and the last good set stays in force. Counters of policies whose limit did not change survive a reload. Every
 // applied set is a numbered version (SourceVersionLog, audited), recorded right after the swap.
 
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { SourceVersionLog } from '../observe/audit/config-audit.js';
 import { ConfigError } from '../lib/config-error.js';
-import { FreshRead } from '../limits/fresh-read.js';
+import { WatchedFile } from '../limits/watched-file.js';
 import { PolicyEngine } from '../lib/policy/policy-engine.js';
 import type { CompiledPolicy, CompiledPolicySet } from '../lib/policy/policy-set.js';
 import { compilePolicySet, PolicySetError } from '../lib/policy/policy-set.js';
@@ -32,10 +30,6 @@ function compile(text: string): { set: CompiledPolicySet; doc: unknown } {
     throw new PolicySetError([{ path: '', message: `not valid YAML or JSON: ${(err as Error).message}` }]);
   }
   return { set: compilePolicySet(doc), doc };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
@@ -91,16 +85,11 @@ function carryCounters(
 export class PolicyFile {
   /** Set by loadInitial(); every transport evaluates through this one engine. */
   engine: PolicyEngine | undefined;
-  private goodText: string | undefined;
   private goodDoc: unknown;
-  private badText: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly reloading = new FreshRead<PolicyReloadResult>(() => this.readAndApply());
+  private readonly watched: WatchedFile;
   private readonly state: PolicyFileStatus;
   /** Every applied set and every refusal, numbered; the audit log follows it. */
   readonly versions: SourceVersionLog;
-  /** The refusal last recorded since the last applied set: an unreadable file is recorded once, not every poll. */
-  private recordedError: string | undefined;
 
   constructor(
     readonly file: string,
@@ -109,20 +98,54 @@ export class PolicyFile {
   ) {
     this.state = { file, policies: 0, lastAppliedMs: undefined, lastError: undefined };
     this.versions = new SourceVersionLog('policy_file', file, now);
+    this.watched = new WatchedFile(file, ([only]) => this.apply(only!.text), {
+      label: 'policy file',
+      isRefusal: (err) => err instanceof ConfigError,
+      onResult: (result, detail, checksum, repeated) => {
+        if (result === 'applied') {
+          this.versions.record('applied', checksum, detail);
+        } else if (!repeated) {
+          // A file that stays unreadable is reported on every poll (it may be a mount that went away), but
+          // recorded once.
+          this.versions.record('error', checksum, detail);
+        }
+        this.onResult(result, detail);
+      },
+      now,
+    });
   }
 
   get status(): Readonly<PolicyFileStatus> {
+    const read = this.watched.status;
+    this.state.lastError = read.lastError;
     return this.state;
   }
 
   /** Reads, validates and compiles the file; throws ConfigError naming the file and every problem. */
   async loadInitial(): Promise<PolicyEngine> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(this.file, '', `cannot read the policy file: ${(err as Error).message}`);
-    }
+    const { detail, checksum } = await this.watched.loadInitial();
+    this.versions.record('applied', checksum, detail);
+    return this.engine!;
+  }
+
+  /**
+   * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
+   * when called. Never throws.
+   */
+  reload(): Promise<PolicyReloadResult> {
+    return this.watched.reload();
+  }
+
+  start(intervalMs: number): void {
+    this.watched.start(intervalMs);
+  }
+
+  stop(): void {
+    this.watched.stop();
+  }
+
+  /** The WatchedFile's parser: compiles `text` and swaps it in, or throws ConfigError naming the file. */
+  private apply(text: string): string {
     let compiled: { set: CompiledPolicySet; doc: unknown };
     try {
       compiled = compile(text);
@@ -130,82 +153,16 @@ export class PolicyFile {
       if (err instanceof PolicySetError) throw new ConfigError(this.file, '', err.message);
       throw err;
     }
-    this.engine = new PolicyEngine(compiled.set);
-    this.accept(text, compiled);
-    this.versions.record('applied', sha256(text), `${compiled.set.policies.length} policies`);
-    return this.engine;
-  }
-
-  /**
-   * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
-   * when called (FreshRead). Never throws.
-   */
-  reload(): Promise<PolicyReloadResult> {
-    return this.reloading.run();
-  }
-
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.reload(), intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async readAndApply(): Promise<PolicyReloadResult> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      // Unreadable is reported on every poll: it may be a mount that went away.
-      return this.refuse(`cannot read the policy file: ${(err as Error).message}`, '');
+    if (this.engine === undefined) {
+      this.engine = new PolicyEngine(compiled.set);
+    } else {
+      const current = { policies: this.engine.policies, allow: undefined, block: undefined };
+      // One synchronous swap: a decision runs wholly before or wholly after it, never on a mix of two sets.
+      this.engine.replace(carryCounters(current, this.goodDoc, compiled.set, compiled.doc));
     }
-    if (text === this.goodText) {
-      // Reverted to what is in force: nothing to apply, and nothing wrong any more.
-      this.state.lastError = undefined;
-      this.badText = undefined;
-      this.recordedError = undefined;
-      return 'unchanged';
-    }
-    // The same bad content is reported once, not on every poll.
-    if (text === this.badText) return 'unchanged';
-    let compiled: { set: CompiledPolicySet; doc: unknown };
-    try {
-      compiled = compile(text);
-    } catch (err) {
-      if (!(err instanceof PolicySetError)) throw err;
-      this.badText = text;
-      return this.refuse(err.message, sha256(text));
-    }
-    const engine = this.engine!;
-    const current = { policies: engine.policies, allow: undefined, block: undefined };
-    // One synchronous swap: a decision runs wholly before or wholly after it, never on a mix of two sets.
-    engine.replace(carryCounters(current, this.goodDoc, compiled.set, compiled.doc));
-    this.accept(text, compiled);
-    const detail = `${compiled.set.policies.length} policies`;
-    this.versions.record('applied', sha256(text), detail);
-    this.onResult('applied', detail);
-    return 'applied';
-  }
-
-  private accept(text: string, compiled: { set: CompiledPolicySet; doc: unknown }): void {
-    this.goodText = text;
     this.goodDoc = compiled.doc;
-    this.badText = undefined;
-    this.recordedError = undefined;
     this.state.policies = compiled.set.policies.length;
     this.state.lastAppliedMs = this.now();
-    this.state.lastError = undefined;
-  }
-
-  private refuse(message: string, checksum: string): PolicyReloadResult {
-    this.state.lastError = { timeMs: this.now(), message: `${this.file}: ${message}` };
-    if (this.recordedError !== message) {
-      this.recordedError = message;
-      this.versions.record('error', checksum, message);
-    }
-    this.onResult('error', this.state.lastError.message);
-    return 'error';
+    return `${compiled.set.policies.length} policies`;
   }
 }

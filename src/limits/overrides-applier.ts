@@ -48,14 +48,28 @@ export class OverridesApplier {
       this.status.lastSuccessMs = this.now();
       return 'unchanged';
     }
-    let parsed;
+    let summary: string;
     try {
-      parsed = parseOverrides(text, this.status.file);
+      summary = this.apply(text, detail);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.lastBadText = text;
       return this.failed(err.message);
     }
+    this.lastBadText = undefined;
+    delete this.status.lastError;
+    this.status.lastSuccessMs = this.status.lastAppliedMs;
+    this.onResult('applied', summary);
+    return 'applied';
+  }
+
+  /**
+   * Parses `text` and commits it as the new file layer (one version); throws ConfigError, changing nothing, if
+   * it is refused. Returns what is now in force, for the log. Keeps no memory of refused content: offer() does,
+   * and a WatchedFile does for the overrides file.
+   */
+  apply(text: string, detail = ''): string {
+    const parsed = parseOverrides(text, this.status.file);
     const version = this.registry.setOverrides(parsed.tenants, {
       actor: this.source === 'configmap' ? 'overrides-configmap' : 'overrides-file',
       role: null,
@@ -65,17 +79,12 @@ export class OverridesApplier {
       tenant: null,
     });
     this.lastText = text;
-    this.lastBadText = undefined;
-    delete this.status.lastError;
-    const now = this.now();
     Object.assign(this.status, {
-      lastSuccessMs: now,
-      lastAppliedMs: now,
+      lastAppliedMs: this.now(),
       tenants: parsed.tenants.size,
       ignoredLimits: parsed.ignoredLimits,
     });
-    this.onResult('applied', `limits version ${version}: ${parsed.tenants.size} tenants with overrides`);
-    return 'applied';
+    return `limits version ${version}: ${parsed.tenants.size} tenants with overrides`;
   }
 
   failed(message: string): ReloadResult {

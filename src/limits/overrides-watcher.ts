@@ -1,68 +1,67 @@
-// Keeps the registry's file layer equal to the overrides file. Polls the file's content (not its inode or
-// mtime), which also follows a Kubernetes ConfigMap volume's atomic `..data` symlink swap; a bad file is
-// refused with a precise error and the last good limits stay in force.
+// Keeps the registry's file layer equal to the overrides file. A WatchedFile polls the file's content (not its
+// inode or mtime), which also follows a Kubernetes ConfigMap volume's atomic `..data` symlink swap; a bad file
+// is refused with a precise error and the last good limits stay in force.
 
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../lib/config-error.js';
-import { FreshRead } from './fresh-read.js';
 import type { LimitsRegistry } from './limits-registry.js';
 import { OverridesApplier } from './overrides-applier.js';
 import type { ReloadResult, ReloadStatus } from './overrides-applier.js';
+import { WatchedFile } from './watched-file.js';
 
 export type { ReloadResult, ReloadStatus };
 
 export class OverridesWatcher {
   private readonly applier: OverridesApplier;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly reloading = new FreshRead<ReloadResult>(() => this.readAndApply());
+  private readonly watched: WatchedFile;
 
   constructor(
-    private readonly file: string,
+    file: string,
     registry: LimitsRegistry,
-    onResult: (result: ReloadResult, detail: string) => void,
+    private readonly onResult: (result: ReloadResult, detail: string) => void,
     now: () => number = Date.now,
   ) {
     this.applier = new OverridesApplier(file, registry, 'overrides_file', onResult, now);
+    this.watched = new WatchedFile(file, ([only]) => this.applier.apply(only!.text), {
+      label: 'overrides file',
+      isRefusal: (err) => err instanceof ConfigError,
+      onResult,
+      now,
+    });
   }
 
+  /** The applier's counts, with the read state (last success, last error) of the file. */
   get status(): ReloadStatus {
-    return this.applier.status;
+    const read = this.watched.status;
+    const status: ReloadStatus = {
+      ...this.applier.status,
+      lastSuccessMs: read.lastSuccessMs,
+      lastAppliedMs: read.lastAppliedMs,
+    };
+    if (read.lastError) status.lastError = read.lastError;
+    else delete status.lastError;
+    return status;
   }
 
   /** Reads and applies the file; throws ConfigError if it is invalid (used at start, where a bad file is fatal). */
   async loadInitial(): Promise<void> {
-    this.applier.initialising = true;
-    const result = await this.reload().finally(() => {
-      this.applier.initialising = false;
-    });
-    // The message already names the file (and the path inside it).
-    if (result === 'error') throw new ConfigError('overrides file', '', this.status.lastError!.message);
+    // The messages already name the file (and the path inside it).
+    const { detail } = await this.watched.loadInitial();
+    this.onResult('applied', detail);
   }
 
   /**
    * Re-reads the file now. A call during a read gets one more read after it, so it sees the file as it was
-   * when called (FreshRead). Never throws.
+   * when called. Never throws.
    */
   reload(): Promise<ReloadResult> {
-    return this.reloading.run();
+    return this.watched.reload();
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.reload(), intervalMs);
-    this.timer.unref();
+    this.watched.start(intervalMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async readAndApply(): Promise<ReloadResult> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      return this.applier.failed(`cannot read the overrides file: ${(err as Error).message}`);
-    }
-    return this.applier.offer(text);
+    this.watched.stop();
   }
 }

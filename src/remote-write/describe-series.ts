@@ -3,7 +3,7 @@
 // throw anything but BodyDecodeError for a malformed body.
 
 import { invalidProtobuf } from './errors.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../wire/protobuf-reader.js';
 import { LABEL_NAME, LABEL_VALUE, TIMESERIES_LABELS, WRITE_REQUEST_TIMESERIES } from './rw1-scanner.js';
 
 /** Mimir formats the label set with `%.200s` and appends an ellipsis when it cut something. */
@@ -33,7 +33,7 @@ export function describeSeries(buf: Uint8Array, seriesIndex: number): string {
   if (!Number.isSafeInteger(seriesIndex) || seriesIndex < 0) {
     throw new RangeError(`series index must be a non-negative integer, got ${seriesIndex}`);
   }
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let current = 0;
   while (reader.pos < end) {

@@ -8,7 +8,7 @@
 // Shared by the scanners and their reference oracles (test/helpers/*-scan-reference.ts), so both refuse alike.
 
 import { invalidProtobuf } from './errors.js';
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 
 /** RW1 (prometheus.WriteRequest) top-level fields besides timeseries = 1 and metadata = 3, both length-delimited. */
 // Mimir's own WriteRequest defines `SourceEnum source = 2` (Prometheus reserves 2 for it) and

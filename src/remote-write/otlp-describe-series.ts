@@ -40,7 +40,8 @@ import {
   bytesEqual,
   temporalityOf,
 } from './otlp-proto-fields.js';
-import { ProtoReader } from './protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
+import { invalidProtobuf } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
@@ -83,7 +84,7 @@ export function walkOtlpProto(
   want: (ordinal: number) => boolean,
   visit: (series: OtlpSeries) => boolean,
 ): number {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const state = { ordinal: 0, stopped: false, points: 0 };
   const end = buf.length;
   while (reader.pos < end && !state.stopped) {

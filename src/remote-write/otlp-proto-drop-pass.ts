@@ -31,7 +31,8 @@ import {
   temporalityOf,
   anyValueLength,
 } from './otlp-proto-fields.js';
-import { ProtoReader } from './protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
+import { invalidProtobuf } from './errors.js';
 import type { LabelExtremes } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 
@@ -106,7 +107,7 @@ class DropPass {
     readonly buf: Uint8Array,
     readonly drop: DropSpec,
   ) {
-    this.reader = new ProtoReader(buf);
+    this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
 
   run(): void {

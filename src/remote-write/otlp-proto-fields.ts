@@ -3,8 +3,8 @@
 // resource/v1/resource.proto), plus the helpers both the scanner and the describer share. Holds no state.
 
 import { invalidProtobuf } from './errors.js';
-import type { ProtoReader } from './protobuf-reader.js';
-import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import type { ProtoReader } from '../wire/protobuf-reader.js';
+import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 
 const LD = WIRE_LENGTH_DELIMITED;
 

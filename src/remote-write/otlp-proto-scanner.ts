@@ -42,7 +42,7 @@ import {
   anyValueLength,
 } from './otlp-proto-fields.js';
 import { OTLP_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
-import { ProtoReader } from './protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 export { describeOtlpSeries } from './otlp-describe-series.js';
@@ -128,7 +128,7 @@ class OtlpScan {
   attributeValueLength = 0;
 
   constructor(readonly buf: Uint8Array) {
-    this.reader = new ProtoReader(buf);
+    this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
 
   request(): void {

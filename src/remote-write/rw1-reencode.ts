@@ -2,7 +2,8 @@
 // top-level field (Mimir's `source`, fields unknown to the edge) and every kept entry are copied byte for byte,
 // in their original order. Never decodes a series; one copy of the body at most.
 
-import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, makeTag } from '../wire/protobuf-reader.js';
+import { invalidProtobuf } from './errors.js';
 import { WRITE_REQUEST_METADATA, WRITE_REQUEST_TIMESERIES } from './rw1-scanner.js';
 
 const TAG_TIMESERIES = makeTag(WRITE_REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
@@ -39,7 +40,7 @@ function withoutFields(
   keepB: Uint8Array | undefined,
 ): Uint8Array {
   const out = new Uint8Array(buf.length);
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let written = 0;
   let runStart = 0;

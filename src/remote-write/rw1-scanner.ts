@@ -9,7 +9,13 @@ import {
   RW1_TAG_SOURCE,
   foreignTopLevelField,
 } from './format-fit.js';
-import { ProtoReader, WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import {
+  ProtoReader,
+  WIRE_FIXED64,
+  WIRE_LENGTH_DELIMITED,
+  WIRE_VARINT,
+  makeTag,
+} from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -49,7 +55,7 @@ const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
  * fields of wire types 0, 1, 2 and 5 are skipped.
  */
 export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): RequestInfo {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
 
   let series = 0;

@@ -5,7 +5,7 @@
 import type { DescribedLabel } from './describe-series.js';
 import { describeLabels } from './describe-series.js';
 import { invalidProtobuf } from './errors.js';
-import { ProtoReader } from './protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
 import { TAG_LABELS_REFS_ONE, TAG_LABELS_REFS_PACKED, TAG_SYMBOLS, TAG_TIMESERIES } from './rw2-scanner.js';
 
 const utf8 = new TextDecoder('utf-8');
@@ -15,7 +15,7 @@ const utf8 = new TextDecoder('utf-8');
  * Throws RangeError when the body has no such series (indexes come from scanWriteRequestV2 over the same body).
  */
 export function describeSeriesV2(buf: Uint8Array, seriesIndex: number): string {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   const symbolStarts: number[] = [];
   const symbolEnds: number[] = [];

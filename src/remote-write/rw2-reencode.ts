@@ -3,7 +3,7 @@
 // are copied byte for byte and their references stay valid.
 
 import { withoutSeries } from './rw1-reencode.js';
-import { WIRE_LENGTH_DELIMITED, makeTag } from './protobuf-reader.js';
+import { WIRE_LENGTH_DELIMITED, makeTag } from '../wire/protobuf-reader.js';
 import { REQUEST_TIMESERIES } from './rw2-scanner.js';
 
 const TAG_TIMESERIES = makeTag(REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);

@@ -4,7 +4,7 @@
 
 import { invalidProtobuf } from './errors.js';
 import { RW2_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 
 // Field numbers from prometheus/prompb io/prometheus/write/v2/types.proto.
@@ -101,7 +101,7 @@ function growSeriesBounds(bounds: Int32Array | Float64Array, needed: number): In
 export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): RequestInfo {
   const end = buf.length;
   // Only the slow paths use the reader; the inline paths keep the position in a local.
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
 
   // Top level: symbols and series bounds.
   let lengths = symbolLengths;

@@ -3,7 +3,8 @@
 // bound over a limit, so it may allocate; it must never throw anything but BodyDecodeError, whatever the bytes.
 
 import { compressSync } from 'snappy';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from './protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
+import { invalidProtobuf } from './errors.js';
 import type { RequestInfo } from './request-info.js';
 import { otlpFirstSeriesLabels } from './otlp-series-labels.js';
 import { reencodeRw1 } from './rw1-reencode.js';
@@ -228,7 +229,7 @@ function filterRw1(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
   const keep = new Uint8Array(measured.series);
   const judge = new SeriesJudge(rules);
   const totals = new KeptTotals(rules);
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let firstProblem: SeriesProblem | undefined;
   let index = 0;
@@ -288,7 +289,7 @@ function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
   const keep = new Uint8Array(measured.series);
   const judge = new SeriesJudge(rules);
   const totals = new KeptTotals(rules);
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let firstProblem: SeriesProblem | undefined;
   let index = 0;
@@ -380,7 +381,7 @@ function symbolTable(buf: Uint8Array): { starts: Uint32Array; lengths: Uint32Arr
   let starts = new Uint32Array(256);
   let lengths = new Uint32Array(256);
   let count = 0;
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -453,7 +454,7 @@ export function filterMetadataRw1(
   metadataCount: number,
   maxLength: number,
 ): FilteredMetadata | undefined {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let keep: Uint8Array | undefined;
   let dropped = 0;
@@ -549,7 +550,7 @@ export function firstSeriesLabels(
   }
   const a = encodedName(firstName);
   const b = encodedName(secondName);
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   const found: FirstSeriesLabels = { first: '', second: '' };
   const take = (nameStart: number, nameLength: number, valueStart: number, valueLength: number): void => {
@@ -667,7 +668,7 @@ export function fittingPrefix(
   const histogramsTag = v2 ? TAG_V2_HISTOGRAMS : TAG_HISTOGRAMS;
   const exemplarsTag = v2 ? TAG_V2_EXEMPLARS : TAG_EXEMPLARS;
   const keep = new Uint8Array(measured.series);
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let index = 0;
   let kept = 0;

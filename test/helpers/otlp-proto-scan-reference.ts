@@ -47,7 +47,7 @@ import {
   wrongWireType,
 } from '../../src/remote-write/otlp-proto-fields.js';
 import { OTLP_MESSAGE_NAME, foreignTopLevelField } from '../../src/remote-write/format-fit.js';
-import { ProtoReader } from '../../src/remote-write/protobuf-reader.js';
+import { ProtoReader } from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 /** The OTLP metric kinds, in the order of their `Metric.data` oneof fields. */
@@ -131,7 +131,7 @@ class OtlpScan {
   attributeValueLength = 0;
 
   constructor(readonly buf: Uint8Array) {
-    this.reader = new ProtoReader(buf);
+    this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
 
   request(): void {

@@ -15,7 +15,7 @@ import {
   WIRE_LENGTH_DELIMITED,
   WIRE_VARINT,
   makeTag,
-} from '../../src/remote-write/protobuf-reader.js';
+} from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
@@ -55,7 +55,7 @@ const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
  * fields of wire types 0, 1, 2 and 5 are skipped.
  */
 export function scanWriteRequestReference(buf: Uint8Array, bytesCompressed: number): RequestInfo {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
 
   let series = 0;

@@ -4,12 +4,7 @@
 
 import { invalidProtobuf } from '../../src/remote-write/errors.js';
 import { RW2_MESSAGE_NAME, foreignTopLevelField } from '../../src/remote-write/format-fit.js';
-import {
-  ProtoReader,
-  WIRE_LENGTH_DELIMITED,
-  WIRE_VARINT,
-  makeTag,
-} from '../../src/remote-write/protobuf-reader.js';
+import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
 
 // Field numbers from prometheus/prompb io/prometheus/write/v2/types.proto.
@@ -68,7 +63,7 @@ export function scanWriteRequestV2Reference(buf: Uint8Array, bytesCompressed: nu
   const end = buf.length;
   const symbolCount = collectSymbolLengths(buf);
   const lengths = symbolLengths;
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
 
   let series = 0;
   let floatSamples = 0;
@@ -180,7 +175,7 @@ export function scanWriteRequestV2Reference(buf: Uint8Array, bytesCompressed: nu
 
 /** First pass: records each symbol's byte length in `symbolLengths`; returns the symbol count. */
 function collectSymbolLengths(buf: Uint8Array): number {
-  const reader = new ProtoReader(buf);
+  const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
   let count = 0;
   while (reader.pos < end) {

@@ -165,6 +165,17 @@ describe('Check', () => {
         Buffer.from([0x0a, 0xff, 0xff]),
       ),
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    // A field number past 2^29 - 1 is not protobuf: the same reader as the remote-write scanners refuses it.
+    await expect(
+      rawUnary(
+        edge.extAuthzAddress,
+        '/envoy.service.auth.v3.Authorization/Check',
+        Buffer.from([0x88, 0x80, 0x80, 0x80, 0x10, 0x00]),
+      ),
+    ).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('field number out of range at offset 0'),
+    });
     await expect(
       rawUnary(edge.extAuthzAddress, '/envoy.service.auth.v3.Authorization/Nope', Buffer.alloc(0)),
     ).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });

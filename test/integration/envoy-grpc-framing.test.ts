@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcServer } from '../../src/gateway/grpc/grpc-server.js';
 import { GrpcStatus } from '../../src/gateway/grpc/grpc-status.js';
-import { WireWriter } from '../../src/gateway/protobuf/wire-writer.js';
+import { WireWriter } from '../../src/wire/protobuf-writer.js';
 
 const MAX_MESSAGE = 600_000;
 const DIGEST = '/test.Framing/Digest';

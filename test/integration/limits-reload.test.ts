@@ -170,3 +170,20 @@ describe('upstream failures', () => {
     expect(await res.body.text()).toContain('err-mimir-edge-upstream-unavailable');
   });
 });
+
+describe('a watched file that cannot be read at start', () => {
+  // The overrides file, POLICY_FILE and RATELIMIT_CONFIG are read by one watcher, so the refusal reads the
+  // same for each: the file, once, what it is for, and the system's reason.
+  it.each([
+    ['OVERRIDES_FILE', 'overrides file'],
+    ['POLICY_FILE', 'policy file'],
+    ['RATELIMIT_CONFIG', 'descriptor config'],
+  ])('%s missing: the edge does not start, and the error names the file once', async (setting, label) => {
+    const upstream = await startRecordingUpstream();
+    stops.push(() => upstream.close());
+    const missing = join(mkdtempSync(join(tmpdir(), 'watched-missing-')), 'gone.yaml');
+    await expect(startEdge(upstream.url, { [setting]: missing })).rejects.toThrow(
+      new RegExp(`^${missing.replaceAll('.', '\\.')}: cannot read the ${label}: ENOENT$`),
+    );
+  });
+});

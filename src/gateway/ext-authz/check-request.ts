@@ -3,7 +3,7 @@
 // peer Envoy saw (`attributes.source.address.socket_address.address`).
 // Everything else is skipped unread. The body is a view into the request buffer, never a copy.
 
-import { WireReader } from '../protobuf/wire-reader.js';
+import { ProtoReader } from '../../wire/protobuf-reader.js';
 
 export interface CheckedHttpRequest {
   method: string;
@@ -52,7 +52,7 @@ function addHeader(headers: Record<string, string>, key: string, value: string):
 }
 
 /** One `map<string,string>` entry or one HeaderValue: key 1, value 2, raw_value 3 (HeaderValue only). */
-function readHeader(reader: WireReader, end: number, headers: Record<string, string>): void {
+function readHeader(reader: ProtoReader, end: number, headers: Record<string, string>): void {
   let key = '';
   let value = '';
   while (reader.pos < end) {
@@ -65,7 +65,7 @@ function readHeader(reader: WireReader, end: number, headers: Record<string, str
   if (key !== '') addHeader(headers, key, value);
 }
 
-function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): void {
+function readHttp(reader: ProtoReader, end: number, out: CheckedHttpRequest): void {
   let body: Uint8Array | undefined;
   let rawBody: Uint8Array | undefined;
   while (reader.pos < end) {
@@ -81,16 +81,16 @@ function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): voi
         out.id = reader.string(end);
         break;
       case HTTP_HEADERS: {
-        const stop = reader.delimitedEnd(end);
+        const stop = reader.messageEnd(end);
         readHeader(reader, stop, out.headers);
         break;
       }
       case HTTP_HEADER_MAP: {
-        const stop = reader.delimitedEnd(end);
+        const stop = reader.messageEnd(end);
         while (reader.pos < stop) {
           const inner = reader.tag(stop);
           if (inner === ENTRY_KEY) {
-            const valueEnd = reader.delimitedEnd(stop);
+            const valueEnd = reader.messageEnd(stop);
             readHeader(reader, valueEnd, out.headers);
           } else reader.skip(inner, stop);
         }
@@ -112,21 +112,21 @@ function readHttp(reader: WireReader, end: number, out: CheckedHttpRequest): voi
 }
 
 /** Peer → Address → SocketAddress → address: the one string of the source the edge needs. */
-function readSource(reader: WireReader, end: number, out: CheckedHttpRequest): void {
+function readSource(reader: ProtoReader, end: number, out: CheckedHttpRequest): void {
   while (reader.pos < end) {
     const p = reader.tag(end);
     if (p !== PEER_ADDRESS) {
       reader.skip(p, end);
       continue;
     }
-    const addressEnd = reader.delimitedEnd(end);
+    const addressEnd = reader.messageEnd(end);
     while (reader.pos < addressEnd) {
       const a = reader.tag(addressEnd);
       if (a !== ADDRESS_SOCKET_ADDRESS) {
         reader.skip(a, addressEnd);
         continue;
       }
-      const socketEnd = reader.delimitedEnd(addressEnd);
+      const socketEnd = reader.messageEnd(addressEnd);
       while (reader.pos < socketEnd) {
         const t = reader.tag(socketEnd);
         if (t === SOCKET_ADDRESS_ADDRESS) out.sourceAddress = reader.string(socketEnd);
@@ -146,7 +146,7 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
     id: '',
     sourceAddress: '',
   };
-  const reader = new WireReader(message);
+  const reader = new ProtoReader(message);
   const end = message.length;
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -154,21 +154,21 @@ export function decodeCheckRequest(message: Uint8Array): CheckedHttpRequest {
       reader.skip(tag, end);
       continue;
     }
-    const attributesEnd = reader.delimitedEnd(end);
+    const attributesEnd = reader.messageEnd(end);
     while (reader.pos < attributesEnd) {
       const t = reader.tag(attributesEnd);
       if (t === ATTRIBUTES_SOURCE) {
-        readSource(reader, reader.delimitedEnd(attributesEnd), out);
+        readSource(reader, reader.messageEnd(attributesEnd), out);
         continue;
       }
       if (t !== ATTRIBUTES_REQUEST) {
         reader.skip(t, attributesEnd);
         continue;
       }
-      const requestEnd = reader.delimitedEnd(attributesEnd);
+      const requestEnd = reader.messageEnd(attributesEnd);
       while (reader.pos < requestEnd) {
         const r = reader.tag(requestEnd);
-        if (r === REQUEST_HTTP) readHttp(reader, reader.delimitedEnd(requestEnd), out);
+        if (r === REQUEST_HTTP) readHttp(reader, reader.messageEnd(requestEnd), out);
         else reader.skip(r, requestEnd);
       }
     }

@@ -1,7 +1,7 @@
 // Encodes envoy.service.auth.v3.CheckResponse: an OK with headers for the upstream request, or a denial
 // carrying the HTTP status, headers and body the client gets. Pure encoding: no decision is made here.
 
-import { WireWriter } from '../protobuf/wire-writer.js';
+import { WireWriter } from '../../wire/protobuf-writer.js';
 
 /** google.rpc.Code values Envoy logs for a denial; Envoy uses denied_response.status for the HTTP answer. */
 export const RpcCode = { OK: 0, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;

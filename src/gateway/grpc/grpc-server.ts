@@ -18,7 +18,7 @@ import type {
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { InflightBudget, overloadMessage } from '../../proxy/backpressure.js';
-import { WireFormatError } from '../protobuf/wire-reader.js';
+import { WireFormatError } from '../../wire/protobuf-reader.js';
 import { GrpcError, GrpcStatus, encodeGrpcMessage } from './grpc-status.js';
 import type { GrpcStatusCode } from './grpc-status.js';
 

@@ -1,8 +1,8 @@
 // The standard gRPC health service (grpc.health.v1.Health: Check and Watch) for one listener, so Envoy's
 // gRPC health checks and Kubernetes' grpc probes work unchanged. It reports; it never decides traffic.
 
-import { WireReader } from '../protobuf/wire-reader.js';
-import { WireWriter } from '../protobuf/wire-writer.js';
+import { ProtoReader } from '../../wire/protobuf-reader.js';
+import { WireWriter } from '../../wire/protobuf-writer.js';
 import type { GrpcServer, ServerStreamCall } from './grpc-server.js';
 import { GrpcError, GrpcStatus } from './grpc-status.js';
 
@@ -14,7 +14,7 @@ export const ServingStatus = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_U
 export type ServingStatusValue = (typeof ServingStatus)[keyof typeof ServingStatus];
 
 function requestedService(message: Buffer): string {
-  const reader = new WireReader(message);
+  const reader = new ProtoReader(message);
   const end = message.length;
   let service = '';
   while (reader.pos < end) {

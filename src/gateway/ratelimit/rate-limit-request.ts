@@ -1,7 +1,7 @@
 // Decodes envoy.service.ratelimit.v3.RateLimitRequest: domain, descriptors (entries, an optional limit
 // override and an optional per-descriptor hits_addend) and hits_addend. Unknown fields are skipped; nothing is validated beyond the wire format.
 
-import { WireReader } from '../protobuf/wire-reader.js';
+import { ProtoReader } from '../../wire/protobuf-reader.js';
 import type { DescriptorEntry } from '../ratelimit-config/index.js';
 
 export interface RequestDescriptor {
@@ -39,12 +39,12 @@ const VALUE = (2 << 3) | 2;
 const OVERRIDE_RPU = 1 << 3;
 const OVERRIDE_UNIT = 2 << 3;
 
-function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
+function readDescriptor(reader: ProtoReader, end: number): RequestDescriptor {
   const d: RequestDescriptor = { entries: [], limit: undefined, hitsAddend: undefined };
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag === DESCRIPTOR_ENTRIES) {
-      const stop = reader.delimitedEnd(end);
+      const stop = reader.messageEnd(end);
       let key = '';
       let value = '';
       while (reader.pos < stop) {
@@ -55,7 +55,7 @@ function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
       }
       d.entries.push({ key, value });
     } else if (tag === DESCRIPTOR_LIMIT) {
-      const stop = reader.delimitedEnd(end);
+      const stop = reader.messageEnd(end);
       const limit = { requestsPerUnit: 0, unit: 0 };
       while (reader.pos < stop) {
         const t = reader.tag(stop);
@@ -65,7 +65,7 @@ function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
       }
       d.limit = limit;
     } else if (tag === DESCRIPTOR_HITS_ADDEND) {
-      const stop = reader.delimitedEnd(end);
+      const stop = reader.messageEnd(end);
       let value = 0;
       while (reader.pos < stop) {
         const t = reader.tag(stop);
@@ -80,12 +80,13 @@ function readDescriptor(reader: WireReader, end: number): RequestDescriptor {
 
 export function decodeRateLimitRequest(message: Uint8Array): DecodedRateLimitRequest {
   const out: DecodedRateLimitRequest = { domain: '', descriptors: [], hitsAddend: 0 };
-  const reader = new WireReader(message);
+  const reader = new ProtoReader(message);
   const end = message.length;
   while (reader.pos < end) {
     const tag = reader.tag(end);
     if (tag === DOMAIN) out.domain = reader.string(end);
-    else if (tag === DESCRIPTORS) out.descriptors.push(readDescriptor(reader, reader.delimitedEnd(end)));
+    else if (tag === DESCRIPTORS) out.descriptors.push(readDescriptor(reader, reader.messageEnd(end)));
+    // Not wrapped: a value past the uint32 range is refused by the service (INVALID_ARGUMENT).
     else if (tag === HITS_ADDEND) out.hitsAddend = reader.varint(end);
     else reader.skip(tag, end);
   }

@@ -2,7 +2,7 @@
 // descriptor (code, current_limit, limit_remaining, duration_until_reset), optional response headers and
 // optional dynamic_metadata (a google.protobuf.Struct).
 
-import { WireWriter } from '../protobuf/wire-writer.js';
+import { WireWriter } from '../../wire/protobuf-writer.js';
 
 export const RateLimitCode = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 } as const;
 

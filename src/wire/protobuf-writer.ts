@@ -3,7 +3,7 @@
 // the 5-byte gRPC message prefix reserved up front so framing costs no extra copy.
 // It must never share its scratch buffer with a caller: finishFramed() returns a fresh Buffer.
 
-import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './wire-reader.js';
+import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from './protobuf-reader.js';
 
 const GRPC_PREFIX_BYTES = 5;
 

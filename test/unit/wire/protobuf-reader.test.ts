@@ -1,21 +1,24 @@
-// Checks the wire-format primitives against protobufjs' Writer and a BigInt LEB128 encoder written here.
-// Every read must stop at the `end` it is given and fail only with BodyDecodeError.
+// Checks the one protobuf wire reader (and the writer the gRPC responses use) against protobufjs' Writer and a
+// BigInt LEB128 encoder written here. Every read must stop at the `end` it is given and fail only with the error
+// its owner chose: WireFormatError by default, BodyDecodeError for the remote-write scanners.
 
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 
-import { BodyDecodeError } from '../../../src/remote-write/errors.js';
+import { BodyDecodeError, invalidProtobuf } from '../../../src/remote-write/errors.js';
 import {
   ProtoReader,
   WIRE_FIXED32,
   WIRE_FIXED64,
   WIRE_LENGTH_DELIMITED,
   WIRE_VARINT,
+  WireFormatError,
   makeTag,
   tagFieldNumber,
   tagWireType,
-} from '../../../src/remote-write/protobuf-reader.js';
+} from '../../../src/wire/protobuf-reader.js';
+import { WireWriter } from '../../../src/wire/protobuf-writer.js';
 
 /** Unsigned LEB128, the protobuf varint, straight from the definition. */
 function leb128(value: bigint): number[] {
@@ -36,9 +39,10 @@ function expectDecodeError(run: () => unknown, messagePart: RegExp): void {
   } catch (error) {
     caught = error;
   }
-  expect(caught).toBeInstanceOf(BodyDecodeError);
-  expect((caught as BodyDecodeError).code).toBe('invalid_protobuf');
-  expect((caught as BodyDecodeError).message).toMatch(messagePart);
+  expect(caught).toBeInstanceOf(WireFormatError);
+  expect((caught as WireFormatError).code).toBe('ERR_EDGE_PROTOBUF');
+  expect((caught as WireFormatError).message).toMatch(messagePart);
+  expect((caught as WireFormatError).message).toMatch(/^invalid protobuf: .* at offset \d+$/);
 }
 
 const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
@@ -188,7 +192,7 @@ describe('ProtoReader.length and skip', () => {
     expectDecodeError(() => reader32.skip(reader32.tag(4), 4), /truncated 4-byte fixed field/);
   });
 
-  it('never throws anything but BodyDecodeError, and never moves past `end`', () => {
+  it('never throws anything but WireFormatError, and never moves past `end`', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (bytes, endSeed) => {
         const end = bytes.length === 0 ? 0 : endSeed % (bytes.length + 1);
@@ -199,11 +203,128 @@ describe('ProtoReader.length and skip', () => {
             expect(reader.pos).toBeLessThanOrEqual(end);
           }
         } catch (error) {
-          expect(error).toBeInstanceOf(BodyDecodeError);
+          expect(error).toBeInstanceOf(WireFormatError);
         }
         expect(reader.pos).toBeLessThanOrEqual(end);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('ProtoReader errors', () => {
+  it("throws the owner's error when given a factory: the scanners' BodyDecodeError, same text and offset", () => {
+    const bytes = Uint8Array.from([0x0a, 0x05, 0x61]);
+    const scanners = new ProtoReader(bytes, 0, invalidProtobuf);
+    scanners.tag(bytes.length);
+    let caught: unknown;
+    try {
+      scanners.length(bytes.length);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(BodyDecodeError);
+    expect((caught as BodyDecodeError).code).toBe('invalid_protobuf');
+    expect((caught as BodyDecodeError).reason).toBe('invalid_body');
+    expect((caught as BodyDecodeError).offset).toBe(1);
+    const plain = new ProtoReader(bytes);
+    plain.tag(bytes.length);
+    expect(() => plain.length(bytes.length)).toThrow((caught as Error).message);
+  });
+
+  it('with a factory, never throws anything else, on any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const reader = new ProtoReader(bytes, 0, invalidProtobuf);
+        try {
+          while (reader.pos < bytes.length) {
+            const tag = reader.tag(bytes.length);
+            if ((tag & 7) === WIRE_LENGTH_DELIMITED) reader.string(bytes.length);
+            else reader.skip(tag, bytes.length);
+          }
+        } catch (error) {
+          expect(error).toBeInstanceOf(BodyDecodeError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('ProtoReader.bytes and string', () => {
+  it('read what protobufjs writes; bytes is a view into the buffer, not a copy', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (text, data) => {
+          const bytes = protobuf.Writer.create().string(text).bytes(data).finish();
+          const reader = new ProtoReader(bytes);
+          expect(reader.string(bytes.length)).toBe(text);
+          const view = reader.bytes(bytes.length);
+          expect(Buffer.from(view).equals(Buffer.from(data))).toBe(true);
+          expect(view.buffer).toBe(bytes.buffer);
+          expect(reader.pos).toBe(bytes.length);
+        },
+      ),
+    );
+  });
+
+  it('refuse a length past `end` and leave invalid UTF-8 as U+FFFD', () => {
+    const bytes = Uint8Array.from([0x03, 0x61, 0xff, 0x62, 0x00]);
+    expect(new ProtoReader(bytes).string(4)).toBe('a\uFFFDb');
+    expectDecodeError(() => new ProtoReader(bytes).string(3), /length 3 runs past the end/);
+    expectDecodeError(() => new ProtoReader(bytes).bytes(3), /length 3 runs past the end/);
+  });
+});
+
+describe('WireWriter, read back by ProtoReader', () => {
+  type Field =
+    | { kind: 'varint'; value: number }
+    | { kind: 'string'; value: string }
+    | { kind: 'nested'; fields: Field[] };
+  const leaf = fc.oneof(
+    fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }).map((value): Field => ({ kind: 'varint', value })),
+    fc.string({ maxLength: 150 }).map((value): Field => ({ kind: 'string', value })),
+  );
+  const field: fc.Arbitrary<Field> = fc.oneof(
+    leaf,
+    fc.array(leaf, { maxLength: 6 }).map((fields): Field => ({ kind: 'nested', fields })),
+  );
+
+  function write(w: WireWriter, fields: Field[]): void {
+    fields.forEach((f, i) => {
+      if (f.kind === 'varint') w.varint(i + 1, f.value);
+      else if (f.kind === 'string') w.string(i + 1, f.value);
+      else {
+        w.begin(i + 1);
+        write(w, f.fields);
+        w.end();
+      }
+    });
+  }
+
+  function read(reader: ProtoReader, end: number, fields: Field[]): void {
+    fields.forEach((f, i) => {
+      const tag = reader.tag(end);
+      expect(tagFieldNumber(tag)).toBe(i + 1);
+      if (f.kind === 'varint') expect(reader.varint(end)).toBe(f.value);
+      else if (f.kind === 'string') expect(reader.string(end)).toBe(f.value);
+      else read(reader, reader.messageEnd(end), f.fields);
+    });
+    expect(reader.pos).toBe(end);
+  }
+
+  it('round-trips varints, strings and nested messages, framed with the 5-byte gRPC prefix', () => {
+    const writer = new WireWriter(16);
+    fc.assert(
+      fc.property(fc.array(field, { maxLength: 8 }), (fields) => {
+        write(writer.reset(), fields);
+        const framed = writer.finishFramed();
+        expect(framed[0]).toBe(0);
+        expect(framed.readUInt32BE(1)).toBe(framed.length - 5);
+        read(new ProtoReader(framed, 5), framed.length, fields);
+      }),
     );
   });
 });
