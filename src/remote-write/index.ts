@@ -2,8 +2,7 @@
 // scanners and series rendering. Other parts import from here only, never from the files behind it, and nothing
 // here may keep state between requests beyond reused scratch buffers.
 
-export { BodyDecodeError, isBodyDecodeError } from './errors.js';
-export type { BodyDecodeErrorCode } from './errors.js';
+export { BodyDecodeError } from './errors.js';
 export { decompressSnappyBlock, snappyUncompressedLength } from './snappy-block.js';
 export { gunzipBounded } from './gzip-bounded.js';
 export { scanWriteRequest } from './rw1-scanner.js';
@@ -13,15 +12,14 @@ export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
 export { scanOtlpJson, describeOtlpJsonSeries } from './otlp-json-scanner.js';
 export {
   describeOtlpSeriesWithout,
-  otlpFirstSeriesLabels,
   otlpLabelExtremes,
   otlpLabelName,
 } from './otlp-series-labels.js';
-export { describeSeries, MAX_DESCRIBED_RUNES } from './describe-series.js';
-export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
-export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
+export { describeSeries } from './describe-series.js';
+export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
+export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
-export type { RequestInfo, WriteFormat } from './request-info.js';
+export type { RequestInfo } from './request-info.js';
 export {
   filterMetadataRw1,
   filterSeries,
@@ -31,11 +29,8 @@ export {
 } from './series-filter.js';
 export type {
   FilteredMetadata,
-  FilteredSeries,
-  FirstSeriesLabels,
   FittingPrefix,
   MetadataProblem,
-  MetadataProblemKind,
   SeriesProblem,
   SeriesProblemKind,
   SeriesRules,

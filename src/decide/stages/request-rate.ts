@@ -10,9 +10,6 @@ import type { RateAnswer } from '../../stores/rate-store.js';
 import type { StageDeps } from '../write-request.js';
 import { decideRates, rateQuery } from './rates.js';
 
-/** The answer of a take that had nothing to take. */
-export const NOTHING_TAKEN: RateAnswer = Object.freeze({ requestWaitMs: 0, ingestionWaitMs: 0 });
-
 /**
  * Takes one request from the tenant's request bucket when it has a request_rate. Undefined: nothing taken (no
  * request_rate). Else the verdict: a denial ends the check; an allowed one (ALLOWED, or an observed would-deny)

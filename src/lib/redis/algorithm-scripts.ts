@@ -388,11 +388,6 @@ export function needsMembers(name: AlgorithmName): boolean {
   return name === 'sliding_window_log' || name === 'concurrency';
 }
 
-/** Parameter count of `name`'s script (between the time and the checks). */
-export function scriptParamCount(name: AlgorithmName): number {
-  return BODIES[name].params;
-}
-
 /**
  * The script's parameters for a validated spec, as the TypeScript algorithm derives them (so both sides
  * start from the same doubles). Calendar quotas get their period per call (see calendarParams).
