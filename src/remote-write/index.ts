@@ -10,11 +10,7 @@ export { scanWriteRequestV2 } from './rw2-scanner.js';
 export { describeSeriesV2 } from './rw2-describe-series.js';
 export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
 export { scanOtlpJson, describeOtlpJsonSeries } from './otlp-json-scanner.js';
-export {
-  describeOtlpSeriesWithout,
-  otlpLabelExtremes,
-  otlpLabelName,
-} from './otlp-series-labels.js';
+export { describeOtlpSeriesWithout, otlpLabelExtremes, otlpLabelName } from './otlp-series-labels.js';
 export { describeSeries } from './describe-series.js';
 export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
 export type { BodyDecoder, MeasuredBody } from './format.js';
