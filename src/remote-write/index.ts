@@ -22,21 +22,11 @@ export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from '
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
-export {
-  filterMetadataRw1,
-  filterSeries,
-  firstSeriesLabels,
-  fittingPrefix,
-  reencodeKept,
-} from './series-filter.js';
-export type {
-  FilteredMetadata,
-  FilteredSeries,
-  FirstSeriesLabels,
-  FittingPrefix,
-  MetadataProblem,
-  MetadataProblemKind,
-  SeriesProblem,
-  SeriesProblemKind,
-  SeriesRules,
-} from './series-filter.js';
+export { filterSeries, reencodeKept } from './series-filter.js';
+export type { FilteredSeries, SeriesProblem, SeriesProblemKind, SeriesRules } from './series-filter.js';
+export { filterMetadataRw1 } from './metadata-filter.js';
+export type { FilteredMetadata, MetadataProblem, MetadataProblemKind } from './metadata-filter.js';
+export { firstSeriesLabels } from './first-series-labels.js';
+export type { FirstSeriesLabels } from './first-series-labels.js';
+export { fittingPrefix } from './fitting-prefix.js';
+export type { FittingPrefix } from './fitting-prefix.js';
