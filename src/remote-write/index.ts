@@ -10,7 +10,8 @@ export { scanWriteRequest } from './rw1-scanner.js';
 export { scanWriteRequestV2 } from './rw2-scanner.js';
 export { describeSeriesV2 } from './rw2-describe-series.js';
 export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
-export { scanOtlpJson, describeOtlpJsonSeries } from './otlp-json-scanner.js';
+export { scanOtlpJson } from './otlp-json-scanner.js';
+export { describeOtlpJsonSeries } from './otlp-json-describe-series.js';
 export {
   describeOtlpSeriesWithout,
   otlpFirstSeriesLabels,
