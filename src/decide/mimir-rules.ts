@@ -3,6 +3,7 @@
 // series valid, no exemplar cap reached) returns undefined after a few comparisons: no pass, no allocation.
 
 import type { Decision, PartialForward } from '../decision/decision.js';
+import { limitIs } from '../limits/limit-definitions.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
@@ -22,11 +23,6 @@ import type {
 } from '../remote-write/index.js';
 import { denial } from '../decision/catalogue.js';
 import { metadataLimitMessage, seriesLimitMessage } from '../decision/catalogue.js';
-
-/** Index of `error` in label_value_length_over_limit_strategy's values: a long value refuses the series. */
-export const LABEL_VALUE_STRATEGY_ERROR = 0;
-/** Index of `true` in partial_acceptance's values. */
-const PARTIAL_ACCEPTANCE_ON = 1;
 
 /** What the edge decides on once Mimir's per-series rules have run (see mimirView). */
 export interface MimirView {
@@ -98,7 +94,7 @@ export function mimirView(
   if (metadata) kept = { ...kept, metadata: kept.metadata - metadata.dropped };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
-  if (tenant.limits.partial_acceptance !== PARTIAL_ACCEPTANCE_ON || !somethingToIngest) {
+  if (!limitIs(tenant.limits, 'partial_acceptance', 'true') || !somethingToIngest) {
     return { info, refusal };
   }
   const keepSeries = seriesProblem ? filtered.keep : undefined;
@@ -128,7 +124,7 @@ function otlpView(
   const overBound =
     over(l.max_label_names_per_series, info.maxLabelNames) ||
     over(l.max_label_name_length, info.maxLabelNameLength) ||
-    (l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR &&
+    (limitIs(l, 'label_value_length_over_limit_strategy', 'error') &&
       over(l.max_label_value_length, info.maxLabelValueLength));
   if (!overBound) return undefined;
   const dropped = droppedNames(l.drop_labels, haReplicaLabel);
@@ -234,7 +230,7 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
     maxLabelNames: on('max_label_names_per_series') ? l.max_label_names_per_series : 0,
     maxLabelNameLength: on('max_label_name_length') ? l.max_label_name_length : 0,
     maxLabelValueLength:
-      on('max_label_value_length') && l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR
+      on('max_label_value_length') && limitIs(l, 'label_value_length_over_limit_strategy', 'error')
         ? l.max_label_value_length
         : 0,
     exemplarsCharged: l.max_global_exemplars_per_user > 0,

@@ -5,6 +5,7 @@
 // only what it has not delivered yet, so no sample reaches the upstream twice.
 
 import type { Decision } from '../decision/decision.js';
+import { limitIs } from '../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { fittingPrefix, reencodeKept } from '../remote-write/index.js';
 import type { FittingPrefix, MeasuredBody, RequestInfo } from '../remote-write/index.js';
@@ -13,9 +14,6 @@ import { DeliveredPrefixes } from './delivered-prefixes.js';
 import { ALLOWED, denial } from '../decision/catalogue.js';
 import { retryAfter } from './stages/rates.js';
 import { selectiveFilterMessage } from '../decision/catalogue.js';
-
-/** Index of `true` in selective_filtering's values. */
-const SELECTIVE_ON = 1;
 
 /** A request an earlier try delivered in part: which one, how many series went, and the rest as a request. */
 export interface Resumed {
@@ -41,7 +39,7 @@ export interface SelectivePlan {
 
 /** Whether the tenant has selective filtering on and the body is one the edge can re-encode (RW1, RW2). */
 export function selectiveApplies(tenant: ResolvedTenant, measured: MeasuredBody): boolean {
-  if (tenant.limits.selective_filtering !== SELECTIVE_ON) return false;
+  if (!limitIs(tenant.limits, 'selective_filtering', 'true')) return false;
   const { format } = measured.info;
   return format === 'prw1' || format === 'prw2';
 }

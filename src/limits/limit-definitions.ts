@@ -39,6 +39,36 @@ export type LimitValueOf<N extends LimitName> = N extends ListLimitName
     ? string
     : number;
 
+/**
+ * The words of each `enum` limit, in order: a limit holds the index of its word (so every limit stays a number).
+ * YAML booleans are read as "false"/"true". The one place these words and their indexes are written: code asks
+ * limitIs(limits, name, word), never compares an index.
+ */
+export const ENUM_LIMIT_VALUES = {
+  label_value_length_over_limit_strategy: ['error', 'truncate', 'drop'],
+  partial_acceptance: ['false', 'true'],
+  selective_filtering: ['false', 'true'],
+  accept_ha_samples: ['false', 'true'],
+} as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
+
+export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
+/** The words `name` takes: `limitIs(l, 'accept_ha_samples', 'yes')` does not compile. */
+export type EnumLimitWord<N extends EnumLimitName> = (typeof ENUM_LIMIT_VALUES)[N][number];
+
+/** The index an `enum` limit holds for `word`. */
+export function enumIndex<N extends EnumLimitName>(name: N, word: EnumLimitWord<N>): number {
+  return (ENUM_LIMIT_VALUES[name] as readonly string[]).indexOf(word);
+}
+
+/** Whether the `enum` limit `name` of `limits` (tenant limits, which hold indexes) is set to `word`. */
+export function limitIs<N extends EnumLimitName>(
+  limits: { readonly [K in N]: number },
+  name: N,
+  word: EnumLimitWord<N>,
+): boolean {
+  return limits[name] === (ENUM_LIMIT_VALUES[name] as readonly string[]).indexOf(word);
+}
+
 export interface LimitDefinition {
   name: LimitName;
   /**
@@ -146,8 +176,8 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
   {
     name: 'label_value_length_over_limit_strategy',
     kind: 'enum',
-    values: ['error', 'truncate', 'drop'],
-    defaultValue: 0,
+    values: ENUM_LIMIT_VALUES.label_value_length_over_limit_strategy,
+    defaultValue: enumIndex('label_value_length_over_limit_strategy', 'error'),
     description:
       'A label value over max_label_value_length: error refuses the series; truncate and drop let Mimir shorten it.',
   },
@@ -162,16 +192,16 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
   {
     name: 'partial_acceptance',
     kind: 'enum',
-    values: ['false', 'true'],
-    defaultValue: 1,
+    values: ENUM_LIMIT_VALUES.partial_acceptance,
+    defaultValue: enumIndex('partial_acceptance', 'true'),
     description:
       "Invalid series: true forwards the valid ones and answers Mimir's 400 (Mimir's behaviour); false refuses the whole request.",
   },
   {
     name: 'selective_filtering',
     kind: 'enum',
-    values: ['false', 'true'],
-    defaultValue: 0,
+    values: ENUM_LIMIT_VALUES.selective_filtering,
+    defaultValue: enumIndex('selective_filtering', 'false'),
     description:
       'Over ingestion_rate: true forwards the series that fit the tokens left, in request order, and answers 429 with Retry-After for the rest (proxy only); false (the default, as Mimir) refuses the whole request.',
   },
@@ -185,8 +215,8 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
   {
     name: 'accept_ha_samples',
     kind: 'enum',
-    values: ['false', 'true'],
-    defaultValue: 0,
+    values: ENUM_LIMIT_VALUES.accept_ha_samples,
+    defaultValue: enumIndex('accept_ha_samples', 'false'),
     description:
       'HA deduplication: true accepts samples only from the elected replica of each cluster (ha_cluster_label / ha_replica_label of the first series); the others get 202 and are dropped.',
   },

@@ -5,7 +5,8 @@
 import { BodyDecodeError } from './errors.js';
 import { describeSeries } from './describe-series.js';
 import { gunzipBounded } from './gzip-bounded.js';
-import { describeOtlpJsonSeries, scanOtlpJson } from './otlp-json-scanner.js';
+import { describeOtlpJsonSeries } from './otlp-json-describe-series.js';
+import { scanOtlpJson } from './otlp-json-scanner.js';
 import { describeOtlpSeries, scanOtlpProto } from './otlp-proto-scanner.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
 import { describeSeriesV2 } from './rw2-describe-series.js';

@@ -9,25 +9,18 @@ export { scanWriteRequest } from './rw1-scanner.js';
 export { scanWriteRequestV2 } from './rw2-scanner.js';
 export { describeSeriesV2 } from './rw2-describe-series.js';
 export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
-export { scanOtlpJson, describeOtlpJsonSeries } from './otlp-json-scanner.js';
+export { scanOtlpJson } from './otlp-json-scanner.js';
+export { describeOtlpJsonSeries } from './otlp-json-describe-series.js';
 export { describeOtlpSeriesWithout, otlpLabelExtremes, otlpLabelName } from './otlp-series-labels.js';
 export { describeSeries } from './describe-series.js';
 export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
 export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
 export type { RequestInfo } from './request-info.js';
-export {
-  filterMetadataRw1,
-  filterSeries,
-  firstSeriesLabels,
-  fittingPrefix,
-  reencodeKept,
-} from './series-filter.js';
-export type {
-  FilteredMetadata,
-  FittingPrefix,
-  MetadataProblem,
-  SeriesProblem,
-  SeriesProblemKind,
-  SeriesRules,
-} from './series-filter.js';
+export { filterSeries, reencodeKept } from './series-filter.js';
+export type { SeriesProblem, SeriesProblemKind, SeriesRules } from './series-filter.js';
+export { filterMetadataRw1 } from './metadata-filter.js';
+export type { FilteredMetadata, MetadataProblem } from './metadata-filter.js';
+export { firstSeriesLabels } from './first-series-labels.js';
+export { fittingPrefix } from './fitting-prefix.js';
+export type { FittingPrefix } from './fitting-prefix.js';

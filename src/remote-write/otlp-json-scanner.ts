@@ -1,93 +1,56 @@
 // Measures a decompressed OTLP/HTTP JSON metrics body with the same counting rules as the protobuf scanner, as a
 // stream of tokens (json-cursor.ts): no JSON.parse, no objects per point, no recursion on the body's nesting; any
-// bad text or shape is BodyDecodeError. describeOtlpJsonSeries(), which only runs to word a denial, parses.
+// bad text or shape is BodyDecodeError. The field names it matches are in otlp-json-fields.ts; describing one
+// series for a denial, which parses, is otlp-json-describe-series.ts.
 
 import { JSON_BYTES, JsonCursor } from './json-cursor.js';
-import type { JsonObject } from './otlp-json-objects.js';
+import { anyValueLength } from './otlp-json-any-value.js';
 import {
-  invalidJson,
-  isObject,
-  keyOf,
-  kindIsKept,
-  list,
-  optionalObject,
-  optionalString,
-  parseOtlpJson,
-} from './otlp-json-objects.js';
-import type { DescribedLabel } from './describe-series.js';
-import { describeLabels } from './describe-series.js';
+  KINDS,
+  NAME_SUFFIX_LENGTH,
+  K_RESOURCE_METRICS,
+  K_RESOURCE_METRICS_SNAKE,
+  K_RESOURCE,
+  K_SCOPE_METRICS,
+  K_SCOPE_METRICS_SNAKE,
+  K_ATTRIBUTES,
+  K_METRICS,
+  K_NAME,
+  K_DATA_POINTS,
+  K_DATA_POINTS_SNAKE,
+  K_TEMPORALITY,
+  K_TEMPORALITY_SNAKE,
+  K_EXEMPLARS,
+  K_SUM,
+  K_BUCKET_COUNTS,
+  K_BUCKET_COUNTS_SNAKE,
+  K_EXPLICIT_BOUNDS,
+  K_EXPLICIT_BOUNDS_SNAKE,
+  K_QUANTILE_VALUES,
+  K_QUANTILE_VALUES_SNAKE,
+  K_KEY,
+  K_VALUE,
+  V_CUMULATIVE,
+  V_CUMULATIVE_NAME,
+  SERVICE_NAME,
+  SERVICE_NAMESPACE,
+  SERVICE_INSTANCE_ID,
+  SUM,
+  HISTOGRAM,
+  EXPONENTIAL_HISTOGRAM,
+  SUMMARY,
+  METRIC_NAME_LABEL_LENGTH,
+  TARGET_INFO_LENGTH,
+  metricKind,
+  once,
+  requireObject,
+  openList,
+  countList,
+} from './otlp-json-fields.js';
+import { invalidJson } from './otlp-json-objects.js';
 import type { RequestInfo } from './request-info.js';
 
-const encoder = new TextEncoder();
-
-const KINDS = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
-const SNAKE_KINDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'] as const;
-const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
-const IDENTIFYING = new Set(['service.name', 'service.namespace', 'service.instance.id']);
-
-const ascii = (s: string): Uint8Array => encoder.encode(s);
-const K_RESOURCE_METRICS = ascii('resourceMetrics');
-const K_RESOURCE_METRICS_SNAKE = ascii('resource_metrics');
-const K_RESOURCE = ascii('resource');
-const K_SCOPE_METRICS = ascii('scopeMetrics');
-const K_SCOPE_METRICS_SNAKE = ascii('scope_metrics');
-const K_ATTRIBUTES = ascii('attributes');
-const K_METRICS = ascii('metrics');
-const K_NAME = ascii('name');
-const K_KINDS = KINDS.map(ascii);
-const K_SNAKE_KINDS = SNAKE_KINDS.map(ascii);
-const K_DATA_POINTS = ascii('dataPoints');
-const K_DATA_POINTS_SNAKE = ascii('data_points');
-const K_TEMPORALITY = ascii('aggregationTemporality');
-const K_TEMPORALITY_SNAKE = ascii('aggregation_temporality');
-const K_EXEMPLARS = ascii('exemplars');
-const K_SUM = ascii('sum');
-const K_BUCKET_COUNTS = ascii('bucketCounts');
-const K_BUCKET_COUNTS_SNAKE = ascii('bucket_counts');
-const K_EXPLICIT_BOUNDS = ascii('explicitBounds');
-const K_EXPLICIT_BOUNDS_SNAKE = ascii('explicit_bounds');
-const K_QUANTILE_VALUES = ascii('quantileValues');
-const K_QUANTILE_VALUES_SNAKE = ascii('quantile_values');
-const K_KEY = ascii('key');
-const K_VALUE = ascii('value');
-const K_STRING_VALUE = ascii('stringValue');
-const V_CUMULATIVE = ascii('2');
-const V_CUMULATIVE_NAME = ascii('AGGREGATION_TEMPORALITY_CUMULATIVE');
-const SERVICE_NAME = ascii('service.name');
-const SERVICE_NAMESPACE = ascii('service.namespace');
-const SERVICE_INSTANCE_ID = ascii('service.instance.id');
-
-// AnyValue fields, camelCase then snake_case, and what each one is.
-const ANY_KEYS = [
-  'stringValue',
-  'string_value',
-  'boolValue',
-  'bool_value',
-  'intValue',
-  'int_value',
-  'doubleValue',
-  'double_value',
-  'arrayValue',
-  'array_value',
-  'kvlistValue',
-  'kvlist_value',
-  'bytesValue',
-  'bytes_value',
-].map(ascii);
-const ANY_STRING = 0;
-const ANY_STRING_SNAKE = 1;
-/** ANY_KEYS index / 2: 0 string, 1 bool, 2 int, 3 double, 4 array, 5 kvlist, 6 bytes. */
-const ANY_BOOL = 1;
-const ANY_INT = 2;
-const ANY_DOUBLE = 3;
-const ANY_BYTES = 6;
-
-const SUM = 1;
-const HISTOGRAM = 2;
-const EXPONENTIAL_HISTOGRAM = 3;
-const SUMMARY = 4;
-
-const { QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET } = JSON_BYTES;
+const { QUOTE, OPEN_BRACE, CLOSE_BRACE, CLOSE_BRACKET } = JSON_BYTES;
 
 /**
  * Counts like scanOtlpProto(), reading the JSON text once as a stream of tokens: no JSON.parse, no objects per
@@ -624,7 +587,7 @@ class OtlpJsonScan {
           if (c.takeNull()) continue;
           seen = once(c, seen, 2, 'value');
           if (c.buf[c.pos] !== OPEN_BRACE) throw c.fail('an attribute value is not an object');
-          valueLength = this.anyValue();
+          valueLength = anyValueLength(c);
         } else {
           c.skipValue();
         }
@@ -633,76 +596,6 @@ class OtlpJsonScan {
     this.kvKeyBytes = keyBytes;
     this.kvService = service;
     this.kvValueLength = valueLength;
-  }
-
-  /**
-   * The length of an AnyValue as Mimir prints it (see the protobuf scanner): a string's UTF-8 bytes, `true` or
-   * `false`, a number's decimal form (int64 strings as written), bytes as their base64 text, and for an array or
-   * a map the size of its JSON text (JSON.stringify's form), measured without descending into it recursively.
-   * A string value wins wherever it sits; otherwise the first field that is set decides.
-   */
-  private anyValue(): number {
-    const c = this.c;
-    let camelString = -1; // -1: absent, -2: set but not a string
-    let snakeString = -1;
-    let firstSet = false;
-    let first = 0;
-    let firstError: string | undefined;
-    let seen = 0;
-    if (c.openObject()) {
-      do {
-        if (!c.keyExactly(K_STRING_VALUE)) c.key();
-        const field = anyValueField(c);
-        if (field < 0) {
-          c.skipValue();
-          continue;
-        }
-        if (c.takeNull()) continue;
-        seen = once(c, seen, 1 << field, 'AnyValue field');
-        const kind = field >>> 1;
-        const b = c.buf[c.pos]!;
-        let length = 0;
-        let error: string | undefined;
-        if (kind === 0 || kind === ANY_BYTES) {
-          if (b === QUOTE) {
-            c.string();
-            length = c.strBytes;
-          } else {
-            c.skipValue();
-            error = `${field & 1 ? 'snake_case ' : ''}${kind === 0 ? 'stringValue' : 'bytesValue'} is not a string`;
-            length = -2;
-          }
-          if (field === ANY_STRING) camelString = length;
-          else if (field === ANY_STRING_SNAKE) snakeString = length;
-        } else if (kind === ANY_BOOL) {
-          length = b === 0x74 && c.literal() === 0x74 ? 4 : (c.skipValue(), 5);
-        } else if (kind === ANY_INT || kind === ANY_DOUBLE) {
-          if (b === QUOTE) {
-            c.string();
-            length = c.strBytes;
-          } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
-            c.number();
-            length = String(c.numberValue()).length;
-          } else {
-            c.skipValue();
-            error = `${kind === ANY_INT ? 'intValue' : 'doubleValue'} is not a number`;
-          }
-        } else {
-          // arrayValue, kvlistValue: JSON.stringify's size of the value.
-          length = c.skipValue(true);
-        }
-        if (!firstSet) {
-          firstSet = true;
-          first = length;
-          firstError = error;
-        }
-      } while (c.more(CLOSE_BRACE));
-    }
-    if (camelString >= 0) return camelString;
-    if (camelString === -1 && snakeString >= 0) return snakeString;
-    if (!firstSet) return 0;
-    if (firstError !== undefined) throw invalidJson(firstError);
-    return first;
   }
 
   private observe(
@@ -725,126 +618,4 @@ class OtlpJsonScan {
       this.maxLabelValueSeries = pendingOrdinal;
     }
   }
-}
-
-const METRIC_NAME_LABEL_LENGTH = '__name__'.length;
-const TARGET_INFO_LENGTH = 'target_info'.length;
-
-/** Which data kind a metric key names (0..4), or -1. */
-function metricKind(c: JsonCursor): number {
-  for (let kind = 0; kind < K_KINDS.length; kind++) {
-    if (c.keyIs(K_KINDS[kind]!) || (kind === EXPONENTIAL_HISTOGRAM && c.keyIs(K_SNAKE_KINDS[kind]!)))
-      return kind;
-  }
-  return -1;
-}
-
-/** Which AnyValue field a key names (an ANY_KEYS index), or -1. */
-function anyValueField(c: JsonCursor): number {
-  for (let i = 0; i < ANY_KEYS.length; i++) {
-    if (c.keyIs(ANY_KEYS[i]!)) return i;
-  }
-  return -1;
-}
-
-/** Marks a field as read; a second occurrence is refused rather than silently counted twice. */
-function once(c: JsonCursor, seen: number, bit: number, field: string): number {
-  if ((seen & bit) !== 0) throw c.fail(`${field} appears twice`);
-  return seen | bit;
-}
-
-function requireObject(c: JsonCursor, field: string): void {
-  if (c.ws() !== OPEN_BRACE) throw c.fail(`${field} holds something other than an object`);
-}
-
-/** Opens the array value of `field`: true when it has a first element (the cursor is then on it). */
-function openList(c: JsonCursor, field: string): boolean {
-  if (c.buf[c.pos] !== OPEN_BRACKET) throw c.fail(`${field} is not an array`);
-  return c.openArray();
-}
-
-/** Counts the elements of the array value of `field`, each skipped (and required to be an object if `objects`). */
-function countList(c: JsonCursor, field: string, objects: boolean): number {
-  if (!openList(c, field)) return 0;
-  let count = 0;
-  do {
-    if (objects) requireObject(c, field);
-    c.skipValue();
-    count++;
-  } while (c.more(CLOSE_BRACKET));
-  return count;
-}
-
-/** The series at `ordinal` (as scanOtlpJson() numbers them), as `series: 'name{a="1"}'`. */
-export function describeOtlpJsonSeries(buf: Uint8Array, wanted: number): string {
-  const root = parseOtlpJson(buf);
-  let ordinal = 0;
-  for (const rm of list(root, 'resourceMetrics', 'resource_metrics')) {
-    const resource = optionalObject(rm, 'resource', 'resource');
-    const resourceLabels: DescribedLabel[] = [];
-    const others: DescribedLabel[] = [];
-    let job = '';
-    let namespace: string | undefined;
-    let hasJob = false;
-    for (const kv of resource ? list(resource, 'attributes', 'attributes') : []) {
-      const key = keyOf(kv);
-      const text = valueText(kv);
-      if (key === 'service.name') {
-        job = text;
-        hasJob = true;
-      } else if (key === 'service.namespace') namespace = text;
-      else if (key === 'service.instance.id') resourceLabels.push(label('instance', text));
-      else if (!IDENTIFYING.has(key)) others.push(label(key, text));
-    }
-    if (hasJob) resourceLabels.unshift(label('job', namespace !== undefined ? `${namespace}/${job}` : job));
-    for (const sm of list(rm, 'scopeMetrics', 'scope_metrics')) {
-      for (const metric of list(sm, 'metrics', 'metrics')) {
-        const name = optionalString(metric, 'name');
-        for (let kind = 0; kind < KINDS.length; kind++) {
-          const data = optionalObject(metric, KINDS[kind]!, SNAKE_KINDS[kind]!);
-          if (!data || !kindIsKept(kind, data)) continue;
-          for (const point of list(data, 'dataPoints', 'data_points')) {
-            if (ordinal++ !== wanted) continue;
-            const labels = [label('__name__', name)];
-            for (const kv of list(point, 'attributes', 'attributes'))
-              labels.push(label(keyOf(kv), valueText(kv)));
-            return describeLabels([...labels, ...resourceLabels]);
-          }
-        }
-      }
-    }
-    if (ordinal++ === wanted)
-      return describeLabels([label('__name__', 'target_info'), ...others, ...resourceLabels]);
-  }
-  throw new RangeError(`series ${wanted} does not exist: the body has ${ordinal} series ordinals`);
-}
-
-function valueText(kv: JsonObject): string {
-  const value = kv['value'];
-  if (!isObject(value)) return '';
-  for (const [key, v] of Object.entries(value)) {
-    if (v === undefined || v === null) continue;
-    if (key === 'stringValue' || key === 'string_value' || key === 'bytesValue' || key === 'bytes_value') {
-      if (typeof v !== 'string') throw invalidJson(`${key} is not a string`);
-      return v;
-    }
-    if (key === 'boolValue' || key === 'bool_value') return v === true ? 'true' : 'false';
-    if (key === 'intValue' || key === 'int_value' || key === 'doubleValue' || key === 'double_value') {
-      if (typeof v !== 'string' && typeof v !== 'number') throw invalidJson(`${key} is not a number`);
-      return String(v);
-    }
-    if (key === 'arrayValue' || key === 'array_value' || key === 'kvlistValue' || key === 'kvlist_value') {
-      try {
-        return JSON.stringify(v);
-      } catch {
-        throw invalidJson(`${key} is nested too deeply`);
-      }
-    }
-  }
-  return '';
-}
-
-function label(name: string, value: string): DescribedLabel {
-  const bytes = encoder.encode(value);
-  return { name, buf: bytes, start: 0, end: bytes.length };
 }

@@ -3,23 +3,31 @@
 // bound over a limit, so it may allocate; it must never throw anything but BodyDecodeError, whatever the bytes.
 
 import { compressSync } from 'snappy';
-import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
+import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
 import type { RequestInfo } from './request-info.js';
-import { otlpFirstSeriesLabels } from './otlp-series-labels.js';
 import { reencodeRw1 } from './rw1-reencode.js';
 import { reencodeRw2 } from './rw2-reencode.js';
 import {
-  LABEL_NAME,
-  LABEL_VALUE,
-  TIMESERIES_EXEMPLARS,
-  TIMESERIES_HISTOGRAMS,
-  TIMESERIES_LABELS,
-  TIMESERIES_SAMPLES,
-  WRITE_REQUEST_METADATA,
-  WRITE_REQUEST_TIMESERIES,
-} from './rw1-scanner.js';
-import { REQUEST_SYMBOLS, REQUEST_TIMESERIES, SERIES_LABELS_REFS } from './rw2-scanner.js';
+  TAG_EXEMPLARS,
+  TAG_HISTOGRAMS,
+  TAG_LABELS,
+  TAG_LABEL_NAME,
+  TAG_LABEL_VALUE,
+  TAG_METADATA,
+  TAG_TIMESERIES,
+  TAG_V2_EXEMPLARS,
+  TAG_V2_HISTOGRAMS,
+  TAG_V2_METADATA,
+  TAG_V2_REFS_ONE,
+  TAG_V2_REFS_PACKED,
+  TAG_V2_SAMPLES,
+  TAG_V2_TIMESERIES,
+  TAG_SAMPLES,
+  rw2MetadataIsSet,
+  sameBytes,
+  symbolTable,
+} from './rw-series-fields.js';
 
 /** The per-series limits as numbers; 0 means "not checked" (unlimited, not enforced, or not an error). */
 export interface SeriesRules {
@@ -57,27 +65,6 @@ export interface FilteredSeries {
   /** The request as Mimir would ingest it: counts and label extremes of the kept series only. */
   kept: RequestInfo;
 }
-
-// RW1 tags (prometheus.WriteRequest).
-const TAG_TIMESERIES = makeTag(WRITE_REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
-const TAG_METADATA = makeTag(WRITE_REQUEST_METADATA, WIRE_LENGTH_DELIMITED);
-const TAG_LABELS = makeTag(TIMESERIES_LABELS, WIRE_LENGTH_DELIMITED);
-const TAG_SAMPLES = makeTag(TIMESERIES_SAMPLES, WIRE_LENGTH_DELIMITED);
-const TAG_EXEMPLARS = makeTag(TIMESERIES_EXEMPLARS, WIRE_LENGTH_DELIMITED);
-const TAG_HISTOGRAMS = makeTag(TIMESERIES_HISTOGRAMS, WIRE_LENGTH_DELIMITED);
-const TAG_LABEL_NAME = makeTag(LABEL_NAME, WIRE_LENGTH_DELIMITED);
-const TAG_LABEL_VALUE = makeTag(LABEL_VALUE, WIRE_LENGTH_DELIMITED);
-
-// RW2 tags (io.prometheus.write.v2.Request). TimeSeries: samples = 2, histograms = 3, exemplars = 4, metadata = 5.
-const TAG_V2_SYMBOLS = makeTag(REQUEST_SYMBOLS, WIRE_LENGTH_DELIMITED);
-const TAG_V2_TIMESERIES = makeTag(REQUEST_TIMESERIES, WIRE_LENGTH_DELIMITED);
-const TAG_V2_REFS_PACKED = makeTag(SERIES_LABELS_REFS, WIRE_LENGTH_DELIMITED);
-const TAG_V2_REFS_ONE = makeTag(SERIES_LABELS_REFS, WIRE_VARINT);
-const TAG_V2_SAMPLES = makeTag(2, WIRE_LENGTH_DELIMITED);
-const TAG_V2_HISTOGRAMS = makeTag(3, WIRE_LENGTH_DELIMITED);
-const TAG_V2_EXEMPLARS = makeTag(4, WIRE_LENGTH_DELIMITED);
-const TAG_V2_METADATA = makeTag(5, WIRE_LENGTH_DELIMITED);
-const TAG_V2_METADATA_FIELDS = [makeTag(1, WIRE_VARINT), makeTag(3, WIRE_VARINT), makeTag(4, WIRE_VARINT)];
 
 /**
  * Judges one series from its labels, as Mimir's validateLabels does after its relabel step: labels with an
@@ -339,24 +326,6 @@ function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
   return { keep, firstProblem, kept: totals.info(measured) };
 }
 
-/**
- * Reads an RW2 series' Metadata message (the reader is at its length); true when it sets a type, help or unit,
- * which is when Mimir counts it as one metadata item.
- */
-function rw2MetadataIsSet(reader: ProtoReader, seriesEnd: number): boolean {
-  const metadataEnd = reader.messageEnd(seriesEnd);
-  let set = false;
-  while (reader.pos < metadataEnd) {
-    const metadataTag = reader.tag(metadataEnd);
-    if (TAG_V2_METADATA_FIELDS.includes(metadataTag)) {
-      if (reader.varint(metadataEnd) !== 0) set = true;
-    } else {
-      reader.skip(metadataTag, metadataEnd);
-    }
-  }
-  return set;
-}
-
 /** Records the verdict on one series; returns the request's first problem so far. */
 function judgeSeries(
   judge: SeriesJudge,
@@ -376,35 +345,6 @@ function judgeSeries(
   return firstProblem;
 }
 
-/** Where each RW2 symbol's bytes start and how long they are. */
-function symbolTable(buf: Uint8Array): { starts: Uint32Array; lengths: Uint32Array; count: number } {
-  let starts = new Uint32Array(256);
-  let lengths = new Uint32Array(256);
-  let count = 0;
-  const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== TAG_V2_SYMBOLS) {
-      reader.skip(tag, end);
-      continue;
-    }
-    const length = reader.length(end);
-    if (count === starts.length) {
-      const grownStarts = new Uint32Array(count * 2);
-      const grownLengths = new Uint32Array(count * 2);
-      grownStarts.set(starts);
-      grownLengths.set(lengths);
-      starts = grownStarts;
-      lengths = grownLengths;
-    }
-    starts[count] = reader.pos;
-    lengths[count++] = length;
-    reader.pos += length;
-  }
-  return { starts, lengths, count };
-}
-
 /**
  * The snappy-compressed body holding only the kept series of `buf` (all of them when `keep` is undefined) and,
  * for RW1, only the kept metadata, in the same format: every other field (RW2 symbols, fields unknown to the
@@ -418,305 +358,4 @@ export function reencodeKept(
 ): Buffer {
   const decoded = format === 'prw2' && keep ? reencodeRw2(buf, keep) : reencodeRw1(buf, keep, keepMetadata);
   return compressSync(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength));
-}
-
-// RW1 MetricMetadata: MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5;
-const TAG_METADATA_NAME = makeTag(2, WIRE_LENGTH_DELIMITED);
-const TAG_METADATA_UNIT = makeTag(5, WIRE_LENGTH_DELIMITED);
-
-export type MetadataProblemKind = 'metadata_metric_name_too_long' | 'metadata_unit_too_long';
-
-/** Why Mimir drops one metadata entry: its metric name or its unit is over max_metadata_length. */
-export interface MetadataProblem {
-  kind: MetadataProblemKind;
-  observed: number;
-  limit: number;
-  metricName: string;
-  unit: string;
-}
-
-export interface FilteredMetadata {
-  /** 1 for each metadata entry Mimir keeps, 0 for each it drops, in body order. */
-  keep: Uint8Array;
-  dropped: number;
-  /** The first dropped entry, in body order. */
-  firstProblem: MetadataProblem;
-}
-
-/**
- * Mimir's cleanAndValidateMetadata over the metadata of a decompressed RW1 body: an entry whose metric name or
- * unit is longer than `maxLength` bytes is dropped with an error (the name is checked first); a long HELP is only
- * truncated by Mimir, so it neither drops nor costs anything here. Returns undefined when nothing is dropped.
- * Series are skipped by length, never descended.
- */
-export function filterMetadataRw1(
-  buf: Uint8Array,
-  metadataCount: number,
-  maxLength: number,
-): FilteredMetadata | undefined {
-  const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  let keep: Uint8Array | undefined;
-  let dropped = 0;
-  let firstProblem: MetadataProblem | undefined;
-  let index = 0;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== TAG_METADATA) {
-      reader.skip(tag, end);
-      continue;
-    }
-    const entryEnd = reader.messageEnd(end);
-    const entry = index++;
-    // Proto3 keeps the last occurrence of a scalar field, as Mimir's decoder does.
-    let nameStart = 0;
-    let nameLength = 0;
-    let unitStart = 0;
-    let unitLength = 0;
-    while (reader.pos < entryEnd) {
-      const fieldTag = reader.tag(entryEnd);
-      if (fieldTag === TAG_METADATA_NAME) {
-        nameLength = reader.length(entryEnd);
-        nameStart = reader.pos;
-        reader.pos += nameLength;
-      } else if (fieldTag === TAG_METADATA_UNIT) {
-        unitLength = reader.length(entryEnd);
-        unitStart = reader.pos;
-        reader.pos += unitLength;
-      } else {
-        reader.skip(fieldTag, entryEnd);
-      }
-    }
-    const kind: MetadataProblemKind | undefined =
-      nameLength > maxLength
-        ? 'metadata_metric_name_too_long'
-        : unitLength > maxLength
-          ? 'metadata_unit_too_long'
-          : undefined;
-    if (!kind) continue;
-    if (!keep) keep = new Uint8Array(metadataCount).fill(1);
-    keep[entry] = 0;
-    dropped++;
-    firstProblem ??= {
-      kind,
-      observed: kind === 'metadata_unit_too_long' ? unitLength : nameLength,
-      limit: maxLength,
-      metricName: utf8(buf, nameStart, nameLength),
-      unit: utf8(buf, unitStart, unitLength),
-    };
-  }
-  return keep && firstProblem ? { keep, dropped, firstProblem } : undefined;
-}
-
-const decoder = new TextDecoder();
-
-function utf8(buf: Uint8Array, start: number, length: number): string {
-  return decoder.decode(buf.subarray(start, start + length));
-}
-
-/** The values of two labels in the first series of a body; '' for a label the series does not have. */
-export interface FirstSeriesLabels {
-  first: string;
-  second: string;
-}
-
-const encoder = new TextEncoder();
-/** Label names as UTF-8, kept: the HA label names in use are few (bounded in case they are not). */
-const encodedNames = new Map<string, Uint8Array>();
-function encodedName(name: string): Uint8Array {
-  let bytes = encodedNames.get(name);
-  if (!bytes) {
-    if (encodedNames.size >= 256) encodedNames.clear();
-    bytes = encoder.encode(name);
-    encodedNames.set(name, bytes);
-  }
-  return bytes;
-}
-
-/**
- * Mimir's HA tracker reads the cluster and replica labels of the first series only (findHALabels on
- * req.Timeseries[0]): this reads those two values from a decompressed RW1 or RW2 body (already scanned, so well
- * formed) without walking past the first series. For OTLP, the first series of Mimir's translation (see
- * otlpFirstSeriesLabels). Undefined when the body has no series.
- */
-export function firstSeriesLabels(
-  buf: Uint8Array,
-  format: RequestInfo['format'],
-  firstName: string,
-  secondName: string,
-): FirstSeriesLabels | undefined {
-  if (format === 'otlp-proto' || format === 'otlp-json') {
-    return otlpFirstSeriesLabels(buf, format, firstName, secondName);
-  }
-  const a = encodedName(firstName);
-  const b = encodedName(secondName);
-  const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  const found: FirstSeriesLabels = { first: '', second: '' };
-  const take = (nameStart: number, nameLength: number, valueStart: number, valueLength: number): void => {
-    if (sameBytes(buf, nameStart, nameLength, a)) found.first = utf8(buf, valueStart, valueLength);
-    else if (sameBytes(buf, nameStart, nameLength, b)) found.second = utf8(buf, valueStart, valueLength);
-  };
-  if (format === 'prw1') {
-    while (reader.pos < end) {
-      const tag = reader.tag(end);
-      if (tag !== TAG_TIMESERIES) {
-        reader.skip(tag, end);
-        continue;
-      }
-      const seriesEnd = reader.messageEnd(end);
-      while (reader.pos < seriesEnd) {
-        const seriesTag = reader.tag(seriesEnd);
-        if (seriesTag !== TAG_LABELS) {
-          reader.skip(seriesTag, seriesEnd);
-          continue;
-        }
-        const labelEnd = reader.messageEnd(seriesEnd);
-        let nameStart = 0;
-        let nameLength = 0;
-        let valueStart = 0;
-        let valueLength = 0;
-        while (reader.pos < labelEnd) {
-          const labelTag = reader.tag(labelEnd);
-          if (labelTag === TAG_LABEL_NAME) {
-            nameLength = reader.length(labelEnd);
-            nameStart = reader.pos;
-            reader.pos += nameLength;
-          } else if (labelTag === TAG_LABEL_VALUE) {
-            valueLength = reader.length(labelEnd);
-            valueStart = reader.pos;
-            reader.pos += valueLength;
-          } else {
-            reader.skip(labelTag, labelEnd);
-          }
-        }
-        take(nameStart, nameLength, valueStart, valueLength);
-      }
-      return found;
-    }
-    return undefined;
-  }
-  if (format !== 'prw2') return undefined;
-  const { starts, lengths, count } = symbolTable(buf);
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== TAG_V2_TIMESERIES) {
-      reader.skip(tag, end);
-      continue;
-    }
-    const seriesEnd = reader.messageEnd(end);
-    let pendingName = -1;
-    const ref = (value: number): void => {
-      if (value >= count) return;
-      if (pendingName < 0) {
-        pendingName = value;
-        return;
-      }
-      take(starts[pendingName]!, lengths[pendingName]!, starts[value]!, lengths[value]!);
-      pendingName = -1;
-    };
-    while (reader.pos < seriesEnd) {
-      const seriesTag = reader.tag(seriesEnd);
-      if (seriesTag === TAG_V2_REFS_PACKED) {
-        const refsEnd = reader.messageEnd(seriesEnd);
-        while (reader.pos < refsEnd) ref(reader.varint(refsEnd));
-      } else if (seriesTag === TAG_V2_REFS_ONE) {
-        ref(reader.varint(seriesEnd));
-      } else {
-        reader.skip(seriesTag, seriesEnd);
-      }
-    }
-    return found;
-  }
-  return undefined;
-}
-
-function sameBytes(buf: Uint8Array, start: number, length: number, name: Uint8Array): boolean {
-  if (length !== name.length) return false;
-  for (let i = 0; i < length; i++) if (buf[start + i] !== name[i]) return false;
-  return true;
-}
-
-/** The longest run of series, from the first in body order, whose items fit a budget (selective filtering). */
-export interface FittingPrefix {
-  /** 1 for each series of the prefix, 0 for every other, in body order. */
-  keep: Uint8Array;
-  /** What the prefix is worth: the items Mimir charges, and the counts of the request it makes. */
-  cost: number;
-  info: RequestInfo;
-}
-
-/**
- * The series of an RW1 or RW2 body that fit `budget` items of `ingestion_rate`, taken in body order from series
- * `skip` on (the ones before were delivered already) and stopping at the first that does not fit: a stable
- * choice, so a sender retrying the same request is offered the rest in order. A series costs its samples,
- * native histogram samples and (when `exemplarsCharged`) exemplars, plus, in RW2, its metadata. RW1 metadata,
- * which sits outside the series, is not part of any prefix. Series past the prefix are not read.
- */
-export function fittingPrefix(
-  buf: Uint8Array,
-  measured: RequestInfo,
-  exemplarsCharged: boolean,
-  budget: number,
-  skip = 0,
-): FittingPrefix {
-  const v2 = measured.format === 'prw2';
-  if (!v2 && measured.format !== 'prw1')
-    throw new RangeError(`selective filtering reads remote write only, not ${measured.format}`);
-  const seriesTag = v2 ? TAG_V2_TIMESERIES : TAG_TIMESERIES;
-  const samplesTag = v2 ? TAG_V2_SAMPLES : TAG_SAMPLES;
-  const histogramsTag = v2 ? TAG_V2_HISTOGRAMS : TAG_HISTOGRAMS;
-  const exemplarsTag = v2 ? TAG_V2_EXEMPLARS : TAG_EXEMPLARS;
-  const keep = new Uint8Array(measured.series);
-  const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  let index = 0;
-  let kept = 0;
-  let cost = 0;
-  let floatSamples = 0;
-  let histogramSamples = 0;
-  let exemplars = 0;
-  let metadata = 0;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== seriesTag) {
-      reader.skip(tag, end);
-      continue;
-    }
-    if (index < skip) {
-      index++;
-      reader.skipLengthDelimited(end);
-      continue;
-    }
-    const seriesEnd = reader.messageEnd(end);
-    let samples = 0;
-    let histograms = 0;
-    let seriesExemplars = 0;
-    let seriesMetadata = 0;
-    while (reader.pos < seriesEnd) {
-      const t = reader.tag(seriesEnd);
-      if (v2 && t === TAG_V2_METADATA) {
-        if (rw2MetadataIsSet(reader, seriesEnd)) seriesMetadata = 1;
-        continue;
-      }
-      if (t === samplesTag) samples++;
-      else if (t === histogramsTag) histograms++;
-      else if (t === exemplarsTag) seriesExemplars++;
-      reader.skip(t, seriesEnd);
-    }
-    const seriesCost = samples + histograms + seriesMetadata + (exemplarsCharged ? seriesExemplars : 0);
-    if (cost + seriesCost > budget) break;
-    keep[index++] = 1;
-    kept++;
-    cost += seriesCost;
-    floatSamples += samples;
-    histogramSamples += histograms;
-    exemplars += seriesExemplars;
-    metadata += seriesMetadata;
-  }
-  return {
-    keep,
-    cost,
-    info: { ...measured, series: kept, floatSamples, histogramSamples, exemplars, metadata },
-  };
 }

@@ -6,15 +6,12 @@
 // write goes on as any other. A write without both labels is not from an HA pair.
 
 import { denial, haDeduplicatedMessage, haTooManyClustersMessage } from '../../decision/catalogue.js';
-import { durationMs } from '../../limits/limit-definitions.js';
+import { durationMs, limitIs } from '../../limits/limit-definitions.js';
 import { isEnforced } from '../../limits/tenant-limits.js';
 import { firstSeriesLabels } from '../../remote-write/index.js';
 import type { HaQuestion, HaVerdict } from '../ha-tracker.js';
 import type { StageDeps, StageOutcome, WriteStage, WriteState } from '../write-request.js';
 import { decideRates, rateQuery, take } from './rates.js';
-
-/** Index of `true` in accept_ha_samples' values. */
-const HA_ON = 1;
 
 /** ha_tracker_failover_timeout in milliseconds; the texts in use are few, so each is parsed once. */
 const failoverCache = new Map<string, number>();
@@ -32,7 +29,7 @@ export const haDedupe: WriteStage = {
   name: 'accept_ha_samples',
   run(s, deps) {
     const l = s.resolved.limits;
-    if (l.accept_ha_samples !== HA_ON) return s;
+    if (!limitIs(l, 'accept_ha_samples', 'true')) return s;
     const { decoded, info } = s.measured;
     const pair = firstSeriesLabels(decoded, info.format, l.ha_cluster_label, l.ha_replica_label);
     if (!pair || pair.first === '' || pair.second === '') return s;

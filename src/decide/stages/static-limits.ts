@@ -11,6 +11,7 @@ import {
   seriesLimitMessage,
   seriesPerRequestMessage,
 } from '../../decision/catalogue.js';
+import { limitIs } from '../../limits/limit-definitions.js';
 import type { LimitName } from '../../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../../limits/tenant-limits.js';
 import { isEnforced } from '../../limits/tenant-limits.js';
@@ -38,8 +39,10 @@ function over(limit: number, value: number): boolean {
 export function checkStatic(input: StaticInput): Decision | undefined {
   const { tenant, info } = input;
   const l = tenant.limits;
-  // Under label_value_length_over_limit_strategy truncate or drop (index 1, 2), Mimir shortens long values.
-  const maxValue = l.label_value_length_over_limit_strategy === 0 ? l.max_label_value_length : 0;
+  // Under label_value_length_over_limit_strategy truncate or drop, Mimir shortens long values.
+  const maxValue = limitIs(l, 'label_value_length_over_limit_strategy', 'error')
+    ? l.max_label_value_length
+    : 0;
   if (
     !over(l.max_body_bytes, info.bytesCompressed) &&
     !over(l.max_series_per_request, info.series) &&

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseGrpcTimeout } from '../../../src/gateway/grpc/grpc-server.js';
+import { parseGrpcTimeout } from '../../../src/gateway/grpc/grpc-incoming-call.js';
 
 const UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 
