@@ -54,7 +54,13 @@ function buildIfChanged({ name, outDir, marker, inputs, build }) {
     reason = `${inputs.join(', ')} changed since the last build`;
   }
   console.log(`> building ${name} into ${outDir}/ (${reason})`);
-  build();
+  try {
+    build();
+  } catch {
+    // tsc writes its output even when it reports errors: with no record, the next start builds again.
+    console.error(`> building ${name} failed (errors above): not starting`);
+    process.exit(1);
+  }
   writeFileSync(stamp, `${before}\n`);
 }
 

@@ -177,4 +177,21 @@ describe('npm start builds only what changed', () => {
     },
     BUILD_TIMEOUT,
   );
+
+  it(
+    'does not start after a failed build, and builds again on the next start',
+    () => {
+      const cli = join(project, 'src', 'cli.ts');
+      writeFileSync(cli, `${readFileSync(cli, 'utf8')}\nconst broken: number = 'not a number';\n`);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const { output, status } = help();
+        expect(status, output).toBe(1);
+        expect(output).toContain('> building the service into dist/');
+        expect(output).toContain("Type 'string' is not assignable to type 'number'");
+        expect(output).toContain('> building the service failed (errors above): not starting');
+        expect(output).not.toContain('per-tenant Mimir limits');
+      }
+    },
+    2 * BUILD_TIMEOUT,
+  );
 });
