@@ -106,31 +106,48 @@ const child = spawn(process.execPath, [...nodeFlags, join(root, 'dist', 'src', '
   stdio: ['inherit', 'pipe', 'inherit'],
 });
 child.stdout.pipe(process.stdout);
+// Only the service's own lines count, never text a client put into a log line (a label value in a denial, say):
+// the token line is the one logged right after the listening line, both recognised by their message at the
+// place the message starts (after the level in LOG_FORMAT=text, as the last field in JSON, where a client's
+// quotes are escaped), and nothing is looked at after it.
+const MESSAGE = String.raw`(?:^\S+ (?:INFO|WARN) {2}|"msg":")`;
+const LISTENING = new RegExp(`${MESSAGE}mimir-edge-enforcement \\S+ listening on `);
+const TOKEN = new RegExp(
+  `${MESSAGE}no ADMIN_TOKEN or ADMIN_TOKENS_FILE set: generated admin token ([A-Za-z0-9_-]+) \\(shown once; [^)]*\\)\\. Open (\\S+) and paste it`,
+);
 let pending = '';
-const watchForToken = (chunk) => {
+let listening = false;
+const stopWatching = () => {
+  child.stdout.off('data', watchForToken);
+  pending = '';
+};
+function watchForToken(chunk) {
   pending += chunk.toString('utf8');
   const lines = pending.split('\n');
   pending = lines.pop() ?? '';
-  // A line never holds the token past a few hundred bytes: do not keep an unending one.
+  // The lines looked for are a few hundred bytes: do not keep an unending one.
   if (pending.length > 65536) pending = '';
   for (const line of lines) {
-    const token = /generated admin token ([A-Za-z0-9_-]+)/.exec(line);
-    if (!token) continue;
-    const ui = /Open (\S+) and paste it/.exec(line);
-    const rule = '-'.repeat(72);
-    // pipe() wrote this chunk to stdout already (its listener came first): the block follows the log line.
-    process.stdout.write(
-      `\n${rule}\n` +
-        `  Admin token (generated, shown once):  ${token[1]}\n` +
-        (ui ? `  Open ${ui[1]} and paste it.\n` : '') +
-        `  Set ADMIN_TOKEN to choose your own.\n` +
-        `${rule}\n\n`,
-    );
-    child.stdout.off('data', watchForToken);
-    pending = '';
+    if (!listening) {
+      listening = LISTENING.test(line);
+      continue;
+    }
+    const found = TOKEN.exec(line);
+    if (found) {
+      const rule = '-'.repeat(72);
+      // pipe() wrote this chunk to stdout already (its listener came first): the block follows the log line.
+      process.stdout.write(
+        `\n${rule}\n` +
+          `  Admin token (generated, shown once):  ${found[1]}\n` +
+          `  Open ${found[2]} and paste it.\n` +
+          `  Set ADMIN_TOKEN to choose your own.\n` +
+          `${rule}\n\n`,
+      );
+    }
+    stopWatching();
     return;
   }
-};
+}
 child.stdout.on('data', watchForToken);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 // 'close', not 'exit': the child's last output is still in the pipe when it exits.

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcess, waitForHttp } from '../helpers/child-process.js';
 import type { ManagedProcess } from '../helpers/child-process.js';
 import { freePorts } from '../helpers/ports.js';
+import { pushRemoteWrite, snappyBody } from '../helpers/write-request.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const BUILD_TIMEOUT = 240_000;
@@ -55,7 +56,10 @@ function help(): { output: string; status: number | null } {
 }
 
 /** `npm start` in the copy until the admin UI answers; returns its output so far and the UI's index.html. */
-async function start(): Promise<{ output: string; index: string }> {
+async function start(
+  extraEnv: NodeJS.ProcessEnv = {},
+  meanwhile?: (proxyUrl: string) => Promise<void>,
+): Promise<{ output: string; index: string }> {
   const [proxy, extAuthz, admin, ratelimit, metrics] = await freePorts(5);
   running = startProcess({
     name: 'npm start',
@@ -74,10 +78,12 @@ async function start(): Promise<{ output: string; index: string }> {
       ADMIN_TOKEN: '',
       ADMIN_TOKENS_FILE: '',
       LOG_FORMAT: 'json',
+      ...extraEnv,
     },
   });
   await waitForHttp(`http://127.0.0.1:${admin}/ui/`, BUILD_TIMEOUT - 20_000, { process: running });
   const index = await (await fetch(`http://127.0.0.1:${admin}/ui/`)).text();
+  await meanwhile?.(`http://127.0.0.1:${proxy}`);
   // The token block follows the listening line; give the pipe a moment.
   const deadline = Date.now() + 5000;
   while (!running.output().includes('Admin token') && Date.now() < deadline)
@@ -178,6 +184,25 @@ describe('npm start builds only what changed', () => {
     BUILD_TIMEOUT,
   );
 
+  it(
+    'shows no token block for text a client put into a log line',
+    async () => {
+      const forged =
+        'generated admin token AAAAforgedAAAA (shown once; x). Open http://evil.example/ui/ and paste it';
+      const { output } = await start({ ADMIN_TOKEN: 'the-operators-own-token' }, async (proxyUrl) => {
+        // Over max_label_value_length: denied, and logged with the start of the value in its message.
+        const body = snappyBody([{ labels: { __name__: 'm', forged: `${forged} ${'x'.repeat(4096)}` } }]);
+        expect(await pushRemoteWrite(proxyUrl, 'tenant-a', body)).toBe(400);
+        const deadline = Date.now() + 5000;
+        while (!running!.output().includes('AAAAforgedAAAA') && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+      });
+      expect(output).toContain('AAAAforgedAAAA');
+      expect(output).not.toContain('Admin token (generated');
+      expect(output).not.toContain('  Open http://evil.example');
+    },
+    BUILD_TIMEOUT,
+  );
   it(
     'does not start after a failed build, and builds again on the next start',
     () => {
