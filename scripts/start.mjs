@@ -51,7 +51,7 @@ function buildIfChanged({ name, outDir, marker, inputs, build }) {
       console.log(`> ${name} (${outDir}/) is up to date: not rebuilt`);
       return;
     }
-    reason = `${inputs.join(', ')} changed since the last build`;
+    reason = `something in ${inputs.join(', ')} changed since the last build`;
   }
   console.log(`> building ${name} into ${outDir}/ (${reason})`);
   try {
@@ -65,12 +65,13 @@ function buildIfChanged({ name, outDir, marker, inputs, build }) {
 }
 
 ensureNpmDependencies();
-// package-lock.json is an input of both: a new TypeScript, vite or type package can change the output.
+// package.json and package-lock.json are inputs of both: "type" decides the module format, and a new
+// TypeScript, vite or type package can change the output.
 buildIfChanged({
   name: 'the service',
   outDir: 'dist',
   marker: join('src', 'cli.js'),
-  inputs: ['src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'],
+  inputs: ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'],
   build: () =>
     execFileSync(
       process.execPath,
@@ -89,6 +90,7 @@ if (!helpOnly)
       join('ui', 'index.html'),
       join('ui', 'vite.config.ts'),
       join('ui', 'tsconfig.json'),
+      'package.json',
       'package-lock.json',
     ],
     build: () => execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: root, stdio: 'inherit' }),
