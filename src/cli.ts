@@ -4,7 +4,6 @@
 
 import { ConfigError } from './lib/config-error.js';
 import { loadSettings, settingsHelp } from './settings/settings.js';
-import { startService } from './app/service.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -14,6 +13,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const settings = loadSettings(process.env, argv);
+  // Loaded only to serve: --help and a configuration error need none of the service's modules.
+  const { startService } = await import('./app/service.js');
   const service = await startService(settings);
   process.on('SIGHUP', () => void service.reloadOverrides());
   let stopping = false;
