@@ -228,10 +228,15 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
   const l = tenant.limits;
   const dropLabels = dropLabelsOf(l.drop_labels, haReplicaLabel);
   const on = (
-    name: 'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length',
+    name:
+      | 'max_label_names_per_series'
+      | 'max_label_names_per_info_series'
+      | 'max_label_name_length'
+      | 'max_label_value_length',
   ): boolean => isEnforced(tenant.enforcement, name, dryRun);
   return {
     maxLabelNames: on('max_label_names_per_series') ? l.max_label_names_per_series : 0,
+    maxLabelNamesPerInfoSeries: on('max_label_names_per_info_series') ? l.max_label_names_per_info_series : 0,
     maxLabelNameLength: on('max_label_name_length') ? l.max_label_name_length : 0,
     maxLabelValueLength:
       on('max_label_value_length') && l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR

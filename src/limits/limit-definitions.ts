@@ -7,6 +7,7 @@ export type LimitName =
   | 'request_rate'
   | 'request_burst_size'
   | 'max_label_names_per_series'
+  | 'max_label_names_per_info_series'
   | 'max_label_name_length'
   | 'max_label_value_length'
   | 'max_body_bytes'
@@ -96,6 +97,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     env: 'DEFAULT_MAX_LABELS_PER_SERIES',
     zeroMeans: 'unlimited',
     description: 'Most labels (including __name__) one series may have.',
+  },
+  {
+    name: 'max_label_names_per_info_series',
+    kind: 'int',
+    defaultValue: 80,
+    zeroMeans: 'unlimited',
+    description:
+      'Most labels one info series (metric name ending in _info, such as target_info) may have; checked instead of max_label_names_per_series when that one is exceeded, as Mimir does.',
   },
   {
     name: 'max_label_name_length',
