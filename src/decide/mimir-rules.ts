@@ -7,6 +7,7 @@ import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
   describeOtlpSeriesWithout,
+  duplicateSamples,
   filterMetadataRw1,
   filterSeries,
   otlpLabelExtremes,
@@ -14,6 +15,7 @@ import {
 } from '../remote-write/index.js';
 import type {
   FilteredMetadata,
+  FilteredSeries,
   MeasuredBody,
   MetadataProblem,
   RequestInfo,
@@ -82,10 +84,13 @@ export function mimirView(
     rules.maxExemplarsPerSeries > 0 &&
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
   const metadata = metadataVerdict(tenant, measured, dryRun);
-  if (!overBound && !capReached && !metadata && !dropping) return undefined;
+  const outOfOrder = info.samplesOutOfOrder === true;
+  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder) return undefined;
 
-  const filtered =
+  let filtered =
     overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
+  // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
+  if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
   const seriesProblem = filtered?.firstProblem;
   // Mimir validates every series before any metadata, so a series error is the one it answers with.
   const refusal = seriesProblem
@@ -101,11 +106,29 @@ export function mimirView(
   if (tenant.limits.partial_acceptance !== PARTIAL_ACCEPTANCE_ON || !somethingToIngest) {
     return { info, refusal };
   }
-  const keepSeries = seriesProblem ? filtered.keep : undefined;
+  const keepSeries = seriesProblem && filtered ? filtered.keep : undefined;
   return {
     info: kept,
     partial: { body: reencodeKept(measured.decoded, info.format, keepSeries, metadata?.keep), refusal },
   };
+}
+
+/**
+ * `filtered` (or the whole request) less the float samples Mimir drops for repeating a timestamp in their
+ * series, counted over the series it keeps. The body is forwarded as sent: Mimir drops them itself.
+ */
+function withoutDuplicates(
+  decoded: Uint8Array,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+): FilteredSeries {
+  const duplicates = duplicateSamples(decoded, info.format, info.series);
+  let dropped = 0;
+  for (let i = 0; i < duplicates.length; i++) {
+    if (filtered === undefined || filtered.keep[i] === 1) dropped += duplicates[i]!;
+  }
+  const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
+  return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
 }
 
 /**

@@ -36,6 +36,8 @@ export const rw2RequestType = protobuf.parse(PROTO).root.lookupType('io.promethe
 export interface Rw2SeriesSpec {
   labels: Record<string, string>;
   samples?: number;
+  /** The samples' timestamps as offsets in ms from the base time, instead of `samples` 1 ms apart. */
+  timestamps?: number[];
   histograms?: number;
   exemplars?: number;
   /** Metadata type (0 = unset), help and unit text. */
@@ -58,7 +60,9 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
   const ts = 1_700_000_000_000;
   const timeseries = series.map((s) => ({
     labelsRefs: Object.entries(s.labels).flatMap(([n, v]) => [ref(n), ref(v)]),
-    samples: Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i })),
+    samples: s.timestamps
+      ? s.timestamps.map((offset, i) => ({ value: i, timestamp: ts + offset }))
+      : Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i })),
     histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
       countInt: 3,
       sum: 1.5,

@@ -22,6 +22,8 @@ export const writeRequestType = protobuf.parse(PROTO).root.lookupType('prometheu
 export interface SeriesSpec {
   labels: Record<string, string>;
   samples?: number;
+  /** The samples' timestamps as offsets in ms from the base time, instead of `samples` one second apart. */
+  timestamps?: number[];
   exemplars?: number;
   histograms?: number;
 }
@@ -41,7 +43,9 @@ export function writeRequest(series: SeriesSpec[], metadata = 0): WriteRequestOb
   return {
     timeseries: series.map((s) => ({
       labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
-      samples: Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i * 1000 })),
+      samples: s.timestamps
+        ? s.timestamps.map((offset, i) => ({ value: i, timestamp: ts + offset }))
+        : Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i * 1000 })),
       exemplars: Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
         labels: [{ name: 'trace_id', value: `t${i}` }],
         value: i,
