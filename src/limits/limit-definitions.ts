@@ -4,6 +4,7 @@
 export type LimitName =
   | 'ingestion_rate'
   | 'ingestion_burst_size'
+  | 'ingestion_burst_factor'
   | 'request_rate'
   | 'request_burst_size'
   | 'max_label_names_per_series'
@@ -74,6 +75,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: 200_000,
     env: 'DEFAULT_BURST_SAMPLES',
     description: 'Token bucket size for ingestion_rate; a request costing more can never pass.',
+  },
+  {
+    name: 'ingestion_burst_factor',
+    kind: 'float',
+    defaultValue: 0,
+    zeroMeans: 'ingestion_burst_size is the bucket size',
+    description:
+      "Above 0, the ingestion_rate bucket holds ceil(ingestion_rate × this) items instead of ingestion_burst_size (Mimir's global ingestion strategy with a burst factor; the edge's bucket is the tenant's whole rate).",
   },
   {
     name: 'request_rate',
