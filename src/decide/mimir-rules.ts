@@ -5,9 +5,11 @@
 import type { Decision, PartialForward } from '../decision/decision.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
+import { durationMs } from '../limits/limit-definitions.js';
 import {
   describeOtlpSeriesWithout,
   duplicateSamples,
+  keptExemplars,
   filterMetadataRw1,
   filterSeries,
   otlpLabelExtremes,
@@ -64,6 +66,7 @@ export function mimirView(
   measured: MeasuredBody,
   dryRun: boolean,
   haReplicaLabel?: string,
+  nowMs: number = Date.now(),
 ): MimirView | undefined {
   const { info } = measured;
   if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
@@ -85,12 +88,16 @@ export function mimirView(
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
   const metadata = metadataVerdict(tenant, measured, dryRun);
   const outOfOrder = info.samplesOutOfOrder === true;
-  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder) return undefined;
+  // Exemplars are charged only as Mimir keeps them, and it drops invalid ones without an error.
+  const exemplarsToJudge = rules.exemplarsCharged && info.exemplars > 0;
+  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder && !exemplarsToJudge)
+    return undefined;
 
   let filtered =
     overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
   // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
   if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
+  if (exemplarsToJudge) filtered = withKeptExemplars(measured.decoded, info, filtered, tenant, nowMs);
   const seriesProblem = filtered?.firstProblem;
   // Mimir validates every series before any metadata, so a series error is the one it answers with.
   const refusal = seriesProblem
@@ -129,6 +136,39 @@ function withoutDuplicates(
   }
   const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
   return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
+}
+
+/** creation_grace_period in milliseconds; the texts in use are few, so each is parsed once. */
+const graceCache = new Map<string, number>();
+function graceMs(text: string): number {
+  let ms = graceCache.get(text);
+  if (ms === undefined) {
+    ms = durationMs(text) ?? 600_000;
+    if (graceCache.size > 1000) graceCache.clear();
+    graceCache.set(text, ms);
+  }
+  return ms;
+}
+
+/** `filtered` (or the whole request) charging only the exemplars Mimir keeps on the series it keeps. */
+function withKeptExemplars(
+  decoded: Uint8Array,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+  tenant: ResolvedTenant,
+  nowMs: number,
+): FilteredSeries {
+  const l = tenant.limits;
+  const kept = keptExemplars(decoded, info.format, info.series, {
+    maxPerSeries: l.max_exemplars_per_series_per_request,
+    maxTimestampMs: nowMs + graceMs(l.creation_grace_period),
+  });
+  let exemplars = 0;
+  for (let i = 0; i < kept.length; i++) {
+    if (filtered === undefined || filtered.keep[i] === 1) exemplars += kept[i]!;
+  }
+  const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
+  return { ...base, kept: { ...base.kept, exemplars } };
 }
 
 /**

@@ -24,12 +24,14 @@ export type LimitName =
   | 'ha_cluster_label'
   | 'ha_replica_label'
   | 'ha_max_clusters'
-  | 'ha_tracker_failover_timeout';
+  | 'ha_tracker_failover_timeout'
+  | 'creation_grace_period';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
-export type TextLimitName = 'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout';
+export type TextLimitName =
+  'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout' | 'creation_grace_period';
 /** Limits held as a number (an `enum` limit holds the index of its value). */
 export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
 
@@ -233,6 +235,13 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: '30s',
     description:
       'Time without a request from the elected replica after which the next replica seen is elected (Mimir: -distributor.ha-tracker.failover-timeout).',
+  },
+  {
+    name: 'creation_grace_period',
+    kind: 'duration',
+    defaultValue: '10m',
+    description:
+      'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
   },
 ];
 

@@ -22,6 +22,7 @@ export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from '
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
 export { duplicateSamples } from './duplicate-samples.js';
+export { keptExemplars } from './exemplar-filter.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
 export {
   filterMetadataRw1,

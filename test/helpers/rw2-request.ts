@@ -3,6 +3,8 @@
 
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { exemplarTimestamp } from './write-request.js';
+import type { ExemplarSpec } from './write-request.js';
 
 // From prometheus/prompb io/prometheus/write/v2/types.proto (gogoproto options removed; field numbers as published).
 const PROTO = `
@@ -40,6 +42,8 @@ export interface Rw2SeriesSpec {
   timestamps?: number[];
   histograms?: number;
   exemplars?: number;
+  /** The exemplars one by one, instead of `exemplars` (test/helpers/write-request.ts ExemplarSpec). */
+  exemplarList?: ExemplarSpec[];
   /** Metadata type (0 = unset), help and unit text. */
   metadata?: { type: number; help?: string; unit?: string };
 }
@@ -71,11 +75,17 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
       positiveDeltas: [1, 1],
       timestamp: ts + i,
     })),
-    exemplars: Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
-      labelsRefs: [ref('trace_id'), ref(`t${i}`)],
-      value: i,
-      timestamp: ts,
-    })),
+    exemplars: s.exemplarList
+      ? s.exemplarList.map((e, i) => ({
+          labelsRefs: Object.entries(e.labels).flatMap(([name, value]) => [ref(name), ref(value)]),
+          value: i,
+          timestamp: exemplarTimestamp(e, ts),
+        }))
+      : Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
+          labelsRefs: [ref('trace_id'), ref(`t${i}`)],
+          value: i,
+          timestamp: ts,
+        })),
     ...(s.metadata
       ? {
           metadata: {
