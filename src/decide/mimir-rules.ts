@@ -10,7 +10,6 @@ import {
   describeOtlpSeriesWithout,
   duplicateSamples,
   keptExemplars,
-  sampleTimeVerdicts,
   filterMetadataRw1,
   filterSeries,
   otlpLabelExtremes,
@@ -26,7 +25,7 @@ import type {
   SeriesRules,
 } from '../remote-write/index.js';
 import { denial } from '../decision/catalogue.js';
-import { metadataLimitMessage, sampleTimeMessage, seriesLimitMessage } from '../decision/catalogue.js';
+import { metadataLimitMessage, seriesLimitMessage } from '../decision/catalogue.js';
 
 /** Index of `error` in label_value_length_over_limit_strategy's values: a long value refuses the series. */
 export const LABEL_VALUE_STRATEGY_ERROR = 0;
@@ -75,7 +74,6 @@ export function mimirView(
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
-  const timesOut = sampleTimesOut(tenant, info, dryRun, nowMs);
   // Labels Mimir removes before validating make the scan's bounds upper bounds: within the limits they stay within,
   // and over them the exact pass recounts. Only dropping __name__ can leave a series without labels, which Mimir
   // removes silently and does not charge: then every request needs the exact pass.
@@ -92,20 +90,11 @@ export function mimirView(
   const outOfOrder = info.samplesOutOfOrder === true;
   // Exemplars are charged only as Mimir keeps them, and it drops invalid ones without an error.
   const exemplarsToJudge = rules.exemplarsCharged && info.exemplars > 0;
-  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder && !exemplarsToJudge && !timesOut)
+  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder && !exemplarsToJudge)
     return undefined;
 
-  if (timesOut) {
-    const { latestMs, earliestMs } = timesOut;
-    rules.sampleTimes = {
-      ...sampleTimeVerdicts(measured.decoded, info.format, info.series, latestMs, earliestMs),
-      latestMs,
-      earliestMs,
-    };
-  }
-
   let filtered =
-    overBound || capReached || dropping || timesOut ? filterSeries(measured.decoded, info, rules) : undefined;
+    overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
   // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
   if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
   if (exemplarsToJudge) filtered = withKeptExemplars(measured.decoded, info, filtered, tenant, nowMs);
@@ -147,31 +136,6 @@ function withoutDuplicates(
   }
   const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
   return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
-}
-
-/**
- * The time bounds Mimir's validateSamples holds float samples to, when the scan's time span crosses one (or the
- * scan could not read every timestamp): undefined otherwise, the common case, at the cost of a few comparisons.
- */
-function sampleTimesOut(
-  tenant: ResolvedTenant,
-  info: RequestInfo,
-  dryRun: boolean,
-  nowMs: number,
-): { latestMs: number; earliestMs: number } | undefined {
-  if (info.floatSamples === 0) return undefined;
-  const l = tenant.limits;
-  const futureOn = isEnforced(tenant.enforcement, 'creation_grace_period', dryRun);
-  const past = isEnforced(tenant.enforcement, 'past_grace_period', dryRun) ? graceMs(l.past_grace_period) : 0;
-  if (!futureOn && past === 0) return undefined;
-  const latestMs = futureOn ? nowMs + graceMs(l.creation_grace_period) : Infinity;
-  const earliestMs = past > 0 ? nowMs - past : 0;
-  const unread = info.samplesOutOfOrder === true;
-  const newest = info.maxSampleTimestamp;
-  const oldest = info.minSampleTimestamp;
-  const over = unread || (newest !== undefined && newest > latestMs);
-  const under = earliestMs > 0 && (unread || (oldest !== undefined && oldest < earliestMs));
-  return over || under ? { latestMs, earliestMs } : undefined;
 }
 
 /** creation_grace_period in milliseconds; the texts in use are few, so each is parsed once. */
@@ -350,14 +314,6 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
 /** Mimir's 400 for the first refused series, naming it as Mimir prints it. */
 function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
   const series = measured.describeSeries(measured.decoded, problem.series);
-  if (problem.kind === 'sample_too_far_in_future' || problem.kind === 'sample_too_far_in_past') {
-    // Mimir names the series by its metric name alone here.
-    const text = series.startsWith("series: '") ? series.slice(9, -1) : series;
-    const brace = text.indexOf('{');
-    const name = brace < 0 ? text : text.slice(0, brace);
-    const message = sampleTimeMessage(problem.kind, problem.observed, name);
-    return denial(problem.kind, message, problem.limit, problem.observed);
-  }
   const message = seriesLimitMessage(problem.kind, problem.observed, problem.limit, series);
   return denial(problem.kind, message, problem.limit, problem.observed);
 }

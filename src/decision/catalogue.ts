@@ -46,16 +46,6 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-label-value-too-long',
     knob: '-validation.max-length-label-value',
   },
-  sample_too_far_in_future: {
-    status: 400,
-    errorId: 'err-mimir-too-far-in-future',
-    knob: '-validation.create-grace-period',
-  },
-  sample_too_far_in_past: {
-    status: 400,
-    errorId: 'err-mimir-too-far-in-past',
-    knob: '-validation.past-grace-period',
-  },
   metadata_metric_name_too_long: {
     status: 400,
     errorId: 'err-mimir-metric-name-too-long',
@@ -110,17 +100,6 @@ export function seriesLimitMessage(
   const info = REASONS[reason];
   const kind = reason === 'max_label_names_per_info_series' ? 'an info series' : 'a series';
   return `received ${kind} whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
-}
-
-/** Mimir's message for a series refused for a sample's time; it names the series by its metric name. */
-export function sampleTimeMessage(
-  reason: 'sample_too_far_in_future' | 'sample_too_far_in_past',
-  timestamp: number,
-  metricName: string,
-): string {
-  const info = REASONS[reason];
-  const where = reason === 'sample_too_far_in_future' ? 'future' : 'past';
-  return `received a sample whose timestamp is too far in the ${where}, timestamp: ${timestamp} series: '${metricName.slice(0, 200)}' (${info.errorId}).${ADJUST(info.knob)}`;
 }
 
 /** Mimir prints at most 200 characters of a metadata name or unit in its message. */

@@ -16,10 +16,6 @@ export type DecisionReason =
   /** An info series (name ending in _info) over max_label_names_per_info_series. */
   | 'max_label_names_per_info_series'
   | 'max_label_name_length'
-  /** A series with a sample later than now + creation_grace_period (Mimir refuses the series). */
-  | 'sample_too_far_in_future'
-  /** A series with a sample earlier than now - past_grace_period (Mimir refuses the series). */
-  | 'sample_too_far_in_past'
   | 'max_label_value_length'
   /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */
   | 'metadata_metric_name_too_long'

@@ -25,18 +25,13 @@ export type LimitName =
   | 'ha_replica_label'
   | 'ha_max_clusters'
   | 'ha_tracker_failover_timeout'
-  | 'creation_grace_period'
-  | 'past_grace_period';
+  | 'creation_grace_period';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
 export type TextLimitName =
-  | 'ha_cluster_label'
-  | 'ha_replica_label'
-  | 'ha_tracker_failover_timeout'
-  | 'creation_grace_period'
-  | 'past_grace_period';
+  'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout' | 'creation_grace_period';
 /** Limits held as a number (an `enum` limit holds the index of its value). */
 export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
 
@@ -246,15 +241,7 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     kind: 'duration',
     defaultValue: '10m',
     description:
-      'How far past now a timestamp may be: a series with a later sample is refused (400 err-mimir-too-far-in-future), a later exemplar dropped and not charged (Mimir: -validation.create-grace-period).',
-  },
-  {
-    name: 'past_grace_period',
-    kind: 'duration',
-    defaultValue: '0s',
-    zeroMeans: 'no bound in the past',
-    description:
-      'How far before now a sample may be: a series with an earlier sample is refused (400 err-mimir-too-far-in-past) (Mimir: -validation.past-grace-period).',
+      'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
   },
 ];
 

@@ -21,7 +21,7 @@ export { describeSeries, MAX_DESCRIBED_RUNES } from './describe-series.js';
 export { isOtlpPath, isUnsupportedMediaType, measureBody, selectDecoder } from './format.js';
 export type { BodyDecoder, BodyEncoding, MeasuredBody, UnsupportedMediaType } from './format.js';
 export { ingestionCost } from './request-info.js';
-export { duplicateSamples, sampleTimeVerdicts } from './duplicate-samples.js';
+export { duplicateSamples } from './duplicate-samples.js';
 export { keptExemplars } from './exemplar-filter.js';
 export type { RequestInfo, WriteFormat } from './request-info.js';
 export {

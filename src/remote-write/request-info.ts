@@ -22,9 +22,6 @@ export interface RequestInfo extends LabelExtremes {
    * which Mimir keeps once (duplicateSamples counts them exactly). False or absent: no sample is a duplicate.
    */
   samplesOutOfOrder?: boolean;
-  /** RW1 and RW2: the earliest and latest float sample timestamps (ms) the scan could read; absent without any. */
-  minSampleTimestamp?: number;
-  maxSampleTimestamp?: number;
   /** Body size on the wire and after decompression. */
   bytesCompressed: number;
   bytesUncompressed: number;

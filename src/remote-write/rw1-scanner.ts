@@ -72,9 +72,6 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
   let samplesOutOfOrder = false;
-  // The earliest and latest readable sample timestamps, for creation_grace_period and past_grace_period.
-  let minTimestamp = Infinity;
-  let maxTimestamp = -Infinity;
 
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -84,8 +81,11 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
       const seriesIndex = series++;
       let labels = 0;
       let seriesExemplars = 0;
-      // Samples of this series and the last one's timestamp.
+      // Samples of this series, and where the first one lies: its timestamp is read only when a second comes, so
+      // a series of one sample (most of them) pays nothing for the duplicate-timestamp check.
       let seriesSamples = 0;
+      let firstSampleStart = 0;
+      let firstSampleEnd = 0;
       let lastTimestamp = 0;
       while (reader.pos < seriesEnd) {
         // Labels as every sender writes them, `0a <l> 0a <n> name 12 <m> value` with one-byte lengths filling the
@@ -182,17 +182,17 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
           if (sampleStart === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
             reader.pos = sampleEnd;
           else checkSample(reader, sampleEnd);
-          // Every sample's timestamp is read (one short varint): it bounds the request's time span for the grace
-          // periods, and timestamps that do not increase within a series may repeat one.
-          const timestamp = sampleTimestamp(buf, sampleStart, sampleEnd);
-          if (seriesSamples > 0 && !(timestamp > lastTimestamp)) samplesOutOfOrder = true;
-          if (timestamp !== timestamp) {
-            samplesOutOfOrder = true; // unreadable here: the exact passes read it
+          // Mimir keeps one sample per timestamp in a series: timestamps that only increase cannot repeat, so
+          // only a series whose timestamps do not (or that the quick read cannot tell) needs the exact count.
+          if (seriesSamples === 0) {
+            firstSampleStart = sampleStart;
+            firstSampleEnd = sampleEnd;
           } else {
-            if (timestamp < minTimestamp) minTimestamp = timestamp;
-            if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+            if (seriesSamples === 1) lastTimestamp = sampleTimestamp(buf, firstSampleStart, firstSampleEnd);
+            const timestamp = sampleTimestamp(buf, sampleStart, sampleEnd);
+            if (!(timestamp > lastTimestamp)) samplesOutOfOrder = true;
+            lastTimestamp = timestamp;
           }
-          lastTimestamp = timestamp;
           seriesSamples++;
         } else if (seriesTag === TAG_HISTOGRAMS) {
           histogramSamples++;
@@ -240,8 +240,6 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
     maxExemplarsPerSeries,
     // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
     samplesOutOfOrder: samplesOutOfOrder || undefined,
-    minSampleTimestamp: minTimestamp === Infinity ? undefined : minTimestamp,
-    maxSampleTimestamp: maxTimestamp === -Infinity ? undefined : maxTimestamp,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -189,9 +189,6 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
   let samplesOutOfOrder = false;
-  // The earliest and latest readable sample timestamps, for creation_grace_period and past_grace_period.
-  let minTimestamp = Infinity;
-  let maxTimestamp = -Infinity;
 
   for (let seriesIndex = 0; seriesIndex < series; seriesIndex++) {
     let p = bounds[2 * seriesIndex]!;
@@ -199,8 +196,10 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     // Position in this series' labels_refs list: even entries are names, odd ones values.
     let refs = 0;
     let seriesExemplars = 0;
-    // Samples of this series and the last one's timestamp.
+    // As in the RW1 scanner: the first sample's timestamp is read only when a second one comes.
     let seriesSamples = 0;
+    let firstSampleStart = 0;
+    let firstSampleEnd = 0;
     let lastTimestamp = 0;
     // This series' longest name and value; folded into the request's maxima once the series is read.
     let seriesNameMax = -1;
@@ -362,17 +361,16 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
         }
         p = q + length;
         if (tag === TAG_SAMPLES) {
-          // Every sample's timestamp is read (one short varint): it bounds the request's time span for the grace
-          // periods, and timestamps that do not increase within a series may repeat one.
-          const timestamp = sampleTimestamp(buf, q, p);
-          if (seriesSamples > 0 && !(timestamp > lastTimestamp)) samplesOutOfOrder = true;
-          if (timestamp !== timestamp) {
-            samplesOutOfOrder = true; // unreadable here: the exact passes read it
+          // Mimir keeps one sample per timestamp in a series; increasing timestamps cannot repeat.
+          if (seriesSamples === 0) {
+            firstSampleStart = q;
+            firstSampleEnd = p;
           } else {
-            if (timestamp < minTimestamp) minTimestamp = timestamp;
-            if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+            if (seriesSamples === 1) lastTimestamp = sampleTimestamp(buf, firstSampleStart, firstSampleEnd);
+            const timestamp = sampleTimestamp(buf, q, p);
+            if (!(timestamp > lastTimestamp)) samplesOutOfOrder = true;
+            lastTimestamp = timestamp;
           }
-          lastTimestamp = timestamp;
           seriesSamples++;
         }
       } else if (tag === TAG_METADATA) {
@@ -433,8 +431,6 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     maxExemplarsPerSeries,
     // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
     samplesOutOfOrder: samplesOutOfOrder || undefined,
-    minSampleTimestamp: minTimestamp === Infinity ? undefined : minTimestamp,
-    maxSampleTimestamp: maxTimestamp === -Infinity ? undefined : maxTimestamp,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -20,8 +20,6 @@ import {
   WRITE_REQUEST_TIMESERIES,
 } from './rw1-scanner.js';
 import { REQUEST_SYMBOLS, REQUEST_TIMESERIES, SERIES_LABELS_REFS } from './rw2-scanner.js';
-import { SAMPLE_TIME_OK, SAMPLE_TOO_NEW } from './duplicate-samples.js';
-import type { SampleTimeVerdicts } from './duplicate-samples.js';
 
 /** The per-series limits as numbers; 0 means "not checked" (unlimited, not enforced, or not an error). */
 export interface SeriesRules {
@@ -42,20 +40,13 @@ export interface SeriesRules {
    * HA request): they neither count nor get checked. Omitted or empty: none.
    */
   dropLabels?: readonly Uint8Array[];
-  /**
-   * Mimir's sample time checks (creation_grace_period, past_grace_period), judged after the labels: per series
-   * a verdict of sampleTimeVerdicts, and the bounds the messages quote. Omitted: no sample is refused for its time.
-   */
-  sampleTimes?: SampleTimeVerdicts & { latestMs: number; earliestMs: number };
 }
 
 export type SeriesProblemKind =
   | 'max_label_names_per_series'
   | 'max_label_names_per_info_series'
   | 'max_label_name_length'
-  | 'max_label_value_length'
-  | 'sample_too_far_in_future'
-  | 'sample_too_far_in_past';
+  | 'max_label_value_length';
 
 /** Why Mimir would refuse one series: the limit, its value, and the value the series has. */
 export interface SeriesProblem {
@@ -114,7 +105,7 @@ class SeriesJudge {
   private badKind: SeriesProblemKind = 'max_label_name_length';
   private badObserved = 0;
 
-  constructor(readonly rules: SeriesRules) {}
+  constructor(private readonly rules: SeriesRules) {}
 
   start(buf: Uint8Array): void {
     this.buf = buf;
@@ -404,25 +395,11 @@ function judgeSeries(
   firstProblem: SeriesProblem | undefined,
 ): SeriesProblem | undefined {
   if (judge.labels === 0) return firstProblem; // Mimir drops a series left without labels, without an error
-  const problem = judge.problem(series) ?? sampleTimeProblem(judge.rules, series);
+  const problem = judge.problem(series);
   if (problem) return firstProblem ?? problem;
   keep[series] = 1;
   totals.add(judge, series, samples, histograms, exemplars);
   return firstProblem;
-}
-
-/** Mimir's validateSamples verdict on the series at `index` (labels are validated first), or undefined. */
-function sampleTimeProblem(rules: SeriesRules, index: number): SeriesProblem | undefined {
-  const times = rules.sampleTimes;
-  const verdict = times?.verdict[index];
-  if (times === undefined || verdict === undefined || verdict === SAMPLE_TIME_OK) return undefined;
-  const tooNew = verdict === SAMPLE_TOO_NEW;
-  return {
-    kind: tooNew ? 'sample_too_far_in_future' : 'sample_too_far_in_past',
-    series: index,
-    observed: times.timestamp[index]!,
-    limit: tooNew ? times.latestMs : times.earliestMs,
-  };
 }
 
 /** `__name__` in UTF-8, the label whose value says whether a series is an info series. */

@@ -49,9 +49,6 @@ export interface Rw2SeriesSpec {
 }
 
 /** The Request object (symbols deduplicated, "" first as the spec asks) for protobufjs to encode. */
-/** The time rw2Request's samples start at (ms). */
-export const RW2_BASE_TIME = 1_700_000_000_000;
-
 export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
   const symbols = [''];
   const index = new Map<string, number>([['', 0]]);
@@ -64,7 +61,7 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
     }
     return i;
   };
-  const ts = RW2_BASE_TIME;
+  const ts = 1_700_000_000_000;
   const timeseries = series.map((s) => ({
     labelsRefs: Object.entries(s.labels).flatMap(([n, v]) => [ref(n), ref(v)]),
     samples: s.timestamps
