@@ -70,7 +70,7 @@ export function mimirView(
 ): MimirView | undefined {
   const { info } = measured;
   if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
-    return otlpView(tenant, measured, haReplicaLabel);
+    return otlpView(tenant, measured, haReplicaLabel, dryRun);
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
@@ -182,25 +182,45 @@ function otlpView(
   tenant: ResolvedTenant,
   measured: MeasuredBody,
   haReplicaLabel: string | undefined,
+  dryRun: boolean,
 ): MimirView | undefined {
   const l = tenant.limits;
-  if (l.drop_labels.length === 0 && haReplicaLabel === undefined) return undefined;
   const { info } = measured;
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
-  const overBound =
-    over(l.max_label_names_per_series, info.maxLabelNames) ||
-    over(l.max_label_name_length, info.maxLabelNameLength) ||
-    (l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR &&
-      over(l.max_label_value_length, info.maxLabelValueLength));
-  if (!overBound) return undefined;
-  const dropped = droppedNames(l.drop_labels, haReplicaLabel);
+  const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
+  // A target_info over max_label_names_per_series may be within max_label_names_per_info_series: recount.
+  const namesOver = over(l.max_label_names_per_series, info.maxLabelNames);
+  if (!dropping && !namesOver) return undefined;
+  if (dropping) {
+    const overBound =
+      namesOver ||
+      over(l.max_label_name_length, info.maxLabelNameLength) ||
+      (l.label_value_length_over_limit_strategy === LABEL_VALUE_STRATEGY_ERROR &&
+        over(l.max_label_value_length, info.maxLabelValueLength));
+    if (!overBound) return undefined;
+  }
+  const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
   const { decoded } = measured;
-  return {
-    info: otlpLabelExtremes(decoded, info, dropped),
-    describeSeries: (body, ordinal) => describeOtlpSeriesWithout(body, info.format, ordinal, dropped),
-  };
+  const infoLimits = namesOver
+    ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
+    : undefined;
+  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, info, dropped, infoLimits);
+  const describeSeries = dropping
+    ? (body: Uint8Array, ordinal: number): string =>
+        describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
+    : undefined;
+  if (infoOver && isEnforced(tenant.enforcement, 'max_label_names_per_info_series', dryRun)) {
+    // The edge decides OTLP whole: Mimir's 400 for the info series refuses the request.
+    const limit = l.max_label_names_per_info_series;
+    const series = (describeSeries ?? measured.describeSeries)(decoded, infoOver.ordinal);
+    const message = seriesLimitMessage('max_label_names_per_info_series', infoOver.labels, limit, series);
+    return { info, refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels) };
+  }
+  return describeSeries ? { info: recounted, describeSeries } : { info: recounted };
 }
+
+const NOTHING_DROPPED: ReadonlySet<string> = new Set();
 
 /** drop_labels plus the HA replica label as a set of names, made once per (list, label). */
 const droppedSets = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
