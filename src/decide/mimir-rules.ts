@@ -6,8 +6,11 @@ import type { Decision, PartialForward } from '../decision/decision.js';
 import { limitIs } from '../limits/limit-definitions.js';
 import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
+import { durationMs } from '../limits/limit-definitions.js';
 import {
   describeOtlpSeriesWithout,
+  duplicateSamples,
+  keptExemplars,
   filterMetadataRw1,
   filterSeries,
   otlpLabelExtremes,
@@ -15,6 +18,7 @@ import {
 } from '../remote-write/index.js';
 import type {
   FilteredMetadata,
+  FilteredSeries,
   MeasuredBody,
   MetadataProblem,
   RequestInfo,
@@ -58,10 +62,11 @@ export function mimirView(
   measured: MeasuredBody,
   dryRun: boolean,
   haReplicaLabel?: string,
+  nowMs: number = Date.now(),
 ): MimirView | undefined {
   const { info } = measured;
   if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
-    return otlpView(tenant, measured, haReplicaLabel);
+    return otlpView(tenant, measured, haReplicaLabel, dryRun);
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
@@ -78,10 +83,17 @@ export function mimirView(
     rules.maxExemplarsPerSeries > 0 &&
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
   const metadata = metadataVerdict(tenant, measured, dryRun);
-  if (!overBound && !capReached && !metadata && !dropping) return undefined;
+  const outOfOrder = info.samplesOutOfOrder === true;
+  // Exemplars are charged only as Mimir keeps them, and it drops invalid ones without an error.
+  const exemplarsToJudge = rules.exemplarsCharged && info.exemplars > 0;
+  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder && !exemplarsToJudge)
+    return undefined;
 
-  const filtered =
+  let filtered =
     overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
+  // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
+  if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
+  if (exemplarsToJudge) filtered = withKeptExemplars(measured.decoded, info, filtered, tenant, nowMs);
   const seriesProblem = filtered?.firstProblem;
   // Mimir validates every series before any metadata, so a series error is the one it answers with.
   const refusal = seriesProblem
@@ -97,11 +109,62 @@ export function mimirView(
   if (!limitIs(tenant.limits, 'partial_acceptance', 'true') || !somethingToIngest) {
     return { info, refusal };
   }
-  const keepSeries = seriesProblem ? filtered.keep : undefined;
+  const keepSeries = seriesProblem && filtered ? filtered.keep : undefined;
   return {
     info: kept,
     partial: { body: reencodeKept(measured.decoded, info.format, keepSeries, metadata?.keep), refusal },
   };
+}
+
+/**
+ * `filtered` (or the whole request) less the float samples Mimir drops for repeating a timestamp in their
+ * series, counted over the series it keeps. The body is forwarded as sent: Mimir drops them itself.
+ */
+function withoutDuplicates(
+  decoded: Uint8Array,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+): FilteredSeries {
+  const duplicates = duplicateSamples(decoded, info.format, info.series);
+  let dropped = 0;
+  for (let i = 0; i < duplicates.length; i++) {
+    if (filtered === undefined || filtered.keep[i] === 1) dropped += duplicates[i]!;
+  }
+  const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
+  return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
+}
+
+/** creation_grace_period in milliseconds; the texts in use are few, so each is parsed once. */
+const graceCache = new Map<string, number>();
+function graceMs(text: string): number {
+  let ms = graceCache.get(text);
+  if (ms === undefined) {
+    ms = durationMs(text) ?? 600_000;
+    if (graceCache.size > 1000) graceCache.clear();
+    graceCache.set(text, ms);
+  }
+  return ms;
+}
+
+/** `filtered` (or the whole request) charging only the exemplars Mimir keeps on the series it keeps. */
+function withKeptExemplars(
+  decoded: Uint8Array,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+  tenant: ResolvedTenant,
+  nowMs: number,
+): FilteredSeries {
+  const l = tenant.limits;
+  const kept = keptExemplars(decoded, info.format, info.series, {
+    maxPerSeries: l.max_exemplars_per_series_per_request,
+    maxTimestampMs: nowMs + graceMs(l.creation_grace_period),
+  });
+  let exemplars = 0;
+  for (let i = 0; i < kept.length; i++) {
+    if (filtered === undefined || filtered.keep[i] === 1) exemplars += kept[i]!;
+  }
+  const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
+  return { ...base, kept: { ...base.kept, exemplars } };
 }
 
 /**
@@ -115,25 +178,45 @@ function otlpView(
   tenant: ResolvedTenant,
   measured: MeasuredBody,
   haReplicaLabel: string | undefined,
+  dryRun: boolean,
 ): MimirView | undefined {
   const l = tenant.limits;
-  if (l.drop_labels.length === 0 && haReplicaLabel === undefined) return undefined;
   const { info } = measured;
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
-  const overBound =
-    over(l.max_label_names_per_series, info.maxLabelNames) ||
-    over(l.max_label_name_length, info.maxLabelNameLength) ||
-    (limitIs(l, 'label_value_length_over_limit_strategy', 'error') &&
-      over(l.max_label_value_length, info.maxLabelValueLength));
-  if (!overBound) return undefined;
-  const dropped = droppedNames(l.drop_labels, haReplicaLabel);
+  const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
+  // A target_info over max_label_names_per_series may be within max_label_names_per_info_series: recount.
+  const namesOver = over(l.max_label_names_per_series, info.maxLabelNames);
+  if (!dropping && !namesOver) return undefined;
+  if (dropping) {
+    const overBound =
+      namesOver ||
+      over(l.max_label_name_length, info.maxLabelNameLength) ||
+      (limitIs(l, 'label_value_length_over_limit_strategy', 'error') &&
+        over(l.max_label_value_length, info.maxLabelValueLength));
+    if (!overBound) return undefined;
+  }
+  const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
   const { decoded } = measured;
-  return {
-    info: otlpLabelExtremes(decoded, info, dropped),
-    describeSeries: (body, ordinal) => describeOtlpSeriesWithout(body, info.format, ordinal, dropped),
-  };
+  const infoLimits = namesOver
+    ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
+    : undefined;
+  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, info, dropped, infoLimits);
+  const describeSeries = dropping
+    ? (body: Uint8Array, ordinal: number): string =>
+        describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
+    : undefined;
+  if (infoOver && isEnforced(tenant.enforcement, 'max_label_names_per_info_series', dryRun)) {
+    // The edge decides OTLP whole: Mimir's 400 for the info series refuses the request.
+    const limit = l.max_label_names_per_info_series;
+    const series = (describeSeries ?? measured.describeSeries)(decoded, infoOver.ordinal);
+    const message = seriesLimitMessage('max_label_names_per_info_series', infoOver.labels, limit, series);
+    return { info, refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels) };
+  }
+  return describeSeries ? { info: recounted, describeSeries } : { info: recounted };
 }
+
+const NOTHING_DROPPED: ReadonlySet<string> = new Set();
 
 /** drop_labels plus the HA replica label as a set of names, made once per (list, label). */
 const droppedSets = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
@@ -224,10 +307,15 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
   const l = tenant.limits;
   const dropLabels = dropLabelsOf(l.drop_labels, haReplicaLabel);
   const on = (
-    name: 'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length',
+    name:
+      | 'max_label_names_per_series'
+      | 'max_label_names_per_info_series'
+      | 'max_label_name_length'
+      | 'max_label_value_length',
   ): boolean => isEnforced(tenant.enforcement, name, dryRun);
   return {
     maxLabelNames: on('max_label_names_per_series') ? l.max_label_names_per_series : 0,
+    maxLabelNamesPerInfoSeries: on('max_label_names_per_info_series') ? l.max_label_names_per_info_series : 0,
     maxLabelNameLength: on('max_label_name_length') ? l.max_label_name_length : 0,
     maxLabelValueLength:
       on('max_label_value_length') && limitIs(l, 'label_value_length_over_limit_strategy', 'error')

@@ -31,6 +31,11 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-max-label-names-per-series',
     knob: '-validation.max-label-names-per-series',
   },
+  max_label_names_per_info_series: {
+    status: 400,
+    errorId: 'err-mimir-max-label-names-per-info-series',
+    knob: '-validation.max-label-names-per-info-series',
+  },
   max_label_name_length: {
     status: 400,
     errorId: 'err-mimir-label-name-too-long',
@@ -77,18 +82,24 @@ const ADJUST = (knob: string): string =>
     : '';
 
 export function seriesLimitMessage(
-  reason: 'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length',
+  reason:
+    | 'max_label_names_per_series'
+    | 'max_label_names_per_info_series'
+    | 'max_label_name_length'
+    | 'max_label_value_length',
   observed: number,
   limit: number,
   series: string,
 ): string {
   const what = {
     max_label_names_per_series: 'number of labels',
+    max_label_names_per_info_series: 'number of labels',
     max_label_name_length: 'label name length',
     max_label_value_length: 'label value length',
   }[reason];
   const info = REASONS[reason];
-  return `received a series whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
+  const kind = reason === 'max_label_names_per_info_series' ? 'an info series' : 'a series';
+  return `received ${kind} whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
 }
 
 /** Mimir prints at most 200 characters of a metadata name or unit in its message. */

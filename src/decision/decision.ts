@@ -13,6 +13,8 @@ export type DecisionReason =
   | 'unsupported_media_type'
   | 'max_series_per_request'
   | 'max_label_names_per_series'
+  /** An info series (name ending in _info) over max_label_names_per_info_series. */
+  | 'max_label_names_per_info_series'
   | 'max_label_name_length'
   | 'max_label_value_length'
   /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */

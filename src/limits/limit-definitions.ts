@@ -4,9 +4,11 @@
 export type LimitName =
   | 'ingestion_rate'
   | 'ingestion_burst_size'
+  | 'ingestion_burst_factor'
   | 'request_rate'
   | 'request_burst_size'
   | 'max_label_names_per_series'
+  | 'max_label_names_per_info_series'
   | 'max_label_name_length'
   | 'max_label_value_length'
   | 'max_body_bytes'
@@ -22,12 +24,14 @@ export type LimitName =
   | 'ha_cluster_label'
   | 'ha_replica_label'
   | 'ha_max_clusters'
-  | 'ha_tracker_failover_timeout';
+  | 'ha_tracker_failover_timeout'
+  | 'creation_grace_period';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
-export type TextLimitName = 'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout';
+export type TextLimitName =
+  'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout' | 'creation_grace_period';
 /** Limits held as a number (an `enum` limit holds the index of its value). */
 export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
 
@@ -105,6 +109,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     description: 'Token bucket size for ingestion_rate; a request costing more can never pass.',
   },
   {
+    name: 'ingestion_burst_factor',
+    kind: 'float',
+    defaultValue: 0,
+    zeroMeans: 'ingestion_burst_size is the bucket size',
+    description:
+      "Above 0, the ingestion_rate bucket holds ceil(ingestion_rate × this) items instead of ingestion_burst_size (Mimir's global ingestion strategy with a burst factor; the edge's bucket is the tenant's whole rate).",
+  },
+  {
     name: 'request_rate',
     kind: 'float',
     defaultValue: 0,
@@ -126,6 +138,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     env: 'DEFAULT_MAX_LABELS_PER_SERIES',
     zeroMeans: 'unlimited',
     description: 'Most labels (including __name__) one series may have.',
+  },
+  {
+    name: 'max_label_names_per_info_series',
+    kind: 'int',
+    defaultValue: 80,
+    zeroMeans: 'unlimited',
+    description:
+      'Most labels one info series (metric name ending in _info, such as target_info) may have; checked instead of max_label_names_per_series when that one is exceeded, as Mimir does.',
   },
   {
     name: 'max_label_name_length',
@@ -245,6 +265,13 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: '30s',
     description:
       'Time without a request from the elected replica after which the next replica seen is elected (Mimir: -distributor.ha-tracker.failover-timeout).',
+  },
+  {
+    name: 'creation_grace_period',
+    kind: 'duration',
+    defaultValue: '10m',
+    description:
+      'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
   },
 ];
 

@@ -103,9 +103,13 @@ class DropPass {
   keyLength = 0;
   valueLength = 0;
 
+  /** The first target_info over the info limit (InfoLabelLimits), if any. */
+  infoOver: InfoSeriesOver | undefined;
+
   constructor(
     readonly buf: Uint8Array,
     readonly drop: DropSpec,
+    readonly infoLimits?: InfoLabelLimits,
   ) {
     this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
@@ -146,9 +150,10 @@ class DropPass {
       const ordinal = this.ordinal++;
       if (this.tiAll > 0 && this.points > 0) {
         const keepName = !this.drop.metricName;
+        const labels = this.tiLabels + this.resLabels + (keepName ? 1 : 0);
         this.observe(
           ordinal,
-          this.tiLabels + this.resLabels + (keepName ? 1 : 0),
+          keepName ? this.infoLabels(ordinal, labels) : labels,
           Math.max(this.tiNameLength, this.resNameLength, keepName ? 8 : 0),
           Math.max(this.tiValueLength, this.resValueLength, keepName ? 'target_info'.length : 0),
         );
@@ -305,14 +310,51 @@ class DropPass {
     }
   }
 
+  /** target_info's label count as the per-series check should see it (see infoSeriesLabels). */
+  private infoLabels(ordinal: number, labels: number): number {
+    const seen = infoSeriesLabels(this.infoLimits, labels);
+    if (seen < 0) {
+      this.infoOver ??= { ordinal, labels };
+      return labels;
+    }
+    return seen;
+  }
+
   private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {
     observeExtremes(this.x, ordinal, labels, nameLength, valueLength);
   }
 }
 
+/** Mimir's label limits for an info series (target_info): max_label_names_per_series and _per_info_series. */
+export interface InfoLabelLimits {
+  perSeries: number;
+  perInfo: number;
+}
+
+/** An info series over max_label_names_per_info_series: its ordinal and label count. */
+export interface InfoSeriesOver {
+  ordinal: number;
+  labels: number;
+}
+
+/**
+ * An info series' label count as the per-series check should see it: Mimir holds a series named *_info that is
+ * over max_label_names_per_series to max_label_names_per_info_series instead, so within that one it counts as
+ * just at the per-series limit; -1 when it is over the info limit too. Without limits, the count itself.
+ */
+export function infoSeriesLabels(limits: InfoLabelLimits | undefined, labels: number): number {
+  if (limits === undefined || limits.perSeries <= 0 || labels <= limits.perSeries) return labels;
+  if (limits.perInfo > 0 && labels > limits.perInfo) return -1;
+  return limits.perSeries;
+}
+
 /** The label extremes of a decompressed OTLP protobuf body (already scanned) without the labels `drop` names. */
-export function otlpProtoLabelExtremes(buf: Uint8Array, drop: DropSpec): LabelExtremes {
-  const pass = new DropPass(buf, drop);
+export function otlpProtoLabelExtremes(
+  buf: Uint8Array,
+  drop: DropSpec,
+  infoLimits?: InfoLabelLimits,
+): LabelExtremes & { infoOver?: InfoSeriesOver } {
+  const pass = new DropPass(buf, drop, infoLimits);
   pass.run();
-  return pass.x;
+  return pass.infoOver ? { ...pass.x, infoOver: pass.infoOver } : pass.x;
 }

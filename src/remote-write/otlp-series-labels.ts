@@ -17,8 +17,8 @@ import {
   optionalString,
   parseOtlpJson,
 } from './otlp-json-objects.js';
-import type { DropSpec } from './otlp-proto-drop-pass.js';
-import { otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
+import type { DropSpec, InfoLabelLimits, InfoSeriesOver } from './otlp-proto-drop-pass.js';
+import { infoSeriesLabels, otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
@@ -118,11 +118,13 @@ export function otlpLabelExtremes(
   buf: Uint8Array,
   measured: RequestInfo,
   dropped: ReadonlySet<string>,
-): RequestInfo {
+  infoLimits?: InfoLabelLimits,
+): RequestInfo & { infoOver?: InfoSeriesOver } {
   if (measured.format === 'otlp-proto') {
-    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped)) };
+    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits) };
   }
   const x = noExtremes();
+  let infoOver: InfoSeriesOver | undefined;
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
     buf,
@@ -156,11 +158,17 @@ export function otlpLabelExtremes(
         labels++;
         if (extra.length > nameLength) nameLength = extra.length;
       }
+      // target_info is an info series: held to max_label_names_per_info_series once over the per-series limit.
+      if (s.kind === TARGET_INFO && keepName) {
+        const seen = infoSeriesLabels(infoLimits, labels);
+        if (seen < 0) infoOver ??= { ordinal: s.ordinal, labels };
+        else labels = seen;
+      }
       observeExtremes(x, s.ordinal, labels, nameLength, valueLength);
       return false;
     },
   );
-  return { ...measured, ...x };
+  return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
 }
 
 /**

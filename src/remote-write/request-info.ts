@@ -17,6 +17,11 @@ export interface RequestInfo extends LabelExtremes {
   metadata: number;
   /** Most exemplars carried by one series (RW1 and RW2 only): an exemplar cap below it needs a per-series count. */
   maxExemplarsPerSeries?: number;
+  /**
+   * RW1 and RW2: some series has two samples whose timestamps do not increase, so it may repeat a timestamp,
+   * which Mimir keeps once (duplicateSamples counts them exactly). False or absent: no sample is a duplicate.
+   */
+  samplesOutOfOrder?: boolean;
   /** Body size on the wire and after decompression. */
   bytesCompressed: number;
   bytesUncompressed: number;

@@ -17,6 +17,7 @@ import {
   makeTag,
 } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
+import { sampleTimestamp } from './duplicate-samples.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
 // WriteRequest: repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3;
@@ -70,6 +71,7 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
   let maxLabelValueLength = 0;
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
+  let samplesOutOfOrder = false;
 
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -79,6 +81,12 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
       const seriesIndex = series++;
       let labels = 0;
       let seriesExemplars = 0;
+      // Samples of this series, and where the first one lies: its timestamp is read only when a second comes, so
+      // a series of one sample (most of them) pays nothing for the duplicate-timestamp check.
+      let seriesSamples = 0;
+      let firstSampleStart = 0;
+      let firstSampleEnd = 0;
+      let lastTimestamp = 0;
       while (reader.pos < seriesEnd) {
         // Labels as every sender writes them, `0a <l> 0a <n> name 12 <m> value` with one-byte lengths filling the
         // Label exactly, are read here in a run without a call, on a local position: labels are most of a body.
@@ -169,10 +177,23 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
           // as one sample. Its first tag decides: the value's or the timestamp's (every sender's encoding) is
           // skipped by length as before; anything else is read field by field, wire types checked.
           const sampleEnd = reader.messageEnd(seriesEnd);
-          const first = buf[reader.pos];
-          if (reader.pos === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
+          const sampleStart = reader.pos;
+          const first = buf[sampleStart];
+          if (sampleStart === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
             reader.pos = sampleEnd;
           else checkSample(reader, sampleEnd);
+          // Mimir keeps one sample per timestamp in a series: timestamps that only increase cannot repeat, so
+          // only a series whose timestamps do not (or that the quick read cannot tell) needs the exact count.
+          if (seriesSamples === 0) {
+            firstSampleStart = sampleStart;
+            firstSampleEnd = sampleEnd;
+          } else {
+            if (seriesSamples === 1) lastTimestamp = sampleTimestamp(buf, firstSampleStart, firstSampleEnd);
+            const timestamp = sampleTimestamp(buf, sampleStart, sampleEnd);
+            if (!(timestamp > lastTimestamp)) samplesOutOfOrder = true;
+            lastTimestamp = timestamp;
+          }
+          seriesSamples++;
         } else if (seriesTag === TAG_HISTOGRAMS) {
           histogramSamples++;
           reader.skipLengthDelimited(seriesEnd);
@@ -217,6 +238,8 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
     maxLabelValueLength,
     maxLabelValueSeries,
     maxExemplarsPerSeries,
+    // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
+    samplesOutOfOrder: samplesOutOfOrder || undefined,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -6,6 +6,7 @@ import { invalidProtobuf } from './errors.js';
 import { RW2_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
 import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
+import { sampleTimestamp } from './duplicate-samples.js';
 
 // Field numbers from prometheus/prompb io/prometheus/write/v2/types.proto.
 // Request: reserved 1 to 3; repeated string symbols = 4; repeated TimeSeries timeseries = 5;
@@ -187,6 +188,7 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
   let maxLabelValueLength = -1;
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
+  let samplesOutOfOrder = false;
 
   for (let seriesIndex = 0; seriesIndex < series; seriesIndex++) {
     let p = bounds[2 * seriesIndex]!;
@@ -194,6 +196,11 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     // Position in this series' labels_refs list: even entries are names, odd ones values.
     let refs = 0;
     let seriesExemplars = 0;
+    // As in the RW1 scanner: the first sample's timestamp is read only when a second one comes.
+    let seriesSamples = 0;
+    let firstSampleStart = 0;
+    let firstSampleEnd = 0;
+    let lastTimestamp = 0;
     // This series' longest name and value; folded into the request's maxima once the series is read.
     let seriesNameMax = -1;
     let seriesValueMax = -1;
@@ -353,6 +360,19 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
           q = reader.pos;
         }
         p = q + length;
+        if (tag === TAG_SAMPLES) {
+          // Mimir keeps one sample per timestamp in a series; increasing timestamps cannot repeat.
+          if (seriesSamples === 0) {
+            firstSampleStart = q;
+            firstSampleEnd = p;
+          } else {
+            if (seriesSamples === 1) lastTimestamp = sampleTimestamp(buf, firstSampleStart, firstSampleEnd);
+            const timestamp = sampleTimestamp(buf, q, p);
+            if (!(timestamp > lastTimestamp)) samplesOutOfOrder = true;
+            lastTimestamp = timestamp;
+          }
+          seriesSamples++;
+        }
       } else if (tag === TAG_METADATA) {
         reader.pos = q;
         if (metadataIsSet(reader, reader.messageEnd(seriesEnd))) metadata++;
@@ -409,6 +429,8 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     maxLabelValueLength: maxLabelValueLength < 0 ? 0 : maxLabelValueLength,
     maxLabelValueSeries,
     maxExemplarsPerSeries,
+    // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
+    samplesOutOfOrder: samplesOutOfOrder || undefined,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

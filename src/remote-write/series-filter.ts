@@ -32,6 +32,11 @@ import {
 /** The per-series limits as numbers; 0 means "not checked" (unlimited, not enforced, or not an error). */
 export interface SeriesRules {
   maxLabelNames: number;
+  /**
+   * Mimir's max_label_names_per_info_series: a series whose metric name ends in `_info` and has more labels than
+   * `maxLabelNames` is held to this one instead (0: unlimited). Read only when `maxLabelNames` is checked.
+   */
+  maxLabelNamesPerInfoSeries: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
   /** False when the tenant has exemplars disabled: Mimir drops them, so none are charged. */
@@ -46,7 +51,10 @@ export interface SeriesRules {
 }
 
 export type SeriesProblemKind =
-  'max_label_names_per_series' | 'max_label_name_length' | 'max_label_value_length';
+  | 'max_label_names_per_series'
+  | 'max_label_names_per_info_series'
+  | 'max_label_name_length'
+  | 'max_label_value_length';
 
 /** Why Mimir would refuse one series: the limit, its value, and the value the series has. */
 export interface SeriesProblem {
@@ -77,6 +85,8 @@ class SeriesJudge {
   labels = 0;
   maxNameLength = 0;
   maxValueLength = 0;
+  /** The series' metric name ends in `_info`: its label count is held to maxLabelNamesPerInfoSeries. */
+  info = false;
   private badNameStart = -1;
   private badNameLength = 0;
   private badKind: SeriesProblemKind = 'max_label_name_length';
@@ -89,14 +99,18 @@ class SeriesJudge {
     this.labels = 0;
     this.maxNameLength = 0;
     this.maxValueLength = 0;
+    this.info = false;
     this.badNameStart = -1;
   }
 
-  label(nameStart: number, nameLength: number, valueLength: number): void {
+  label(nameStart: number, nameLength: number, valueStart: number, valueLength: number): void {
     if (valueLength === 0) return;
     const drop = this.rules.dropLabels;
     if (drop !== undefined) {
       for (let i = 0; i < drop.length; i++) if (sameBytes(this.buf, nameStart, nameLength, drop[i]!)) return;
+    }
+    if (nameLength === 8 && isMetricNameLabel(this.buf, nameStart)) {
+      this.info = endsWithInfo(this.buf, valueStart, valueLength);
     }
     this.labels++;
     if (nameLength > this.maxNameLength) this.maxNameLength = nameLength;
@@ -125,7 +139,13 @@ class SeriesJudge {
   problem(series: number): SeriesProblem | undefined {
     const { maxLabelNames, maxLabelNameLength, maxLabelValueLength } = this.rules;
     if (maxLabelNames > 0 && this.labels > maxLabelNames) {
-      return { kind: 'max_label_names_per_series', series, observed: this.labels, limit: maxLabelNames };
+      if (!this.info) {
+        return { kind: 'max_label_names_per_series', series, observed: this.labels, limit: maxLabelNames };
+      }
+      const infoLimit = this.rules.maxLabelNamesPerInfoSeries;
+      if (infoLimit > 0 && this.labels > infoLimit) {
+        return { kind: 'max_label_names_per_info_series', series, observed: this.labels, limit: infoLimit };
+      }
     }
     if (this.badNameStart < 0) return undefined;
     const limit = this.badKind === 'max_label_name_length' ? maxLabelNameLength : maxLabelValueLength;
@@ -170,8 +190,12 @@ class KeptTotals {
       const cap = this.rules.maxExemplarsPerSeries;
       this.exemplars += cap > 0 && exemplars > cap ? cap : exemplars;
     }
-    if (judge.labels > this.maxLabelNames || this.maxLabelNamesSeries < 0) {
-      this.maxLabelNames = judge.labels;
+    // An info series passed its own label limit: to the per-series one it counts as just within it, so the
+    // static check on the kept request (max_label_names_per_series) does not refuse what Mimir accepts.
+    const cap = this.rules.maxLabelNames;
+    const labels = judge.info && cap > 0 && judge.labels > cap ? cap : judge.labels;
+    if (labels > this.maxLabelNames || this.maxLabelNamesSeries < 0) {
+      this.maxLabelNames = labels;
       this.maxLabelNamesSeries = index;
     }
     if (judge.maxNameLength > this.maxLabelNameLength || this.maxLabelNameSeries < 0) {
@@ -244,6 +268,7 @@ function filterRw1(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
         // Proto3 keeps the last occurrence of a scalar field, as the scanner does.
         let nameStart = 0;
         let nameLength = 0;
+        let valueStart = 0;
         let valueLength = 0;
         while (reader.pos < labelEnd) {
           const labelTag = reader.tag(labelEnd);
@@ -253,12 +278,13 @@ function filterRw1(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
             reader.pos += nameLength;
           } else if (labelTag === TAG_LABEL_VALUE) {
             valueLength = reader.length(labelEnd);
+            valueStart = reader.pos;
             reader.pos += valueLength;
           } else {
             reader.skip(labelTag, labelEnd);
           }
         }
-        judge.label(nameStart, nameLength, valueLength);
+        judge.label(nameStart, nameLength, valueStart, valueLength);
       } else {
         if (seriesTag === TAG_SAMPLES) samples++;
         else if (seriesTag === TAG_HISTOGRAMS) histograms++;
@@ -300,7 +326,7 @@ function filterRw2(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
         pendingName = value;
         return;
       }
-      judge.label(starts[pendingName]!, lengths[pendingName]!, lengths[value]!);
+      judge.label(starts[pendingName]!, lengths[pendingName]!, starts[value]!, lengths[value]!);
       pendingName = -1;
     };
     while (reader.pos < seriesEnd) {
@@ -343,6 +369,25 @@ function judgeSeries(
   keep[series] = 1;
   totals.add(judge, series, samples, histograms, exemplars);
   return firstProblem;
+}
+
+/** `__name__` in UTF-8, the label whose value says whether a series is an info series. */
+const METRIC_NAME = [0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f];
+/** `_info`, the suffix Mimir reads as an info series (strings.HasSuffix(metricName, "_info")). */
+const INFO_SUFFIX = [0x5f, 0x69, 0x6e, 0x66, 0x6f];
+
+/** True when the 8 bytes at `start` are `__name__`. */
+function isMetricNameLabel(buf: Uint8Array, start: number): boolean {
+  for (let i = 0; i < 8; i++) if (buf[start + i] !== METRIC_NAME[i]) return false;
+  return true;
+}
+
+/** True when the value at `start` (of `length` bytes) ends in `_info`. */
+function endsWithInfo(buf: Uint8Array, start: number, length: number): boolean {
+  if (length < 5) return false;
+  const from = start + length - 5;
+  for (let i = 0; i < 5; i++) if (buf[from + i] !== INFO_SUFFIX[i]) return false;
+  return true;
 }
 
 /**

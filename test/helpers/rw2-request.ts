@@ -3,6 +3,8 @@
 
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { exemplarTimestamp } from './write-request.js';
+import type { ExemplarSpec } from './write-request.js';
 
 // From prometheus/prompb io/prometheus/write/v2/types.proto (gogoproto options removed; field numbers as published).
 const PROTO = `
@@ -36,8 +38,12 @@ export const rw2RequestType = protobuf.parse(PROTO).root.lookupType('io.promethe
 export interface Rw2SeriesSpec {
   labels: Record<string, string>;
   samples?: number;
+  /** The samples' timestamps as offsets in ms from the base time, instead of `samples` 1 ms apart. */
+  timestamps?: number[];
   histograms?: number;
   exemplars?: number;
+  /** The exemplars one by one, instead of `exemplars` (test/helpers/write-request.ts ExemplarSpec). */
+  exemplarList?: ExemplarSpec[];
   /** Metadata type (0 = unset), help and unit text. */
   metadata?: { type: number; help?: string; unit?: string };
 }
@@ -58,7 +64,9 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
   const ts = 1_700_000_000_000;
   const timeseries = series.map((s) => ({
     labelsRefs: Object.entries(s.labels).flatMap(([n, v]) => [ref(n), ref(v)]),
-    samples: Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i })),
+    samples: s.timestamps
+      ? s.timestamps.map((offset, i) => ({ value: i, timestamp: ts + offset }))
+      : Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i })),
     histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
       countInt: 3,
       sum: 1.5,
@@ -67,11 +75,17 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
       positiveDeltas: [1, 1],
       timestamp: ts + i,
     })),
-    exemplars: Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
-      labelsRefs: [ref('trace_id'), ref(`t${i}`)],
-      value: i,
-      timestamp: ts,
-    })),
+    exemplars: s.exemplarList
+      ? s.exemplarList.map((e, i) => ({
+          labelsRefs: Object.entries(e.labels).flatMap(([name, value]) => [ref(name), ref(value)]),
+          value: i,
+          timestamp: exemplarTimestamp(e, ts),
+        }))
+      : Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
+          labelsRefs: [ref('trace_id'), ref(`t${i}`)],
+          value: i,
+          timestamp: ts,
+        })),
     ...(s.metadata
       ? {
           metadata: {

@@ -22,8 +22,25 @@ export const writeRequestType = protobuf.parse(PROTO).root.lookupType('prometheu
 export interface SeriesSpec {
   labels: Record<string, string>;
   samples?: number;
+  /** The samples' timestamps as offsets in ms from the base time, instead of `samples` one second apart. */
+  timestamps?: number[];
   exemplars?: number;
+  /** The exemplars one by one, instead of `exemplars`: labels, and a time as an offset from the base or absolute. */
+  exemplarList?: ExemplarSpec[];
   histograms?: number;
+}
+
+export interface ExemplarSpec {
+  labels: Record<string, string>;
+  /** ms after the base time (default 0) */
+  offset?: number;
+  /** absolute ms timestamp, instead of `offset` */
+  timestamp?: number;
+}
+
+/** An exemplar's timestamp from its spec and the base time. */
+export function exemplarTimestamp(e: ExemplarSpec, base: number): number {
+  return e.timestamp ?? base + (e.offset ?? 0);
 }
 
 export interface WriteRequestObject {
@@ -41,12 +58,20 @@ export function writeRequest(series: SeriesSpec[], metadata = 0): WriteRequestOb
   return {
     timeseries: series.map((s) => ({
       labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })),
-      samples: Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i * 1000 })),
-      exemplars: Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
-        labels: [{ name: 'trace_id', value: `t${i}` }],
-        value: i,
-        timestamp: ts,
-      })),
+      samples: s.timestamps
+        ? s.timestamps.map((offset, i) => ({ value: i, timestamp: ts + offset }))
+        : Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i * 1000 })),
+      exemplars: s.exemplarList
+        ? s.exemplarList.map((e, i) => ({
+            labels: Object.entries(e.labels).map(([name, value]) => ({ name, value })),
+            value: i,
+            timestamp: exemplarTimestamp(e, ts),
+          }))
+        : Array.from({ length: s.exemplars ?? 0 }, (_, i) => ({
+            labels: [{ name: 'trace_id', value: `t${i}` }],
+            value: i,
+            timestamp: ts,
+          })),
       histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
         countInt: 3,
         sum: 1.5,

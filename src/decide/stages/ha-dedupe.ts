@@ -3,7 +3,8 @@
 // without its replica label (Mimir removes it before validating); another replica's gets 202 and is neither
 // forwarded nor charged to ingestion_rate (Mimir's request-rate limit runs before its HA dedupe, so request_rate
 // is charged); one cluster too many gets Mimir's 400. A verdict whose limit is only observed is counted and the
-// write goes on as any other. A write without both labels is not from an HA pair.
+// write goes on as any other. A write without both labels is not from an HA pair; one whose replica label is
+// longer than max_label_value_length is not deduplicated either (Mimir's checkSample), and validation answers it.
 
 import { denial, haDeduplicatedMessage, haTooManyClustersMessage } from '../../decision/catalogue.js';
 import { durationMs, limitIs } from '../../limits/limit-definitions.js';
@@ -33,6 +34,9 @@ export const haDedupe: WriteStage = {
     const { decoded, info } = s.measured;
     const pair = firstSeriesLabels(decoded, info.format, l.ha_cluster_label, l.ha_replica_label);
     if (!pair || pair.first === '' || pair.second === '') return s;
+    // Mimir's checkSample: a replica label longer than max_label_value_length is not used for deduplication;
+    // the write goes on with the label kept, and validation refuses it (label-value-too-long) like any series.
+    if (l.max_label_value_length > 0 && Buffer.byteLength(pair.second) > l.max_label_value_length) return s;
     const question: HaQuestion = {
       tenant: s.req.tenant,
       cluster: pair.first,

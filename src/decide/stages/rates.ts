@@ -26,6 +26,17 @@ export function requestBurst(limits: ResolvedTenant['limits']): number {
   return burst > 0 ? burst : Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * The ingestion_rate bucket size: ingestion_burst_size, or with ingestion_burst_factor above 0, ceil(rate ×
+ * factor), as Mimir's global strategy with a burst factor computes it (capped where Mimir caps at MaxInt).
+ */
+export function ingestionBurst(limits: ResolvedTenant['limits']): number {
+  const factor = limits.ingestion_burst_factor;
+  if (!(factor > 0)) return limits.ingestion_burst_size;
+  const burst = Math.ceil(limits.ingestion_rate * factor);
+  return burst >= Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : burst;
+}
+
 /** The rate question for a tenant's limits: what a RateStore needs to take from both buckets. */
 export function rateQuery(tenant: ResolvedTenant, cost: number, dryRun: boolean): RateQuery {
   const l = tenant.limits;
@@ -33,7 +44,7 @@ export function rateQuery(tenant: ResolvedTenant, cost: number, dryRun: boolean)
     requestRate: l.request_rate,
     requestBurst: requestBurst(l),
     ingestionRate: l.ingestion_rate,
-    ingestionBurst: l.ingestion_burst_size,
+    ingestionBurst: ingestionBurst(l),
     cost,
     requestEnforced: isEnforced(tenant.enforcement, 'request_rate', dryRun),
   };

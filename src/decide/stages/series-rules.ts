@@ -8,8 +8,8 @@ import type { WriteStage } from '../write-request.js';
 
 export const seriesRules: WriteStage = {
   name: 'drop_labels, validation',
-  run(s) {
-    const view = mimirView(s.resolved, s.measured, s.dryRun, s.haReplicaLabel);
+  run(s, deps) {
+    const view = mimirView(s.resolved, s.measured, s.dryRun, s.haReplicaLabel, deps.now());
     if (view === undefined) return s;
     if (view.refusal) return view.refusal;
     s.view = view;

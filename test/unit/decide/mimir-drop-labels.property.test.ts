@@ -56,7 +56,12 @@ describe('drop_labels (property)', () => {
           maxLabelValueLength: fc.integer({ min: 0, max: 10 }),
         }),
         (format, series, dropped, limits) => {
-          const base: SeriesRules = { ...limits, exemplarsCharged: false, maxExemplarsPerSeries: 0 };
+          const base: SeriesRules = {
+            ...limits,
+            maxLabelNamesPerInfoSeries: 0,
+            exemplarsCharged: false,
+            maxExemplarsPerSeries: 0,
+          };
           const withDrop = judge(format, series, {
             ...base,
             dropLabels: dropped.map((n) => encoder.encode(n)),

@@ -17,7 +17,12 @@ type Labels = Record<string, string>;
 function oracle(labels: Labels, rules: SeriesRules): 'dropped' | 'kept' | SeriesProblemKind {
   const effective = Object.entries(labels).filter(([, v]) => v !== '');
   if (effective.length === 0) return 'dropped';
-  if (rules.maxLabelNames > 0 && effective.length > rules.maxLabelNames) return 'max_label_names_per_series';
+  if (rules.maxLabelNames > 0 && effective.length > rules.maxLabelNames) {
+    // Mimir's validateLabels: an info series over the per-series limit is held to the info limit instead.
+    if (!(labels.__name__ ?? '').endsWith('_info')) return 'max_label_names_per_series';
+    const infoLimit = rules.maxLabelNamesPerInfoSeries;
+    if (infoLimit > 0 && effective.length > infoLimit) return 'max_label_names_per_info_series';
+  }
   effective.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   for (const [name, value] of effective) {
     if (rules.maxLabelNameLength > 0 && Buffer.byteLength(name) > rules.maxLabelNameLength)
@@ -29,9 +34,15 @@ function oracle(labels: Labels, rules: SeriesRules): 'dropped' | 'kept' | Series
 }
 
 const text = fc.string({ unit: fc.constantFrom(...'abz_Zé:'.split('')), maxLength: 7 });
-const labelsArb = fc.dictionary(text, text, { maxKeys: 5 });
+const labelsArb = fc
+  .tuple(
+    fc.dictionary(text, text, { maxKeys: 5 }),
+    fc.option(fc.constantFrom('up', 'target_info', 'a_info', '_info', 'info', 'a_inf'), { nil: undefined }),
+  )
+  .map(([labels, name]) => (name === undefined ? labels : { ...labels, __name__: name }));
 const rulesArb: fc.Arbitrary<SeriesRules> = fc.record({
   maxLabelNames: fc.nat(5),
+  maxLabelNamesPerInfoSeries: fc.nat(7),
   maxLabelNameLength: fc.nat(6),
   maxLabelValueLength: fc.nat(6),
   exemplarsCharged: fc.boolean(),
@@ -71,7 +82,12 @@ describe('filterSeries against an oracle of Mimir’s validateLabels (property)'
       ]),
     );
     const measured = scanWriteRequest(body, 0);
-    const base = { maxLabelNames: 0, maxLabelNameLength: 0, maxLabelValueLength: 0 };
+    const base = {
+      maxLabelNames: 0,
+      maxLabelNamesPerInfoSeries: 0,
+      maxLabelNameLength: 0,
+      maxLabelValueLength: 0,
+    };
     expect(
       filterSeries(body, measured, { ...base, exemplarsCharged: false, maxExemplarsPerSeries: 0 }).kept
         .exemplars,

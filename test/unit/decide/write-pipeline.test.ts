@@ -74,6 +74,25 @@ describe('decide', () => {
     expect(b).toMatchObject({ allowed: true });
   });
 
+  // Mimir: pkg/distributor/ingestion_rate_strategy_test.go TestIngestionRateStrategy "Burst factor should be 3x
+  // the per distributor limit" (burst = ceil(limit × factor)); the edge's bucket holds the tenant's whole rate.
+  it('sizes the ingestion bucket ceil(ingestion_rate × ingestion_burst_factor) when the factor is set', () => {
+    const [a, b] = run({ ingestion_rate: 1000, ingestion_burst_size: 10, ingestion_burst_factor: 2.5 }, [
+      { floatSamples: 2500 },
+      { floatSamples: 1 },
+    ]);
+    expect(a).toMatchObject({ allowed: true });
+    expect(b).toMatchObject({ allowed: false, reason: 'ingestion_rate', status: 429 });
+    const [c] = run({ ingestion_rate: 3, ingestion_burst_size: 1, ingestion_burst_factor: 0.5 }, [
+      { floatSamples: 2 },
+    ]);
+    expect(c, 'ceil(1.5) = 2').toMatchObject({ allowed: true });
+    const [d] = run({ ingestion_rate: 1000, ingestion_burst_size: 10, ingestion_burst_factor: 0 }, [
+      { floatSamples: 11 },
+    ]);
+    expect(d, 'factor 0: ingestion_burst_size').toMatchObject({ allowed: false, reason: 'ingestion_rate' });
+  });
+
   it('treats request_burst_size 0 as Mimir does: no bound on the burst', () => {
     const results = run(
       { request_rate: 1, request_burst_size: 0 },

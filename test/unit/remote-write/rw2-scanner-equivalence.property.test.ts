@@ -23,7 +23,12 @@ function outcome(scan: (buf: Uint8Array, compressed: number) => unknown, body: U
 }
 
 function expectSameOutcome(body: Uint8Array): void {
-  expect(outcome(scanWriteRequestV2, body)).toEqual(outcome(scanWriteRequestV2Reference, body));
+  // The duplicate-timestamp flag is the scanner's own (test/unit/remote-write/duplicate-samples.property.test.ts).
+  const withoutFlag = (buf: Uint8Array, compressed: number): unknown => ({
+    ...scanWriteRequestV2(buf, compressed),
+    samplesOutOfOrder: undefined,
+  });
+  expect(outcome(withoutFlag, body)).toEqual(outcome(scanWriteRequestV2Reference, body));
 }
 
 /** A varint, padded with `pad` redundant continuation bytes (a non-minimal encoding decoders must accept). */
