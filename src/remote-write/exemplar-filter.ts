@@ -6,6 +6,13 @@
 import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
 import type { WriteFormat } from './request-info.js';
+import {
+  TAG_SAMPLES,
+  TAG_TIMESERIES,
+  TAG_V2_SYMBOLS,
+  TAG_V2_TIMESERIES,
+  readRw1Label,
+} from './rw-series-fields.js';
 
 /** Mimir's ExemplarMaxLabelSetLength (OpenMetrics): names and values together, in characters. */
 export const EXEMPLAR_MAX_LABEL_SET_LENGTH = 128;
@@ -22,17 +29,11 @@ export interface ExemplarRules {
 // RW1: WriteRequest.timeseries = 1; TimeSeries samples = 2, exemplars = 3, histograms = 4; Label name 1, value 2.
 // RW2: Request.symbols = 4, timeseries = 5; TimeSeries samples = 2, histograms = 3, exemplars = 4.
 // Both: Sample.timestamp = 2, Exemplar labels = 1 (RW2: refs), timestamp = 3, Histogram.timestamp = 15.
-const TAG_RW1_SERIES = makeTag(1, WIRE_LENGTH_DELIMITED);
-const TAG_RW2_SYMBOLS = makeTag(4, WIRE_LENGTH_DELIMITED);
-const TAG_RW2_SERIES = makeTag(5, WIRE_LENGTH_DELIMITED);
-const TAG_SAMPLES = makeTag(2, WIRE_LENGTH_DELIMITED);
 const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
 const TAG_EXEMPLAR_LABELS = makeTag(1, WIRE_LENGTH_DELIMITED);
 const TAG_EXEMPLAR_REF = makeTag(1, WIRE_VARINT);
 const TAG_EXEMPLAR_TIMESTAMP = makeTag(3, WIRE_VARINT);
 const TAG_HISTOGRAM_TIMESTAMP = makeTag(15, WIRE_VARINT);
-const TAG_LABEL_NAME = makeTag(1, WIRE_LENGTH_DELIMITED);
-const TAG_LABEL_VALUE = makeTag(2, WIRE_LENGTH_DELIMITED);
 
 /** UTF-8 characters in buf[start, start + length): bytes that do not continue a character. */
 function runes(buf: Uint8Array, start: number, length: number): number {
@@ -63,7 +64,7 @@ export function keptExemplars(
   rules: ExemplarRules,
 ): Uint32Array {
   const rw2 = format === 'prw2';
-  const seriesTag = rw2 ? TAG_RW2_SERIES : TAG_RW1_SERIES;
+  const seriesTag = rw2 ? TAG_V2_TIMESERIES : TAG_TIMESERIES;
   const exemplarsTag = makeTag(rw2 ? 4 : 3, WIRE_LENGTH_DELIMITED);
   const histogramsTag = makeTag(rw2 ? 3 : 4, WIRE_LENGTH_DELIMITED);
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
@@ -75,7 +76,7 @@ export function keptExemplars(
   const symbolLengths: number[] = [];
   while (reader.pos < end) {
     const tag = reader.tag(end);
-    if (rw2 && tag === TAG_RW2_SYMBOLS) {
+    if (rw2 && tag === TAG_V2_SYMBOLS) {
       const length = reader.length(end);
       symbolStarts.push(reader.pos);
       symbolLengths.push(length);
@@ -151,26 +152,8 @@ export function keptExemplars(
         if (exemplarTag === TAG_EXEMPLAR_TIMESTAMP) {
           timestamp = reader.varint(exemplarEnd);
         } else if (!rw2 && exemplarTag === TAG_EXEMPLAR_LABELS) {
-          const labelEnd = reader.messageEnd(exemplarEnd);
-          let nameStart = 0;
-          let nameLength = 0;
-          let valueStart = 0;
-          let valueLength = 0;
-          while (reader.pos < labelEnd) {
-            const labelTag = reader.tag(labelEnd);
-            if (labelTag === TAG_LABEL_NAME) {
-              nameLength = reader.length(labelEnd);
-              nameStart = reader.pos;
-              reader.pos += nameLength;
-            } else if (labelTag === TAG_LABEL_VALUE) {
-              valueLength = reader.length(labelEnd);
-              valueStart = reader.pos;
-              reader.pos += valueLength;
-            } else {
-              reader.skip(labelTag, labelEnd);
-            }
-          }
-          pair(nameStart, nameLength, valueStart, valueLength);
+          const l = readRw1Label(reader, exemplarEnd);
+          pair(l.nameStart, l.nameLength, l.valueStart, l.valueLength);
         } else if (rw2 && exemplarTag === TAG_EXEMPLAR_LABELS) {
           const refsEnd = reader.messageEnd(exemplarEnd);
           while (reader.pos < refsEnd) ref(reader.varint(refsEnd));

@@ -6,9 +6,8 @@ import { invalidProtobuf } from './errors.js';
 import type { RequestInfo } from './request-info.js';
 import { otlpFirstSeriesLabels } from './otlp-series-labels.js';
 import {
+  readRw1Label,
   TAG_LABELS,
-  TAG_LABEL_NAME,
-  TAG_LABEL_VALUE,
   TAG_TIMESERIES,
   TAG_V2_REFS_ONE,
   TAG_V2_REFS_PACKED,
@@ -75,26 +74,8 @@ export function firstSeriesLabels(
           reader.skip(seriesTag, seriesEnd);
           continue;
         }
-        const labelEnd = reader.messageEnd(seriesEnd);
-        let nameStart = 0;
-        let nameLength = 0;
-        let valueStart = 0;
-        let valueLength = 0;
-        while (reader.pos < labelEnd) {
-          const labelTag = reader.tag(labelEnd);
-          if (labelTag === TAG_LABEL_NAME) {
-            nameLength = reader.length(labelEnd);
-            nameStart = reader.pos;
-            reader.pos += nameLength;
-          } else if (labelTag === TAG_LABEL_VALUE) {
-            valueLength = reader.length(labelEnd);
-            valueStart = reader.pos;
-            reader.pos += valueLength;
-          } else {
-            reader.skip(labelTag, labelEnd);
-          }
-        }
-        take(nameStart, nameLength, valueStart, valueLength);
+        const l = readRw1Label(reader, seriesEnd);
+        take(l.nameStart, l.nameLength, l.valueStart, l.valueLength);
       }
       return found;
     }

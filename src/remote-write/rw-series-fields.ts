@@ -37,6 +37,40 @@ export const TAG_V2_EXEMPLARS = makeTag(4, WIRE_LENGTH_DELIMITED);
 export const TAG_V2_METADATA = makeTag(5, WIRE_LENGTH_DELIMITED);
 const TAG_V2_METADATA_FIELDS = [makeTag(1, WIRE_VARINT), makeTag(3, WIRE_VARINT), makeTag(4, WIRE_VARINT)];
 
+/** Where one RW1 Label's name and value lie in the body. readRw1Label() reuses one of these: read it at once. */
+export interface LabelSpan {
+  nameStart: number;
+  nameLength: number;
+  valueStart: number;
+  valueLength: number;
+}
+const labelSpan: LabelSpan = { nameStart: 0, nameLength: 0, valueStart: 0, valueLength: 0 };
+
+/**
+ * Reads one RW1 Label message (the reader is at its length) and returns where its name and value lie; proto3
+ * keeps the last occurrence of a scalar field, as the scanner does. The span is shared by every call.
+ */
+export function readRw1Label(reader: ProtoReader, end: number): LabelSpan {
+  const labelEnd = reader.messageEnd(end);
+  const span = labelSpan;
+  span.nameStart = span.nameLength = span.valueStart = span.valueLength = 0;
+  while (reader.pos < labelEnd) {
+    const labelTag = reader.tag(labelEnd);
+    if (labelTag === TAG_LABEL_NAME) {
+      span.nameLength = reader.length(labelEnd);
+      span.nameStart = reader.pos;
+      reader.pos += span.nameLength;
+    } else if (labelTag === TAG_LABEL_VALUE) {
+      span.valueLength = reader.length(labelEnd);
+      span.valueStart = reader.pos;
+      reader.pos += span.valueLength;
+    } else {
+      reader.skip(labelTag, labelEnd);
+    }
+  }
+  return span;
+}
+
 /**
  * Reads an RW2 series' Metadata message (the reader is at its length); true when it sets a type, help or unit,
  * which is when Mimir counts it as one metadata item.

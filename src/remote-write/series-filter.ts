@@ -9,11 +9,10 @@ import type { RequestInfo } from './request-info.js';
 import { reencodeRw1 } from './rw1-reencode.js';
 import { reencodeRw2 } from './rw2-reencode.js';
 import {
+  readRw1Label,
   TAG_EXEMPLARS,
   TAG_HISTOGRAMS,
   TAG_LABELS,
-  TAG_LABEL_NAME,
-  TAG_LABEL_VALUE,
   TAG_METADATA,
   TAG_TIMESERIES,
   TAG_V2_EXEMPLARS,
@@ -264,27 +263,8 @@ function filterRw1(buf: Uint8Array, measured: RequestInfo, rules: SeriesRules): 
     while (reader.pos < seriesEnd) {
       const seriesTag = reader.tag(seriesEnd);
       if (seriesTag === TAG_LABELS) {
-        const labelEnd = reader.messageEnd(seriesEnd);
-        // Proto3 keeps the last occurrence of a scalar field, as the scanner does.
-        let nameStart = 0;
-        let nameLength = 0;
-        let valueStart = 0;
-        let valueLength = 0;
-        while (reader.pos < labelEnd) {
-          const labelTag = reader.tag(labelEnd);
-          if (labelTag === TAG_LABEL_NAME) {
-            nameLength = reader.length(labelEnd);
-            nameStart = reader.pos;
-            reader.pos += nameLength;
-          } else if (labelTag === TAG_LABEL_VALUE) {
-            valueLength = reader.length(labelEnd);
-            valueStart = reader.pos;
-            reader.pos += valueLength;
-          } else {
-            reader.skip(labelTag, labelEnd);
-          }
-        }
-        judge.label(nameStart, nameLength, valueStart, valueLength);
+        const l = readRw1Label(reader, seriesEnd);
+        judge.label(l.nameStart, l.nameLength, l.valueStart, l.valueLength);
       } else {
         if (seriesTag === TAG_SAMPLES) samples++;
         else if (seriesTag === TAG_HISTOGRAMS) histograms++;
