@@ -12,6 +12,8 @@ import type { RedisSettings } from '../lib/redis/redis-settings.js';
 import { parseFlags, readConfigFile } from './config-file.js';
 import { SERVICE_SETTING_DEFINITIONS, SETTING_DEFINITIONS } from './definitions/index.js';
 import type { ServiceSettingName } from './definitions/index.js';
+import { insightSettings } from './insight-settings.js';
+import type { InsightSettings } from './insight-settings.js';
 import { checkStoreSettings } from './postgres-settings.js';
 import type { PostgresSettings, StoreKind } from './postgres-settings.js';
 import { flagName, parseValue } from './setting-kinds.js';
@@ -26,9 +28,9 @@ export type DenialLogMode = SettingValueOf<'LOG_DENIALS'>;
 /** The typed value of a service setting, from its definition's kind. */
 export type SettingValueOf<N extends ServiceSettingName> = ValueOf<(typeof SERVICE_SETTING_DEFINITIONS)[N]>;
 /** Reads one service setting from its winning source, parsed and typed by its kind. */
-type Get = <N extends ServiceSettingName>(name: N) => SettingValueOf<N>;
+export type Get = <N extends ServiceSettingName>(name: N) => SettingValueOf<N>;
 /** The winning text of a setting and the source it came from (for errors). */
-type Raw = (name: string) => { value: string; source: string };
+export type Raw = (name: string) => { value: string; source: string };
 
 /** Limits of the gRPC listeners (ext_authz, rate limit service); durations in ms, 0 turns one off. */
 export interface GrpcLimitSettings {
@@ -124,6 +126,8 @@ export interface Settings {
   postgres: PostgresSettings;
   /** The policy set applied to every request, and where its identities come from (docs/policies.md). */
   policy: PolicySettings;
+  /** Cost prices and burst detection (docs/cost-and-bursts.md). */
+  insight: InsightSettings;
 }
 
 export interface PolicySettings {
@@ -308,6 +312,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       table: get('POSTGRES_TABLE'),
     }),
     policy: policySettings(get, raw),
+    insight: insightSettings(get, raw),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);

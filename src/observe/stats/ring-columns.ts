@@ -17,6 +17,8 @@ export interface WindowSums {
   /** Of `samples`, those in denied requests: offered but not accepted (a retried request counts again). */
   samplesDenied: number;
   bytes: number;
+  /** Of `bytes`, those of denied requests: received but not forwarded (what cost attribution leaves out). */
+  bytesDenied: number;
   series: number;
   latencyUs: number;
   maxSeriesPerRequest: number;
@@ -32,6 +34,7 @@ export function emptySums(): WindowSums {
     samples: 0,
     samplesDenied: 0,
     bytes: 0,
+    bytesDenied: 0,
     series: 0,
     latencyUs: 0,
     maxSeriesPerRequest: 0,
@@ -63,6 +66,7 @@ class Page {
   readonly samples: Float64Array;
   readonly samplesDenied: Float64Array;
   readonly bytes: Float64Array;
+  readonly bytesDenied: Float64Array;
   readonly maxLabels: Uint8Array;
 
   constructor(slots: number) {
@@ -75,6 +79,7 @@ class Page {
     this.samples = new Float64Array(slots);
     this.samplesDenied = new Float64Array(slots);
     this.bytes = new Float64Array(slots);
+    this.bytesDenied = new Float64Array(slots);
     this.maxLabels = new Uint8Array(slots);
   }
 }
@@ -82,9 +87,9 @@ class Page {
 /** Bytes one series' buckets take in a RingColumns with these tiers (the typed-array payload). */
 export function bytesPerSeries(tiers: readonly Tier[]): number {
   const buckets = tiers.reduce((n, t) => n + t.buckets, 0);
-  // epoch, requests, denied, series, latencyUs, maxSeries: 4 bytes; samples, samplesDenied, bytes: 8;
-  // maxLabels: 1.
-  return buckets * (6 * 4 + 3 * 8 + 1);
+  // epoch, requests, denied, series, latencyUs, maxSeries: 4 bytes; samples, samplesDenied, bytes,
+  // bytesDenied: 8; maxLabels: 1.
+  return buckets * (6 * 4 + 4 * 8 + 1);
 }
 
 function addU32(a: Uint32Array, i: number, v: number): void {
@@ -157,6 +162,7 @@ export class RingColumns {
         page.samples[i] = 0;
         page.samplesDenied[i] = 0;
         page.bytes[i] = 0;
+        page.bytesDenied[i] = 0;
         page.maxLabels[i] = 0;
       }
       addU32(page.requests, i, 1);
@@ -167,6 +173,7 @@ export class RingColumns {
       page.samples[i] = page.samples[i]! + samples;
       if (denied) page.samplesDenied[i] = page.samplesDenied[i]! + samples;
       page.bytes[i] = page.bytes[i]! + bytes;
+      if (denied) page.bytesDenied[i] = page.bytesDenied[i]! + bytes;
       if (labelNames > page.maxLabels[i]!) page.maxLabels[i] = labelNames > 255 ? 255 : labelNames;
     }
   }
@@ -197,6 +204,7 @@ export class RingColumns {
     out.samples = 0;
     out.samplesDenied = 0;
     out.bytes = 0;
+    out.bytesDenied = 0;
     out.series = 0;
     out.latencyUs = 0;
     out.maxSeriesPerRequest = 0;
@@ -218,6 +226,7 @@ export class RingColumns {
       out.samples += page.samples[i]!;
       out.samplesDenied += page.samplesDenied[i]!;
       out.bytes += page.bytes[i]!;
+      out.bytesDenied += page.bytesDenied[i]!;
       out.series += page.series[i]!;
       out.latencyUs += page.latencyUs[i]!;
       if (page.maxSeries[i]! > out.maxSeriesPerRequest) out.maxSeriesPerRequest = page.maxSeries[i]!;

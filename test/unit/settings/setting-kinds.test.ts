@@ -26,10 +26,20 @@ const PROBE_TEXT: Record<string, string> = {
   TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16',
   REDIS_ADDRESS: 'probe:7000',
   CONFIG_FILE: emptyConfigFile,
+  COST_PRICE_PER_MILLION_SAMPLES: '1.5',
+  COST_PRICE_PER_GIB: '0.25',
+  COST_CURRENCY: 'EUR',
+  BURST_FACTOR: '2.5',
+  // Must stay longer than BURST_WINDOW (5m by default).
+  BURST_BASELINE: '48h',
 };
 /** Settings read into a shape other than their own value (and the value expected there). */
 const PROBE_EXPECTED: Record<string, unknown> = {
   REDIS_ADDRESS: [{ host: 'probe', port: 7000 }],
+  COST_PRICE_PER_MILLION_SAMPLES: 1.5,
+  COST_PRICE_PER_GIB: 0.25,
+  BURST_FACTOR: 2.5,
+  BURST_BASELINE: 48 * 3_600_000,
 };
 
 /** A valid value of the definition's kind that differs from its default, as text and as loadSettings reads it. */
@@ -41,7 +51,7 @@ function probe(env: string, def: SettingDefinition): { text: string; value: unkn
       return { text: String(n), value: n };
     }
     case 'duration':
-      return { text: '1234ms', value: 1234 };
+      return text ? { text, value: PROBE_EXPECTED[env] } : { text: '1234ms', value: 1234 };
     case 'bool': {
       const flipped = def.defaultValue !== 'true';
       return { text: String(flipped), value: flipped };
