@@ -10,6 +10,7 @@ import { roleAllows } from './access.js';
 import type { AdminContext } from './context.js';
 import { registerDebugRoutes } from './debug-routes.js';
 import { registerEventStream } from './event-stream.js';
+import { registerInsightRoutes } from './insight-routes.js';
 import { registerModeRoutes } from './mode-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
@@ -154,6 +155,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerConfigRoutes(app, ctx, table);
   registerModeRoutes(app, ctx, table);
   registerEventStream(app, ctx, table);
+  registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);
   registerUiFiles(app, ctx);
 

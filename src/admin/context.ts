@@ -9,6 +9,7 @@ import type { OverridesWatcher } from '../limits/overrides-watcher.js';
 import type { Logger } from '../observe/logger.js';
 import type { TrafficStats } from '../observe/traffic-stats.js';
 import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
+import type { BurstDetector } from '../observe/insight/burst-detector.js';
 import type { RateStore } from '../stores/rate-store.js';
 import type { AccessControl } from './access.js';
 import type { AuditLog } from '../observe/audit/audit-log.js';
@@ -44,4 +45,14 @@ export interface AdminContext {
   replicas?: ReplicaDirectory;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
+  /** Per-tenant burst flags (BURST_DETECTION); absent: detection off. */
+  bursts?: BurstDetector | undefined;
+  /**
+   * Tenants ranked by series growth over a range, for GET /api/top-offenders; absent until the active-series
+   * estimate provides it (the slot is typed so that part can fill it without changing the route).
+   */
+  seriesGrowth?: SeriesGrowthSource | undefined;
 }
+
+/** New series per second of each tenant over `rangeMs`, highest first (at most `top`). */
+export type SeriesGrowthSource = (rangeMs: number, top: number) => { tenant: string; value: number }[];

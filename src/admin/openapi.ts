@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { insightPaths, insightSchemas } from './openapi-insight.js';
 
 type Json = Record<string, unknown>;
 
@@ -83,6 +84,7 @@ const changes = {
 };
 
 export function openApiDocument(version: string): Json {
+  const insight = { op, obj, ref, range, query };
   return {
     openapi: '3.1.0',
     info: {
@@ -95,6 +97,7 @@ export function openApiDocument(version: string): Json {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Error: obj({ error: str, path: str }, ['error']),
+        ...insightSchemas(insight),
         Role: { type: 'string', enum: ROLES },
         Window: obj(
           {
@@ -152,6 +155,7 @@ export function openApiDocument(version: string): Json {
               ingestion_burst_pct: num,
             }),
             trend: ref('Trend'),
+            burst: { oneOf: [ref('Burst'), { type: 'null' }] },
             first_seen: { type: ['string', 'null'] },
             last_seen: { type: ['string', 'null'] },
           },
@@ -238,6 +242,7 @@ export function openApiDocument(version: string): Json {
     },
     security: [{ bearer: [] }],
     paths: {
+      ...insightPaths(insight),
       '/api/health': {
         get: op('Liveness: answers while the process runs.', 'public', obj({ status: str, time: str })),
       },
@@ -315,7 +320,9 @@ export function openApiDocument(version: string): Json {
               by_rejected_samples: ref('Top'),
               by_denials: ref('Top'),
               by_utilisation: ref('Top'),
+              by_cost: ref('Top'),
             }),
+            bursting: { type: 'array', items: ref('Burst') },
           }),
           {
             parameters: [range('1h'), query('top', 'How many tenants per top list (1-100, default 5).', int)],

@@ -8,6 +8,7 @@ import type { TenantCounters } from '../observe/traffic-stats.js';
 import type { Trend, WindowView } from '../observe/stats/decision-aggregator.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import { RANGE_MS } from '../observe/stats/time-ranges.js';
+import { burstJson } from './burst-json.js';
 import type { AdminContext } from './context.js';
 
 export function iso(ms: number | undefined): string | null {
@@ -138,12 +139,19 @@ export function tenantJson(ctx: AdminContext, id: string, range: RangeName) {
       ingestion_burst_pct: round(Math.max(0, burstPct), 2),
     },
     trend: trendJson(aggregator.trend(id, nowMs, rangeMs)),
+    /** Burst flag against the tenant's own baseline (docs/cost-and-bursts.md); null: not tracked or off. */
+    burst: burstOf(ctx, id),
     first_seen: iso(aggregator.firstSeen(id)),
     last_seen: iso(aggregator.lastSeen(id)),
   };
 }
 
 export type TenantJson = ReturnType<typeof tenantJson>;
+
+function burstOf(ctx: AdminContext, id: string) {
+  const v = ctx.bursts?.state(id);
+  return v ? burstJson(v) : null;
+}
 
 /** Every tenant known by the overrides (file or runtime) or seen in traffic, sorted by id. */
 export function knownTenants(ctx: AdminContext): string[] {

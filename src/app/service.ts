@@ -30,6 +30,8 @@ import { HaTracker } from '../decide/ha-tracker.js';
 import { RedisHaElection } from '../decide/ha-election-redis.js';
 import { ModeSwitch } from '../decide/enforcement-mode.js';
 import { TrafficStats } from '../observe/traffic-stats.js';
+import { BurstDetector } from '../observe/insight/burst-detector.js';
+import { acceptedUsage, offeredItems } from '../observe/insight/tenant-usage.js';
 import { TenantLabelCap } from '../observe/tenant-label-cap.js';
 import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from '../proxy/tls-files.js';
 import type { TlsFront, TlsReloadResult } from '../proxy/tls-files.js';
@@ -139,6 +141,20 @@ export async function startService(
     metrics.tenantEvictions.inc();
   });
   metrics.namedTenants = () => cap.size;
+  // Cost and bursts (docs/cost-and-bursts.md): read from the counters above at scrape time and on a timer.
+  const burstSettings = settings.insight.bursts;
+  const bursts = burstSettings.enabled ? new BurstDetector(burstSettings) : undefined;
+  if (bursts)
+    bursts.onChange = (v) =>
+      log.info(
+        { tenant: v.tenant, burst: v.flagged, rate: v.rate, baseline: v.baseline },
+        v.flagged
+          ? `tenant ${v.tenant} is bursting: ${Math.round(v.rate)} items/s against a baseline of ${Math.round(v.baseline)}`
+          : `tenant ${v.tenant} is back near its baseline`,
+      );
+  metrics.insight.prices = settings.insight.cost;
+  metrics.insight.usage = () => acceptedUsage(stats);
+  metrics.insight.bursts = () => bursts?.views() ?? [];
   const onTlsReload = (listener: string, result: TlsReloadResult, detail: string): void => {
     metrics.tlsReloads.labels(listener, result).inc();
     if (result === 'applied') log.info({ listener }, `TLS certificate reloaded: ${detail}`);
@@ -289,6 +305,7 @@ export async function startService(
     draining: () => proxy.draining,
     upstreamHealth,
     replicas,
+    bursts,
     ...(policies ? { policies: () => policies.status() } : {}),
   });
 
@@ -298,6 +315,10 @@ export async function startService(
     checker.sweep(now());
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
+  const burstTimer = bursts
+    ? setInterval(() => bursts.update(now(), offeredItems(stats)), burstSettings.intervalMs)
+    : undefined;
+  burstTimer?.unref();
   const idleMs = settings.tenantLabels.idleTimeoutMs;
   const idleSweep =
     idleMs > 0
@@ -426,6 +447,7 @@ export async function startService(
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     clearInterval(sweep);
     clearInterval(idleSweep);
+    clearInterval(burstTimer);
     await Promise.all([upstreamHealth.stop(), replicas.stop()]);
     for (const r of reloaders) r.stop();
     await overrides.stop();

@@ -7,6 +7,7 @@ import type { Metric } from 'prom-client';
 import type { DecisionReason } from '../decision/decision.js';
 import type { StoreStatus } from '../stores/rate-store.js';
 import { REASONS } from '../decision/catalogue.js';
+import { InsightSeries } from './insight/insight-series.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
 
 /** A registry that renders the per-tenant families from their own text instead of from label objects. */
@@ -42,6 +43,8 @@ export class EdgeMetrics {
   readonly registry = new EdgeRegistry();
   /** rls_decisions_total, rls_samples_total, rls_would_deny_total, rls_unchecked_requests_total, rls_tenant_bucket_tokens. */
   readonly tenantSeries = new TenantSeries(Object.keys(REASONS));
+  /** rls_tenant_burst, rls_tenant_burst_ratio, rls_tenant_accepted_bytes_total, rls_tenant_cost_total. */
+  readonly insight = new InsightSeries();
   /** rls_would_deny_total{tenant,reason}: `labels(tenant, reason).inc()`, as on a prom-client counter. */
   readonly wouldDeny = {
     labels: (tenant: string, reason: string) => ({
@@ -330,6 +333,7 @@ export class EdgeMetrics {
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);
     for (const family of this.tenantSeries.families()) this.registry.addTextFamily(family);
+    for (const family of this.insight.families()) this.registry.addTextFamily(family);
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }
 

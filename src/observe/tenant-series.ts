@@ -13,12 +13,12 @@ export const RENDER_SLICE_MS = 2;
 const ABSENT = Number.NaN;
 
 /** prom-client's label value escaping (backslash, newline, double quote), so the text stays byte-identical. */
-function escapeLabelValue(value: string): string {
+export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
 /** prom-client's number formatting (lib/util.js getValueAsString). */
-function formatValue(value: number): string {
+export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'Nan';
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
   return `${value}`;
