@@ -41,6 +41,21 @@ export interface Trend {
   samples_per_second_change_per_minute: number;
 }
 
+/** A tenant's rate against its own baseline (docs/cost-and-bursts.md). */
+export interface Burst {
+  tenant: string;
+  flagged: boolean;
+  /** False until the tenant has BURST_WARMUP of history. */
+  warm: boolean;
+  rate: number;
+  baseline: number;
+  /** null: traffic after a silent baseline. */
+  ratio: number | null;
+  since: string | null;
+  peak_rate: number | null;
+  history_seconds: number;
+}
+
 export interface Tenant {
   id: string;
   /** Numbers, label names, duration texts or lists of label names, by each limit's kind. */
@@ -60,6 +75,8 @@ export interface Tenant {
     ingestion_burst_pct: number;
   };
   trend: Trend;
+  /** null: not tracked by the burst detector (no traffic yet, or BURST_DETECTION=false). */
+  burst?: Burst | null;
   has_runtime_overrides: boolean;
   stats: Record<string, unknown> | null;
   first_seen: string | null;
@@ -133,7 +150,10 @@ export interface Overview {
     by_rejected_samples: TopEntry[];
     by_denials: TopEntry[];
     by_utilisation: TopEntry[];
+    by_cost?: TopEntry[];
   };
+  currency?: string;
+  bursting?: Burst[];
   health: {
     status: string;
     upstream: UpstreamHealth;

@@ -5,6 +5,7 @@ import type { Role } from './api.js';
 import { AuditPage } from './pages/audit.js';
 import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
+import { CostPage } from './pages/cost.js';
 import { DenialsPage } from './pages/denials.js';
 import { OverviewPage } from './pages/overview.js';
 import { SystemPage } from './pages/system.js';
@@ -20,6 +21,7 @@ const NAV: [string, string][] = [
   ['/tenants', 'Tenants'],
   ['/denials', 'Denials'],
   ['/cardinality', 'Series per request'],
+  ['/cost', 'Cost'],
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
@@ -74,6 +76,8 @@ function Page({ path }: { path: string }) {
       return <DenialsPage />;
     case '/cardinality':
       return <CardinalityPage />;
+    case '/cost':
+      return <CostPage />;
     case '/system':
       return <SystemPage />;
     case '/config':

@@ -9,6 +9,7 @@ import { formatBytes, formatNumber, formatPct } from '../logic/format.js';
 import { Link, useRange } from '../router.js';
 import { usePoll, useSession } from '../session.js';
 import { UpstreamHealthFacts } from '../components/upstream-health.js';
+import { BurstBadge } from '../components/burst-badge.js';
 
 function TopList({
   title,
@@ -158,6 +159,28 @@ export function OverviewPage() {
               entries={o.top.by_utilisation}
               unit={(v) => formatPct(v)}
             />
+          </div>
+          <div className="grid4">
+            <TopList
+              title={`Top by cost (${o.currency ?? ''}, ${range})`}
+              entries={o.top.by_cost ?? []}
+              unit={(v) => formatNumber(v, 2)}
+            />
+            <section className="card" data-testid="overview-bursting">
+              <h3>Bursting now</h3>
+              {(o.bursting ?? []).length === 0 ? (
+                <Empty>No tenant is far above its own baseline.</Empty>
+              ) : (
+                <ol className="top">
+                  {(o.bursting ?? []).map((b) => (
+                    <li key={b.tenant}>
+                      <Link to={`/tenants/${encodeURIComponent(b.tenant)}`}>{b.tenant}</Link>
+                      <BurstBadge burst={b} />
+                    </li>
+                  ))}
+                </ol>
+              )}
+            </section>
           </div>
         </>
       )}

@@ -8,8 +8,9 @@ import type { Flow, Tenant } from '../api.js';
 import { FlowCharts } from '../components/flow-charts.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Loading } from '../components/states.js';
+import { BurstBadge } from '../components/burst-badge.js';
 import { UtilBar } from '../components/util-bar.js';
-import { formatLimitNumber, formatNumber } from '../logic/format.js';
+import { formatLimitNumber, formatNumber, formatTime } from '../logic/format.js';
 import {
   headroom,
   headroomText,
@@ -173,6 +174,13 @@ export function TenantDetailPage({ id }: { id: string }) {
               <span>of burst now</span>
             </div>
           </div>
+          {t.burst?.flagged && (
+            <p className="notice" data-testid="tenant-burst">
+              <BurstBadge burst={t.burst} /> This tenant sends {formatNumber(t.burst.rate)} items/s, against
+              its own baseline of {formatNumber(t.burst.baseline)}/s over the last day, since{' '}
+              {formatTime(t.burst.since)}. See the Cost page for recent bursts.
+            </p>
+          )}
           {!retryStorm(t) && flow.data && retriesClimbing(flow.data.points) && (
             <p className="notice" data-testid="retries-climbing">
               <span className="flag">retries climbing</span> Requests/s rose by half or more over this range

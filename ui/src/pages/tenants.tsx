@@ -5,6 +5,7 @@ import type { Tenant } from '../api.js';
 import { saveAsFile } from '../components/download.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { BurstBadge } from '../components/burst-badge.js';
 import { UtilBar } from '../components/util-bar.js';
 import { formatNumber } from '../logic/format.js';
 import { toCsv, toJson } from '../logic/table-export.js';
@@ -130,6 +131,12 @@ export function TenantsPage() {
                 <tr key={t.id} data-tenant={t.id}>
                   <td>
                     <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.id}</Link>
+                    {t.burst?.flagged && (
+                      <>
+                        {' '}
+                        <BurstBadge burst={t.burst} />
+                      </>
+                    )}
                     {retryStorm(t) && (
                       <>
                         {' '}
