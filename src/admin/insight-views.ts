@@ -3,6 +3,7 @@
 // figure comes from the 1m…7d rings and the burst detector; a request computes, nothing is stored.
 
 import { costOf } from '../observe/insight/cost.js';
+import { emptySums } from '../observe/stats/ring-columns.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import { burstJson, pastBurstJson } from './burst-json.js';
@@ -26,15 +27,38 @@ export interface CostRow {
   span_seconds: number;
 }
 
-/** Accepted usage and cost of every tenant with traffic in the range, highest cost first. */
-export function costRows(ctx: AdminContext, range: RangeName): CostRow[] {
+/** Tenant ids are ASCII (Mimir's rules): code-unit order, without localeCompare's cost on 10,000 rows. */
+function byId(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** How long a computed table of cost rows is reused: the overview (SSE, every 2 s per UI) asks for it often. */
+const COST_ROWS_TTL_MS = 5000;
+const costRowsCache = new WeakMap<AdminContext, Map<RangeName, { atMs: number; rows: CostRow[] }>>();
+
+/**
+ * costRows() computed at most once per COST_ROWS_TTL_MS per range, for the overview: a walk over every
+ * tenant's rings costs tens of ms at 10,000 tenants (BENCHMARKS.md), too much to repeat for each UI's update.
+ */
+export function recentCostRows(ctx: AdminContext, range: RangeName): CostRow[] {
   const nowMs = ctx.now();
+  let byRange = costRowsCache.get(ctx);
+  if (!byRange) costRowsCache.set(ctx, (byRange = new Map()));
+  const hit = byRange.get(range);
+  if (hit && nowMs >= hit.atMs && nowMs - hit.atMs < COST_ROWS_TTL_MS) return hit.rows;
+  const rows = costRows(ctx, range, nowMs);
+  byRange.set(range, { atMs: nowMs, rows });
+  return rows;
+}
+
+/** Accepted usage and cost of every tenant with traffic in the range, highest cost first. */
+export function costRows(ctx: AdminContext, range: RangeName, nowMs = ctx.now()): CostRow[] {
   const rangeMs = RANGE_MS[range];
   const prices = ctx.settings.insight.cost;
   const rows: CostRow[] = [];
+  const w = emptySums();
   for (const tenant of ctx.aggregator.tenantNames()) {
-    const w = ctx.aggregator.window(tenant, nowMs, rangeMs);
-    if (!w || w.requests === 0) continue;
+    if (!ctx.aggregator.sumsInto(tenant, nowMs, rangeMs, w) || w.requests === 0) continue;
     const samples = w.samples - w.samplesDenied;
     const bytes = w.bytes - w.bytesDenied;
     const cost = costOf({ samples, bytes }, prices);
@@ -52,17 +76,14 @@ export function costRows(ctx: AdminContext, range: RangeName): CostRow[] {
   }
   return rows.sort(
     (a, b) =>
-      b.total_cost - a.total_cost ||
-      b.samples - a.samples ||
-      b.bytes - a.bytes ||
-      a.tenant.localeCompare(b.tenant),
+      b.total_cost - a.total_cost || b.samples - a.samples || b.bytes - a.bytes || byId(a.tenant, b.tenant),
   );
 }
 
 export function costReport(ctx: AdminContext, range: RangeName) {
   const nowMs = ctx.now();
   const prices = ctx.settings.insight.cost;
-  const tenants = costRows(ctx, range);
+  const tenants = costRows(ctx, range, nowMs);
   const samples = tenants.reduce((n, r) => n + r.samples, 0);
   const bytes = tenants.reduce((n, r) => n + r.bytes, 0);
   const total = costOf({ samples, bytes }, prices);
@@ -144,9 +165,9 @@ export function topOffenders(ctx: AdminContext, range: RangeName, top: number) {
   const nowMs = ctx.now();
   const rangeMs = RANGE_MS[range];
   const denials: { tenant: string; denied: number; deny_ratio: number; samples_rejected: number }[] = [];
+  const w = emptySums();
   for (const tenant of ctx.aggregator.tenantNames()) {
-    const w = ctx.aggregator.window(tenant, nowMs, rangeMs);
-    if (!w || w.denied === 0) continue;
+    if (!ctx.aggregator.sumsInto(tenant, nowMs, rangeMs, w) || w.denied === 0) continue;
     denials.push({
       tenant,
       denied: w.denied,
@@ -155,8 +176,7 @@ export function topOffenders(ctx: AdminContext, range: RangeName, top: number) {
     });
   }
   denials.sort(
-    (a, b) =>
-      b.denied - a.denied || b.samples_rejected - a.samples_rejected || a.tenant.localeCompare(b.tenant),
+    (a, b) => b.denied - a.denied || b.samples_rejected - a.samples_rejected || byId(a.tenant, b.tenant),
   );
   const growth = ctx.seriesGrowth?.(rangeMs, top);
   return {

@@ -16,7 +16,7 @@ import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
 import { redactUrl } from '../lib/redact-url.js';
 import { burstJson } from './burst-json.js';
-import { costRows } from './insight-views.js';
+import { recentCostRows } from './insight-views.js';
 import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
 import type { SortKey, TenantTable } from './tenant-views.js';
 
@@ -214,7 +214,7 @@ export function overview(ctx: AdminContext, table: TenantTable, range: RangeName
       by_rejected_samples: topN(rows, 'rejected_samples_per_second', top),
       by_denials: topN(rows, 'denied', top),
       by_utilisation: topN(rows, 'utilisation', top),
-      by_cost: costRows(ctx, range)
+      by_cost: recentCostRows(ctx, range)
         .filter((r) => r.total_cost > 0)
         .slice(0, top)
         .map((r) => ({ tenant: r.tenant, value: r.total_cost })),

@@ -186,6 +186,17 @@ export class DecisionAggregator {
     return view;
   }
 
+  /**
+   * Sums over the last `rangeMs` for `tenant` into `out`, without denial reasons or a new object: for views
+   * that walk every tenant (cost). False when the tenant is unknown.
+   */
+  sumsInto(tenant: string, nowMs: number, rangeMs: number, out: WindowSums): boolean {
+    const e = this.tenants.get(tenant);
+    if (!e) return false;
+    this.columns.sum(e.index, nowMs, rangeMs, Math.max(this.startedAtMs, e.firstSeenMs), out);
+    return true;
+  }
+
   /** Rate of change of samples/s: the newer half of the range against the older half. */
   trend(tenant: string | undefined, nowMs: number, rangeMs: number): Trend {
     const half = rangeMs / 2;
