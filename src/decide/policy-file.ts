@@ -79,7 +79,7 @@ function carryCounters(
     if (text === undefined || text !== before.get(p.name)) return p;
     return { ...p, limiter: o.limiter };
   });
-  return { policies, allow: next.allow, block: next.block };
+  return { ...next, policies };
 }
 
 export class PolicyFile {

@@ -7,6 +7,8 @@
 import type { RateDecision } from '../engine/rate-decision.js';
 import { emptyRateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
+import type { GeoResolver } from '../geo/geo-resolver.js';
+import { geoListed, locate } from './geo-rules.js';
 import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
 import type { SharedDecision, SharedPolicyLimits } from './shared-limits.js';
@@ -99,6 +101,16 @@ export class PolicyEngine {
   /** Keeps the counters in a shared store from now on (undefined: back in process). */
   useShared(shared: SharedPolicyLimits | undefined): void {
     this.shared = shared;
+  }
+
+  private geo: GeoResolver | undefined;
+
+  /**
+   * Where the client's country and ASN come from when a rule names one (e.g. GeoIpDatabases). Without it,
+   * country and ASN rules see only what the caller put in the RequestContext.
+   */
+  useGeo(resolver: GeoResolver | undefined): void {
+    this.geo = resolver;
   }
 
   /** Whether counters live in a shared store, so decide() may answer with a Promise. */
@@ -209,13 +221,14 @@ export class PolicyEngine {
     nowMs: number,
     evaluation: PolicyEvaluation,
   ): Applicable[] | undefined {
-    const { allow, block, policies } = this.set;
-    if (listed(block, ctx)) {
+    const { allow, block, policies, geo } = this.set;
+    if (geo !== undefined && this.geo !== undefined) locate(ctx, geo, this.geo);
+    if (listed(block, ctx) || geoListed(geo?.block, ctx)) {
       evaluation.allowed = false;
       evaluation.outcome = 'blocked';
       return undefined;
     }
-    if (listed(allow, ctx)) {
+    if (listed(allow, ctx) || geoListed(geo?.allow, ctx)) {
       evaluation.outcome = 'allow_listed';
       return undefined;
     }
