@@ -124,6 +124,8 @@ export interface Settings {
   postgres: PostgresSettings;
   /** The policy set applied to every request, and where its identities come from (docs/policies.md). */
   policy: PolicySettings;
+  /** GEOIP_*: the databases behind country and ASN rules; '' when not given. */
+  geo: { countryDatabase: string; asnDatabase: string; reloadMs: number };
 }
 
 export interface PolicySettings {
@@ -308,6 +310,11 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       table: get('POSTGRES_TABLE'),
     }),
     policy: policySettings(get, raw),
+    geo: Object.freeze({
+      countryDatabase: get('GEOIP_COUNTRY_DATABASE'),
+      asnDatabase: get('GEOIP_ASN_DATABASE'),
+      reloadMs: get('GEOIP_RELOAD_INTERVAL'),
+    }),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);

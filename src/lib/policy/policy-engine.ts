@@ -8,6 +8,7 @@ import type { RateDecision } from '../engine/rate-decision.js';
 import { emptyRateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
 import type { GeoResolver } from '../geo/geo-resolver.js';
+import type { GeoRules } from './geo-rules.js';
 import { geoListed, locate } from './geo-rules.js';
 import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
@@ -120,6 +121,11 @@ export class PolicyEngine {
 
   get policies(): readonly CompiledPolicy[] {
     return this.set.policies;
+  }
+
+  /** The countries and ASNs the set in force names (undefined: none), e.g. to label metrics by them. */
+  get geoRules(): GeoRules | undefined {
+    return this.set.geo;
   }
 
   /**

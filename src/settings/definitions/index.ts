@@ -17,6 +17,7 @@
 import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds.js';
 import { ADMIN_SETTINGS } from './admin.js';
 import { GATEWAY_SETTINGS } from './gateway.js';
+import { GEO_SETTINGS } from './geo.js';
 import { LIMIT_DEFAULT_SETTINGS } from './limit-defaults.js';
 import { LISTENER_SETTINGS } from './listeners.js';
 import { LOGGING_SETTINGS } from './logging.js';
@@ -39,6 +40,7 @@ export const SERVICE_SETTING_DEFINITIONS = {
   ...REDIS_SETTINGS,
   ...STORE_SETTINGS,
   ...POLICY_SETTINGS,
+  ...GEO_SETTINGS,
 };
 
 export type ServiceSettingName = keyof typeof SERVICE_SETTING_DEFINITIONS;
