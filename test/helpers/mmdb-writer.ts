@@ -187,8 +187,8 @@ export function writeMmdb(networks: readonly MmdbNetwork[], options: MmdbOptions
   // Number the nodes breadth first (root is 0).
   const nodes: TreeNode[] = [];
   const queue: TreeNode[] = [root];
-  while (queue.length > 0) {
-    const n = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const n = queue[head]!;
     n.index = nodes.length;
     nodes.push(n);
     for (const c of n.children) if (isNode(c)) queue.push(c);

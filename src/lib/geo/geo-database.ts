@@ -35,6 +35,11 @@ const TYPE_FITS: Record<GeoDatabaseKind, RegExp> = {
 
 /** Decoded records kept per database: enough for every record of a Country database. */
 const CACHE_ENTRIES = 8192;
+/**
+ * Answers kept per address. Clients repeat, and a repeated address then costs one Map lookup instead of a
+ * tree walk (about 5x slower: bench:geo). Bounded; when full it starts over.
+ */
+const ADDRESS_ENTRIES = 65_536;
 
 /** mmdb-lib's decoder cache, bounded: when full it starts over (no per-hit bookkeeping). */
 class BoundedCache {
@@ -76,6 +81,8 @@ export class GeoDatabase {
   lookupErrors = 0;
   private readonly reader: Reader<Response>;
   private readonly ipv6: boolean;
+  /** The answer per address; null: not in the database. */
+  private answers = new Map<string, string | number | null>();
 
   /** Throws GeoDatabaseError naming what is wrong with `bytes` as a database of `kind`. */
   constructor(
@@ -130,10 +137,22 @@ export class GeoDatabase {
   }
 
   country(ip: string): string | undefined {
-    return countryOf(this.record(ip));
+    return this.kind === 'country' ? (this.answer(ip) as string | undefined) : undefined;
   }
 
   asn(ip: string): number | undefined {
-    return asnOf(this.record(ip));
+    return this.kind === 'asn' ? (this.answer(ip) as number | undefined) : undefined;
+  }
+
+  /** The country (country database) or ASN (ASN database) of `ip`, from the address cache when it is there. */
+  private answer(ip: string): string | number | undefined {
+    let found = this.answers.get(ip);
+    if (found === undefined) {
+      const record = this.record(ip);
+      found = (this.kind === 'country' ? countryOf(record) : asnOf(record)) ?? null;
+      if (this.answers.size >= ADDRESS_ENTRIES) this.answers = new Map();
+      this.answers.set(ip, found);
+    }
+    return found ?? undefined;
   }
 }
