@@ -275,6 +275,21 @@ describe('country database reload', () => {
   });
 });
 
+describe('a policy reload naming countries without a country database', () => {
+  it('is refused, and the last good set stays in force', async () => {
+    const f = files('block: { asns: [64497] }\npolicies: []\n');
+    const edge = await edgeWith(f, { GEOIP_COUNTRY_DATABASE: '' });
+    expect((await proxyGet(edge, RU_IP)).status).toBe(403);
+    expect((await proxyGet(edge, CN_IP)).status).toBe(200);
+    writeFileSync(f.policies, 'block: { countries: [CN] }\npolicies: []\n');
+    await edge.service.reloadPolicies();
+    expect((await proxyGet(edge, CN_IP)).status).toBe(200);
+    expect((await proxyGet(edge, RU_IP)).status).toBe(403);
+    expect(metric(await metrics(edge), 'rls_policy_reloads_total{result="error"}')).toBe(1);
+    expect(edge.logs()).toContain('the policies name countries, but GEOIP_COUNTRY_DATABASE is not set');
+  });
+});
+
 describe('country and ASN rules at start', () => {
   async function startError(env: Record<string, string>): Promise<unknown> {
     const settings = loadSettings(
