@@ -75,6 +75,12 @@ function asnOf(record: unknown): number | undefined {
   return typeof text === 'number' ? text : undefined;
 }
 
+/** The IPv4 address in "::ffff:a.b.c.d", or undefined. */
+function unmapped(ip: string): string | undefined {
+  const lower = ip.toLowerCase();
+  return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : undefined;
+}
+
 export class GeoDatabase {
   readonly info: GeoDatabaseInfo;
   /** Lookups that failed inside the reader (a database damaged past the checks at load). */
@@ -127,9 +133,12 @@ export class GeoDatabase {
   private record(ip: string): unknown {
     // The reader walks whatever bits it parses: a string that is not an address must not reach it.
     const family = isIP(ip);
-    if (family === 0 || (family === 6 && !this.ipv6)) return undefined;
+    if (family === 0) return undefined;
+    // An IPv4-mapped IPv6 address (a dual-stack socket's peer) is looked up as the IPv4 address it carries.
+    const address = family === 6 && ip.lastIndexOf('.') > 0 ? (unmapped(ip) ?? ip) : ip;
+    if (!this.ipv6 && address.includes(':')) return undefined;
     try {
-      return this.reader.get(ip) ?? undefined;
+      return this.reader.get(address) ?? undefined;
     } catch {
       this.lookupErrors++;
       return undefined;

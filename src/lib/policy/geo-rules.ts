@@ -34,8 +34,10 @@ export function compileGeoRules(set: PolicySetInput): GeoRules | undefined {
     source?.countries?.forEach((c) => countries.add(c));
     source?.asns?.forEach((a) => asns.add(a));
   }
-  const byCountry = countries.size > 0 || set.policies.some((p) => p.match?.scope === 'country');
-  const byAsn = asns.size > 0 || set.policies.some((p) => p.match?.scope === 'asn');
+  const counts = (field: 'country' | 'asn') =>
+    set.policies.some((p) => p.match?.scope === field || p.match?.key?.includes(`{${field}}`) === true);
+  const byCountry = countries.size > 0 || counts('country');
+  const byAsn = asns.size > 0 || counts('asn');
   if (!byCountry && !byAsn) return undefined;
   return { byCountry, byAsn, countries, asns, allow: geoList(set.allow), block: geoList(set.block) };
 }

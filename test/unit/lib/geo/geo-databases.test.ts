@@ -33,6 +33,7 @@ describe('GeoDatabase over a written MMDB file', () => {
     expect(db.country('203.0.113.1')).toBeUndefined();
     expect(db.country('2001:db9::1')).toBeUndefined();
     expect(db.country('not an address')).toBeUndefined();
+    expect(db.country('::ffff:198.51.100.200')).toBe('RU');
     expect(db.info).toMatchObject({ type: COUNTRY, ipVersion: 6, buildEpoch: 1_700_000_000 });
   });
 
@@ -40,6 +41,7 @@ describe('GeoDatabase over a written MMDB file', () => {
     it(`reads ${recordSize}-bit records and IPv4-only trees`, () => {
       const db = countryDb([['192.0.2.0/24', 'FR']], { recordSize, ipVersion: 4 });
       expect(db.country('192.0.2.9')).toBe('FR');
+      expect(db.country('::FFFF:192.0.2.9')).toBe('FR');
       expect(db.country('2001:db8::1')).toBeUndefined();
     });
   }

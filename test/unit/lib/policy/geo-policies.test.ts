@@ -153,6 +153,20 @@ policies:
     expect(e.evaluate({ ip: '100.64.0.1' }, T0).results).toEqual([]);
   });
 
+  it('puts {country} and {asn} in custom keys, looked up for the template alone', () => {
+    const e = engine(`
+policies:
+  - name: tenant-country
+    match: { scope: custom, key: "{tenant}/{country}/{asn}" }
+    limit: { algorithm: fixed_window, limit: 1, window: 1m }
+`);
+    expect(e.evaluate({ ip: '198.51.100.1', tenant: 't' }, T0).results[0]!.key).toBe('t/CN/AS64496');
+    expect(e.evaluate({ ip: '198.51.100.2', tenant: 't' }, T0).allowed).toBe(false);
+    expect(e.evaluate({ ip: '203.0.113.1', tenant: 't' }, T0).allowed).toBe(true);
+    // Not in the databases: no key, so the policy does not count it.
+    expect(e.evaluate({ ip: '100.64.0.1', tenant: 't' }, T0).results).toEqual([]);
+  });
+
   it('looks up only what the set names, and uses a country the caller gave', () => {
     const calls = { country: 0, asn: 0 };
     const spy: GeoResolver = {
