@@ -79,7 +79,7 @@ function carryCounters(
     if (text === undefined || text !== before.get(p.name)) return p;
     return { ...p, limiter: o.limiter };
   });
-  return { policies, allow: next.allow, block: next.block };
+  return { ...next, policies };
 }
 
 export class PolicyFile {
@@ -95,6 +95,8 @@ export class PolicyFile {
     readonly file: string,
     private readonly onResult: (result: PolicyReloadResult, detail: string) => void,
     private readonly now: () => number = Date.now,
+    /** Why a valid set still cannot be applied here (e.g. it names countries and no database gives them). */
+    private readonly check: (set: CompiledPolicySet) => string | undefined = () => undefined,
   ) {
     this.state = { file, policies: 0, lastAppliedMs: undefined, lastError: undefined };
     this.versions = new SourceVersionLog('policy_file', file, now);
@@ -153,6 +155,8 @@ export class PolicyFile {
       if (err instanceof PolicySetError) throw new ConfigError(this.file, '', err.message);
       throw err;
     }
+    const problem = this.check(compiled.set);
+    if (problem !== undefined) throw new ConfigError(this.file, '', problem);
     if (this.engine === undefined) {
       this.engine = new PolicyEngine(compiled.set);
     } else {

@@ -21,6 +21,7 @@ import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
 import { PolicyFile } from './policy-file.js';
+import { geoProblem, GeoRequestCounter, openGeoDatabases } from './policy-geo.js';
 
 type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied';
 type Child = ReturnType<Counter<'policy' | 'decision'>['labels']>;
@@ -35,6 +36,8 @@ export interface PolicyGateOptions {
   now: () => number;
   /** rls_policy_decisions_total; omitted in library use. */
   decisions?: Counter<'policy' | 'decision'>;
+  /** rls_geo_requests_total and rls_geo_asn_requests_total. */
+  geoRequests?: GeoRequestCounter;
 }
 
 /**
@@ -100,7 +103,9 @@ export class PolicyGate {
         headers: policy.headers,
         now: options.now,
         ...(jwt !== undefined ? { jwt } : {}),
-        ...(options.decisions !== undefined ? { onDecision: (e) => this.count(e) } : {}),
+        ...(options.decisions !== undefined || options.geoRequests !== undefined
+          ? { onDecision: (e, ctx) => this.count(e, ctx) }
+          : {}),
       });
     } catch (err) {
       // Only the JWT key source is left to refuse here (e.g. a JWT_JWKS_URL that is not a URL).
@@ -283,7 +288,9 @@ export class PolicyGate {
   }
 
   /** rls_policy_decisions_total: label children are cached per policy, so a count is a property read. */
-  private count(e: PolicyEvaluation): void {
+  private count(e: PolicyEvaluation, ctx: RequestContext): void {
+    this.options.geoRequests?.record(this.engine.geoRules, e, ctx);
+    if (this.options.decisions === undefined) return;
     if (e.outcome === 'blocked') return this.child('block_list').denied.inc();
     if (e.outcome === 'allow_listed') return this.child('allow_list').allowed.inc();
     const refusedBy = e.allowed ? undefined : e.decision?.policy;
@@ -318,7 +325,7 @@ export class PolicyGate {
 export interface RunningPolicyGate {
   gate: PolicyGate;
   file: PolicyFile;
-  /** Re-reads POLICY_FILE now (what SIGHUP does). */
+  /** Re-reads POLICY_FILE and checks the GEOIP_* files now (what SIGHUP does). */
   reload(): Promise<void>;
   /** Whether the counters are in Redis, and whether this replica decides on its local share meanwhile. */
   status(): PolicyLimitsStatus;
@@ -338,7 +345,15 @@ export async function startPolicyGate(deps: {
   replicas?: () => number;
 }): Promise<RunningPolicyGate | undefined> {
   const { settings, log, now, metrics } = deps;
-  if (settings.policy.file === '') return undefined;
+  if (settings.policy.file === '') {
+    if (settings.geo.countryDatabase !== '' || settings.geo.asnDatabase !== '')
+      log.warn(
+        {},
+        'GEOIP_* databases are set but POLICY_FILE is not: no rule uses them, so they are not read',
+      );
+    return undefined;
+  }
+  const geo = openGeoDatabases(settings, log, metrics);
   const file = new PolicyFile(
     settings.policy.file,
     (result, detail) => {
@@ -355,8 +370,16 @@ export async function startPolicyGate(deps: {
       }
     },
     now,
+    (set) => geoProblem(set, geo),
   );
-  const engine = await file.loadInitial();
+  let engine: PolicyEngine;
+  try {
+    engine = await file.loadInitial();
+  } catch (err) {
+    geo?.close();
+    throw err;
+  }
+  engine.useGeo(geo);
   const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
   if (shared !== undefined) {
     engine.useShared(shared);
@@ -370,6 +393,7 @@ export async function startPolicyGate(deps: {
     failOpen: settings.failureModeAllow,
     now,
     decisions: metrics.policyDecisions,
+    ...(geo !== undefined ? { geoRequests: new GeoRequestCounter(metrics) } : {}),
   });
   file.start(settings.policy.reloadMs);
   log.info(
@@ -380,11 +404,12 @@ export async function startPolicyGate(deps: {
     gate,
     file,
     async reload() {
-      await file.reload();
+      await Promise.all([file.reload(), geo?.reload()]);
     },
     status: () => shared?.status ?? { shared: false, fallback: false, breaker: 'closed', scriptReloads: 0 },
     stop() {
       file.stop();
+      geo?.close();
       void shared?.close();
     },
   };

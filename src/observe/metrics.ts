@@ -330,6 +330,50 @@ export class EdgeMetrics {
     },
   });
 
+  /** Country and ASN rules (docs/policies.md#geography-and-asn): labelled only by what the rules name. */
+  readonly geoRequests: Counter<'country' | 'decision'> = new Counter({
+    name: 'rls_geo_requests_total',
+    help: 'Requests decided by policies naming countries, by client country (only countries a rule names; <other>, <unknown> when not in the database) and decision: allowed, rate_limited, blocked.',
+    labelNames: ['country', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly geoAsnRequests: Counter<'asn' | 'decision'> = new Counter({
+    name: 'rls_geo_asn_requests_total',
+    help: 'Requests decided by policies naming ASNs, by client ASN (only ASNs a rule names; <other>, <unknown>) and decision: allowed, rate_limited, blocked.',
+    labelNames: ['asn', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly geoDatabaseLoads: Counter<'database' | 'result'> = new Counter({
+    name: 'rls_geo_database_loads_total',
+    help: 'GEOIP_COUNTRY_DATABASE (database=country) and GEOIP_ASN_DATABASE (asn) reads by result: applied (at start or a changed file), or error (the last good database stays in force).',
+    labelNames: ['database', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the policy gate when GEOIP_* databases are open; read at scrape time. */
+  geoStatus:
+    (() => readonly { kind: string; info: { buildEpoch: number }; lookupErrors: number }[]) | undefined;
+  readonly geoBuildEpoch: Gauge<'database'> = new Gauge({
+    name: 'rls_geo_database_build_epoch_seconds',
+    help: 'Build time (Unix seconds, the file metadata build_epoch) of the country and ASN databases in force.',
+    labelNames: ['database'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const s of this.geoStatus?.() ?? []) this.geoBuildEpoch.labels(s.kind).set(s.info.buildEpoch);
+    },
+  });
+  readonly geoLookupErrors: Counter<'database'> = new Counter({
+    name: 'rls_geo_lookup_errors_total',
+    help: 'Lookups that failed inside a database damaged past the checks made when it was read (the request is decided as if the address were not in it).',
+    labelNames: ['database'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const all = this.geoStatus?.();
+      if (all === undefined) return;
+      this.geoLookupErrors.reset();
+      for (const s of all) this.geoLookupErrors.labels(s.kind).inc(s.lookupErrors);
+    },
+  });
+
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);
     for (const family of this.tenantSeries.families()) this.registry.addTextFamily(family);

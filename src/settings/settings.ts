@@ -128,6 +128,8 @@ export interface Settings {
   policy: PolicySettings;
   /** Cost prices and burst detection (docs/cost-and-bursts.md). */
   insight: InsightSettings;
+  /** GEOIP_*: the databases behind country and ASN rules; '' when not given. */
+  geo: { countryDatabase: string; asnDatabase: string; reloadMs: number };
 }
 
 export interface PolicySettings {
@@ -313,6 +315,11 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
     }),
     policy: policySettings(get, raw),
     insight: insightSettings(get, raw),
+    geo: Object.freeze({
+      countryDatabase: get('GEOIP_COUNTRY_DATABASE'),
+      asnDatabase: get('GEOIP_ASN_DATABASE'),
+      reloadMs: get('GEOIP_RELOAD_INTERVAL'),
+    }),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);

@@ -4,6 +4,7 @@
 // (Redis); reads no clock of its own beyond the `now` option; sweeps idle counters a slice at a time
 // instead of running timers.
 
+import type { GeoResolver } from '../geo/geo-resolver.js';
 import type { ApiKeyOptions } from '../identify/api-key.js';
 import { apiKeyFrom } from '../identify/api-key.js';
 import type { ClientIpOptions } from '../identify/client-ip.js';
@@ -44,6 +45,11 @@ export interface HttpRateLimitOptions {
    */
   shared?: SharedPolicyLimits;
   clientIp?: ClientIpOptions;
+  /**
+   * Country and ASN of the client for policies that name countries or ASNs, e.g.
+   * `new GeoIpDatabases({ countryDatabase: 'GeoLite2-Country.mmdb', asnDatabase: 'GeoLite2-ASN.mmdb' })`.
+   */
+  geo?: GeoResolver;
   /** Verify bearer tokens to name the user (and tier); without it, users are counted by IP. */
   jwt?: JwtIdentityOptions | JwtIdentity;
   /** Where API keys come from; false to ignore them (default: the x-api-key header). */
@@ -109,6 +115,7 @@ export class HttpRateLimiter {
     this.now = options.now ?? Date.now;
     this.styles = options.headers ?? ['draft'];
     if (options.shared !== undefined) this.engine.useShared(options.shared);
+    if (options.geo !== undefined) this.engine.useGeo(options.geo);
   }
 
   /** The request's identities; a promise only when a bearer token has to be verified. */

@@ -3,7 +3,7 @@
 
 import type { RequestContext } from './request-context.js';
 
-const FIELDS = ['ip', 'user', 'api_key', 'tenant', 'tier', 'method', 'path'] as const;
+const FIELDS = ['ip', 'user', 'api_key', 'tenant', 'tier', 'method', 'path', 'country', 'asn'] as const;
 type Field = (typeof FIELDS)[number];
 
 type Part = { text: string } | { field: Field } | { header: string } | { descriptor: string };
@@ -65,6 +65,10 @@ function fieldOf(ctx: RequestContext, field: Field): string | undefined {
       return ctx.method;
     case 'path':
       return ctx.path;
+    case 'country':
+      return ctx.country;
+    case 'asn':
+      return ctx.asn === undefined ? undefined : `AS${ctx.asn}`;
   }
 }
 

@@ -7,6 +7,9 @@
 import type { RateDecision } from '../engine/rate-decision.js';
 import { emptyRateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
+import type { GeoResolver } from '../geo/geo-resolver.js';
+import type { GeoRules } from './geo-rules.js';
+import { geoListed, locate } from './geo-rules.js';
 import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
 import type { SharedDecision, SharedPolicyLimits } from './shared-limits.js';
@@ -101,6 +104,16 @@ export class PolicyEngine {
     this.shared = shared;
   }
 
+  private geo: GeoResolver | undefined;
+
+  /**
+   * Where the client's country and ASN come from when a rule names one (e.g. GeoIpDatabases). Without it,
+   * country and ASN rules see only what the caller put in the RequestContext.
+   */
+  useGeo(resolver: GeoResolver | undefined): void {
+    this.geo = resolver;
+  }
+
   /** Whether counters live in a shared store, so decide() may answer with a Promise. */
   get isShared(): boolean {
     return this.shared !== undefined;
@@ -108,6 +121,11 @@ export class PolicyEngine {
 
   get policies(): readonly CompiledPolicy[] {
     return this.set.policies;
+  }
+
+  /** The countries and ASNs the set in force names (undefined: none), e.g. to label metrics by them. */
+  get geoRules(): GeoRules | undefined {
+    return this.set.geo;
   }
 
   /**
@@ -209,13 +227,14 @@ export class PolicyEngine {
     nowMs: number,
     evaluation: PolicyEvaluation,
   ): Applicable[] | undefined {
-    const { allow, block, policies } = this.set;
-    if (listed(block, ctx)) {
+    const { allow, block, policies, geo } = this.set;
+    if (geo !== undefined && this.geo !== undefined) locate(ctx, geo, this.geo);
+    if (listed(block, ctx) || geoListed(geo?.block, ctx)) {
       evaluation.allowed = false;
       evaluation.outcome = 'blocked';
       return undefined;
     }
-    if (listed(allow, ctx)) {
+    if (listed(allow, ctx) || geoListed(geo?.allow, ctx)) {
       evaluation.outcome = 'allow_listed';
       return undefined;
     }

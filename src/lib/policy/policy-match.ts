@@ -30,6 +30,10 @@ export function compileKey(
       return (ctx) => ctx.tenant;
     case 'global':
       return () => '*';
+    case 'country':
+      return (ctx) => ctx.country;
+    case 'asn':
+      return (ctx) => (ctx.asn === undefined ? undefined : `AS${ctx.asn}`);
     case 'custom': {
       const keyOf: KeyTemplate = compileKeyTemplate(template!);
       return keyOf;
@@ -75,6 +79,11 @@ export function compileMatch(match: NonNullable<PolicyInput['match']>): (ctx: Re
   inSet(match.users, (ctx) => ctx.user);
   inSet(match.api_keys, (ctx) => ctx.apiKey);
   inSet(match.tenants, (ctx) => ctx.tenant);
+  inSet(match.countries, (ctx) => ctx.country);
+  if (match.asns !== undefined) {
+    const asns = new Set(match.asns);
+    tests.push((ctx) => ctx.asn !== undefined && asns.has(ctx.asn));
+  }
   return (ctx) => {
     for (const t of tests) if (!t(ctx)) return false;
     return true;

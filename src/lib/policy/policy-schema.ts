@@ -2,11 +2,12 @@
 // say. Shapes only; cross-references, ranges and algorithm parameters are checked in policy-set.ts.
 
 import { z } from 'zod';
+import { asnListSchema, countryListSchema } from '../geo/geo-codes.js';
 
 const stringList = z.array(z.string().min(1));
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 
-export const SCOPES = ['ip', 'user', 'api_key', 'tenant', 'global', 'custom'] as const;
+export const SCOPES = ['ip', 'user', 'api_key', 'tenant', 'global', 'custom', 'country', 'asn'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const LEVELS = ['global', 'tenant', 'user', 'endpoint'] as const;
@@ -18,6 +19,9 @@ const identityList = z
     users: stringList.optional(),
     api_keys: stringList.optional(),
     tenants: stringList.optional(),
+    /** ISO 3166-1 alpha-2 codes and ASNs, looked up in the operator's MaxMind databases. */
+    countries: countryListSchema.optional(),
+    asns: asnListSchema.optional(),
   })
   .strict();
 
@@ -38,6 +42,9 @@ const matchSchema = z
     users: stringList.optional(),
     api_keys: stringList.optional(),
     tenants: stringList.optional(),
+    /** The client's country (ISO 3166-1 alpha-2) or autonomous system, from the MaxMind databases. */
+    countries: countryListSchema.optional(),
+    asns: asnListSchema.optional(),
   })
   .strict();
 

@@ -6,6 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import type { AlgorithmSpec } from '../engine/algorithm-spec.js';
 import { AlgorithmSpecError, createAlgorithm } from '../engine/algorithm-spec.js';
 import { RateLimiter } from '../engine/rate-limiter.js';
+import type { GeoRules } from './geo-rules.js';
+import { compileGeoRules } from './geo-rules.js';
 import { cidrProblem, IpMatcher } from './ip-match.js';
 import { keyTemplateProblem } from './key-template.js';
 import { compileKey, compileMatch } from './policy-match.js';
@@ -60,6 +62,8 @@ export interface CompiledPolicySet {
   readonly policies: readonly CompiledPolicy[];
   readonly allow: IdentityLists | undefined;
   readonly block: IdentityLists | undefined;
+  /** Countries and ASNs the set names, and its country/ASN lists; undefined when it names none. */
+  readonly geo?: GeoRules | undefined;
 }
 
 const DEFAULT_PRIORITY: Record<Level, number> = { global: 0, tenant: 10, user: 20, endpoint: 30 };
@@ -119,7 +123,7 @@ export function compilePolicySet(doc: unknown): CompiledPolicySet {
   if (issues.length > 0) throw new PolicySetError(issues);
   // Evaluation order: highest priority first (it wins ties), then file order.
   const order = compiled.map((c, i) => ({ c, i })).sort((a, b) => b.c.priority - a.c.priority || a.i - b.i);
-  return { policies: order.map((o) => o.c), allow, block };
+  return { policies: order.map((o) => o.c), allow, block, geo: compileGeoRules(set) };
 }
 
 /** The policy with everything it inherits filled in, and the names of its ancestors. */

@@ -6,6 +6,12 @@ export interface RequestContext {
   ip?: string;
   /** The key IP-scoped policies count by (IPv6 cut to its /64 by default); defaults to `ip`. */
   ipKey?: string;
+  /**
+   * The client's country (ISO 3166-1 alpha-2, upper case) and autonomous system. Looked up by the engine
+   * (PolicyEngine.useGeo) when a rule names one; a caller may set them itself (e.g. from a header it trusts).
+   */
+  country?: string;
+  asn?: number;
   user?: string;
   apiKey?: string;
   tenant?: string;

@@ -18,6 +18,7 @@ import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds
 import { ADMIN_SETTINGS } from './admin.js';
 import { GATEWAY_SETTINGS } from './gateway.js';
 import { INSIGHT_SETTINGS } from './insight.js';
+import { GEO_SETTINGS } from './geo.js';
 import { LIMIT_DEFAULT_SETTINGS } from './limit-defaults.js';
 import { LISTENER_SETTINGS } from './listeners.js';
 import { LOGGING_SETTINGS } from './logging.js';
@@ -41,6 +42,7 @@ export const SERVICE_SETTING_DEFINITIONS = {
   ...STORE_SETTINGS,
   ...POLICY_SETTINGS,
   ...INSIGHT_SETTINGS,
+  ...GEO_SETTINGS,
 };
 
 export type ServiceSettingName = keyof typeof SERVICE_SETTING_DEFINITIONS;
