@@ -38,6 +38,7 @@ import { startPolicyGate } from '../decide/policy-gate.js';
 import { auditSourceReloads } from '../observe/audit/config-audit.js';
 import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.js';
 import { ReplicaDirectory } from '../admin/replica-directory.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -173,7 +174,13 @@ export async function startService(
     }
   };
 
-  const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
+  const upstream = new Upstream(
+    settings.upstreamUrl,
+    settings.upstreamTimeoutMs,
+    metrics,
+    log,
+    new RetryAfterHeader(settings.retryAfter),
+  );
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
   // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
   const upstreamHealth = new UpstreamHealthProbe({

@@ -8,6 +8,7 @@ import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
 
 // RFC 9110 §7.6.1 connection-specific headers, plus Host (set from the upstream URL) and Expect
 // (Node's server already answered 100-continue to the client).
@@ -165,6 +166,8 @@ export class Upstream {
     private readonly timeoutMs: number,
     private readonly metrics: EdgeMetrics,
     private readonly log: Logger,
+    /** Retry-After on the edge's own 502/504 (the upstream's own answers are relayed with their headers). */
+    private readonly retryAfter: RetryAfterHeader = new RetryAfterHeader(),
   ) {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -285,9 +288,10 @@ export class Upstream {
     const text = timeout
       ? `the upstream ${this.target} did not answer within ${this.timeoutMs} ms; retry later (err-mimir-edge-upstream-timeout).\n`
       : `the upstream ${this.target} is unavailable (${cause}); retry later (err-mimir-edge-upstream-unavailable).\n`;
+    const wait = this.retryAfter.value(status, req.headers['retry-attempt']);
     res.writeHead(status, {
       'content-type': 'text/plain; charset=utf-8',
-      'retry-after': '1',
+      ...(wait !== undefined ? { 'retry-after': wait } : {}),
       'content-length': Buffer.byteLength(text),
       ...(this.draining ? { connection: 'close' } : {}),
     });
