@@ -72,6 +72,14 @@ describe('authz endpoint on the proxy port', () => {
     });
     expect(missing.status).toBe(401);
     expect(missing.text).toContain('X-Scope-OrgID');
+    // An invalid tenant id: 401, as Mimir 2.12+ answers it.
+    const invalid = await ask('/_edge/authz', 'GET', {
+      'x-original-uri': '/api/v1/push',
+      'x-original-method': 'POST',
+      'x-scope-orgid': '..',
+    });
+    expect(invalid.status).toBe(401);
+    expect(invalid.text).toContain('err-mimir-edge-invalid-tenant');
     const big = await ask('/_edge/authz', 'GET', {
       'x-original-uri': '/api/v1/push',
       'x-scope-orgid': 'small',

@@ -118,6 +118,16 @@ describe('Check', () => {
     expect(res.denied_response?.body).toContain('X-Scope-OrgID');
   });
 
+  it('denies an invalid tenant id with 401, as Mimir 2.12+ does', async () => {
+    const res = await client.check({
+      headers: { ...RW, 'x-scope-orgid': 'team/a' },
+      body: snappyBody(manySeries(1)),
+    });
+    expect(res.status?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(res.denied_response?.status?.code).toBe('Unauthorized');
+    expect(res.denied_response?.body).toContain('err-mimir-edge-invalid-tenant');
+  });
+
   it('takes the tenant from basic auth and has Envoy send it upstream in the tenant header', async () => {
     const res = await client.check({
       headers: { ...RW, authorization: 'Basic ' + Buffer.from('team-b:secret').toString('base64') },
