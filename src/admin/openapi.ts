@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { AGREEMENT_SCHEMAS, agreementPath } from './openapi-agreement.js';
 
 type Json = Record<string, unknown>;
 
@@ -95,6 +96,7 @@ export function openApiDocument(version: string): Json {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Error: obj({ error: str, path: str }, ['error']),
+        ...AGREEMENT_SCHEMAS,
         Role: { type: 'string', enum: ROLES },
         Window: obj(
           {
@@ -128,6 +130,7 @@ export function openApiDocument(version: string): Json {
           {
             id: str,
             limits: ref('Limits'),
+            agreement: { oneOf: [ref('TenantAgreement'), { type: 'null' }] },
             limits_source: { type: 'string', enum: ['defaults', 'overrides'] },
             limit_sources: {
               type: 'object',
@@ -502,6 +505,7 @@ export function openApiDocument(version: string): Json {
           },
         ),
       },
+      '/api/agreement': agreementPath(op),
       '/api/system/mode': {
         get: op(
           'The enforcement mode, tenants with their own, would-deny counts.',

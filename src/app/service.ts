@@ -39,6 +39,7 @@ import { auditSourceReloads } from '../observe/audit/config-audit.js';
 import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.js';
 import { ReplicaDirectory } from '../admin/replica-directory.js';
 import { RetryAfterHeader } from '../decision/retry-after.js';
+import { UpstreamAgreement } from '../observe/upstream-agreement.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -181,6 +182,14 @@ export async function startService(
     log,
     new RetryAfterHeader(settings.retryAfter),
   );
+  // Each forwarded write's decision against the upstream's answer: rls_upstream_agreement_total, /api/agreement.
+  const agreement = new UpstreamAgreement({
+    counter: { inc: (outcome, reason) => metrics.upstreamAgreement.labels(outcome, reason).inc() },
+    nameOf: (tenant) => stats.trackedName(tenant),
+    now,
+    maxTenants: settings.tenantLabels.max + 1,
+  });
+  upstream.agreement = agreement;
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
   // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
   const upstreamHealth = new UpstreamHealthProbe({
@@ -296,6 +305,7 @@ export async function startService(
     draining: () => proxy.draining,
     upstreamHealth,
     replicas,
+    agreement,
     ...(policies ? { policies: () => policies.status() } : {}),
   });
 

@@ -303,7 +303,8 @@ export class ProxyServer {
       this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced);
       return;
     }
-    this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
+    // The decision goes along to be compared with the upstream's answer (rls_upstream_agreement_total).
+    this.deps.upstream.forward(req, res, body, requestId, extraHeaders, undefined, tenant, decision);
   }
 
   /** Denies before the body is read: answers, then closes the connection rather than read a body we refuse. */
