@@ -2,12 +2,16 @@
 // --web.enable-remote-write-receiver), which refuses out-of-order samples with 400. Each write's decision is
 // compared with what Prometheus answers, and the agreement counters move: agree when both accept, edge_looser
 // when the edge allows what Prometheus refuses, edge_stricter when the edge would refuse what it accepts.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import snappy from 'snappy';
 import { stopAllProcesses } from '../helpers/child-process.js';
 import { requireDebianBinary } from '../helpers/debian.js';
-import { startEdge } from '../helpers/edge-service.js';
+import { EDGE_ADMIN_TOKEN, startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { scrapeMetrics, startPrometheus, sumMetric } from '../helpers/prometheus.js';
 import type { PrometheusInstance } from '../helpers/prometheus.js';
@@ -111,4 +115,31 @@ describe('decision agreement with a real Prometheus receiver', () => {
     // Prometheus's own words, sampled: what the operator reads in the UI.
     expect(looser?.upstream.text).toMatch(/out of order/i);
   }, 30_000);
+
+  it("shows the disagreement, with the upstream's words, on the Agreement page and the tenant page", async () => {
+    const e = must(edge, 'the edge');
+    const executablePath = requireDebianBinary('chromium', 'chromium');
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${e.adminUrl}/ui/`);
+      await page.getByLabel('Admin token').fill(EDGE_ADMIN_TOKEN);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: 'Agreement', exact: true }).click();
+      const tenants = page.getByTestId('agreement-tenants');
+      await tenants.getByRole('link', { name: 'team-a' }).waitFor();
+      await expect.poll(() => page.getByTestId('disagreements').innerText()).toMatch(/out of order/i);
+      await tenants.getByRole('link', { name: 'team-a' }).click();
+      const panel = page.getByTestId('tenant-agreement');
+      await panel.waitFor();
+      expect(await panel.innerText()).toMatch(/1 edge looser/);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
