@@ -40,6 +40,7 @@ import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.j
 import { ReplicaDirectory } from '../admin/replica-directory.js';
 import { RetryAfterHeader } from '../decision/retry-after.js';
 import { UpstreamAgreement } from '../observe/upstream-agreement.js';
+import type { AgreementCounter } from '../observe/upstream-agreement.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -184,7 +185,7 @@ export async function startService(
   );
   // Each forwarded write's decision against the upstream's answer: rls_upstream_agreement_total, /api/agreement.
   const agreement = new UpstreamAgreement({
-    counter: { inc: (outcome, reason) => metrics.upstreamAgreement.labels(outcome, reason).inc() },
+    counter: agreementCounter(metrics),
     nameOf: (tenant) => stats.trackedName(tenant),
     now,
     maxTenants: settings.tenantLabels.max + 1,
@@ -458,4 +459,20 @@ export async function startService(
     await created.close();
     if (ha instanceof RedisHaElection) await ha.close();
   }
+}
+
+/** rls_upstream_agreement_total with one child per (outcome, reason), found once: no label hashing per write. */
+function agreementCounter(metrics: EdgeMetrics): AgreementCounter {
+  const children = new Map<string, { inc(): void }>();
+  return {
+    inc(outcome, reason) {
+      const key = `${outcome} ${reason}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = metrics.upstreamAgreement.labels(outcome, reason);
+        children.set(key, child);
+      }
+      child.inc();
+    },
+  };
 }
