@@ -299,13 +299,14 @@ export class Upstream {
       const headers = responseHeaders(data.headers);
       if (this.draining) headers.connection = 'close';
       res.writeHead(code, headers);
+      relay(data.body, res);
+      // After the answer is on its way (the body's chunks flow on a later tick, so the peek misses none).
       if (agreement !== undefined) {
         // A 4xx names its reason in its body (Mimir's err-mimir-* id): read the start of it as it is relayed.
         if (code >= 400 && code < 500)
           peekBody(data.body, (text) => agreement.record(tenant!, decision!, code, text));
         else agreement.record(tenant!, decision!, code, '');
       }
-      relay(data.body, res);
     });
   }
 
