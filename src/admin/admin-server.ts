@@ -12,6 +12,7 @@ import { registerDebugRoutes } from './debug-routes.js';
 import { registerEventStream } from './event-stream.js';
 import { registerInsightRoutes } from './insight-routes.js';
 import { registerModeRoutes } from './mode-routes.js';
+import { registerAgreementRoutes } from './agreement-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -154,6 +155,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerWriteRoutes(app, ctx, table);
   registerConfigRoutes(app, ctx, table);
   registerModeRoutes(app, ctx, table);
+  registerAgreementRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);

@@ -15,6 +15,7 @@ import type { AccessControl } from './access.js';
 import type { AuditLog } from '../observe/audit/audit-log.js';
 import type { ReplicaDirectory } from './replica-directory.js';
 import type { UpstreamHealthProbe } from './upstream-health.js';
+import type { UpstreamAgreement } from '../observe/upstream-agreement.js';
 
 export interface AdminContext {
   settings: Settings;
@@ -43,6 +44,8 @@ export interface AdminContext {
   upstreamHealth?: UpstreamHealthProbe;
   /** The live replicas sharing Redis (or this process alone); absent: this process alone. */
   replicas?: ReplicaDirectory;
+  /** Forwarded writes' decisions compared with the upstream's answers; absent: GET /api/agreement answers 404. */
+  agreement?: UpstreamAgreement;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
   /** Per-tenant burst flags (BURST_DETECTION); absent: detection off. */

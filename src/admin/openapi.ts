@@ -5,6 +5,7 @@ import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
 import { insightPaths, insightSchemas } from './openapi-insight.js';
+import { AGREEMENT_SCHEMAS, agreementPath } from './openapi-agreement.js';
 
 type Json = Record<string, unknown>;
 
@@ -98,6 +99,7 @@ export function openApiDocument(version: string): Json {
       schemas: {
         Error: obj({ error: str, path: str }, ['error']),
         ...insightSchemas(insight),
+        ...AGREEMENT_SCHEMAS,
         Role: { type: 'string', enum: ROLES },
         Window: obj(
           {
@@ -131,6 +133,7 @@ export function openApiDocument(version: string): Json {
           {
             id: str,
             limits: ref('Limits'),
+            agreement: { oneOf: [ref('TenantAgreement'), { type: 'null' }] },
             limits_source: { type: 'string', enum: ['defaults', 'overrides'] },
             limit_sources: {
               type: 'object',
@@ -509,6 +512,7 @@ export function openApiDocument(version: string): Json {
           },
         ),
       },
+      '/api/agreement': agreementPath(op),
       '/api/system/mode': {
         get: op(
           'The enforcement mode, tenants with their own, would-deny counts.',

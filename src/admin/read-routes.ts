@@ -322,7 +322,9 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
 
   app.get<{ Params: { id: string }; Querystring: Query }>('/api/tenants/:id', async (req) => {
     checkTenantId(req.params.id);
-    return tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h'));
+    // The tenant's decisions against the upstream's answers (GET /api/agreement has every tenant).
+    const agreement = ctx.agreement?.tenant(req.params.id) ?? null;
+    return { ...tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h')), agreement };
   });
 
   app.get<{ Querystring: Query }>('/api/denials', async (req) => {

@@ -40,6 +40,9 @@ import { startPolicyGate } from '../decide/policy-gate.js';
 import { auditSourceReloads } from '../observe/audit/config-audit.js';
 import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.js';
 import { ReplicaDirectory } from '../admin/replica-directory.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
+import { UpstreamAgreement } from '../observe/upstream-agreement.js';
+import type { AgreementCounter } from '../observe/upstream-agreement.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -189,7 +192,21 @@ export async function startService(
     }
   };
 
-  const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
+  const upstream = new Upstream(
+    settings.upstreamUrl,
+    settings.upstreamTimeoutMs,
+    metrics,
+    log,
+    new RetryAfterHeader(settings.retryAfter),
+  );
+  // Each forwarded write's decision against the upstream's answer: rls_upstream_agreement_total, /api/agreement.
+  const agreement = new UpstreamAgreement({
+    counter: agreementCounter(metrics),
+    nameOf: (tenant) => stats.trackedName(tenant),
+    now,
+    maxTenants: settings.tenantLabels.max + 1,
+  });
+  upstream.agreement = agreement;
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
   // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
   const upstreamHealth = new UpstreamHealthProbe({
@@ -306,6 +323,7 @@ export async function startService(
     upstreamHealth,
     replicas,
     bursts,
+    agreement,
     ...(policies ? { policies: () => policies.status() } : {}),
   });
 
@@ -463,4 +481,20 @@ export async function startService(
     await created.close();
     if (ha instanceof RedisHaElection) await ha.close();
   }
+}
+
+/** rls_upstream_agreement_total with one child per (outcome, reason), found once: no label hashing per write. */
+function agreementCounter(metrics: EdgeMetrics): AgreementCounter {
+  const children = new Map<string, { inc(): void }>();
+  return {
+    inc(outcome, reason) {
+      const key = `${outcome} ${reason}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = metrics.upstreamAgreement.labels(outcome, reason);
+        children.set(key, child);
+      }
+      child.inc();
+    },
+  };
 }

@@ -12,7 +12,8 @@ export interface ReasonInfo {
 
 export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, ReasonInfo>> = {
   missing_tenant: { status: 401, errorId: 'err-mimir-edge-missing-tenant', knob: 'TENANT_HEADER' },
-  invalid_tenant: { status: 400, errorId: 'err-mimir-edge-invalid-tenant', knob: '' },
+  // 401 as Mimir 2.12+ answers any tenant id dskit's tenant.TenantIDs refuses (its tenant validation middleware).
+  invalid_tenant: { status: 401, errorId: 'err-mimir-edge-invalid-tenant', knob: '' },
   tenant_mismatch: { status: 403, errorId: 'err-mimir-edge-tenant-mismatch', knob: 'TENANT_FROM_BASIC_AUTH' },
   body_too_large: {
     status: 413,

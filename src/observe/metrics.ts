@@ -373,6 +373,12 @@ export class EdgeMetrics {
       for (const s of all) this.geoLookupErrors.labels(s.kind).inc(s.lookupErrors);
     },
   });
+  readonly upstreamAgreement: Counter<'outcome' | 'reason'> = new Counter({
+    name: 'rls_upstream_agreement_total',
+    help: "Forwarded writes whose edge decision was compared with the upstream's answer: agree, edge_stricter (the edge would refuse what the upstream accepted), edge_looser (the upstream refused what the edge allowed); reason: the catalogue's, or not_checked.",
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);

@@ -10,6 +10,7 @@ import { isDecision } from '../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../decide/write-checker.js';
 import { INTERNAL_ERROR } from '../decision/catalogue.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
 import { requestIdOf } from './proxy-server.js';
 import type { PolicyGate } from '../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
@@ -22,8 +23,13 @@ export interface AuthzHttpDeps {
 }
 
 /** denialHeaders plus the IETF RateLimit fields on a 429, for every authz-style transport. */
-export function authzDenialHeaders(d: Decision, tenant: string | undefined): Record<string, string> {
-  const headers = denialHeaders(d, tenant);
+export function authzDenialHeaders(
+  d: Decision,
+  tenant: string | undefined,
+  retryAfter: RetryAfterHeader,
+  retryAttempt: string | undefined,
+): Record<string, string> {
+  const headers = denialHeaders(d, tenant, retryAfter, retryAttempt);
   headers['content-type'] = 'text/plain; charset=utf-8';
   if (d.status === 429) {
     headers['ratelimit-limit'] ??= String(d.limit);
@@ -40,10 +46,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 export class AuthzHttpEndpoint {
   private readonly prefix: string;
+  private readonly retryAfter: RetryAfterHeader;
   private readonly targets: RequestTargets;
 
   constructor(private readonly deps: AuthzHttpDeps) {
     this.prefix = deps.settings.gateway.authzHttpPath;
+    this.retryAfter = new RetryAfterHeader(deps.settings.retryAfter);
     this.targets = new RequestTargets(deps.settings.remoteWritePaths);
   }
 
@@ -80,7 +88,7 @@ export class AuthzHttpEndpoint {
     const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
     if (isDecision(identity)) {
       checker.rejectEarly(undefined, identity, requestId, req.socket.remoteAddress);
-      return this.deny(res, identity, undefined);
+      return this.deny(req, res, identity, undefined);
     }
     const lengthText = header(req, 'x-original-content-length') ?? header(req, 'content-length');
     const declared = lengthText !== undefined && /^\d+$/.test(lengthText) ? Number(lengthText) : -1;
@@ -93,12 +101,12 @@ export class AuthzHttpEndpoint {
     });
     if (result instanceof Promise) {
       result.then(
-        (d) => this.answer(res, d, identity),
-        () => this.deny(res, INTERNAL_ERROR, identity.tenant),
+        (d) => this.answer(req, res, d, identity),
+        () => this.deny(req, res, INTERNAL_ERROR, identity.tenant),
       );
       return;
     }
-    this.answer(res, result, identity);
+    this.answer(req, res, result, identity);
   };
 
   /** A request the edge does not measure: allowed, unless the policy gate refuses it. */
@@ -124,9 +132,9 @@ export class AuthzHttpEndpoint {
     res.end(body);
   }
 
-  private answer(res: ServerResponse, d: Decision, identity: Identity): void {
+  private answer(req: IncomingMessage, res: ServerResponse, d: Decision, identity: Identity): void {
     if (d.allowed) this.allow(res, identity);
-    else this.deny(res, d, identity.tenant);
+    else this.deny(req, res, d, identity.tenant);
   }
 
   private allow(res: ServerResponse, identity: Identity | undefined): void {
@@ -139,8 +147,8 @@ export class AuthzHttpEndpoint {
     res.end();
   }
 
-  private deny(res: ServerResponse, d: Decision, tenant: string | undefined): void {
-    const headers = authzDenialHeaders(d, tenant);
+  private deny(req: IncomingMessage, res: ServerResponse, d: Decision, tenant: string | undefined): void {
+    const headers = authzDenialHeaders(d, tenant, this.retryAfter, header(req, 'retry-attempt'));
     const body = denialBody(d);
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(d.status, headers);

@@ -12,6 +12,7 @@ import type { WriteChecker } from '../decide/write-checker.js';
 import type { InflightBudget, OverloadLimit } from './backpressure.js';
 import { overloadMessage } from './backpressure.js';
 import { denialBody, denialHeaders } from '../decision/denial-response.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
 import type { ReplacedBody, Upstream } from './upstream.js';
 import type { PolicyGate } from '../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
@@ -60,10 +61,12 @@ class Held {
 
 export class ProxyServer {
   private readonly targets: RequestTargets;
+  private readonly retryAfter: RetryAfterHeader;
   private isDraining = false;
 
   constructor(private readonly deps: ProxyDeps) {
     this.targets = new RequestTargets(deps.settings.remoteWritePaths);
+    this.retryAfter = new RetryAfterHeader(deps.settings.retryAfter);
   }
 
   /**
@@ -277,7 +280,7 @@ export class ProxyServer {
   ): void {
     if (res.destroyed) return;
     if (!decision.allowed) {
-      this.respond(res, decision, tenant, false);
+      this.respond(req, res, decision, tenant, false);
       return;
     }
     if (req.headers[SHADOW_HEADER] === '1') {
@@ -292,7 +295,7 @@ export class ProxyServer {
       const { refusal, delivered } = partial;
       const replaced: ReplacedBody = {
         ...(refusal
-          ? { onAccepted: (r: ServerResponse): void => this.respond(r, refusal, tenant, false) }
+          ? { onAccepted: (r: ServerResponse): void => this.respond(req, r, refusal, tenant, false) }
           : {}),
         ...(delivered ? { delivered } : {}),
       };
@@ -300,7 +303,8 @@ export class ProxyServer {
       this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced);
       return;
     }
-    this.deps.upstream.forward(req, res, body, requestId, extraHeaders);
+    // The decision goes along to be compared with the upstream's answer (rls_upstream_agreement_total).
+    this.deps.upstream.forward(req, res, body, requestId, extraHeaders, undefined, tenant, decision);
   }
 
   /** Denies before the body is read: answers, then closes the connection rather than read a body we refuse. */
@@ -312,7 +316,7 @@ export class ProxyServer {
     requestId: string,
   ): void {
     this.deps.checker.rejectEarly(tenant, decision, requestId, req.socket.remoteAddress);
-    this.respond(res, decision, tenant, true);
+    this.respond(req, res, decision, tenant, true);
     req.resume();
     destroySoon(req.socket);
   }
@@ -365,14 +369,15 @@ export class ProxyServer {
     destroySoon(req.socket);
   }
 
-  /** 503 + Retry-After for a bound reached; the body (if any) is not read, so the connection closes. */
+  /** 503 + Retry-After (as Mimir's, growing with Retry-Attempt) for a bound reached; the body (if any) is not read, so the connection closes. */
   private overloaded(req: IncomingMessage, res: ServerResponse, limit: OverloadLimit): void {
     this.deps.onOverload?.(limit);
     const text = overloadMessage(limit, this.deps.budget!);
+    const wait = this.retryAfter.value(503, req.headers['retry-attempt']);
     res.writeHead(503, {
       'content-type': 'text/plain; charset=utf-8',
       'content-length': Buffer.byteLength(text),
-      'retry-after': '1',
+      ...(wait !== undefined ? { 'retry-after': wait } : {}),
       connection: 'close',
     });
     res.end(text);
@@ -381,12 +386,13 @@ export class ProxyServer {
   }
 
   private respond(
+    req: IncomingMessage,
     res: ServerResponse,
     d: Decision,
     tenant: string | undefined,
     closeConnection: boolean,
   ): void {
-    const headers = denialHeaders(d, tenant);
+    const headers = denialHeaders(d, tenant, this.retryAfter, req.headers['retry-attempt']);
     if (closeConnection || this.isDraining) headers.connection = 'close';
     const body = denialBody(d);
     headers['content-type'] = 'text/plain; charset=utf-8';

@@ -8,6 +8,10 @@ import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
+import { RetryAfterHeader } from '../decision/retry-after.js';
+import type { Decision } from '../decision/decision.js';
+import type { UpstreamAgreement } from '../observe/upstream-agreement.js';
+import { UPSTREAM_BODY_PEEK } from '../observe/upstream-agreement.js';
 
 // RFC 9110 §7.6.1 connection-specific headers, plus Host (set from the upstream URL) and Expect
 // (Node's server already answered 100-continue to the client).
@@ -139,6 +143,34 @@ function relay(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
+/**
+ * Hands `done` the first UPSTREAM_BODY_PEEK bytes of `body` as text, once they (or the whole body) have passed,
+ * without holding up the relay: it listens beside the pipe and stops listening once it has enough.
+ */
+function peekBody(body: Readable, done: (text: string) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    body.off('data', onData);
+    done(Buffer.concat(chunks, size).toString('utf8'));
+  };
+  const onData = (chunk: Buffer): void => {
+    const room = UPSTREAM_BODY_PEEK - size;
+    if (room > 0) {
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      chunks.push(part);
+      size += part.length;
+    }
+    if (size >= UPSTREAM_BODY_PEEK) finish();
+  };
+  body.on('data', onData);
+  body.once('end', finish);
+  body.once('close', finish);
+}
+
 /** The body sent upstream is not the client's (partial acceptance, selective filtering). */
 export interface ReplacedBody {
   /** Answers the client on a 2xx instead of the upstream's answer; when absent, the upstream's 2xx is relayed. */
@@ -153,6 +185,8 @@ export class Upstream {
   private readonly basePath: string;
   /** Set when the edge drains: answers then carry `Connection: close`, so clients reconnect elsewhere. */
   draining = false;
+  /** Told the upstream's answer to each write the edge decided (decision agreement); set by the service. */
+  agreement: UpstreamAgreement | undefined;
 
   /**
    * `timeoutMs` (UPSTREAM_TIMEOUT) is a whole deadline from forwarding to the upstream's response headers,
@@ -165,6 +199,8 @@ export class Upstream {
     private readonly timeoutMs: number,
     private readonly metrics: EdgeMetrics,
     private readonly log: Logger,
+    /** Retry-After on the edge's own 502/504 (the upstream's own answers are relayed with their headers). */
+    private readonly retryAfter: RetryAfterHeader = new RetryAfterHeader(),
   ) {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -185,7 +221,8 @@ export class Upstream {
   /**
    * Sends the request upstream with `body` (the buffered bytes, or the client's stream for pass-through)
    * and relays the upstream's status, headers and body to `res`. A buffered body is sent once more if the
-   * connection was reset before any answer.
+   * connection was reset before any answer. `tenant` and `decision`: the edge's decision on this write, compared
+   * with the upstream's answer once it arrives (never before: the hot path does not wait for it).
    */
   forward(
     req: IncomingMessage,
@@ -194,6 +231,8 @@ export class Upstream {
     requestId: string,
     extraHeaders?: readonly string[],
     replaced?: ReplacedBody,
+    tenant?: string,
+    decision?: Decision,
   ): void {
     let headers = forwardableHeaders(req.rawHeaders, extraHeaders);
     // A replacement body has its own length: undici sets it, the client's would not match.
@@ -206,7 +245,7 @@ export class Upstream {
       headers,
       body,
     };
-    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced);
+    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced, tenant, decision);
   }
 
   private attempt(
@@ -216,6 +255,8 @@ export class Upstream {
     requestId: string,
     mayRetry: boolean,
     replaced?: ReplacedBody,
+    tenant?: string,
+    decision?: Decision,
   ): void {
     const started = performance.now();
     const controller = new AbortController();
@@ -232,7 +273,7 @@ export class Upstream {
         res.off('close', onClientGone);
         if (mayRetry && !res.destroyed && isRetriableReset(err)) {
           this.metrics.upstreamErrors.labels('retried').inc();
-          this.attempt(options, req, res, requestId, false, replaced);
+          this.attempt(options, req, res, requestId, false, replaced, tenant, decision);
           return;
         }
         this.failed(err, res, requestId, req);
@@ -244,7 +285,9 @@ export class Upstream {
       this.metrics.upstreamResponses.labels(String(code)).inc();
       const accepted = replaced !== undefined && code >= 200 && code < 300;
       if (accepted) replaced.delivered?.();
+      const agreement = decision !== undefined && tenant !== undefined ? this.agreement : undefined;
       if (res.destroyed) {
+        agreement?.record(tenant!, decision!, code, '');
         data.body.destroy();
         return;
       }
@@ -257,6 +300,13 @@ export class Upstream {
       if (this.draining) headers.connection = 'close';
       res.writeHead(code, headers);
       relay(data.body, res);
+      // After the answer is on its way (the body's chunks flow on a later tick, so the peek misses none).
+      if (agreement !== undefined) {
+        // A 4xx names its reason in its body (Mimir's err-mimir-* id): read the start of it as it is relayed.
+        if (code >= 400 && code < 500)
+          peekBody(data.body, (text) => agreement.record(tenant!, decision!, code, text));
+        else agreement.record(tenant!, decision!, code, '');
+      }
     });
   }
 
@@ -285,9 +335,10 @@ export class Upstream {
     const text = timeout
       ? `the upstream ${this.target} did not answer within ${this.timeoutMs} ms; retry later (err-mimir-edge-upstream-timeout).\n`
       : `the upstream ${this.target} is unavailable (${cause}); retry later (err-mimir-edge-upstream-unavailable).\n`;
+    const wait = this.retryAfter.value(status, req.headers['retry-attempt']);
     res.writeHead(status, {
       'content-type': 'text/plain; charset=utf-8',
-      'retry-after': '1',
+      ...(wait !== undefined ? { 'retry-after': wait } : {}),
       'content-length': Buffer.byteLength(text),
       ...(this.draining ? { connection: 'close' } : {}),
     });

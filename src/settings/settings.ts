@@ -9,6 +9,7 @@ import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
 import type { TenantLimits } from '../limits/tenant-limits.js';
 import { checkRedisSettings, parseRedisAddresses } from '../lib/redis/redis-settings.js';
 import type { RedisSettings } from '../lib/redis/redis-settings.js';
+import type { RetryAfterConfig } from '../decision/retry-after.js';
 import { parseFlags, readConfigFile } from './config-file.js';
 import { SERVICE_SETTING_DEFINITIONS, SETTING_DEFINITIONS } from './definitions/index.js';
 import type { ServiceSettingName } from './definitions/index.js';
@@ -76,6 +77,8 @@ export interface Settings {
     keepAliveTimeoutMs: number;
     maxHeaderBytes: number;
   };
+  /** Retry-After on 429 and 5xx answers, as Mimir's -distributor.retry-after-header.* (src/decision/retry-after.ts). */
+  retryAfter: RetryAfterConfig;
   /** The bound on tenant names in labels and stats, and when idle unknown tenants are forgotten (0: never). */
   tenantLabels: { max: number; idleTimeoutMs: number };
   /** TLS of the proxy and admin listeners (empty: plain HTTP), and how often every TLS file is re-read. */
@@ -232,6 +235,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       keepAliveTimeoutMs: get('PROXY_KEEPALIVE_TIMEOUT'),
       maxHeaderBytes: get('PROXY_MAX_HEADER_BYTES'),
     }),
+    retryAfter: retryAfterSettings(get, raw),
     tenantLabels: Object.freeze({
       max: get('MAX_TENANT_LABELS'),
       idleTimeoutMs: get('TENANT_IDLE_TIMEOUT'),
@@ -376,6 +380,18 @@ function policySettings(get: Get, raw: Raw): PolicySettings {
     clientIpHeader: get('CLIENT_IP_HEADER'),
     apiKeyHeader: get('API_KEY_HEADER').toLowerCase(),
     jwt: Object.freeze(jwt),
+  });
+}
+
+/** Mimir refuses a backoff under 1s (RetryConfig.Validate); so does the edge. */
+function retryAfterSettings(get: Get, raw: Raw): RetryAfterConfig {
+  for (const name of ['RETRY_AFTER_HEADER_MIN_BACKOFF', 'RETRY_AFTER_HEADER_MAX_BACKOFF'] as const) {
+    if (get(name) < 1000) throw new ConfigError(raw(name).source, name, 'must be at least 1s');
+  }
+  return Object.freeze({
+    enabled: get('RETRY_AFTER_HEADER_ENABLED'),
+    minBackoffMs: get('RETRY_AFTER_HEADER_MIN_BACKOFF'),
+    maxBackoffMs: get('RETRY_AFTER_HEADER_MAX_BACKOFF'),
   });
 }
 

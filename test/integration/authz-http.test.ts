@@ -52,9 +52,16 @@ describe('authz endpoint on the proxy port', () => {
     expect(ok.headers['x-rate-limited']).toBe('false');
     const denied = await ask('/_edge/authz/api/v1/push', 'POST', headers);
     expect(denied.status).toBe(429);
-    expect(denied.headers['retry-after']).toBe('1');
+    // Mimir's Retry-After for a first attempt: 6 s, plus up to 3 s of jitter.
+    expect(Number(denied.headers['retry-after'])).toBeGreaterThanOrEqual(6);
+    expect(Number(denied.headers['retry-after'])).toBeLessThanOrEqual(9);
     expect(denied.headers['ratelimit-remaining']).toBe('0');
     expect(denied.text).toContain('err-mimir-tenant-max-request-rate');
+    // NGINX auth_request passes the client's headers: a third attempt waits 24 s ± 12.
+    const third = await ask('/_edge/authz/api/v1/push', 'POST', { ...headers, 'retry-attempt': '3' });
+    expect(third.status).toBe(429);
+    expect(Number(third.headers['retry-after'])).toBeGreaterThanOrEqual(12);
+    expect(Number(third.headers['retry-after'])).toBeLessThanOrEqual(36);
     expect(upstream.requests.filter((r) => r.url.startsWith('/_edge'))).toHaveLength(0);
   });
 
@@ -65,6 +72,14 @@ describe('authz endpoint on the proxy port', () => {
     });
     expect(missing.status).toBe(401);
     expect(missing.text).toContain('X-Scope-OrgID');
+    // An invalid tenant id: 401, as Mimir 2.12+ answers it.
+    const invalid = await ask('/_edge/authz', 'GET', {
+      'x-original-uri': '/api/v1/push',
+      'x-original-method': 'POST',
+      'x-scope-orgid': '..',
+    });
+    expect(invalid.status).toBe(401);
+    expect(invalid.text).toContain('err-mimir-edge-invalid-tenant');
     const big = await ask('/_edge/authz', 'GET', {
       'x-original-uri': '/api/v1/push',
       'x-scope-orgid': 'small',

@@ -92,8 +92,17 @@ describe('Check', () => {
     expect(denied.denied_response?.status?.code).toBe('TooManyRequests');
     const headers = headerMap(denied.denied_response?.headers);
     expect(headers['x-rate-limited']).toBe('true');
-    expect(Number(headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(headers['retry-after'])).toBeGreaterThanOrEqual(6);
+    expect(Number(headers['retry-after'])).toBeLessThanOrEqual(9);
     expect(headers['ratelimit-remaining']).toBe('0');
+    // Envoy passes the client's Retry-Attempt in the CheckRequest: a fifth attempt waits 48..96 s.
+    const fifth = await client.check({
+      headers: { ...RW, 'x-scope-orgid': 'shared', 'retry-attempt': '5' },
+      body: snappyBody(manySeries(30)),
+    });
+    const fifthWait = Number(headerMap(fifth.denied_response?.headers)['retry-after']);
+    expect(fifthWait).toBeGreaterThanOrEqual(48);
+    expect(fifthWait).toBeLessThanOrEqual(96);
     expect(denied.denied_response?.body).toContain('err-mimir-tenant-max-ingestion-rate');
 
     // The proxy now denies the same write for the same reason, with the same text.
@@ -107,6 +116,16 @@ describe('Check', () => {
     expect(res.status?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(res.denied_response?.status?.code).toBe('Unauthorized');
     expect(res.denied_response?.body).toContain('X-Scope-OrgID');
+  });
+
+  it('denies an invalid tenant id with 401, as Mimir 2.12+ does', async () => {
+    const res = await client.check({
+      headers: { ...RW, 'x-scope-orgid': 'team/a' },
+      body: snappyBody(manySeries(1)),
+    });
+    expect(res.status?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(res.denied_response?.status?.code).toBe('Unauthorized');
+    expect(res.denied_response?.body).toContain('err-mimir-edge-invalid-tenant');
   });
 
   it('takes the tenant from basic auth and has Envoy send it upstream in the tenant header', async () => {

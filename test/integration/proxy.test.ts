@@ -160,9 +160,10 @@ describe('denied writes never reach the upstream', () => {
     ['team/a', /"\/"/],
     ['tëam', /not allowed/], // a look-alike outside ASCII
     ['team a', /not allowed/],
-  ])('400 for the invalid tenant id %j', async (tenant, why) => {
+  ])('401 for the invalid tenant id %j', async (tenant, why) => {
     const res = await push(snappyBody(manySeries(1)), { 'x-scope-orgid': tenant });
-    expect(res.status).toBe(400);
+    // Mimir 2.12+ answers an invalid tenant id 401 (pkg/api tenant validation middleware).
+    expect(res.status).toBe(401);
     expect(res.text).toMatch(why);
     expect(res.text).toContain('err-mimir-edge-invalid-tenant');
   });
@@ -258,6 +259,25 @@ describe('denied writes never reach the upstream', () => {
     );
     expect(second.text).toContain('this request carries 60 items');
     expect(second.text).toContain('err-mimir-tenant-max-ingestion-rate');
+    expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(6);
+    expect(Number(second.headers['retry-after'])).toBeLessThanOrEqual(9);
+  });
+
+  it("429's Retry-After grows with the sender's Retry-Attempt as Mimir's does, and a bad one is attempt 1", async () => {
+    // Attempt 4: 6 × 2³ = 48 s ± 24; attempt 40: held at the 96 s maximum (48..96 with jitter).
+    const body = snappyBody(manySeries(20, 3, 3));
+    const fourth = await push(body, { 'x-scope-orgid': 'tight', 'retry-attempt': '4' });
+    expect(fourth.status).toBe(429);
+    expect(Number(fourth.headers['retry-after'])).toBeGreaterThanOrEqual(24);
+    expect(Number(fourth.headers['retry-after'])).toBeLessThanOrEqual(72);
+    const many = await push(body, { 'x-scope-orgid': 'tight', 'retry-attempt': '9'.repeat(300) });
+    expect(many.status).toBe(429);
+    expect(Number(many.headers['retry-after'])).toBeGreaterThanOrEqual(48);
+    expect(Number(many.headers['retry-after'])).toBeLessThanOrEqual(96);
+    const bad = await push(body, { 'x-scope-orgid': 'tight', 'retry-attempt': 'soon, please' });
+    expect(bad.status).toBe(429);
+    expect(Number(bad.headers['retry-after'])).toBeGreaterThanOrEqual(6);
+    expect(Number(bad.headers['retry-after'])).toBeLessThanOrEqual(9);
   });
 
   it('429 for a request costing more than the burst, which can never pass', async () => {

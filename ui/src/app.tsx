@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { Api, ApiError, savedToken, saveToken } from './api.js';
 import type { Role } from './api.js';
+import { AgreementPage } from './pages/agreement.js';
 import { AuditPage } from './pages/audit.js';
 import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
@@ -22,6 +23,7 @@ const NAV: [string, string][] = [
   ['/denials', 'Denials'],
   ['/cardinality', 'Series per request'],
   ['/cost', 'Cost'],
+  ['/agreement', 'Agreement'],
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
@@ -78,6 +80,8 @@ function Page({ path }: { path: string }) {
       return <CardinalityPage />;
     case '/cost':
       return <CostPage />;
+    case '/agreement':
+      return <AgreementPage />;
     case '/system':
       return <SystemPage />;
     case '/config':

@@ -10,6 +10,7 @@ import { isDecision } from '../../decide/write-checker.js';
 import type { Identity, WriteChecker } from '../../decide/write-checker.js';
 import { authzDenialHeaders } from '../../proxy/authz-http.js';
 import { denialBody } from '../../decision/denial-response.js';
+import { RetryAfterHeader } from '../../decision/retry-after.js';
 import type { GrpcServer } from '../grpc/grpc-server.js';
 import type { EnvoyVerdict, PolicyGate } from '../../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../../lib/http/request-target.js';
@@ -71,9 +72,11 @@ export function partialBodyMessage(declaredBytes: number, receivedBytes: number,
 export class ExtAuthzService {
   private readonly targets: RequestTargets;
   private readonly gate: PolicyGate | undefined;
+  private readonly retryAfter: RetryAfterHeader;
 
   constructor(private readonly deps: ExtAuthzDeps) {
     this.targets = new RequestTargets(deps.settings.remoteWritePaths);
+    this.retryAfter = new RetryAfterHeader(deps.settings.retryAfter);
     this.gate = deps.policyGate;
   }
 
@@ -106,7 +109,7 @@ export class ExtAuthzService {
     const identity = checker.identify(h[settings.tenantHeader], h['authorization']);
     if (isDecision(identity)) {
       checker.rejectEarly(undefined, identity, requestId, req.sourceAddress || undefined);
-      return this.denied(identity, undefined);
+      return this.denied(identity, undefined, h);
     }
     const { tenant } = identity;
     const lengthHeader = h['content-length'];
@@ -124,7 +127,7 @@ export class ExtAuthzService {
           declared >= 0 ? declared : body.length,
         );
         checker.rejectEarly(tenant, d, requestId, undefined);
-        return this.denied(d, tenant);
+        return this.denied(d, tenant, h);
       }
       result = checker.checkHeaders({
         tenant,
@@ -137,7 +140,7 @@ export class ExtAuthzService {
       const tooLarge = checker.overRequestCap(Math.max(body.length, declared));
       if (tooLarge) {
         checker.rejectEarly(tenant, tooLarge, requestId, undefined);
-        return this.denied(tooLarge, tenant);
+        return this.denied(tooLarge, tenant, h);
       }
       result = checker.check({
         tenant,
@@ -151,20 +154,21 @@ export class ExtAuthzService {
         started,
       });
     }
-    if (result instanceof Promise) return result.then((d) => this.answer(d, identity));
-    return this.answer(result, identity);
+    if (result instanceof Promise) return result.then((d) => this.answer(d, identity, h));
+    return this.answer(result, identity, h);
   };
 
-  private answer(d: Decision, identity: Identity): Buffer {
-    if (!d.allowed) return this.denied(d, identity.tenant);
+  private answer(d: Decision, identity: Identity, h: Record<string, string>): Buffer {
+    if (!d.allowed) return this.denied(d, identity.tenant, h);
     const headers: Record<string, string> = { 'x-rate-limited': 'false', 'x-tenant-id': identity.tenant };
     // A tenant found in basic auth must reach Mimir in its tenant header, as the proxy does.
     if (identity.fromBasicAuth) headers[this.deps.settings.tenantHeaderName.toLowerCase()] = identity.tenant;
     return encodeOkResponse(headers);
   }
 
-  private denied(d: Decision, tenant: string | undefined): Buffer {
-    const headers = authzDenialHeaders(d, tenant);
+  /** `h`: the request's headers as Envoy sent them (Retry-Attempt lengthens the Retry-After). */
+  private denied(d: Decision, tenant: string | undefined, h: Record<string, string>): Buffer {
+    const headers = authzDenialHeaders(d, tenant, this.retryAfter, h['retry-attempt']);
     return encodeDeniedResponse(rpcCodeFor(d), d.message, d.status, headers, denialBody(d));
   }
 }

@@ -73,4 +73,22 @@ export const PROXY_SETTINGS = {
     defaultValue: '10s',
     description: 'Then, how long requests in flight may take to finish before their connections are closed.',
   },
+  RETRY_AFTER_HEADER_ENABLED: {
+    kind: 'bool',
+    defaultValue: 'true',
+    description:
+      "Put Retry-After on every 429 and 5xx the edge answers, computed as Mimir's -distributor.retry-after-header.enabled does: MIN_BACKOFF × 2^(Retry-Attempt − 1), capped at MAX_BACKOFF, ±50 % jitter. false: no Retry-After on them.",
+  },
+  RETRY_AFTER_HEADER_MIN_BACKOFF: {
+    kind: 'duration',
+    defaultValue: '6s',
+    description:
+      "Shortest Retry-After, for a first attempt (Mimir's -distributor.retry-after-header.min-backoff); at least 1s.",
+  },
+  RETRY_AFTER_HEADER_MAX_BACKOFF: {
+    kind: 'duration',
+    defaultValue: '96s',
+    description:
+      "Longest Retry-After, however many attempts the client counts (Mimir's -distributor.retry-after-header.max-backoff); at least 1s.",
+  },
 } as const satisfies SettingDefinitions;

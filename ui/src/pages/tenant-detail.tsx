@@ -24,6 +24,8 @@ import { useRange } from '../router.js';
 import { describeChange, diffLimits, diffSwitches, formatLimitValue } from '../logic/limit-edits.js';
 import type { LimitChange, LimitDefinition } from '../logic/limit-edits.js';
 import { canEdit, usePoll, useSession } from '../session.js';
+import { TenantAgreementPanel } from './agreement.js';
+import type { TenantAgreement } from './agreement.js';
 
 const SOURCE_TEXT = { default: 'default', overrides_file: 'overrides file', runtime: 'set here (runtime)' };
 
@@ -212,6 +214,9 @@ export function TenantDetailPage({ id }: { id: string }) {
           ) : (
             <Loading what="charts" />
           )}
+          <TenantAgreementPanel
+            agreement={(t as Tenant & { agreement?: TenantAgreement | null }).agreement}
+          />
 
           <section className="card">
             <h3>Limits</h3>

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { basicAuthUser, tenantIdProblem } from '../../../../src/lib/identify/tenant-id.js';
+import { REASONS } from '../../../../src/decision/catalogue.js';
 
 describe('tenant ids follow Mimir’s rules', () => {
   it('accepts exactly the safe character set, up to 150 characters', () => {
@@ -37,5 +38,26 @@ describe('tenant ids follow Mimir’s rules', () => {
     expect(basicAuthUser('Bearer abc')).toBeUndefined();
     expect(basicAuthUser(undefined)).toBeUndefined();
     expect(basicAuthUser('Basic ' + Buffer.from(':pw').toString('base64'))).toBeUndefined();
+  });
+});
+
+// Ported from dskit tenant/tenant_test.go TestValidTenantIDs (the rules Mimir applies): the same ids are valid
+// or refused. Mimir 2.12+ answers a refused one 401 (pkg/api newTenantValidationMiddleware), and so does the edge.
+describe('dskit tenant_test.go TestValidTenantIDs', () => {
+  it.each([
+    ['tenant-a', true],
+    ["ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrstuvwxyz_0987654321!.*'()", true],
+    ['invalid|', false],
+    ['a'.repeat(150), true],
+    ['a'.repeat(151), false],
+    ['.', false],
+    ['..', false],
+  ])('%j valid: %s', (id, valid) => {
+    expect(tenantIdProblem(id) === undefined).toBe(valid);
+  });
+
+  it('a refused id is answered 401, as Mimir 2.12+ answers it', () => {
+    expect(REASONS.invalid_tenant.status).toBe(401);
+    expect(REASONS.missing_tenant.status).toBe(401);
   });
 });
