@@ -2,6 +2,7 @@
 // say. Shapes only; cross-references, ranges and algorithm parameters are checked in policy-set.ts.
 
 import { z } from 'zod';
+import { penaltySchema } from './penalty.js';
 
 const stringList = z.array(z.string().min(1));
 const stringOrList = z.union([z.string(), z.array(z.string())]);
@@ -66,6 +67,8 @@ export const policySchema = z
     tier: z.string().optional(),
     /** Units one request costs (default 1). */
     cost: z.number().nonnegative().optional(),
+    /** Progressive penalty: block an identity this policy keeps refusing (penalty.ts). */
+    penalty: penaltySchema.optional(),
   })
   .strict();
 

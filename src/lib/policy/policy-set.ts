@@ -8,6 +8,8 @@ import { AlgorithmSpecError, createAlgorithm } from '../engine/algorithm-spec.js
 import { RateLimiter } from '../engine/rate-limiter.js';
 import { cidrProblem, IpMatcher } from './ip-match.js';
 import { keyTemplateProblem } from './key-template.js';
+import type { PenaltyRule } from './penalty.js';
+import { compilePenalty } from './penalty.js';
 import { compileKey, compileMatch } from './policy-match.js';
 import type { Level, PolicyInput, PolicySetInput, Scope } from './policy-schema.js';
 import { policySetSchema } from './policy-schema.js';
@@ -47,6 +49,8 @@ export interface CompiledPolicy {
   readonly matches: (ctx: RequestContext) => boolean;
   /** The counter key for a request, or undefined when the request lacks what the scope needs. */
   readonly keyOf: (ctx: RequestContext) => string | undefined;
+  /** Blocks an identity this policy keeps refusing; undefined without `penalty` (or when disabled or shadow). */
+  readonly penalty: PenaltyRule | undefined;
 }
 
 export interface IdentityLists {
@@ -239,6 +243,12 @@ function compilePolicy(
   if (limiter?.algorithm.name === 'sliding_window_log' && !Number.isInteger(cost)) {
     issues.push({ path: `${at}.cost`, message: `sliding_window_log counts whole requests; got ${cost}` });
   }
+  const penalty = p.penalty === undefined ? undefined : compilePenalty(p.penalty, `${at}.penalty`, issues);
+  if (p.penalty !== undefined && p.limit === 'unlimited')
+    issues.push({
+      path: `${at}.penalty`,
+      message: 'an unlimited policy never refuses, so it cannot penalise',
+    });
   if (issues.length > before) return undefined;
 
   const level: Level =
@@ -258,6 +268,8 @@ function compilePolicy(
     overrides: new Set([...ancestors, ...(p.overrides ?? [])]),
     matches: p.enabled === false ? () => false : compileMatch(match),
     keyOf: compileKey(scope, match.key),
+    // A shadow policy never refuses, so it never blocks either; a disabled one applies to nothing.
+    penalty: p.enabled === false || p.shadow === true || limiter === undefined ? undefined : penalty,
   };
 }
 
