@@ -25,6 +25,8 @@ export type { SharedRateDecision, SharedRateLimiterOptions } from './lib/redis/s
 export { SharedRateLimiter } from './lib/redis/shared-rate-limiter.js';
 export type { PolicyLimitsStatus, RedisPolicyLimitsOptions } from './lib/redis/redis-policy-limits.js';
 export { RedisPolicyLimits } from './lib/redis/redis-policy-limits.js';
+export type { RedisPenaltyBoxOptions } from './lib/redis/redis-penalties.js';
+export { RedisPenaltyBox } from './lib/redis/redis-penalties.js';
 export type { RequestContext } from './lib/policy/request-context.js';
 export { IpMatcher, cidrProblem, clientIpKey, normalizeIp } from './lib/policy/ip-match.js';
 export type { ClientIp, ClientIpOptions } from './lib/identify/client-ip.js';

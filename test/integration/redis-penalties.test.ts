@@ -1,0 +1,150 @@
+// Progressive penalties shared through a real redis-server: two engine instances (two replicas) with one
+// Redis, a block set through one is enforced by the other, a lift through either ends it for both, the
+// keys carry a TTL, and the Lua script climbs and decays the ladder exactly as the in-process box does.
+
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyEngine } from '../../src/lib/policy/policy-engine.js';
+import { loadPolicySet } from '../../src/lib/policy/policy-set.js';
+import { InProcessPenaltyBox } from '../../src/lib/policy/penalty-box.js';
+import type { PenaltyRule } from '../../src/lib/policy/penalty.js';
+import { RedisPenaltyBox } from '../../src/lib/redis/redis-penalties.js';
+import { RedisPolicyLimits } from '../../src/lib/redis/redis-policy-limits.js';
+import { sleep } from '../helpers/child-process.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import type { RedisServer } from '../helpers/redis-server.js';
+
+const SET = `
+policies:
+  - name: login
+    match: { scope: ip, path: /login }
+    limit: { algorithm: fixed_window, limit: 1, window: 1h }
+    penalty: { after: 2, window: 1m, durations: [1h, 2h] }
+`;
+
+let redis: RedisServer;
+const clients: Redis[] = [];
+
+function client(): Redis {
+  const c = new Redis({
+    host: '127.0.0.1',
+    port: redis.port,
+    enableOfflineQueue: false,
+    commandTimeout: 2000,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function ready(c: Redis): Promise<Redis> {
+  if (c.status !== 'ready') await new Promise((resolve) => c.once('ready', resolve));
+  return c;
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await redis?.stop();
+});
+
+async function until(
+  what: string,
+  test: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await test()) return Date.now() - started;
+    await sleep(20);
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+}
+
+describe('penalties shared through Redis', () => {
+  it('a block set through one replica is enforced by the other, and a lift through it ends it for both', async () => {
+    const limitsA = new RedisPolicyLimits(await ready(client()), {
+      keyPrefix: 'pen1:',
+      penaltyRefreshMs: 100,
+    });
+    const limitsB = new RedisPolicyLimits(await ready(client()), {
+      keyPrefix: 'pen1:',
+      penaltyRefreshMs: 100,
+    });
+    const a = new PolicyEngine(loadPolicySet(SET), limitsA);
+    const b = new PolicyEngine(loadPolicySet(SET), limitsB);
+    const login = { ip: '198.51.100.20', path: '/login' };
+    const elsewhere = { ip: '198.51.100.20', path: '/home' };
+    try {
+      // B looks first, so its mirror is polling before anything happens.
+      expect((await b.decide(elsewhere, Date.now())).allowed).toBe(true);
+      expect((await a.decide(login, Date.now())).allowed).toBe(true);
+      expect((await b.decide(login, Date.now())).outcome).toBe('rate_limited'); // one shared counter
+      expect((await a.decide(login, Date.now())).outcome).toBe('rate_limited'); // 2 denials: blocked
+      // A enforces it as soon as Redis answered; B within its refresh interval.
+      await until('A enforces', () => a.evaluate(elsewhere, Date.now()).outcome === 'blocked');
+      const tookB = await until('B enforces', () => b.evaluate(elsewhere, Date.now()).outcome === 'blocked');
+      expect(tookB).toBeLessThan(1000);
+      const onB = b.evaluate(elsewhere, Date.now()).block!;
+      expect(onB).toMatchObject({
+        policy: 'login',
+        key: '198.51.100.20',
+        level: 1,
+        reason: '2 denials within 1m',
+      });
+      expect(onB.endMs - onB.startMs).toBe(3_600_000);
+      // Both list it; the record has a TTL (it is forgotten once its level has decayed: 1h + 24h).
+      expect((await a.penalties.active(Date.now())).map((x) => x.key)).toEqual(['198.51.100.20']);
+      const ttl = await clients[0]!.pttl('pen1:{penalties}:s:login/198.51.100.20');
+      expect(ttl).toBeGreaterThan(24 * 3_600_000);
+      expect(ttl).toBeLessThanOrEqual(25 * 3_600_000);
+
+      expect(await b.penalties.lift('login', '198.51.100.20', Date.now())).toBe(true);
+      expect(b.evaluate(elsewhere, Date.now()).allowed).toBe(true);
+      await until('A sees the lift', () => a.evaluate(elsewhere, Date.now()).allowed);
+      expect(await a.penalties.active(Date.now())).toEqual([]);
+      expect(await clients[0]!.exists('pen1:{penalties}:s:login/198.51.100.20')).toBe(0);
+    } finally {
+      await limitsA.close();
+      await limitsB.close();
+    }
+  });
+
+  it('the Lua script climbs, caps and decays the ladder exactly as the in-process box, on a held clock', async () => {
+    const c = await ready(client());
+    const rule: PenaltyRule = {
+      after: 2,
+      windowMs: 10_000,
+      durationsMs: [1000, 5000, 20_000],
+      decayMs: 60_000,
+    };
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 90_000 }), { minLength: 1, maxLength: 25 }),
+        async (gaps) => {
+          const shared = new RedisPenaltyBox(c, { keyPrefix: `pen2:${run++}:`, clock: 'caller' });
+          const local = new InProcessPenaltyBox();
+          let t = Date.parse('2026-01-01T00:00:00Z');
+          for (const gap of gaps) {
+            t += gap;
+            const expected = local.offend('p', rule, 'k', t);
+            const got = await shared.offend('p', rule, 'k', t);
+            expect(
+              got === undefined ? undefined : { level: got.level, start: got.startMs, end: got.endMs },
+            ).toEqual(
+              expected === undefined
+                ? undefined
+                : { level: expected.level, start: expected.startMs, end: expected.endMs },
+            );
+          }
+          expect((await shared.active(t)).map((x) => x.endMs)).toEqual(local.active(t).map((x) => x.endMs));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
