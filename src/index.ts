@@ -17,7 +17,7 @@ export type { PolicyInput, PolicySetInput, Scope, Level } from './lib/policy/pol
 export type { PolicyEvaluation, PolicyOutcome, PolicyResult } from './lib/policy/policy-engine.js';
 export { PolicyEngine } from './lib/policy/policy-engine.js';
 export type { PenaltyBlock, PenaltyInput, PenaltyRule } from './lib/policy/penalty.js';
-export { blockId, parseBlockId } from './lib/policy/penalty.js';
+export { blockId } from './lib/policy/penalty.js';
 export type { PenaltyBox } from './lib/policy/penalty-box.js';
 export { InProcessPenaltyBox } from './lib/policy/penalty-box.js';
 export type { SharedDecision, SharedPolicyLimits } from './lib/policy/shared-limits.js';

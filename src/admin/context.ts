@@ -3,6 +3,7 @@
 
 import type { Settings } from '../settings/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
+import type { PolicyBlocks } from '../decide/policy-blocks.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
@@ -44,4 +45,6 @@ export interface AdminContext {
   replicas?: ReplicaDirectory;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
+  /** POLICY_FILE's penalty blocks (GET/DELETE /api/blocks); absent: no policy file, so no blocks. */
+  blocks?: PolicyBlocks;
 }

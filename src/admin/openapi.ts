@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { blockPaths, blockSchemas } from './openapi-blocks.js';
 
 type Json = Record<string, unknown>;
 
@@ -95,6 +96,7 @@ export function openApiDocument(version: string): Json {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Error: obj({ error: str, path: str }, ['error']),
+        ...blockSchemas,
         Role: { type: 'string', enum: ROLES },
         Window: obj(
           {
@@ -238,6 +240,7 @@ export function openApiDocument(version: string): Json {
     },
     security: [{ bearer: [] }],
     paths: {
+      ...blockPaths(),
       '/api/health': {
         get: op('Liveness: answers while the process runs.', 'public', obj({ status: str, time: str })),
       },

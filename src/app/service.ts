@@ -289,7 +289,7 @@ export async function startService(
     draining: () => proxy.draining,
     upstreamHealth,
     replicas,
-    ...(policies ? { policies: () => policies.status() } : {}),
+    ...(policies ? { policies: () => policies.status(), blocks: policies.blocks } : {}),
   });
 
   const sweep = setInterval(() => {

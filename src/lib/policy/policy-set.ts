@@ -33,6 +33,8 @@ export class PolicySetError extends Error {
 
 export interface CompiledPolicy {
   readonly name: string;
+  /** What the policy counts by (its key's kind): shown with the blocks its penalty sets. */
+  readonly scope: Scope;
   readonly level: Level;
   readonly priority: number;
   readonly shadow: boolean;
@@ -256,6 +258,7 @@ function compilePolicy(
     (match.path !== undefined ? 'endpoint' : match.users ? 'user' : match.tenants ? 'tenant' : 'global');
   return {
     name: p.name,
+    scope,
     level,
     priority: p.priority ?? DEFAULT_PRIORITY[level],
     shadow: p.shadow ?? false,

@@ -155,7 +155,7 @@ export class RedisPenaltyBox implements PenaltyBox {
   }
 
   blockOf(policy: string, key: string, nowMs: number): PenaltyBlock | undefined {
-    if (this.timer === undefined) this.startPolling();
+    if (this.timer === undefined) this.start();
     const b = this.mirror.size === 0 ? undefined : this.mirror.get(policy + PENALTY_KEY_SEPARATOR + key);
     if (b !== undefined && nowMs >= b.startMs && nowMs < b.endMs) return b;
     return this.local.blockOf(policy, key, nowMs);
@@ -269,7 +269,9 @@ export class RedisPenaltyBox implements PenaltyBox {
     return this.options.clock === 'caller' ? String(nowMs) : '';
   }
 
-  private startPolling(): void {
+  /** Starts polling the active set (blockOf() starts it on first use otherwise). */
+  start(): void {
+    if (this.timer !== undefined) return;
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 1000);
     this.timer.unref();
     void this.refresh();
