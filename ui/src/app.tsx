@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { Api, ApiError, savedToken, saveToken } from './api.js';
 import type { Role } from './api.js';
 import { AuditPage } from './pages/audit.js';
+import { BlocksPage } from './pages/blocks.js';
 import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
 import { DenialsPage } from './pages/denials.js';
@@ -23,6 +24,7 @@ const NAV: [string, string][] = [
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
+  ['/blocks', 'Blocks'],
   ['/wiki', 'Wiki'],
 ];
 
@@ -80,6 +82,8 @@ function Page({ path }: { path: string }) {
       return <ConfigPage />;
     case '/audit':
       return <AuditPage />;
+    case '/blocks':
+      return <BlocksPage />;
     case '/wiki':
       return <WikiPage />;
     default:
