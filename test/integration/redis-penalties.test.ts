@@ -4,6 +4,10 @@
 
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../../src/lib/policy/policy-engine.js';
 import { loadPolicySet } from '../../src/lib/policy/policy-set.js';
@@ -12,6 +16,8 @@ import type { PenaltyRule } from '../../src/lib/policy/penalty.js';
 import { RedisPenaltyBox } from '../../src/lib/redis/redis-penalties.js';
 import { RedisPolicyLimits } from '../../src/lib/redis/redis-policy-limits.js';
 import { sleep } from '../helpers/child-process.js';
+import { startEdge } from '../helpers/edge-service.js';
+import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 
@@ -147,4 +153,47 @@ describe('penalties shared through Redis', () => {
       { numRuns: 25 },
     );
   });
+});
+
+describe('two service replicas with REDIS_ADDRESS', () => {
+  it('enforce, list and lift one block: started through one proxy, refused by the other', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'penalties-redis-')), 'policies.yaml');
+    writeFileSync(file, SET);
+    const upstream = await startRecordingUpstream();
+    const env = { POLICY_FILE: file, TRUSTED_PROXIES: '127.0.0.1', REDIS_ADDRESS: redis.address };
+    const edges = [await startEdge(upstream.url, env), await startEdge(upstream.url, env)];
+    const [a, b] = edges as [(typeof edges)[0], (typeof edges)[0]];
+    const get = async (edge: typeof a, path: string) => {
+      const res = await request(`${edge.proxyUrl}${path}`, {
+        headers: { 'x-forwarded-for': '198.51.100.90' },
+      });
+      await res.body.dump();
+      return { status: res.statusCode, retryAfter: res.headers['retry-after'] };
+    };
+    try {
+      expect((await get(b, '/home')).status).toBe(200);
+      expect((await get(a, '/login')).status).toBe(200);
+      expect((await get(b, '/login')).status).toBe(429);
+      expect((await get(a, '/login')).status).toBe(429);
+      await until('A refuses', async () => (await get(a, '/home')).status === 403);
+      await until('B refuses', async () => (await get(b, '/home')).status === 403);
+      expect(Number((await get(b, '/home')).retryAfter)).toBeGreaterThan(3500);
+      const listed = (await (
+        await request(`${b.adminUrl}/api/blocks`, { headers: b.adminHeaders })
+      ).body.json()) as { blocks: { id: string; policy: string; identity: string }[] };
+      expect(listed.blocks).toMatchObject([{ policy: 'login', identity: '198.51.100.90' }]);
+      const lift = await request(`${b.adminUrl}/api/blocks/${listed.blocks[0]!.id}`, {
+        method: 'DELETE',
+        headers: b.adminHeaders,
+      });
+      expect(lift.statusCode).toBe(200);
+      await lift.body.dump();
+      await until('A lets it through', async () => (await get(a, '/home')).status === 200);
+      const metrics = await (await request(a.metricsUrl)).body.text();
+      expect(metrics).toMatch(/^rls_policy_blocks_total\{policy="login",level="1"\} 1$/m);
+    } finally {
+      for (const e of edges) await e.stop();
+      await upstream.close();
+    }
+  }, 30_000);
 });
