@@ -33,7 +33,17 @@ export function registerBlockRoutes(app: FastifyInstance, ctx: AdminContext): vo
       if (!/^[A-Za-z0-9_-]{22}$/.test(id))
         throw new BadRequest('id', 'must be a block id as GET /api/blocks lists it (22 characters)');
       const reason = parseLift(req.body);
-      const lifted = await ctx.blocks?.lift(id);
+      let lifted;
+      try {
+        lifted = await ctx.blocks?.lift(id);
+      } catch (err) {
+        // Only the shared store can fail here: nothing was lifted, and saying so beats a bare 500.
+        return sendError(
+          reply,
+          503,
+          `the penalty store cannot be reached, nothing was lifted: ${(err as Error).message}`,
+        );
+      }
       if (lifted === undefined)
         return sendError(reply, 404, `no block in force has id ${id}; it may have ended or been lifted`);
       const entry = ctx.audit.append({

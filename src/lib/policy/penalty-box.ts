@@ -50,20 +50,30 @@ function toBlock(e: Entry): PenaltyBlock {
 /** Penalty records in this process: a Map from "policy/key" to the record, swept a slice at a time. */
 export class InProcessPenaltyBox implements PenaltyBox {
   private readonly records = new Map<string, Entry>();
-  /** The records currently blocking, so blockOf() is one lookup in a small map for everyone else. */
-  private readonly blocking = new Map<string, Entry>();
+  /**
+   * The records currently blocking, by policy then key: blockOf() is two lookups with the strings the
+   * request already has (no key to build and hash per request), in a map that is empty for most policies.
+   */
+  private readonly blocking = new Map<string, Map<string, Entry>>();
+  private blockingCount = 0;
   private cursor: Iterator<[string, Entry]> | undefined;
 
   constructor(private readonly maxRecords = MAX_PENALTY_RECORDS) {}
 
   blockOf(policy: string, key: string, nowMs: number): PenaltyBlock | undefined {
-    if (this.blocking.size === 0) return undefined;
-    const id = policy + PENALTY_KEY_SEPARATOR + key;
-    const e = this.blocking.get(id);
+    if (this.blockingCount === 0) return undefined;
+    const e = this.blocking.get(policy)?.get(key);
     if (e === undefined) return undefined;
     if (isBlocked(e.state, nowMs)) return toBlock(e);
-    if (nowMs >= e.state.blockEndMs) this.blocking.delete(id);
+    if (nowMs >= e.state.blockEndMs) this.unblock(policy, key);
     return undefined;
+  }
+
+  private unblock(policy: string, key: string): void {
+    const keys = this.blocking.get(policy);
+    if (keys?.delete(key) !== true) return;
+    this.blockingCount--;
+    if (keys.size === 0) this.blocking.delete(policy);
   }
 
   offend(policy: string, rule: PenaltyRule, key: string, nowMs: number): PenaltyBlock | undefined {
@@ -77,22 +87,27 @@ export class InProcessPenaltyBox implements PenaltyBox {
     }
     e.rule = rule; // a reloaded policy counts by its new rule from now on
     if (!counted.blocked) return undefined;
-    this.blocking.set(id, e);
+    let keys = this.blocking.get(policy);
+    if (keys === undefined) this.blocking.set(policy, (keys = new Map()));
+    if (!keys.has(key)) this.blockingCount++;
+    keys.set(key, e);
     return toBlock(e);
   }
 
   active(nowMs: number): PenaltyBlock[] {
     const out: PenaltyBlock[] = [];
-    for (const [id, e] of this.blocking) {
-      if (isBlocked(e.state, nowMs)) out.push(toBlock(e));
-      else if (nowMs >= e.state.blockEndMs) this.blocking.delete(id);
-    }
+    for (const keys of this.blocking.values())
+      for (const e of keys.values()) {
+        if (isBlocked(e.state, nowMs)) out.push(toBlock(e));
+        else if (nowMs >= e.state.blockEndMs) this.unblock(e.policy, e.key);
+      }
     return out.sort((a, b) => a.endMs - b.endMs);
   }
 
   activeCount(nowMs: number): number {
     let n = 0;
-    for (const e of this.blocking.values()) if (isBlocked(e.state, nowMs)) n++;
+    for (const keys of this.blocking.values())
+      for (const e of keys.values()) if (isBlocked(e.state, nowMs)) n++;
     return n;
   }
 
@@ -100,7 +115,7 @@ export class InProcessPenaltyBox implements PenaltyBox {
     const id = policy + PENALTY_KEY_SEPARATOR + key;
     const e = this.records.get(id);
     this.records.delete(id);
-    this.blocking.delete(id);
+    this.unblock(policy, key);
     return e !== undefined && isBlocked(e.state, nowMs);
   }
 
@@ -116,7 +131,7 @@ export class InProcessPenaltyBox implements PenaltyBox {
       const [id, e] = next.value;
       if (nowMs >= forgetAtMs(e.state, e.rule)) {
         this.records.delete(id);
-        this.blocking.delete(id);
+        this.unblock(e.policy, e.key);
         dropped++;
       }
     }

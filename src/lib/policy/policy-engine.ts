@@ -60,6 +60,7 @@ function newEvaluation(): PolicyEvaluation {
     results: [],
     shadowDenied: [],
     held: [],
+    block: undefined,
   };
 }
 
@@ -252,7 +253,9 @@ export class PolicyEngine {
   sweep(nowMs: number, maxSlotsPerPolicy = Infinity): number {
     let dropped = 0;
     for (const p of this.set.policies) dropped += p.limiter?.sweep(nowMs, maxSlotsPerPolicy) ?? 0;
-    dropped += this.localPenalties.sweep(nowMs, maxSlotsPerPolicy);
+    dropped += this.penaltyBox.sweep(nowMs, maxSlotsPerPolicy);
+    if (this.penaltyBox !== this.localPenalties)
+      dropped += this.localPenalties.sweep(nowMs, maxSlotsPerPolicy);
     return dropped + (this.shared?.sweep(nowMs, maxSlotsPerPolicy) ?? 0);
   }
 
