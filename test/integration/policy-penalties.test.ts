@@ -1,12 +1,12 @@
 // Progressive penalties end to end, the same on every entry point: the proxy, Envoy ext_authz, the authz
-// endpoint NGINX calls (AUTHZ_HTTP_PATH) and the library middleware. A client refused twice by the login
+// endpoint (AUTHZ_HTTP_PATH, alone and behind a real NGINX auth_request) and the library middleware. A client refused twice by the login
 // policy is blocked: 403 TEMPORARILY_BLOCKED with Retry-After up to the block's end, on every path,
 // nothing forwarded; the admin API lists the block (viewer), lifts it (operator only, audited), and
 // /metrics counts it. Time is held, so the block's end is exact.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -16,6 +16,9 @@ import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { EnvoyClient, headerMap } from '../helpers/grpc-client.js';
+import { startProcess, waitForHttp } from '../helpers/child-process.js';
+import { requireNginx } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 
 const POLICIES = `
 policies:
@@ -37,7 +40,12 @@ interface Clock {
   now: number;
 }
 
-async function setUp(): Promise<{ edge: EdgeUnderTest; forwarded: () => number; clock: Clock }> {
+async function setUp(): Promise<{
+  edge: EdgeUnderTest;
+  forwarded: () => number;
+  clock: Clock;
+  upstreamUrl: string;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'penalties-'));
   writeFileSync(join(dir, 'policies.yaml'), POLICIES);
   writeFileSync(
@@ -64,7 +72,7 @@ async function setUp(): Promise<{ edge: EdgeUnderTest; forwarded: () => number; 
     () => upstream.close(),
     () => edge.stop(),
   );
-  return { edge, forwarded: () => upstream.requests.length, clock };
+  return { edge, forwarded: () => upstream.requests.length, clock, upstreamUrl: upstream.url };
 }
 
 async function proxyGet(edge: EdgeUnderTest, path: string, client: string) {
@@ -238,6 +246,106 @@ describe('progressive penalties on ext_authz and the authz endpoint', () => {
     expect((await api(edge, `/api/blocks/${block!.id}`, OPERATOR, 'DELETE')).status).toBe(200);
     expect((await ask('/home')).status).toBe(200);
   });
+});
+
+/**
+ * Debian's nginx in front of the edge's authz endpoint (auth_request), configured as docs/policies.md says:
+ * a 403 from the edge is answered 403 with the edge's Retry-After; other refusals are mapped back.
+ */
+async function startNginxAuthz(edge: EdgeUnderTest, upstreamPort: number): Promise<string> {
+  const prefix = mkdtempSync(join(tmpdir(), 'penalties-nginx-'));
+  chmodSync(prefix, 0o755); // workers may run as www-data when the master is root
+  mkdirSync(join(prefix, 'temp'), { mode: 0o777 });
+  chmodSync(join(prefix, 'temp'), 0o777);
+  const port = await freePort();
+  const edgeHost = new URL(edge.proxyUrl).host;
+  const temp = join(prefix, 'temp');
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `worker_processes 1;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${temp}/body; proxy_temp_path ${temp}/proxy; fastcgi_temp_path ${temp}/fastcgi;
+  uwsgi_temp_path ${temp}/uwsgi; scgi_temp_path ${temp}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /_nginx_ready { return 204; }
+    location / {
+      auth_request /_edge_authz;
+      auth_request_set $edge_status $upstream_status;
+      auth_request_set $edge_retry_after $upstream_http_retry_after;
+      error_page 403 = @edge_blocked;
+      error_page 500 = @edge_denied;
+      proxy_pass http://127.0.0.1:${upstreamPort};
+    }
+    location = /_edge_authz {
+      internal;
+      proxy_pass http://${edgeHost}/_edge/authz;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+    location @edge_blocked {
+      add_header Retry-After $edge_retry_after always;
+      return 403 "blocked by the edge\n";
+    }
+    location @edge_denied {
+      add_header Retry-After $edge_retry_after always;
+      if ($edge_status = 429) { return 429 "rate limited by the edge\n"; }
+      return 503;
+    }
+  }
+}
+`,
+  );
+  const errorLog = join(prefix, 'error.log');
+  const proc = startProcess({
+    name: 'nginx',
+    command: requireNginx(),
+    args: [
+      '-p',
+      prefix,
+      '-e',
+      errorLog,
+      '-c',
+      join(prefix, 'nginx.conf'),
+      '-g',
+      `daemon off; pid ${join(prefix, 'nginx.pid')};`,
+    ],
+    afterStop: async () => rmSync(prefix, { recursive: true, force: true }),
+  });
+  stops.push(async () => void (await proc.stop()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/_nginx_ready`, 10_000, { process: proc });
+  return url;
+}
+
+describe('progressive penalties behind NGINX auth_request', () => {
+  it('NGINX refuses a blocked client 403 with the Retry-After the authz endpoint gave', async () => {
+    const { edge, forwarded, upstreamUrl } = await setUp();
+    const upstreamPort = Number(new URL(upstreamUrl).port);
+    const nginx = await startNginxAuthz(edge, upstreamPort);
+    const get = async (path: string) => {
+      const res = await request(`${nginx}${path}`, { headers: { 'x-forwarded-for': '198.51.100.80' } });
+      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+    };
+    expect((await get('/login')).status).toBe(200);
+    expect((await get('/login')).status).toBe(429);
+    expect((await get('/login')).status).toBe(429);
+    const sent = forwarded();
+    const blocked = await get('/home');
+    expect(blocked.status).toBe(403);
+    expect(blocked.headers['retry-after']).toBe('600');
+    expect(blocked.text).toBe('blocked by the edge\n');
+    expect(forwarded()).toBe(sent);
+    // Another client behind the same NGINX is not affected.
+    const other = await request(`${nginx}/home`, { headers: { 'x-forwarded-for': '198.51.100.81' } });
+    await other.body.dump();
+    expect(other.statusCode).toBe(200);
+  }, 30_000);
 });
 
 describe('progressive penalties in the library middleware', () => {
