@@ -1,8 +1,8 @@
 // Progressive penalties end to end, the same on every entry point: the proxy, Envoy ext_authz, the authz
-// endpoint (AUTHZ_HTTP_PATH, alone and behind a real NGINX auth_request) and the library middleware. A client refused twice by the login
-// policy is blocked: 403 TEMPORARILY_BLOCKED with Retry-After up to the block's end, on every path,
-// nothing forwarded; the admin API lists the block (viewer), lifts it (operator only, audited), and
-// /metrics counts it. Time is held, so the block's end is exact.
+// endpoint (AUTHZ_HTTP_PATH, alone and behind a real NGINX auth_request) and the library middleware. A
+// client refused twice by the login policy is blocked: 403 TEMPORARILY_BLOCKED with Retry-After up to the
+// block's end, on every path, nothing forwarded; the admin API lists the block (viewer), lifts it
+// (operator only, audited), and /metrics counts it. Time is held, so the block's end is exact.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
