@@ -119,6 +119,35 @@ describe('penalties shared through Redis', () => {
     }
   });
 
+  it('a replica whose copy is behind learns of a block from its next denial of that identity', async () => {
+    // B never refreshes on its own during the test: only the denial's answer can tell it.
+    const limitsA = new RedisPolicyLimits(await ready(client()), { keyPrefix: 'pen3:' });
+    const limitsB = new RedisPolicyLimits(await ready(client()), {
+      keyPrefix: 'pen3:',
+      penaltyRefreshMs: 600_000,
+    });
+    const a = new PolicyEngine(loadPolicySet(SET), limitsA);
+    const b = new PolicyEngine(loadPolicySet(SET), limitsB);
+    const login = { ip: '198.51.100.21', path: '/login' };
+    try {
+      await limitsB.penalties.refresh(); // B's copy: empty, as of now
+      limitsB.penalties.start();
+      await a.decide(login, Date.now());
+      await a.decide(login, Date.now());
+      await a.decide(login, Date.now());
+      await until('A enforces', () => a.evaluate(login, Date.now()).outcome === 'blocked');
+      expect(b.evaluate({ ...login, path: '/home' }, Date.now()).allowed).toBe(true); // not yet known
+      expect((await b.decide(login, Date.now())).outcome).toBe('rate_limited'); // its denial asks Redis
+      await until(
+        'B enforces',
+        () => b.evaluate({ ...login, path: '/home' }, Date.now()).outcome === 'blocked',
+      );
+    } finally {
+      await limitsA.close();
+      await limitsB.close();
+    }
+  });
+
   it('the Lua script climbs, caps and decays the ladder exactly as the in-process box, on a held clock', async () => {
     const c = await ready(client());
     const rule: PenaltyRule = {

@@ -38,7 +38,7 @@ local function num(x) return string.format('%.17g', x) end
 /**
  * KEYS: state hash, active zset, info hash, version. ARGV: now, after, window, decay, member, reason,
  * durations... Same arithmetic as recordDenial() and levelAt() in penalty.ts.
- * Returns {started (0/1), level, start, end} as number text.
+ * Returns {started (0/1; 2: a block was already on), level, start, end} as number text.
  */
 const OFFEND = `${HEAD}
 local after, window, decay = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -47,7 +47,7 @@ local rungs = #ARGV - 6
 local s = redis.call('HMGET', KEYS[1], 'c', 'ws', 'l', 'bs', 'be')
 local c, ws = tonumber(s[1]) or 0, tonumber(s[2]) or now
 local l, bs, be = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0
-if now >= bs and now < be then return {'0', num(l), num(bs), num(be)} end
+if now >= bs and now < be then return {'2', num(l), num(bs), num(be)} end
 if c == 0 or now >= ws + window then c = 0; ws = now end
 c = c + 1
 local started = 0
@@ -190,10 +190,11 @@ export class RedisPenaltyBox implements PenaltyBox {
       return this.local.offend(policy, rule, key, nowMs);
     }
     const [started, level, start, end] = (reply as string[]).map(Number);
-    if (started !== 1) return undefined;
+    if (started === 0) return undefined;
     const block: PenaltyBlock = { policy, key, level: level!, startMs: start!, endMs: end!, reason };
+    // Already blocked through another replica, before this one's copy caught up: enforce it from now on.
     this.mirror.set(member, block);
-    return block;
+    return started === 1 ? block : undefined;
   }
 
   /** Reads the active set from Redis now (and refreshes the mirror with it). */
