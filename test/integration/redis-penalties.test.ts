@@ -18,6 +18,7 @@ import { RedisPolicyLimits } from '../../src/lib/redis/redis-policy-limits.js';
 import { sleep } from '../helpers/child-process.js';
 import { startEdge } from '../helpers/edge-service.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
+import { freePort } from '../helpers/ports.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 
@@ -145,6 +146,30 @@ describe('penalties shared through Redis', () => {
     } finally {
       await limitsA.close();
       await limitsB.close();
+    }
+  });
+
+  it('counts denials in process while Redis cannot be reached, and still blocks', async () => {
+    const unreachable = new Redis({
+      host: '127.0.0.1',
+      port: await freePort(),
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    unreachable.on('error', () => undefined);
+    const box = new RedisPenaltyBox(unreachable);
+    const rule: PenaltyRule = { after: 2, windowMs: 60_000, durationsMs: [60_000], decayMs: 3_600_000 };
+    const t = Date.now();
+    try {
+      expect(await box.offend('p', rule, 'k', t)).toBeUndefined();
+      expect(await box.offend('p', rule, 'k', t)).toMatchObject({ level: 1, endMs: t + 60_000 });
+      expect(box.blockOf('p', 'k', t + 1)).toMatchObject({ level: 1 });
+      expect((await box.active(t + 1)).map((b) => b.key)).toEqual(['k']);
+      expect(box.activeCount(t + 1)).toBe(1);
+    } finally {
+      box.close();
+      unreachable.disconnect();
     }
   });
 
