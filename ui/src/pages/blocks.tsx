@@ -3,6 +3,7 @@
 // viewers see no button, since the API would refuse them.
 import { useState } from 'react';
 import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { remainingText } from '../logic/block-time.js';
 import { formatTime } from '../logic/format.js';
 import { canEdit, usePoll, useSession } from '../session.js';
 
@@ -16,12 +17,6 @@ export interface PenaltyBlock {
   started_at: string;
   ends_at: string;
   remaining_seconds: number;
-}
-
-function remaining(seconds: number): string {
-  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
-  return `${seconds}s`;
 }
 
 export function BlocksPage() {
@@ -115,7 +110,7 @@ export function BlocksPage() {
                   <td>{formatTime(b.started_at)}</td>
                   <td>
                     {formatTime(b.ends_at)}
-                    <span className="hint sub">in {remaining(b.remaining_seconds)}</span>
+                    <span className="hint sub">in {remainingText(b.remaining_seconds)}</span>
                   </td>
                   {editor && (
                     <td>
