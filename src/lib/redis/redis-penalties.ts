@@ -129,6 +129,12 @@ export class RedisPenaltyBox implements PenaltyBox {
   private version = '';
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private closed = false;
+  /**
+   * Changes this replica made while a re-read was under way: the re-read's answer may predate them, so they
+   * are applied on top of it (a block just started stays enforced, a block just lifted stays lifted).
+   */
+  private during: { started: Map<string, PenaltyBlock>; lifted: Set<string> } | undefined;
   /** Counts denials while Redis is unreachable (this replica alone). */
   private readonly local = new InProcessPenaltyBox();
   private readonly head: string;
@@ -155,7 +161,7 @@ export class RedisPenaltyBox implements PenaltyBox {
   }
 
   blockOf(policy: string, key: string, nowMs: number): PenaltyBlock | undefined {
-    if (this.timer === undefined) this.start();
+    if (this.timer === undefined && !this.closed) this.start();
     const b = this.mirror.size === 0 ? undefined : this.mirror.get(policy + PENALTY_KEY_SEPARATOR + key);
     if (b !== undefined && nowMs >= b.startMs && nowMs < b.endMs) return b;
     return this.local.blockOf(policy, key, nowMs);
@@ -194,6 +200,8 @@ export class RedisPenaltyBox implements PenaltyBox {
     const block: PenaltyBlock = { policy, key, level: level!, startMs: start!, endMs: end!, reason };
     // Already blocked through another replica, before this one's copy caught up: enforce it from now on.
     this.mirror.set(member, block);
+    this.during?.started.set(member, block);
+    this.during?.lifted.delete(member);
     return started === 1 ? block : undefined;
   }
 
@@ -226,6 +234,8 @@ export class RedisPenaltyBox implements PenaltyBox {
     ]);
     const wasLocal = this.local.lift(policy, key, nowMs);
     this.mirror.delete(member);
+    this.during?.started.delete(member);
+    this.during?.lifted.add(member);
     return Number(reply) === 1 || wasLocal;
   }
 
@@ -251,19 +261,23 @@ export class RedisPenaltyBox implements PenaltyBox {
 
   private async reload(nowMs: number): Promise<void> {
     const [active, info, version] = this.shared;
-    const reply = (await listScript.run(this.client(), 3, [
-      active,
-      info,
-      version,
-      this.time(nowMs),
-    ])) as string[];
+    const during = (this.during ??= { started: new Map(), lifted: new Set() });
+    let reply: string[];
+    try {
+      reply = (await listScript.run(this.client(), 3, [active, info, version, this.time(nowMs)])) as string[];
+    } finally {
+      if (this.during === during) this.during = undefined;
+    }
     const mirror = new Map<string, PenaltyBlock>();
     for (let i = 1; i + 1 < reply.length; i += 2) {
       const b = parseInfo(reply[i]!, reply[i + 1]!);
       if (b !== undefined) mirror.set(reply[i]!, b);
     }
+    for (const [m, b] of during.started) mirror.set(m, b);
+    for (const m of during.lifted) mirror.delete(m);
     this.mirror = mirror;
-    this.version = reply[0] ?? '0';
+    // Changes made meanwhile may not be in this answer's version: read the set again on the next tick.
+    this.version = during.started.size + during.lifted.size > 0 ? '' : (reply[0] ?? '0');
   }
 
   private time(nowMs: number): string {
@@ -280,6 +294,7 @@ export class RedisPenaltyBox implements PenaltyBox {
 
   /** Stops polling (the connections belong to whoever made them). */
   close(): void {
+    this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
