@@ -70,8 +70,8 @@ describe('progressive penalties on a held clock', () => {
         ladders.filter((l) => l.length >= 2),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 0, max: 6 }),
-        fc.integer({ min: 0, max: 3599 }),
-        (ladder, reached, cleanPeriods, extraS) => {
+        fc.oneof(fc.constant(0), fc.constant(3_599_999), fc.integer({ min: 0, max: 3_599_999 })), // short of one more period
+        (ladder, reached, cleanPeriods, extraMs) => {
           const decayS = 3600;
           const e = engineWith(1, ladder, decayS);
           let t = T0;
@@ -82,8 +82,9 @@ describe('progressive penalties on a held clock', () => {
             t = end + 1000;
           }
           const level = Math.min(reached, ladder.length);
-          // Clean: nothing refused for `cleanPeriods` whole decay periods (and a bit) after the last block.
-          const at = end + cleanPeriods * decayS * 1000 + extraS * 1000 + 1000;
+          // Clean: nothing refused for `cleanPeriods` whole decay periods (and less than one more) after the
+          // last block; exactly on a period's end counts that period.
+          const at = end + cleanPeriods * decayS * 1000 + extraMs;
           offend(e, 1, at);
           const next = e.evaluate(CLIENT, at).block!;
           const expected = Math.min(Math.max(0, level - cleanPeriods) + 1, ladder.length);
