@@ -13,6 +13,7 @@ import { registerEventStream } from './event-stream.js';
 import { registerInsightRoutes } from './insight-routes.js';
 import { registerModeRoutes } from './mode-routes.js';
 import { registerAgreementRoutes } from './agreement-routes.js';
+import { registerBlockRoutes } from './block-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -156,6 +157,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerConfigRoutes(app, ctx, table);
   registerModeRoutes(app, ctx, table);
   registerAgreementRoutes(app, ctx);
+  registerBlockRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);

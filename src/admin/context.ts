@@ -3,6 +3,7 @@
 
 import type { Settings } from '../settings/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
+import type { PolicyBlocks } from '../decide/policy-blocks.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
@@ -55,6 +56,8 @@ export interface AdminContext {
    * estimate provides it (the slot is typed so that part can fill it without changing the route).
    */
   seriesGrowth?: SeriesGrowthSource | undefined;
+  /** POLICY_FILE's penalty blocks (GET/DELETE /api/blocks); absent: no policy file, so no blocks. */
+  blocks?: PolicyBlocks;
 }
 
 /** New series per second of each tenant over `rangeMs`, highest first (at most `top`). */

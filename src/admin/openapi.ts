@@ -6,6 +6,7 @@ import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
 import { insightPaths, insightSchemas } from './openapi-insight.js';
 import { AGREEMENT_SCHEMAS, agreementPath } from './openapi-agreement.js';
+import { blockPaths, blockSchemas } from './openapi-blocks.js';
 
 type Json = Record<string, unknown>;
 
@@ -100,6 +101,7 @@ export function openApiDocument(version: string): Json {
         Error: obj({ error: str, path: str }, ['error']),
         ...insightSchemas(insight),
         ...AGREEMENT_SCHEMAS,
+        ...blockSchemas,
         Role: { type: 'string', enum: ROLES },
         Window: obj(
           {
@@ -246,6 +248,7 @@ export function openApiDocument(version: string): Json {
     security: [{ bearer: [] }],
     paths: {
       ...insightPaths(insight),
+      ...blockPaths(),
       '/api/health': {
         get: op('Liveness: answers while the process runs.', 'public', obj({ status: str, time: str })),
       },

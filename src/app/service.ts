@@ -324,7 +324,7 @@ export async function startService(
     replicas,
     bursts,
     agreement,
-    ...(policies ? { policies: () => policies.status() } : {}),
+    ...(policies ? { policies: () => policies.status(), blocks: policies.blocks } : {}),
   });
 
   const sweep = setInterval(() => {

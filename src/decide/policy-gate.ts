@@ -12,6 +12,7 @@ import type { HttpRequestFacts, HttpVerdict } from '../lib/http/http-rate-limite
 import { HttpRateLimiter } from '../lib/http/http-rate-limiter.js';
 import type { JwtIdentityOptions } from '../lib/identify/jwt-identity.js';
 import { cidrProblem } from '../lib/policy/ip-match.js';
+import { blockId } from '../lib/policy/penalty.js';
 import type { PolicyEngine, PolicyEvaluation } from '../lib/policy/policy-engine.js';
 import type { RequestContext } from '../lib/policy/request-context.js';
 import { destroySoon } from '../lib/http/socket-close.js';
@@ -20,10 +21,11 @@ import type { EdgeMetrics } from '../observe/metrics.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
+import { PolicyBlocks } from './policy-blocks.js';
 import { PolicyFile } from './policy-file.js';
 import { geoProblem, GeoRequestCounter, openGeoDatabases } from './policy-geo.js';
 
-type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied';
+type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied' | 'blocked';
 type Child = ReturnType<Counter<'policy' | 'decision'>['labels']>;
 
 export interface PolicyGateOptions {
@@ -252,12 +254,16 @@ export class PolicyGate {
     }
     if (verdict.allowed) return ENVOY_OK;
     const blocked = verdict.status === 403;
+    const penalty = verdict.evaluation.block;
     return {
       allowed: false,
       blocked,
-      message: blocked
-        ? 'blocked by the policy block list'
-        : `rate limit "${verdict.evaluation.decision?.policy ?? ''}" exceeded`,
+      message:
+        penalty !== undefined
+          ? `blocked by policy "${penalty.policy}" until ${new Date(penalty.endMs).toISOString()}`
+          : blocked
+            ? 'blocked by the policy block list'
+            : `rate limit "${verdict.evaluation.decision?.policy ?? ''}" exceeded`,
       status: verdict.status,
       headers: headerObject(verdict),
       body: verdict.body ?? '',
@@ -291,6 +297,7 @@ export class PolicyGate {
   private count(e: PolicyEvaluation, ctx: RequestContext): void {
     this.options.geoRequests?.record(this.engine.geoRules, e, ctx);
     if (this.options.decisions === undefined) return;
+    if (e.outcome === 'blocked' && e.block !== undefined) return this.child(e.block.policy).blocked.inc();
     if (e.outcome === 'blocked') return this.child('block_list').denied.inc();
     if (e.outcome === 'allow_listed') return this.child('allow_list').allowed.inc();
     const refusedBy = e.allowed ? undefined : e.decision?.policy;
@@ -315,6 +322,7 @@ export class PolicyGate {
         denied: counter.labels(policy, isList ? 'blocked' : 'denied'),
         shadow_allowed: counter.labels(policy, 'shadow_allowed'),
         shadow_denied: counter.labels(policy, 'shadow_denied'),
+        blocked: counter.labels(policy, 'blocked'),
       };
       this.children.set(policy, c);
     }
@@ -327,6 +335,8 @@ export interface RunningPolicyGate {
   file: PolicyFile;
   /** Re-reads POLICY_FILE and checks the GEOIP_* files now (what SIGHUP does). */
   reload(): Promise<void>;
+  /** The penalty blocks in force, and lifting them (the admin API's /api/blocks). */
+  blocks: PolicyBlocks;
   /** Whether the counters are in Redis, and whether this replica decides on its local share meanwhile. */
   status(): PolicyLimitsStatus;
   stop(): void;
@@ -386,6 +396,9 @@ export async function startPolicyGate(deps: {
     metrics.policyStatus = () => shared.status;
   }
   metrics.policyCount.set(file.status.policies);
+  watchPenalties(engine, log, now, metrics);
+  // Replicas learn of blocks from the first request on (a set without penalties starts it on first use).
+  if (shared !== undefined && engine.policies.some((p) => p.penalty !== undefined)) shared.penalties.start();
   const gate = new PolicyGate({
     engine,
     policy: settings.policy,
@@ -403,6 +416,7 @@ export async function startPolicyGate(deps: {
   return {
     gate,
     file,
+    blocks: new PolicyBlocks(engine, now, (v) => metrics.policyBlockLifts.labels(v.policy).inc()),
     async reload() {
       await Promise.all([file.reload(), geo?.reload()]);
     },
@@ -457,4 +471,22 @@ function sharedPolicyLimits(
       else log.info({ redis: connections.description, policy_fallback: false }, detail);
     },
   });
+}
+
+/** Metrics and a log line for every block a penalty starts; the gauge reads the box at scrape time. */
+function watchPenalties(engine: PolicyEngine, log: Logger, now: () => number, metrics: EdgeMetrics): void {
+  engine.onBlock = (b) => {
+    metrics.policyBlocks.labels(b.policy, String(b.level)).inc();
+    log.warn(
+      // The block's id, not its key: a key may be an API key, and the id finds it in GET /api/blocks.
+      {
+        policy: b.policy,
+        level: b.level,
+        block_id: blockId(b.policy, b.key),
+        until: new Date(b.endMs).toISOString(),
+      },
+      `policy "${b.policy}" blocks an identity for ${Math.round((b.endMs - b.startMs) / 1000)}s (level ${b.level}: ${b.reason})`,
+    );
+  };
+  metrics.policyBlocksNow = () => engine.penalties.activeCount(now());
 }

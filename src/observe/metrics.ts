@@ -329,6 +329,29 @@ export class EdgeMetrics {
       this.policyStoreFallback.set(this.policyStatus?.().fallback ? 1 : 0);
     },
   });
+  /** Set by the policy gate: penalty blocks in force now (docs/policies.md#progressive-penalties). */
+  policyBlocksNow: (() => number) | undefined;
+  readonly policyBlocksActive: Gauge = new Gauge({
+    name: 'rls_policy_blocks_active',
+    help: 'Identities blocked now by a policy penalty (as this replica sees them; with Redis, the fleet).',
+    registers: [this.registry],
+    collect: () => {
+      this.policyBlocksActive.set(this.policyBlocksNow?.() ?? 0);
+    },
+  });
+  /** Labels bounded by the policy file: policy names and ladder levels (at most 10), never from input. */
+  readonly policyBlocks: Counter<'policy' | 'level'> = new Counter({
+    name: 'rls_policy_blocks_total',
+    help: 'Penalty blocks started by this replica, by policy and level (the rung of the ladder).',
+    labelNames: ['policy', 'level'] as const,
+    registers: [this.registry],
+  });
+  readonly policyBlockLifts: Counter<'policy'> = new Counter({
+    name: 'rls_policy_block_lifts_total',
+    help: 'Penalty blocks lifted by an operator through the admin API, by policy.',
+    labelNames: ['policy'] as const,
+    registers: [this.registry],
+  });
 
   /** Country and ASN rules (docs/policies.md#geography-and-asn): labelled only by what the rules name. */
   readonly geoRequests: Counter<'country' | 'decision'> = new Counter({

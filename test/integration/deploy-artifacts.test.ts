@@ -86,7 +86,13 @@ describe('Grafana dashboard (deploy/grafana)', () => {
     const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
     expect(exprs.length).toBeGreaterThan(15);
     expect(metricNames(exprs.join('\n')).filter((n) => !exported.has(n))).toEqual([]);
-    for (const name of ['rls_decisions_total', 'rls_would_deny_total', 'rls_enforcement_mode'])
+    for (const name of [
+      'rls_decisions_total',
+      'rls_would_deny_total',
+      'rls_enforcement_mode',
+      'rls_policy_blocks_active',
+      'rls_policy_blocks_total',
+    ])
       expect(
         exprs.some((e) => e.includes(name)),
         `a panel for ${name}`,

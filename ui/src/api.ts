@@ -222,6 +222,11 @@ export class Api {
     return this.call<T>('POST', path, body);
   }
 
+  /** DELETEs `path`, with an optional JSON body (e.g. a reason, for the audit log). */
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.call<T>('DELETE', path, body);
+  }
+
   /** POSTs text as it is (e.g. YAML for /api/config/import), not as JSON. */
   postText<T>(path: string, text: string, contentType: string): Promise<T> {
     return this.call<T>('POST', path, text, contentType);

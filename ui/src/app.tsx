@@ -4,6 +4,7 @@ import { Api, ApiError, savedToken, saveToken } from './api.js';
 import type { Role } from './api.js';
 import { AgreementPage } from './pages/agreement.js';
 import { AuditPage } from './pages/audit.js';
+import { BlocksPage } from './pages/blocks.js';
 import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
 import { CostPage } from './pages/cost.js';
@@ -27,6 +28,7 @@ const NAV: [string, string][] = [
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
+  ['/blocks', 'Blocks'],
   ['/wiki', 'Wiki'],
 ];
 
@@ -88,6 +90,8 @@ function Page({ path }: { path: string }) {
       return <ConfigPage />;
     case '/audit':
       return <AuditPage />;
+    case '/blocks':
+      return <BlocksPage />;
     case '/wiki':
       return <WikiPage />;
     default:

@@ -3,11 +3,12 @@
 // Short messages that name the limit and its value and say what to do.
 
 import type { RateDecision } from '../engine/rate-decision.js';
+import type { PenaltyBlock } from '../policy/penalty.js';
 import { retryAfterSeconds } from './ratelimit-headers.js';
 
 export interface RateLimitErrorBody {
   error: {
-    code: 'RATE_LIMIT_EXCEEDED' | 'REQUEST_TOO_COSTLY' | 'ACCESS_BLOCKED';
+    code: 'RATE_LIMIT_EXCEEDED' | 'REQUEST_TOO_COSTLY' | 'ACCESS_BLOCKED' | 'TEMPORARILY_BLOCKED';
     message: string;
     details: {
       policy: string;
@@ -64,6 +65,28 @@ export function blockedBody(): RateLimitErrorBody {
       message: 'Access from this client is blocked. Contact the API owner if you think this is a mistake.',
       details: { policy: 'block_list', limit: 0, window_seconds: 0, retry_after_seconds: null },
       recovery_suggestions: ['Contact the API owner'],
+    },
+  };
+}
+
+/** Whole seconds until a penalty block ends (at least 1 while it lasts): Retry-After and the body agree. */
+export function blockRetryAfterSeconds(block: PenaltyBlock, nowMs: number): number {
+  return Math.max(1, Math.ceil((block.endMs - nowMs) / 1000));
+}
+
+/** A penalty block: refused like the block list (403), but it says which policy, why, and until when. */
+export function penaltyBlockedBody(block: PenaltyBlock, nowMs: number): RateLimitErrorBody {
+  const retry = blockRetryAfterSeconds(block, nowMs);
+  return {
+    error: {
+      code: 'TEMPORARILY_BLOCKED',
+      message: `Blocked by policy "${block.policy}" after repeated refusals (${block.reason}, level ${block.level}) until ${new Date(block.endMs).toISOString()}. Retry in ${retry}s.`,
+      details: { policy: block.policy, limit: 0, window_seconds: 0, retry_after_seconds: retry },
+      recovery_suggestions: [
+        `Wait ${retry} seconds before retrying`,
+        'Stay within the rate limit: every further block lasts longer',
+        'Contact the API owner if you think this is a mistake',
+      ],
     },
   };
 }

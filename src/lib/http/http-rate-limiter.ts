@@ -19,7 +19,7 @@ import type { CompiledPolicySet } from '../policy/policy-set.js';
 import type { SharedPolicyLimits } from '../policy/shared-limits.js';
 import { loadPolicySet } from '../policy/policy-set.js';
 import type { RequestContext } from '../policy/request-context.js';
-import { blockedBody, rateLimitedBody } from './error-body.js';
+import { blockRetryAfterSeconds, blockedBody, penaltyBlockedBody, rateLimitedBody } from './error-body.js';
 import type { HeaderStyle } from './ratelimit-headers.js';
 import { rateLimitHeaders, retryAfterSeconds } from './ratelimit-headers.js';
 
@@ -177,6 +177,15 @@ export class HttpRateLimiter {
     for (const r of evaluation.results) if (!r.shadow && r.decision !== undefined) enforced.push(r.decision);
     if (evaluation.decision !== undefined && enforced.length > 0) {
       headers.push(...rateLimitHeaders(enforced, evaluation.decision, nowMs, this.styles));
+    }
+    if (evaluation.outcome === 'blocked' && evaluation.block !== undefined) {
+      // 403 as for the block list (the client is refused for what it did, not for lack of room), with
+      // Retry-After at the block's end so a well-behaved client waits it out instead of digging deeper.
+      const block = evaluation.block;
+      headers.push(['Retry-After', String(blockRetryAfterSeconds(block, nowMs))]);
+      headers.push(['Content-Type', 'application/json']);
+      const body = JSON.stringify(penaltyBlockedBody(block, nowMs));
+      return { allowed: false, status: 403, headers, body, evaluation, context };
     }
     if (evaluation.outcome === 'blocked') {
       headers.push(['Content-Type', 'application/json']);

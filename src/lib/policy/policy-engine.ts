@@ -10,6 +10,9 @@ import type { RateLimiter } from '../engine/rate-limiter.js';
 import type { GeoResolver } from '../geo/geo-resolver.js';
 import type { GeoRules } from './geo-rules.js';
 import { geoListed, locate } from './geo-rules.js';
+import type { PenaltyBlock } from './penalty.js';
+import type { PenaltyBox } from './penalty-box.js';
+import { InProcessPenaltyBox } from './penalty-box.js';
 import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
 import type { SharedDecision, SharedPolicyLimits } from './shared-limits.js';
@@ -38,6 +41,8 @@ export interface PolicyEvaluation {
   shadowDenied: string[];
   /** Units held by concurrency policies: give them back with engine.release() when the request ends. */
   held: HeldUnits[];
+  /** The penalty block that refused the request (outcome `blocked`); undefined for the block list. */
+  block?: PenaltyBlock | undefined;
 }
 
 export interface HeldUnits {
@@ -58,6 +63,7 @@ function newEvaluation(): PolicyEvaluation {
     results: [],
     shadowDenied: [],
     held: [],
+    block: undefined,
   };
 }
 
@@ -86,22 +92,43 @@ function moreRestrictive(a: RateDecision, b: RateDecision): boolean {
 
 export class PolicyEngine {
   private shared: SharedPolicyLimits | undefined;
+  private readonly localPenalties = new InProcessPenaltyBox();
+  private penaltyBox: PenaltyBox;
+  /** The enforced policies with a penalty, by name: the only ones a block is looked up for. */
+  private penalized = new Map<string, CompiledPolicy>();
+  /** Told of every block a penalty starts (metrics, logs); must not throw. */
+  onBlock: ((block: PenaltyBlock) => void) | undefined;
 
   constructor(
     private set: CompiledPolicySet,
     shared?: SharedPolicyLimits,
   ) {
     this.shared = shared;
+    this.penaltyBox = shared?.penalties ?? this.localPenalties;
+    this.indexPenalties();
   }
 
-  /** Replaces the policies (e.g. after a reload); counters start fresh for the new set. */
+  /** Replaces the policies (e.g. after a reload); counters start fresh for the new set. Blocks are kept. */
   replace(set: CompiledPolicySet): void {
     this.set = set;
+    this.indexPenalties();
   }
 
   /** Keeps the counters in a shared store from now on (undefined: back in process). */
   useShared(shared: SharedPolicyLimits | undefined): void {
     this.shared = shared;
+    this.penaltyBox = shared?.penalties ?? this.localPenalties;
+  }
+
+  /** Where blocks are recorded: this process, or the shared store's. */
+  get penalties(): PenaltyBox {
+    return this.penaltyBox;
+  }
+
+  private indexPenalties(): void {
+    const penalized = new Map<string, CompiledPolicy>();
+    for (const p of this.set.policies) if (p.penalty !== undefined) penalized.set(p.name, p);
+    this.penalized = penalized;
   }
 
   private geo: GeoResolver | undefined;
@@ -138,7 +165,10 @@ export class PolicyEngine {
     const evaluation = newEvaluation();
     const applicable = this.applicable(ctx, nowMs, evaluation);
     if (applicable === undefined || applicable.length === 0) return evaluation;
-    return this.evaluateShared(shared, applicable, evaluation).catch(() => this.evaluate(ctx, nowMs));
+    return this.evaluateShared(shared, applicable, evaluation).then(
+      (e) => this.penalise(e, nowMs),
+      () => this.evaluate(ctx, nowMs),
+    );
   }
 
   /**
@@ -198,8 +228,34 @@ export class PolicyEngine {
       evaluation.allowed = false;
       evaluation.outcome = 'rate_limited';
       evaluation.decision = denial;
+      this.penalise(evaluation, nowMs);
     }
     return evaluation;
+  }
+
+  /**
+   * Counts a denial against the identity of every enforced policy with a penalty that refused it. A
+   * shared store answers later: the block it starts refuses the next request, never this one.
+   */
+  private penalise(evaluation: PolicyEvaluation, nowMs: number): PolicyEvaluation {
+    if (evaluation.allowed || this.penalized.size === 0) return evaluation;
+    for (const r of evaluation.results) {
+      if (r.shadow || r.decision?.allowed !== false) continue;
+      const rule = this.penalized.get(r.policy)?.penalty;
+      if (rule === undefined) continue;
+      const started = this.penaltyBox.offend(r.policy, rule, r.key, nowMs);
+      if (started instanceof Promise)
+        started.then(
+          (b) => this.started(b),
+          () => undefined,
+        );
+      else this.started(started);
+    }
+    return evaluation;
+  }
+
+  private started(block: PenaltyBlock | undefined): void {
+    if (block !== undefined) this.onBlock?.(block);
   }
 
   /** Gives back what concurrency policies hold for `evaluation` (call once, when the request ends). */
@@ -215,6 +271,9 @@ export class PolicyEngine {
   sweep(nowMs: number, maxSlotsPerPolicy = Infinity): number {
     let dropped = 0;
     for (const p of this.set.policies) dropped += p.limiter?.sweep(nowMs, maxSlotsPerPolicy) ?? 0;
+    dropped += this.penaltyBox.sweep(nowMs, maxSlotsPerPolicy);
+    if (this.penaltyBox !== this.localPenalties)
+      dropped += this.localPenalties.sweep(nowMs, maxSlotsPerPolicy);
     return dropped + (this.shared?.sweep(nowMs, maxSlotsPerPolicy) ?? 0);
   }
 
@@ -237,6 +296,20 @@ export class PolicyEngine {
     if (listed(allow, ctx) || geoListed(geo?.allow, ctx)) {
       evaluation.outcome = 'allow_listed';
       return undefined;
+    }
+    if (this.penalized.size > 0) {
+      // A block covers every request of the identity, not only those the policy matches: it is the
+      // identity that was refused again and again. Its buckets are not touched meanwhile.
+      for (const p of this.penalized.values()) {
+        const key = p.keyOf(ctx);
+        const block = key === undefined ? undefined : this.penaltyBox.blockOf(p.name, key, nowMs);
+        if (block !== undefined) {
+          evaluation.allowed = false;
+          evaluation.outcome = 'blocked';
+          evaluation.block = block;
+          return undefined;
+        }
+      }
     }
     const applicable: Applicable[] = [];
     let overridden: Set<string> | undefined;

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { asnListSchema, countryListSchema } from '../geo/geo-codes.js';
+import { penaltySchema } from './penalty.js';
 
 const stringList = z.array(z.string().min(1));
 const stringOrList = z.union([z.string(), z.array(z.string())]);
@@ -73,6 +74,8 @@ export const policySchema = z
     tier: z.string().optional(),
     /** Units one request costs (default 1). */
     cost: z.number().nonnegative().optional(),
+    /** Progressive penalty: block an identity this policy keeps refusing (penalty.ts). */
+    penalty: penaltySchema.optional(),
   })
   .strict();
 

@@ -10,6 +10,8 @@ import type { GeoRules } from './geo-rules.js';
 import { compileGeoRules } from './geo-rules.js';
 import { cidrProblem, IpMatcher } from './ip-match.js';
 import { keyTemplateProblem } from './key-template.js';
+import type { PenaltyRule } from './penalty.js';
+import { compilePenalty } from './penalty.js';
 import { compileKey, compileMatch } from './policy-match.js';
 import type { Level, PolicyInput, PolicySetInput, Scope } from './policy-schema.js';
 import { policySetSchema } from './policy-schema.js';
@@ -33,6 +35,8 @@ export class PolicySetError extends Error {
 
 export interface CompiledPolicy {
   readonly name: string;
+  /** What the policy counts by (its key's kind): shown with the blocks its penalty sets. */
+  readonly scope: Scope;
   readonly level: Level;
   readonly priority: number;
   readonly shadow: boolean;
@@ -49,6 +53,8 @@ export interface CompiledPolicy {
   readonly matches: (ctx: RequestContext) => boolean;
   /** The counter key for a request, or undefined when the request lacks what the scope needs. */
   readonly keyOf: (ctx: RequestContext) => string | undefined;
+  /** Blocks an identity this policy keeps refusing; undefined without `penalty` (or when disabled or shadow). */
+  readonly penalty: PenaltyRule | undefined;
 }
 
 export interface IdentityLists {
@@ -243,6 +249,12 @@ function compilePolicy(
   if (limiter?.algorithm.name === 'sliding_window_log' && !Number.isInteger(cost)) {
     issues.push({ path: `${at}.cost`, message: `sliding_window_log counts whole requests; got ${cost}` });
   }
+  const penalty = p.penalty === undefined ? undefined : compilePenalty(p.penalty, `${at}.penalty`, issues);
+  if (p.penalty !== undefined && p.limit === 'unlimited')
+    issues.push({
+      path: `${at}.penalty`,
+      message: 'an unlimited policy never refuses, so it cannot penalise',
+    });
   if (issues.length > before) return undefined;
 
   const level: Level =
@@ -250,6 +262,7 @@ function compilePolicy(
     (match.path !== undefined ? 'endpoint' : match.users ? 'user' : match.tenants ? 'tenant' : 'global');
   return {
     name: p.name,
+    scope,
     level,
     priority: p.priority ?? DEFAULT_PRIORITY[level],
     shadow: p.shadow ?? false,
@@ -262,6 +275,8 @@ function compilePolicy(
     overrides: new Set([...ancestors, ...(p.overrides ?? [])]),
     matches: p.enabled === false ? () => false : compileMatch(match),
     keyOf: compileKey(scope, match.key),
+    // A shadow policy never refuses, so it never blocks either; a disabled one applies to nothing.
+    penalty: p.enabled === false || p.shadow === true || limiter === undefined ? undefined : penalty,
   };
 }
 

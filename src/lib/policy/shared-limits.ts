@@ -4,6 +4,7 @@
 
 import type { RateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
+import type { PenaltyBox } from './penalty-box.js';
 import type { CompiledPolicy } from './policy-set.js';
 
 /** A shared decision; `lease` names units a concurrency policy holds until released. */
@@ -22,4 +23,6 @@ export interface SharedPolicyLimits {
   local(policy: CompiledPolicy): RateLimiter | undefined;
   /** Forgets fresh keys of the local limiters; returns how many were dropped. */
   sweep(nowMs: number, maxSlots: number): number;
+  /** Penalty records in the same store, so every replica enforces the same blocks (absent: in process). */
+  readonly penalties?: PenaltyBox;
 }

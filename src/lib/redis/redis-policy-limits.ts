@@ -10,6 +10,7 @@ import { RateLimiter } from '../engine/rate-limiter.js';
 import type { CompiledPolicy } from '../policy/policy-set.js';
 import type { SharedDecision, SharedPolicyLimits } from '../policy/shared-limits.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { RedisPenaltyBox } from './redis-penalties.js';
 import type { BreakerState } from './circuit-breaker.js';
 import type { RedisClient, RedisConnections } from './redis-connections.js';
 import { SharedRateLimiter, algorithmScriptReloads } from './shared-rate-limiter.js';
@@ -27,6 +28,8 @@ export interface RedisPolicyLimitsOptions {
   now?: () => number;
   /** Told when decisions move to the local share (true) and back to Redis (false). */
   onModeChange?: (inFallback: boolean, detail: string) => void;
+  /** How often each replica re-reads the active penalty blocks when they changed (default 1000 ms). */
+  penaltyRefreshMs?: number;
 }
 
 /** What /api/system/status and /metrics show of the policy limits. */
@@ -112,6 +115,7 @@ export class RedisPolicyLimits implements SharedPolicyLimits {
   private readonly cooldownMs: number;
   private readonly replicas: () => number;
   private readonly now: () => number;
+  private penaltyBox: RedisPenaltyBox | undefined;
 
   /**
    * `redis`: the service's pool (closed by close()), or an ioredis client or Cluster of your own (left
@@ -143,6 +147,15 @@ export class RedisPolicyLimits implements SharedPolicyLimits {
 
   get active(): boolean {
     return this.breaker.state === 'closed';
+  }
+
+  /** Penalty records in the same Redis, under the same key prefix (made on first use). */
+  get penalties(): RedisPenaltyBox {
+    this.penaltyBox ??= new RedisPenaltyBox(this.redis, {
+      keyPrefix: this.keyPrefix,
+      ...(this.options.penaltyRefreshMs !== undefined ? { refreshMs: this.options.penaltyRefreshMs } : {}),
+    });
+    return this.penaltyBox;
   }
 
   check(policy: CompiledPolicy, key: string, cost: number): Promise<SharedDecision> {
@@ -209,6 +222,7 @@ export class RedisPolicyLimits implements SharedPolicyLimits {
   async close(): Promise<void> {
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.probeTimer = undefined;
+    this.penaltyBox?.close();
     if (this.limiters.size > 0) await new Promise((resolve) => setImmediate(resolve)); // let a batch go out
     if (isPool(this.redis)) await this.redis.close();
   }
