@@ -184,11 +184,12 @@ export function parseCidr(text: string): Cidr | string {
   return { family, words: family === 4 ? words.subarray(0, 1) : words, bits };
 }
 
-/** The canonical text of a range: "192.0.2.0/24", "2001:db8::/32"; a single address keeps its /32 or /128. */
+/** The canonical text of a range: "192.0.2.0/24", "2001:db8::/32"; a single address has no prefix. */
 export function formatCidr(cidr: Cidr): string {
   if (cidr.family === 4) {
     const w = cidr.words[0]!;
-    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}/${cidr.bits}`;
+    const address = `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+    return cidr.bits === 32 ? address : `${address}/${cidr.bits}`;
   }
   const g: number[] = [];
   for (let w = 0; w < 4; w++) g.push(cidr.words[w]! >>> 16, cidr.words[w]! & 0xffff);
@@ -214,5 +215,5 @@ export function formatCidr(cidr: Cidr): string {
       .map((x) => x.toString(16))
       .join(':');
   const text = best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
-  return `${text}/${cidr.bits}`;
+  return cidr.bits === 128 ? text : `${text}/${cidr.bits}`;
 }

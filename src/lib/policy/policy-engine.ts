@@ -7,7 +7,9 @@
 import type { RateDecision } from '../engine/rate-decision.js';
 import { emptyRateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
-import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
+import { ALLOW_EFFECT, BLOCK_EFFECT } from '../lists/list-index.js';
+import { ListStore } from '../lists/list-store.js';
+import type { CompiledPolicy, CompiledPolicySet } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
 import type { SharedDecision, SharedPolicyLimits } from './shared-limits.js';
 
@@ -65,16 +67,6 @@ interface Applicable {
   cost: number;
 }
 
-function listed(lists: IdentityLists | undefined, ctx: RequestContext): boolean {
-  if (lists === undefined) return false;
-  return (
-    lists.ips.has(ctx.ip) ||
-    (ctx.user !== undefined && lists.users.has(ctx.user)) ||
-    (ctx.apiKey !== undefined && lists.apiKeys.has(ctx.apiKey)) ||
-    (ctx.tenant !== undefined && lists.tenants.has(ctx.tenant))
-  );
-}
-
 /** True when `a` is more restrictive than `b` (both denials, or both allowed). */
 function moreRestrictive(a: RateDecision, b: RateDecision): boolean {
   if (!a.allowed) return a.retryAfterMs > b.retryAfterMs;
@@ -83,17 +75,21 @@ function moreRestrictive(a: RateDecision, b: RateDecision): boolean {
 
 export class PolicyEngine {
   private shared: SharedPolicyLimits | undefined;
+  /** The allow, block and class lists in force: file reloads and runtime changes go through it. */
+  readonly lists: ListStore;
 
   constructor(
     private set: CompiledPolicySet,
     shared?: SharedPolicyLimits,
   ) {
     this.shared = shared;
+    this.lists = new ListStore(set.lists);
   }
 
   /** Replaces the policies (e.g. after a reload); counters start fresh for the new set. */
   replace(set: CompiledPolicySet): void {
     this.set = set;
+    this.lists.define(set.lists);
   }
 
   /** Keeps the counters in a shared store from now on (undefined: back in process). */
@@ -209,13 +205,15 @@ export class PolicyEngine {
     nowMs: number,
     evaluation: PolicyEvaluation,
   ): Applicable[] | undefined {
-    const { allow, block, policies } = this.set;
-    if (listed(block, ctx)) {
+    const { policies } = this.set;
+    // One walk of the lists gives the block and allow verdicts and the reputation classes together.
+    const effects = this.lists.index.effects(ctx);
+    if ((effects & BLOCK_EFFECT) !== 0) {
       evaluation.allowed = false;
       evaluation.outcome = 'blocked';
       return undefined;
     }
-    if (listed(allow, ctx)) {
+    if ((effects & ALLOW_EFFECT) !== 0) {
       evaluation.outcome = 'allow_listed';
       return undefined;
     }
@@ -224,6 +222,7 @@ export class PolicyEngine {
     for (const policy of policies) {
       if (nowMs < policy.fromMs || nowMs >= policy.untilMs) continue;
       if (policy.tier !== undefined && policy.tier !== ctx.tier) continue;
+      if (policy.classMask !== 0 && (effects & policy.classMask) === 0) continue;
       if (!policy.matches(ctx)) continue;
       const key = policy.keyOf(ctx);
       if (key === undefined) continue;

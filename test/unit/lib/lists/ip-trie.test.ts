@@ -21,8 +21,7 @@ function mask(family: 4 | 6, bits: number): bigint {
 function text(family: 4 | 6, n: bigint, bits?: number): string {
   const words: number[] = [];
   for (let i = family === 4 ? 0 : 3; i >= 0; i--) words.push(Number((n >> BigInt(32 * i)) & 0xffffffffn));
-  const c = formatCidr({ family, words: Uint32Array.from(words), bits: family === 4 ? 32 : 128 });
-  const address = c.slice(0, c.indexOf('/'));
+  const address = formatCidr({ family, words: Uint32Array.from(words), bits: family === 4 ? 32 : 128 });
   return bits === undefined ? address : `${address}/${bits}`;
 }
 
