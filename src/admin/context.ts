@@ -14,6 +14,7 @@ import type { AccessControl } from './access.js';
 import type { AuditLog } from '../observe/audit/audit-log.js';
 import type { ReplicaDirectory } from './replica-directory.js';
 import type { UpstreamHealthProbe } from './upstream-health.js';
+import type { ListsAdmin } from './list-routes.js';
 
 export interface AdminContext {
   settings: Settings;
@@ -44,4 +45,6 @@ export interface AdminContext {
   replicas?: ReplicaDirectory;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
+  /** The policy set's named lists (read, runtime changes); absent: no policy file. */
+  lists?: ListsAdmin;
 }

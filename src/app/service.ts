@@ -290,6 +290,16 @@ export async function startService(
     upstreamHealth,
     replicas,
     ...(policies ? { policies: () => policies.status() } : {}),
+    ...(policies
+      ? {
+          lists: {
+            store: policies.gate.engine.lists,
+            fileStatus: () => policies.listFiles.status(),
+            changed: (list: string, operation: 'add' | 'remove') =>
+              metrics.listChanges.labels(list, operation).inc(),
+          },
+        }
+      : {}),
   });
 
   const sweep = setInterval(() => {

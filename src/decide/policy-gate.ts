@@ -20,6 +20,7 @@ import type { EdgeMetrics } from '../observe/metrics.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
+import { ListFiles } from './list-files.js';
 import { PolicyFile } from './policy-file.js';
 
 type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied';
@@ -318,6 +319,8 @@ export class PolicyGate {
 export interface RunningPolicyGate {
   gate: PolicyGate;
   file: PolicyFile;
+  /** The list files of the policy set in force, each watched on its own. */
+  listFiles: ListFiles;
   /** Re-reads POLICY_FILE now (what SIGHUP does). */
   reload(): Promise<void>;
   /** Whether the counters are in Redis, and whether this replica decides on its local share meanwhile. */
@@ -339,12 +342,16 @@ export async function startPolicyGate(deps: {
 }): Promise<RunningPolicyGate | undefined> {
   const { settings, log, now, metrics } = deps;
   if (settings.policy.file === '') return undefined;
+  // Built once the first set is loaded; a later reload re-matches its watchers to the new set's lists.
+  const watching: { lists?: ListFiles } = {};
   const file = new PolicyFile(
     settings.policy.file,
     (result, detail) => {
       if (result === 'unchanged') return;
       metrics.policyReloads.labels(result).inc();
       if (result === 'applied') {
+        // The new set may name other list files: watch exactly those.
+        watching.lists?.sync();
         metrics.policyCount.set(file.status.policies);
         log.info({ policy_file: settings.policy.file }, `policy file applied: ${detail}`);
       } else {
@@ -357,6 +364,15 @@ export async function startPolicyGate(deps: {
     now,
   );
   const engine = await file.loadInitial();
+  const lists = new ListFiles(engine.lists, {
+    intervalMs: settings.policy.reloadMs,
+    log,
+    now,
+    onResult: (list, result) => metrics.listReloads.labels(list, result).inc(),
+  });
+  watching.lists = lists;
+  lists.sync();
+  metrics.listInfos = () => engine.lists.infos();
   const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
   if (shared !== undefined) {
     engine.useShared(shared);
@@ -379,12 +395,15 @@ export async function startPolicyGate(deps: {
   return {
     gate,
     file,
+    listFiles: lists,
     async reload() {
       await file.reload();
+      await lists.reload();
     },
     status: () => shared?.status ?? { shared: false, fallback: false, breaker: 'closed', scriptReloads: 0 },
     stop() {
       file.stop();
+      lists.stop();
       void shared?.close();
     },
   };
