@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { listPaths } from './openapi-lists.js';
 
 type Json = Record<string, unknown>;
 
@@ -640,6 +641,7 @@ export function openApiDocument(version: string): Json {
           },
         },
       },
+      ...listPaths({ op, obj, query }),
       '/api/audit': {
         get: op(
           'Changes made through this API, newest first.',
