@@ -23,6 +23,12 @@ export type { PolicyLimitsStatus, RedisPolicyLimitsOptions } from './lib/redis/r
 export { RedisPolicyLimits } from './lib/redis/redis-policy-limits.js';
 export type { RequestContext } from './lib/policy/request-context.js';
 export { IpMatcher, cidrProblem, clientIpKey, normalizeIp } from './lib/policy/ip-match.js';
+export { IpTrie } from './lib/lists/ip-trie.js';
+export { LIST_KINDS, ListFileError, canonicalEntry, parseListText } from './lib/lists/list-format.js';
+export type { ListKind } from './lib/lists/list-format.js';
+export type { ListDefinition, ListReadOptions } from './lib/lists/list-definitions.js';
+export { ListChangeError, ListStore } from './lib/lists/list-store.js';
+export type { ListInfo } from './lib/lists/list-store.js';
 export type { ClientIp, ClientIpOptions } from './lib/identify/client-ip.js';
 export { ClientIpResolver } from './lib/identify/client-ip.js';
 export type { JwtIdentityOptions, JwtUser } from './lib/identify/jwt-identity.js';
