@@ -47,8 +47,8 @@ export class ListIndex {
   private readonly tenants = new Map<string, number>();
   private readonly agents = new Map<string, number>();
   private readonly agentPatterns: AgentPattern[] = [];
-  /** The OR of every effect any entry can give: a request cannot get a bit outside it. */
-  readonly anyEffect: number;
+  /** The OR of every effect any entry can give (or once gave): a request cannot get a bit outside it. */
+  private anyEffect: number;
 
   constructor(lists: readonly ListContent[]) {
     let any = 0;
@@ -78,6 +78,22 @@ export class ListIndex {
     }
     this.ips.trim();
     this.anyEffect = any;
+  }
+
+  /**
+   * Sets what one entry of `kind` does now (0: on no list), in place: the ListStore's small changes. Not for
+   * user agents, whose exact entries share case-folded keys across lists (the store rebuilds for those).
+   */
+  setEffect(kind: Exclude<ListKind, 'user_agent'>, entry: string, effect: number): void {
+    this.anyEffect |= effect;
+    if (kind === 'ip') {
+      if (effect === 0) this.ips.delete(entry);
+      else this.ips.set(entry, effect);
+      return;
+    }
+    const map = kind === 'user' ? this.users : kind === 'api_key' ? this.apiKeys : this.tenants;
+    if (effect === 0) map.delete(entry);
+    else map.set(entry, effect);
   }
 
   /** The OR of the effects of every list `ctx` is on (0: on none). Allocates nothing. */

@@ -105,11 +105,14 @@ export class ListStore {
     if (s === undefined) return false;
     const base = baseOf(entries, s.def.inline);
     if (sameEntries(s.base, base)) return false;
+    const touched: string[] = [];
+    for (const e of s.base) if (!base.has(e)) touched.push(e);
+    for (const e of base) if (!s.base.has(e)) touched.push(e);
     s.fileEntries = entries;
     s.base = base;
     normalize(s);
     s.version++;
-    this.rebuild();
+    this.update(s, touched);
     return true;
   }
 
@@ -204,17 +207,42 @@ export class ListStore {
   private changed(s: ListState, changed: string[]): { changed: string[]; version: number } {
     if (changed.length > 0) {
       s.version++;
-      this.rebuild();
+      this.update(s, changed);
     }
     return { changed, version: s.version };
   }
 
-  private rebuild(): void {
-    for (const s of this.states.values()) {
-      let size = s.added.size;
-      for (const e of s.base) if (!s.removed.has(e)) size++;
-      s.size = size;
+  /**
+   * After entries of `s` changed: sets each touched entry's effect in the index in place (a decision runs
+   * wholly before or after this synchronous call), so a small change to a large list costs what it touches.
+   * A change to most of the entries, or to user agents (exact ones share case-folded keys across lists,
+   * patterns are a list), rebuilds the whole index instead; a rebuild also drops the trie's emptied nodes.
+   */
+  private update(s: ListState, touched: readonly string[]): void {
+    const kind = s.def.kind;
+    if (kind === 'user_agent' || touched.length * 2 > this.entryCount()) return this.rebuild();
+    for (const e of touched) this.current.setEffect(kind, e, this.effectOf(kind, e));
+    s.size = sizeOf(s);
+  }
+
+  /** The OR of the effects of every list of `kind` that has `entry` in force. */
+  private effectOf(kind: ListKind, entry: string): number {
+    let effect = 0;
+    for (const t of this.states.values()) {
+      if (t.def.kind !== kind) continue;
+      if (t.added.has(entry) || (t.base.has(entry) && !t.removed.has(entry))) effect |= t.def.effect;
     }
+    return effect;
+  }
+
+  private entryCount(): number {
+    let n = 0;
+    for (const t of this.states.values()) n += t.size;
+    return n;
+  }
+
+  private rebuild(): void {
+    for (const s of this.states.values()) s.size = sizeOf(s);
     this.current = new ListIndex(
       [...this.states.values()].map((s) => ({
         kind: s.def.kind,
@@ -223,6 +251,12 @@ export class ListStore {
       })),
     );
   }
+}
+
+function sizeOf(s: ListState): number {
+  let size = s.added.size;
+  for (const e of s.base) if (!s.removed.has(e)) size++;
+  return size;
 }
 
 function sameEntries(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
