@@ -128,7 +128,7 @@ export class ListStore {
         changed.push(e);
       }
     }
-    return this.changed(s, changed);
+    return this.changed(s, changed, 1);
   }
 
   /** Removes entries at runtime (from the file's and policy set's too); returns those that were in force. */
@@ -143,7 +143,7 @@ export class ListStore {
         changed.push(e);
       }
     }
-    return this.changed(s, changed);
+    return this.changed(s, changed, -1);
   }
 
   has(name: string): boolean {
@@ -204,10 +204,10 @@ export class ListStore {
     return out;
   }
 
-  private changed(s: ListState, changed: string[]): { changed: string[]; version: number } {
+  private changed(s: ListState, changed: string[], sign: 1 | -1): { changed: string[]; version: number } {
     if (changed.length > 0) {
       s.version++;
-      this.update(s, changed);
+      this.update(s, changed, sign * changed.length);
     }
     return { changed, version: s.version };
   }
@@ -218,11 +218,12 @@ export class ListStore {
    * A change to most of the entries, or to user agents (exact ones share case-folded keys across lists,
    * patterns are a list), rebuilds the whole index instead; a rebuild also drops the trie's emptied nodes.
    */
-  private update(s: ListState, touched: readonly string[]): void {
+  private update(s: ListState, touched: readonly string[], sizeChange?: number): void {
     const kind = s.def.kind;
     if (kind === 'user_agent' || touched.length * 2 > this.entryCount()) return this.rebuild();
     for (const e of touched) this.current.setEffect(kind, e, this.effectOf(kind, e));
-    s.size = sizeOf(s);
+    // A runtime change knows how many entries it changed; a file reload counts again.
+    s.size = sizeChange === undefined ? sizeOf(s) : s.size + sizeChange;
   }
 
   /** The OR of the effects of every list of `kind` that has `entry` in force. */

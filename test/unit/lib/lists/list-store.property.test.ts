@@ -95,7 +95,10 @@ describe('ListStore', () => {
             const mj = model[j]!;
             return [...mj.file].filter((e) => !mj.removed.has(e)).concat([...mj.added]);
           };
-          LISTS.forEach((l, j) => expect(new Set(store.entries(l.name))).toEqual(new Set(inForce(j))));
+          LISTS.forEach((l, j) => {
+            expect(new Set(store.entries(l.name))).toEqual(new Set(inForce(j)));
+            expect(store.info(l.name)!.size).toBe(inForce(j).length);
+          });
           for (const ip of PROBES) {
             let expected = 0;
             LISTS.forEach((l, j) => {
