@@ -20,6 +20,8 @@ export interface ListsAdmin {
   }[];
   /** After each runtime change that changed entries. */
   changed?: (list: string, operation: 'add' | 'remove', count: number) => void;
+  /** Saves the runtime changes (STATE_DIR); resolves once they are on disk. Absent: kept in memory only. */
+  persist?: () => Promise<void>;
 }
 
 /** Most entries one request may add or remove. */
@@ -129,6 +131,16 @@ export function registerListRoutes(app: FastifyInstance, ctx: AdminContext): voi
       });
       if (result.changed.length > 0) {
         lists.changed?.(name, operation, result.changed.length);
+        try {
+          await lists.persist?.();
+        } catch (err) {
+          ctx.log.error({ list: name, err: (err as Error).message }, 'list change not saved');
+          return sendError(
+            reply,
+            500,
+            `list ${name} version ${result.version} is in force but could not be saved to STATE_DIR, so a restart would lose it: ${(err as Error).message}`,
+          );
+        }
         ctx.log.warn(
           {
             actor: entry.actor,

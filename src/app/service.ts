@@ -297,6 +297,7 @@ export async function startService(
             fileStatus: () => policies.listFiles.status(),
             changed: (list: string, operation: 'add' | 'remove') =>
               metrics.listChanges.labels(list, operation).inc(),
+            ...(policies.listState ? { persist: () => policies.listState!.save() } : {}),
           },
         }
       : {}),

@@ -20,7 +20,9 @@ import type { EdgeMetrics } from '../observe/metrics.js';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
+import { join } from 'node:path';
 import { ListFiles } from './list-files.js';
+import { ListStateFile } from './list-state.js';
 import { PolicyFile } from './policy-file.js';
 
 type PolicyDecisionLabel = 'allowed' | 'denied' | 'shadow_allowed' | 'shadow_denied';
@@ -321,6 +323,8 @@ export interface RunningPolicyGate {
   file: PolicyFile;
   /** The list files of the policy set in force, each watched on its own. */
   listFiles: ListFiles;
+  /** STATE_DIR/lists.json, where runtime list changes are kept; undefined without STATE_DIR. */
+  listState: ListStateFile | undefined;
   /** Re-reads POLICY_FILE now (what SIGHUP does). */
   reload(): Promise<void>;
   /** Whether the counters are in Redis, and whether this replica decides on its local share meanwhile. */
@@ -372,6 +376,16 @@ export async function startPolicyGate(deps: {
   });
   watching.lists = lists;
   lists.sync();
+  const listState =
+    settings.stateDir === ''
+      ? undefined
+      : new ListStateFile(join(settings.stateDir, 'lists.json'), engine.lists, log);
+  const restored = (await listState?.restore()) ?? 0;
+  if (restored > 0)
+    log.info(
+      { state_dir: settings.stateDir },
+      `runtime changes of ${restored} lists restored from ${settings.stateDir}`,
+    );
   metrics.listInfos = () => engine.lists.infos();
   const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
   if (shared !== undefined) {
@@ -396,6 +410,7 @@ export async function startPolicyGate(deps: {
     gate,
     file,
     listFiles: lists,
+    listState,
     async reload() {
       await file.reload();
       await lists.reload();

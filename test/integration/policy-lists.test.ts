@@ -239,3 +239,38 @@ describe('runtime list changes through the admin API', () => {
     expect(await metricsText(edge)).toContain('rls_list_changes_total{list="bad-nets",operation="add"} 1');
   });
 });
+
+describe('runtime list changes with STATE_DIR', () => {
+  it('come back after a restart; a saved entry of a list that is gone is skipped', async () => {
+    const files = listDir();
+    const stateDir = mkdtempSync(join(tmpdir(), 'policy-lists-state-'));
+    const upstream = await startRecordingUpstream();
+    stops.push(() => upstream.close());
+    const env = {
+      POLICY_FILE: join(files.dir, 'policies.yaml'),
+      TRUSTED_PROXIES: '127.0.0.1',
+      STATE_DIR: stateDir,
+    };
+    const first = await startEdge(upstream.url, env);
+    await admin(first, 'POST', '/api/lists/bad-nets/entries', { entries: ['192.0.2.44'] });
+    await admin(first, 'DELETE', '/api/lists/bad-nets/entries', { entries: ['203.0.113.0/24'] });
+    await admin(first, 'POST', '/api/lists/tor-exits/entries', { entries: ['192.0.2.99'] });
+    await first.stop();
+
+    // The second start no longer has the tor list: its saved entry is skipped, the others come back.
+    files.write(
+      'policies.yaml',
+      POLICIES.replace('  - { name: tor-exits, kind: ip, class: tor, file: tor.txt }\n', '').replace(
+        'class: [tor]',
+        'path: /never',
+      ),
+    );
+    const second = await startEdge(upstream.url, { ...env, LOG_LEVEL: 'info' });
+    stops.push(() => second.stop());
+    expect((await viaProxy(second, CLEAN)).status).toBe(403);
+    expect((await viaProxy(second, BLOCKED)).status).toBe(200);
+    const info = (await admin(second, 'GET', '/api/lists/bad-nets')).json;
+    expect(info).toMatchObject({ size: 2, added: 1, removed: 1 });
+    expect(second.logs()).toContain('runtime changes of list tor-exits not restored');
+  });
+});

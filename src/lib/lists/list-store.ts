@@ -177,6 +177,15 @@ export class ListStore {
     return s === undefined ? undefined : [...effective(s)];
   }
 
+  /** The runtime changes of every list that has some: what a restart must apply again to be where it was. */
+  overlays(): { name: string; kind: ListKind; added: string[]; removed: string[] }[] {
+    const out: { name: string; kind: ListKind; added: string[]; removed: string[] }[] = [];
+    for (const [name, st] of this.states)
+      if (st.added.size > 0 || st.removed.size > 0)
+        out.push({ name, kind: st.def.kind, added: [...st.added], removed: [...st.removed] });
+    return out;
+  }
+
   /** Lists read from files, for the watcher: name, kind and file. */
   files(): { name: string; kind: ListKind; file: string }[] {
     const out: { name: string; kind: ListKind; file: string }[] = [];
