@@ -87,6 +87,8 @@ export class ListFiles {
       },
       {
         label: 'list file',
+        // List files can be megabytes: a poll reads one only when its inode, size or modification time moved.
+        statFirst: true,
         isRefusal: (err) => err instanceof ListFileError || err instanceof ConfigError,
         onResult: (result, detail, _checksum, repeated) => {
           if (result === 'applied') {
