@@ -1,7 +1,8 @@
 // Every named list of a policy set folded into one immutable lookup structure: one prefix trie for all the
 // address lists, one map per identity kind, and the user-agent entries. What a list does (block, allow,
 // put into a class) is a bit of an "effect" mask; a request's mask is the OR over every list it is on, so
-// one trie walk and three map lookups answer for any number of lists. Rebuilt whole on a change and swapped.
+// one trie walk and three map lookups answer for any number of lists. Built whole by the ListStore, which
+// sets single entries in place for small changes (setEffect).
 
 import { headerValue } from '../policy/key-template.js';
 import type { RequestContext } from '../policy/request-context.js';

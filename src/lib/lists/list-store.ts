@@ -1,8 +1,9 @@
 // The lists in force and what changed them: each list's entries are its file's (reloaded on change) and
 // the policy set's inline ones, plus the entries added and minus those removed at runtime (the admin API).
-// Every change bumps the list's version and builds a new ListIndex, swapped in one assignment, so a
-// decision sees a list wholly before or wholly after a change. Survives a policy reload: a list still
-// defined with the same kind keeps its runtime changes.
+// Every change bumps the list's version and updates the ListIndex synchronously (in place for a small
+// change, a new index swapped in one assignment for a large one), so a decision sees a list wholly before or
+// wholly after a change. Survives a policy reload: a list still defined with the same kind keeps its runtime
+// changes.
 
 import type { ListDefinition } from './list-definitions.js';
 import type { ListKind } from './list-format.js';
