@@ -1,4 +1,4 @@
-// Every named list of a policy set folded into one immutable lookup structure: one prefix trie for all the
+// Every named list of a policy set folded into one lookup structure: one prefix trie for all the
 // address lists, one map per identity kind, and the user-agent entries. What a list does (block, allow,
 // put into a class) is a bit of an "effect" mask; a request's mask is the OR over every list it is on, so
 // one trie walk and three map lookups answer for any number of lists. Built whole by the ListStore, which
