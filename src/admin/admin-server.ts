@@ -14,6 +14,7 @@ import { registerInsightRoutes } from './insight-routes.js';
 import { registerModeRoutes } from './mode-routes.js';
 import { registerAgreementRoutes } from './agreement-routes.js';
 import { registerBlockRoutes } from './block-routes.js';
+import { registerListRoutes } from './list-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -158,6 +159,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerModeRoutes(app, ctx, table);
   registerAgreementRoutes(app, ctx);
   registerBlockRoutes(app, ctx);
+  registerListRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);

@@ -17,6 +17,7 @@ import type { AuditLog } from '../observe/audit/audit-log.js';
 import type { ReplicaDirectory } from './replica-directory.js';
 import type { UpstreamHealthProbe } from './upstream-health.js';
 import type { UpstreamAgreement } from '../observe/upstream-agreement.js';
+import type { ListsAdmin } from './list-routes.js';
 
 export interface AdminContext {
   settings: Settings;
@@ -58,6 +59,8 @@ export interface AdminContext {
   seriesGrowth?: SeriesGrowthSource | undefined;
   /** POLICY_FILE's penalty blocks (GET/DELETE /api/blocks); absent: no policy file, so no blocks. */
   blocks?: PolicyBlocks;
+  /** The policy set's named lists (read, runtime changes); absent: no policy file. */
+  lists?: ListsAdmin;
 }
 
 /** New series per second of each tenant over `rangeMs`, highest first (at most `top`). */

@@ -7,6 +7,7 @@ import { ROLES } from '../observe/audit/roles.js';
 import { insightPaths, insightSchemas } from './openapi-insight.js';
 import { AGREEMENT_SCHEMAS, agreementPath } from './openapi-agreement.js';
 import { blockPaths, blockSchemas } from './openapi-blocks.js';
+import { listPaths } from './openapi-lists.js';
 
 type Json = Record<string, unknown>;
 
@@ -654,6 +655,7 @@ export function openApiDocument(version: string): Json {
           },
         },
       },
+      ...listPaths({ op, obj, query }),
       '/api/audit': {
         get: op(
           'Changes made through this API, newest first.',

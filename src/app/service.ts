@@ -325,6 +325,17 @@ export async function startService(
     bursts,
     agreement,
     ...(policies ? { policies: () => policies.status(), blocks: policies.blocks } : {}),
+    ...(policies
+      ? {
+          lists: {
+            store: policies.gate.engine.lists,
+            fileStatus: () => policies.listFiles.status(),
+            changed: (list: string, operation: 'add' | 'remove') =>
+              metrics.listChanges.labels(list, operation).inc(),
+            ...(policies.listState ? { persist: () => policies.listState!.save() } : {}),
+          },
+        }
+      : {}),
   });
 
   const sweep = setInterval(() => {

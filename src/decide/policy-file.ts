@@ -3,6 +3,7 @@
 // and the last good set stays in force. Counters of policies whose limit did not change survive a reload. Every
 // applied set is a numbered version (SourceVersionLog, audited), recorded right after the swap.
 
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SourceVersionLog } from '../observe/audit/config-audit.js';
 import { ConfigError } from '../lib/config-error.js';
@@ -22,14 +23,15 @@ export interface PolicyFileStatus {
 }
 
 /** Parses and compiles a policy document; the document is returned too, to compare limits on reload. */
-function compile(text: string): { set: CompiledPolicySet; doc: unknown } {
+function compile(text: string, baseDir: string): { set: CompiledPolicySet; doc: unknown } {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
     throw new PolicySetError([{ path: '', message: `not valid YAML or JSON: ${(err as Error).message}` }]);
   }
-  return { set: compilePolicySet(doc), doc };
+  // List files named relative to the policy file are found next to it.
+  return { set: compilePolicySet(doc, { baseDir }), doc };
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
@@ -150,7 +152,7 @@ export class PolicyFile {
   private apply(text: string): string {
     let compiled: { set: CompiledPolicySet; doc: unknown };
     try {
-      compiled = compile(text);
+      compiled = compile(text, dirname(this.file));
     } catch (err) {
       if (err instanceof PolicySetError) throw new ConfigError(this.file, '', err.message);
       throw err;
@@ -160,7 +162,7 @@ export class PolicyFile {
     if (this.engine === undefined) {
       this.engine = new PolicyEngine(compiled.set);
     } else {
-      const current = { policies: this.engine.policies, allow: undefined, block: undefined };
+      const current = { policies: this.engine.policies, lists: [] };
       // One synchronous swap: a decision runs wholly before or wholly after it, never on a mix of two sets.
       this.engine.replace(carryCounters(current, this.goodDoc, compiled.set, compiled.doc));
     }

@@ -22,6 +22,9 @@ import { RedisConnections } from '../lib/redis/redis-connections.js';
 import { RedisPolicyLimits } from '../lib/redis/redis-policy-limits.js';
 import type { PolicyLimitsStatus } from '../lib/redis/redis-policy-limits.js';
 import { PolicyBlocks } from './policy-blocks.js';
+import { join } from 'node:path';
+import { ListFiles } from './list-files.js';
+import { ListStateFile } from './list-state.js';
 import { PolicyFile } from './policy-file.js';
 import { geoProblem, GeoRequestCounter, openGeoDatabases } from './policy-geo.js';
 
@@ -333,7 +336,11 @@ export class PolicyGate {
 export interface RunningPolicyGate {
   gate: PolicyGate;
   file: PolicyFile;
-  /** Re-reads POLICY_FILE and checks the GEOIP_* files now (what SIGHUP does). */
+  /** The list files of the policy set in force, each watched on its own. */
+  listFiles: ListFiles;
+  /** STATE_DIR/lists.json, where runtime list changes are kept; undefined without STATE_DIR. */
+  listState: ListStateFile | undefined;
+  /** Re-reads POLICY_FILE, its list files and the GEOIP_* files now (what SIGHUP does). */
   reload(): Promise<void>;
   /** The penalty blocks in force, and lifting them (the admin API's /api/blocks). */
   blocks: PolicyBlocks;
@@ -364,12 +371,16 @@ export async function startPolicyGate(deps: {
     return undefined;
   }
   const geo = openGeoDatabases(settings, log, metrics);
+  // Built once the first set is loaded; a later reload re-matches its watchers to the new set's lists.
+  const watching: { lists?: ListFiles } = {};
   const file = new PolicyFile(
     settings.policy.file,
     (result, detail) => {
       if (result === 'unchanged') return;
       metrics.policyReloads.labels(result).inc();
       if (result === 'applied') {
+        // The new set may name other list files: watch exactly those.
+        watching.lists?.sync();
         metrics.policyCount.set(file.status.policies);
         log.info({ policy_file: settings.policy.file }, `policy file applied: ${detail}`);
       } else {
@@ -390,6 +401,25 @@ export async function startPolicyGate(deps: {
     throw err;
   }
   engine.useGeo(geo);
+  const lists = new ListFiles(engine.lists, {
+    intervalMs: settings.policy.reloadMs,
+    log,
+    now,
+    onResult: (list, result) => metrics.listReloads.labels(list, result).inc(),
+  });
+  watching.lists = lists;
+  lists.sync();
+  const listState =
+    settings.stateDir === ''
+      ? undefined
+      : new ListStateFile(join(settings.stateDir, 'lists.json'), engine.lists, log);
+  const restored = (await listState?.restore()) ?? 0;
+  if (restored > 0)
+    log.info(
+      { state_dir: settings.stateDir },
+      `runtime changes of ${restored} lists restored from ${settings.stateDir}`,
+    );
+  metrics.listInfos = () => engine.lists.infos();
   const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
   if (shared !== undefined) {
     engine.useShared(shared);
@@ -417,13 +447,17 @@ export async function startPolicyGate(deps: {
     gate,
     file,
     blocks: new PolicyBlocks(engine, now, (v) => metrics.policyBlockLifts.labels(v.policy).inc()),
+    listFiles: lists,
+    listState,
     async reload() {
       await Promise.all([file.reload(), geo?.reload()]);
+      await lists.reload();
     },
     status: () => shared?.status ?? { shared: false, fallback: false, breaker: 'closed', scriptReloads: 0 },
     stop() {
       file.stop();
       geo?.close();
+      lists.stop();
       void shared?.close();
     },
   };

@@ -207,6 +207,40 @@ export class EdgeMetrics {
     help: 'Policies in the policy set in force (POLICY_FILE).',
     registers: [this.registry],
   });
+  /** Set by the service: the named lists of the policy set (docs/policies.md#lists-at-scale), read at scrape time. */
+  listInfos: (() => readonly { name: string; size: number; version: number }[]) | undefined;
+  readonly listEntries: Gauge<'list'> = new Gauge({
+    name: 'rls_list_entries',
+    help: 'Entries in force in each named list of the policy set (file, inline and runtime entries).',
+    labelNames: ['list'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.listEntries.reset();
+      for (const l of this.listInfos?.() ?? []) this.listEntries.labels(l.name).set(l.size);
+    },
+  });
+  readonly listVersion: Gauge<'list'> = new Gauge({
+    name: 'rls_list_version',
+    help: 'Version of each named list: rises by one per file reload or runtime change that altered it.',
+    labelNames: ['list'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.listVersion.reset();
+      for (const l of this.listInfos?.() ?? []) this.listVersion.labels(l.name).set(l.version);
+    },
+  });
+  readonly listReloads: Counter<'list' | 'result'> = new Counter({
+    name: 'rls_list_reloads_total',
+    help: 'List file reloads by list and result: applied, or error (the last good entries stay in force).',
+    labelNames: ['list', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly listChanges: Counter<'list' | 'operation'> = new Counter({
+    name: 'rls_list_changes_total',
+    help: 'Runtime list changes through the admin API by list and operation (add, remove) that changed entries.',
+    labelNames: ['list', 'operation'] as const,
+    registers: [this.registry],
+  });
   /** Set by the service: the version in force of each reloadable file source, read at scrape time. */
   sourceVersions: (() => Partial<Record<'policy_file' | 'ratelimit_config', number>>) | undefined;
   readonly sourceVersion: Gauge<'source'> = new Gauge({

@@ -1,26 +1,21 @@
-// IP addresses and CIDR ranges (IPv4 and IPv6, IPv4-mapped IPv6 treated as IPv4) for allow/block lists
-// and trusted proxies, on top of node:net's BlockList. Never throws on a client's address: a malformed
-// one simply matches nothing.
+// IP addresses and CIDR ranges (IPv4 and IPv6, IPv4-mapped IPv6 treated as IPv4) for policy matches and
+// trusted proxies, on the lists' prefix trie (src/lib/lists/ip-trie.ts). Never throws on a client's address:
+// a malformed one simply matches nothing.
 
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { parseCidr } from '../lists/ip-address.js';
+import { IpTrie } from '../lists/ip-trie.js';
 
 /** Why `cidr` is not an address or range, or undefined when it is one. */
 export function cidrProblem(cidr: string): string | undefined {
-  const [address, prefix, extra] = cidr.split('/');
-  if (extra !== undefined || address === undefined)
-    return `${JSON.stringify(cidr)} is not an IP address or CIDR range`;
-  const family = isIP(address);
-  if (family === 0) return `${JSON.stringify(address)} is not an IPv4 or IPv6 address`;
-  if (prefix === undefined) return undefined;
-  const bits = Number(prefix);
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d+$/.test(prefix) || bits > max) return `prefix /${prefix} must be a whole number from 0 to ${max}`;
-  return undefined;
+  if (cidr.split('/').length > 2) return `${JSON.stringify(cidr)} is not an IP address or CIDR range`;
+  const parsed = parseCidr(cidr);
+  return typeof parsed === 'string' ? parsed : undefined;
 }
 
-/** A set of addresses and ranges; build once, match per request. */
+/** A set of addresses and ranges; build once, match per request in time that grows with the prefix length. */
 export class IpMatcher {
-  private readonly list = new BlockList();
+  private readonly trie = new IpTrie();
   readonly size: number;
 
   /** Throws a RangeError naming the first bad entry; validate with cidrProblem() for friendlier errors. */
@@ -28,20 +23,16 @@ export class IpMatcher {
     for (const cidr of cidrs) {
       const problem = cidrProblem(cidr);
       if (problem !== undefined) throw new RangeError(problem);
-      const [address, prefix] = cidr.split('/') as [string, string | undefined];
-      const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
-      if (prefix === undefined) this.list.addAddress(address, type);
-      else this.list.addSubnet(address, Number(prefix), type);
+      this.trie.set(cidr, 1);
     }
+    this.trie.trim();
     this.size = cidrs.length;
   }
 
   /** True when `ip` is in one of the ranges; false for an empty set or a malformed address. */
   has(ip: string | undefined): boolean {
     if (this.size === 0 || ip === undefined) return false;
-    const family = isIP(ip);
-    if (family === 0) return false;
-    return this.list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+    return this.trie.longest(ip) >= 0;
   }
 }
 

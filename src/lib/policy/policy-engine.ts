@@ -8,12 +8,14 @@ import type { RateDecision } from '../engine/rate-decision.js';
 import { emptyRateDecision } from '../engine/rate-decision.js';
 import type { RateLimiter } from '../engine/rate-limiter.js';
 import type { GeoResolver } from '../geo/geo-resolver.js';
+import { ALLOW_EFFECT, BLOCK_EFFECT } from '../lists/list-index.js';
+import { ListStore } from '../lists/list-store.js';
 import type { GeoRules } from './geo-rules.js';
 import { geoListed, locate } from './geo-rules.js';
 import type { PenaltyBlock } from './penalty.js';
 import type { PenaltyBox } from './penalty-box.js';
 import { InProcessPenaltyBox } from './penalty-box.js';
-import type { CompiledPolicy, CompiledPolicySet, IdentityLists } from './policy-set.js';
+import type { CompiledPolicy, CompiledPolicySet } from './policy-set.js';
 import type { RequestContext } from './request-context.js';
 import type { SharedDecision, SharedPolicyLimits } from './shared-limits.js';
 
@@ -74,16 +76,6 @@ interface Applicable {
   cost: number;
 }
 
-function listed(lists: IdentityLists | undefined, ctx: RequestContext): boolean {
-  if (lists === undefined) return false;
-  return (
-    lists.ips.has(ctx.ip) ||
-    (ctx.user !== undefined && lists.users.has(ctx.user)) ||
-    (ctx.apiKey !== undefined && lists.apiKeys.has(ctx.apiKey)) ||
-    (ctx.tenant !== undefined && lists.tenants.has(ctx.tenant))
-  );
-}
-
 /** True when `a` is more restrictive than `b` (both denials, or both allowed). */
 function moreRestrictive(a: RateDecision, b: RateDecision): boolean {
   if (!a.allowed) return a.retryAfterMs > b.retryAfterMs;
@@ -98,6 +90,8 @@ export class PolicyEngine {
   private penalized = new Map<string, CompiledPolicy>();
   /** Told of every block a penalty starts (metrics, logs); must not throw. */
   onBlock: ((block: PenaltyBlock) => void) | undefined;
+  /** The allow, block and class lists in force: file reloads and runtime changes go through it. */
+  readonly lists: ListStore;
 
   constructor(
     private set: CompiledPolicySet,
@@ -105,6 +99,7 @@ export class PolicyEngine {
   ) {
     this.shared = shared;
     this.penaltyBox = shared?.penalties ?? this.localPenalties;
+    this.lists = new ListStore(set.lists);
     this.indexPenalties();
   }
 
@@ -112,6 +107,7 @@ export class PolicyEngine {
   replace(set: CompiledPolicySet): void {
     this.set = set;
     this.indexPenalties();
+    this.lists.define(set.lists);
   }
 
   /** Keeps the counters in a shared store from now on (undefined: back in process). */
@@ -286,14 +282,16 @@ export class PolicyEngine {
     nowMs: number,
     evaluation: PolicyEvaluation,
   ): Applicable[] | undefined {
-    const { allow, block, policies, geo } = this.set;
+    const { policies, geo } = this.set;
     if (geo !== undefined && this.geo !== undefined) locate(ctx, geo, this.geo);
-    if (listed(block, ctx) || geoListed(geo?.block, ctx)) {
+    // One walk of the lists gives the block and allow verdicts and the reputation classes together.
+    const effects = this.lists.index.effects(ctx);
+    if ((effects & BLOCK_EFFECT) !== 0 || geoListed(geo?.block, ctx)) {
       evaluation.allowed = false;
       evaluation.outcome = 'blocked';
       return undefined;
     }
-    if (listed(allow, ctx) || geoListed(geo?.allow, ctx)) {
+    if ((effects & ALLOW_EFFECT) !== 0 || geoListed(geo?.allow, ctx)) {
       evaluation.outcome = 'allow_listed';
       return undefined;
     }
@@ -316,6 +314,7 @@ export class PolicyEngine {
     for (const policy of policies) {
       if (nowMs < policy.fromMs || nowMs >= policy.untilMs) continue;
       if (policy.tier !== undefined && policy.tier !== ctx.tier) continue;
+      if (policy.classMask !== 0 && (effects & policy.classMask) === 0) continue;
       if (!policy.matches(ctx)) continue;
       const key = policy.keyOf(ctx);
       if (key === undefined) continue;

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { asnListSchema, countryListSchema } from '../geo/geo-codes.js';
+import { LIST_KINDS } from '../lists/list-format.js';
 import { penaltySchema } from './penalty.js';
 
 const stringList = z.array(z.string().min(1));
@@ -46,6 +47,25 @@ const matchSchema = z
     /** The client's country (ISO 3166-1 alpha-2) or autonomous system, from the MaxMind databases. */
     countries: countryListSchema.optional(),
     asns: asnListSchema.optional(),
+    /** Reputation classes: the request is on a list with one of these `class`es (e.g. [tor]). */
+    class: stringList.optional(),
+  })
+  .strict();
+
+const listName = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'use letters, digits, "_", ".", ":" or "-"');
+
+/** A named list: entries from a file (reloaded on change) and/or inline; what being on it does. */
+const listSchema = z
+  .object({
+    name: listName,
+    kind: z.enum(LIST_KINDS),
+    action: z.enum(['allow', 'block']).optional(),
+    /** A reputation class the list's entries belong to; policies select it with `match.class`. */
+    class: listName.optional(),
+    /** A list file (one entry a line, FireHOL netset, Spamhaus DROP); relative to the policy file. */
+    file: z.string().min(1).optional(),
+    entries: stringList.optional(),
+    description: z.string().optional(),
   })
   .strict();
 
@@ -85,6 +105,7 @@ export const policySetSchema = z
     tiers: stringList.optional(),
     allow: identityList.optional(),
     block: identityList.optional(),
+    lists: z.array(listSchema).optional(),
     policies: z.array(policySchema),
   })
   .strict();
@@ -92,3 +113,4 @@ export const policySetSchema = z
 export type PolicyInput = z.infer<typeof policySchema>;
 export type PolicySetInput = z.infer<typeof policySetSchema>;
 export type IdentityListInput = z.infer<typeof identityList>;
+export type ListInput = z.infer<typeof listSchema>;

@@ -6,9 +6,11 @@ import { parse as parseYaml } from 'yaml';
 import type { AlgorithmSpec } from '../engine/algorithm-spec.js';
 import { AlgorithmSpecError, createAlgorithm } from '../engine/algorithm-spec.js';
 import { RateLimiter } from '../engine/rate-limiter.js';
+import type { ListDefinition, ListReadOptions } from '../lists/list-definitions.js';
+import { compileLists } from '../lists/list-definitions.js';
 import type { GeoRules } from './geo-rules.js';
 import { compileGeoRules } from './geo-rules.js';
-import { cidrProblem, IpMatcher } from './ip-match.js';
+import { cidrProblem } from './ip-match.js';
 import { keyTemplateProblem } from './key-template.js';
 import type { PenaltyRule } from './penalty.js';
 import { compilePenalty } from './penalty.js';
@@ -55,34 +57,31 @@ export interface CompiledPolicy {
   readonly keyOf: (ctx: RequestContext) => string | undefined;
   /** Blocks an identity this policy keeps refusing; undefined without `penalty` (or when disabled or shadow). */
   readonly penalty: PenaltyRule | undefined;
-}
-
-export interface IdentityLists {
-  ips: IpMatcher;
-  users: ReadonlySet<string>;
-  apiKeys: ReadonlySet<string>;
-  tenants: ReadonlySet<string>;
+  /** The reputation classes (list effect bits) of `match.class`: 0 for any request, else one must match. */
+  readonly classMask: number;
 }
 
 export interface CompiledPolicySet {
   readonly policies: readonly CompiledPolicy[];
-  readonly allow: IdentityLists | undefined;
-  readonly block: IdentityLists | undefined;
+  /** Allow, block and class lists (the inline `allow`/`block` ones too), with their files' entries. */
+  readonly lists: readonly ListDefinition[];
   /** Countries and ASNs the set names, and its country/ASN lists; undefined when it names none. */
   readonly geo?: GeoRules | undefined;
 }
 
+export type { ListReadOptions };
+
 const DEFAULT_PRIORITY: Record<Level, number> = { global: 0, tenant: 10, user: 20, endpoint: 30 };
 
 /** Parses YAML or JSON text (JSON is YAML) and compiles it; throws PolicySetError. */
-export function loadPolicySet(text: string): CompiledPolicySet {
+export function loadPolicySet(text: string, options: ListReadOptions = {}): CompiledPolicySet {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
     throw new PolicySetError([{ path: '', message: `not valid YAML or JSON: ${(err as Error).message}` }]);
   }
-  return compilePolicySet(doc);
+  return compilePolicySet(doc, options);
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -91,8 +90,11 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Validates and compiles a parsed policy-set document; throws PolicySetError listing every problem. */
-export function compilePolicySet(doc: unknown): CompiledPolicySet {
+/**
+ * Validates and compiles a parsed policy-set document, reading the list files it names (see
+ * ListReadOptions); throws PolicySetError listing every problem.
+ */
+export function compilePolicySet(doc: unknown, options: ListReadOptions = {}): CompiledPolicySet {
   const parsed = policySetSchema.safeParse(doc);
   if (!parsed.success) {
     throw new PolicySetError(
@@ -118,18 +120,24 @@ export function compilePolicySet(doc: unknown): CompiledPolicySet {
   });
   const tiers = set.tiers === undefined ? undefined : new Set(set.tiers);
   const resolved = set.policies.map((p, i) => resolveInheritance(set, i, byName, issues));
+  const lists = compileLists(set, options, issues);
   const compiled: CompiledPolicy[] = [];
   resolved.forEach((r, i) => {
     if (r === undefined) return;
     const c = compilePolicy(r.policy, r.ancestors, `policies[${i}]`, byName, tiers, issues);
-    if (c !== undefined) compiled.push(c);
+    if (c === undefined) return;
+    const classMask = classMaskOf(
+      r.policy.match?.class,
+      lists.classBits,
+      `policies[${i}].match.class`,
+      issues,
+    );
+    compiled.push({ ...c, classMask });
   });
-  const allow = compileIdentityLists(set.allow, 'allow', issues);
-  const block = compileIdentityLists(set.block, 'block', issues);
   if (issues.length > 0) throw new PolicySetError(issues);
   // Evaluation order: highest priority first (it wins ties), then file order.
   const order = compiled.map((c, i) => ({ c, i })).sort((a, b) => b.c.priority - a.c.priority || a.i - b.i);
-  return { policies: order.map((o) => o.c), allow, block, geo: compileGeoRules(set) };
+  return { policies: order.map((o) => o.c), lists: lists.lists, geo: compileGeoRules(set) };
 }
 
 /** The policy with everything it inherits filled in, and the names of its ancestors. */
@@ -193,7 +201,7 @@ function compilePolicy(
   byName: Map<string, number>,
   tiers: Set<string> | undefined,
   issues: PolicyIssue[],
-): CompiledPolicy | undefined {
+): Omit<CompiledPolicy, 'classMask'> | undefined {
   const before = issues.length;
   const match = p.match ?? {};
   const scope: Scope = match.scope ?? 'global';
@@ -280,25 +288,22 @@ function compilePolicy(
   };
 }
 
-function compileIdentityLists(
-  list: PolicySetInput['allow'],
+/** The effect bits of the classes a policy selects; each must be the class of some list. */
+function classMaskOf(
+  classes: readonly string[] | undefined,
+  classBits: ReadonlyMap<string, number>,
   at: string,
   issues: PolicyIssue[],
-): IdentityLists | undefined {
-  if (list === undefined) return undefined;
-  const ips = list.ips ?? [];
-  let bad = false;
-  ips.forEach((cidr, i) => {
-    const problem = cidrProblem(cidr);
-    if (problem !== undefined) {
-      issues.push({ path: `${at}.ips[${i}]`, message: problem });
-      bad = true;
-    }
+): number {
+  let mask = 0;
+  classes?.forEach((name, i) => {
+    const bit = classBits.get(name);
+    if (bit !== undefined) mask |= bit;
+    else
+      issues.push({
+        path: `${at}[${i}]`,
+        message: `no list has class "${name}"${classBits.size > 0 ? ` (classes: ${[...classBits.keys()].join(', ')})` : ''}`,
+      });
   });
-  return {
-    ips: bad ? new IpMatcher([]) : new IpMatcher(ips),
-    users: new Set(list.users ?? []),
-    apiKeys: new Set(list.api_keys ?? []),
-    tenants: new Set(list.tenants ?? []),
-  };
+  return mask;
 }
