@@ -38,6 +38,7 @@ import { startPolicyGate } from '../decide/policy-gate.js';
 import { auditSourceReloads } from '../observe/audit/config-audit.js';
 import { UpstreamHealthProbe, forwardFailures } from '../admin/upstream-health.js';
 import { ReplicaDirectory } from '../admin/replica-directory.js';
+import { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -174,6 +175,34 @@ export async function startService(
   };
 
   const upstream = new Upstream(settings.upstreamUrl, settings.upstreamTimeoutMs, metrics, log);
+  // Adaptive protection (docs/protection.md): fed by the upstream's answers, moved by its own timer, read by
+  // the proxy as a counter check.
+  const protection = new UpstreamProtection(settings.adaptive, now());
+  upstream.observer = protection.answered.bind(protection);
+  metrics.adaptive.report = () => protection.report(now());
+  // One line when the ceiling starts coming down and one when it is back at the maximum, not one per window.
+  let lowering = false;
+  const protectionTimer = setInterval(
+    () => {
+      const step = protection.tick(now());
+      if (step === undefined) return;
+      if (step.direction === 'down' && !lowering) {
+        lowering = true;
+        log.warn(
+          { ceiling: protection.ceiling, reason: step.reason, mode: protection.mode },
+          `adaptive protection: the upstream is degraded (${step.reason}); ceiling lowered to ${protection.ceiling} writes in flight`,
+        );
+      } else if (lowering && step.ceiling >= settings.adaptive.maxCeiling) {
+        lowering = false;
+        log.info(
+          { ceiling: protection.ceiling, mode: protection.mode },
+          'adaptive protection: the upstream recovered; ceiling back at its maximum',
+        );
+      }
+    },
+    Math.max(10, Math.floor(settings.adaptive.windowMs / 4)),
+  );
+  protectionTimer.unref();
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
   // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
   const upstreamHealth = new UpstreamHealthProbe({
@@ -226,6 +255,7 @@ export async function startService(
     aggregator,
     mode,
     ha,
+    protection,
   });
   const budget = new InflightBudget(
     settings.proxyLimits.maxInflightRequests,
@@ -238,6 +268,7 @@ export async function startService(
     budget,
     onOverload: (limit) => metrics.overloadRejections.labels(limit).inc(),
     onClientError: (cause) => metrics.clientErrors.labels(cause).inc(),
+    protection,
     ...(policyGate ? { policyGate } : {}),
   });
   metrics.inflight = () => ({ requests: budget.requests, bytes: budget.bytes, draining: proxy.draining });
@@ -426,6 +457,7 @@ export async function startService(
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     clearInterval(sweep);
     clearInterval(idleSweep);
+    clearInterval(protectionTimer);
     await Promise.all([upstreamHealth.stop(), replicas.stop()]);
     for (const r of reloaders) r.stop();
     await overrides.stop();

@@ -8,6 +8,7 @@ import type { DecisionReason } from '../decision/decision.js';
 import type { StoreStatus } from '../stores/rate-store.js';
 import { REASONS } from '../decision/catalogue.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
+import { AdaptiveMetrics } from './adaptive-metrics.js';
 
 /** A registry that renders the per-tenant families from their own text instead of from label objects. */
 class EdgeRegistry extends Registry {
@@ -326,6 +327,9 @@ export class EdgeMetrics {
       this.policyStoreFallback.set(this.policyStatus?.().fallback ? 1 : 0);
     },
   });
+
+  /** rls_adaptive_*: adaptive protection of the upstream (src/observe/adaptive-metrics.ts). */
+  readonly adaptive = new AdaptiveMetrics(this.registry);
 
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);

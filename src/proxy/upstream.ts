@@ -8,6 +8,10 @@ import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
+import type { UpstreamRoute } from '../decide/adaptive/ceiling-controller.js';
+
+/** Told of every upstream answer: its route, ms from forwarding to its headers, and its status (0: none came). */
+export type UpstreamObserver = (route: UpstreamRoute, ms: number, status: number) => void;
 
 // RFC 9110 §7.6.1 connection-specific headers, plus Host (set from the upstream URL) and Expect
 // (Node's server already answered 100-continue to the client).
@@ -153,6 +157,8 @@ export class Upstream {
   private readonly basePath: string;
   /** Set when the edge drains: answers then carry `Connection: close`, so clients reconnect elsewhere. */
   draining = false;
+  /** Adaptive protection's view of the upstream (src/decide/adaptive/); absent: nobody watches. */
+  observer: UpstreamObserver | undefined;
 
   /**
    * `timeoutMs` (UPSTREAM_TIMEOUT) is a whole deadline from forwarding to the upstream's response headers,
@@ -185,7 +191,7 @@ export class Upstream {
   /**
    * Sends the request upstream with `body` (the buffered bytes, or the client's stream for pass-through)
    * and relays the upstream's status, headers and body to `res`. A buffered body is sent once more if the
-   * connection was reset before any answer.
+   * connection was reset before any answer. `route` says which of the upstream's answers the observer is told of.
    */
   forward(
     req: IncomingMessage,
@@ -194,6 +200,7 @@ export class Upstream {
     requestId: string,
     extraHeaders?: readonly string[],
     replaced?: ReplacedBody,
+    route: UpstreamRoute = 'other',
   ): void {
     let headers = forwardableHeaders(req.rawHeaders, extraHeaders);
     // A replacement body has its own length: undici sets it, the client's would not match.
@@ -206,7 +213,7 @@ export class Upstream {
       headers,
       body,
     };
-    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced);
+    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced, route);
   }
 
   private attempt(
@@ -215,7 +222,8 @@ export class Upstream {
     res: ServerResponse,
     requestId: string,
     mayRetry: boolean,
-    replaced?: ReplacedBody,
+    replaced: ReplacedBody | undefined,
+    route: UpstreamRoute,
   ): void {
     const started = performance.now();
     const controller = new AbortController();
@@ -232,14 +240,19 @@ export class Upstream {
         res.off('close', onClientGone);
         if (mayRetry && !res.destroyed && isRetriableReset(err)) {
           this.metrics.upstreamErrors.labels('retried').inc();
-          this.attempt(options, req, res, requestId, false, replaced);
+          this.attempt(options, req, res, requestId, false, replaced, route);
           return;
         }
+        // No answer is the worst answer, unless the client left and we stopped waiting.
+        if (!(err instanceof ForwardAborted && err.why === 'client_gone'))
+          this.observer?.(route, performance.now() - started, 0);
         this.failed(err, res, requestId, req);
         return;
       }
-      const seconds = (performance.now() - started) / 1000;
+      const ms = performance.now() - started;
+      const seconds = ms / 1000;
       const code = data.statusCode;
+      this.observer?.(route, ms, code);
       this.metrics.upstreamDuration.labels(`${Math.floor(code / 100)}xx`).observe(seconds);
       this.metrics.upstreamResponses.labels(String(code)).inc();
       const accepted = replaced !== undefined && code >= 200 && code < 300;

@@ -124,6 +124,22 @@ export interface Settings {
   postgres: PostgresSettings;
   /** The policy set applied to every request, and where its identities come from (docs/policies.md). */
   policy: PolicySettings;
+  /** Adaptive protection of the upstream (docs/protection.md). */
+  adaptive: AdaptiveSettings;
+}
+
+/** ADAPTIVE_*: the mode at start, the ceiling's bounds and how it moves (docs/protection.md). */
+export interface AdaptiveSettings {
+  mode: SettingValueOf<'ADAPTIVE_PROTECTION'>;
+  minCeiling: number;
+  maxCeiling: number;
+  latencyTargetMs: number;
+  errorPercent: number;
+  backoffPercent: number;
+  increase: number;
+  windowMs: number;
+  lowestPriorityPercent: number;
+  maxSamplesPerSecond: number;
 }
 
 export interface PolicySettings {
@@ -308,6 +324,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       table: get('POSTGRES_TABLE'),
     }),
     policy: policySettings(get, raw),
+    adaptive: adaptiveSettings(get),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);
@@ -364,6 +381,23 @@ function policySettings(get: Get, raw: Raw): PolicySettings {
     clientIpHeader: get('CLIENT_IP_HEADER'),
     apiKeyHeader: get('API_KEY_HEADER').toLowerCase(),
     jwt: Object.freeze(jwt),
+  });
+}
+
+function adaptiveSettings(get: Get): AdaptiveSettings {
+  const minCeiling = get('ADAPTIVE_MIN_CEILING');
+  return Object.freeze({
+    mode: get('ADAPTIVE_PROTECTION'),
+    minCeiling,
+    // A max below the min fixes the ceiling at the min (as its description says) rather than refusing the start.
+    maxCeiling: Math.max(minCeiling, get('ADAPTIVE_MAX_CEILING')),
+    latencyTargetMs: get('ADAPTIVE_LATENCY_TARGET'),
+    errorPercent: get('ADAPTIVE_ERROR_PERCENT'),
+    backoffPercent: get('ADAPTIVE_BACKOFF_PERCENT'),
+    increase: get('ADAPTIVE_INCREASE'),
+    windowMs: get('ADAPTIVE_WINDOW'),
+    lowestPriorityPercent: get('ADAPTIVE_LOWEST_PRIORITY_PERCENT'),
+    maxSamplesPerSecond: get('ADAPTIVE_MAX_SAMPLES_PER_SECOND'),
   });
 }
 
