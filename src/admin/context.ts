@@ -3,6 +3,7 @@
 
 import type { Settings } from '../settings/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
+import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
@@ -42,6 +43,8 @@ export interface AdminContext {
   upstreamHealth?: UpstreamHealthProbe;
   /** The live replicas sharing Redis (or this process alone); absent: this process alone. */
   replicas?: ReplicaDirectory;
+  /** Adaptive protection of the upstream; absent: /api/protection answers 404. */
+  protection?: UpstreamProtection;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
 }

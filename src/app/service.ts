@@ -320,6 +320,7 @@ export async function startService(
     draining: () => proxy.draining,
     upstreamHealth,
     replicas,
+    protection,
     ...(policies ? { policies: () => policies.status() } : {}),
   });
 
