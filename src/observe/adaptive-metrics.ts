@@ -80,13 +80,14 @@ export class AdaptiveMetrics {
       registers: [registry],
       collect: () => samplesRate.set(read()?.samplesRate ?? 0),
     });
-    const p99: Gauge<'route'> = new Gauge({
-      name: 'rls_adaptive_upstream_p99_seconds',
-      help: "The upstream's p99 latency over the last window, by route (write: what moves the ceiling; other: watched only).",
-      labelNames: ['route'] as const,
+    const p99: Gauge<'route' | 'quantile'> = new Gauge({
+      name: 'rls_adaptive_upstream_latency_seconds',
+      help: "The upstream's latency at quantile 0.99 over the last window, by route (write: what moves the ceiling; other: watched only).",
+      labelNames: ['route', 'quantile'] as const,
       registers: [registry],
       collect: () => {
-        for (const [route, w] of Object.entries(read()?.routes ?? {})) p99.labels(route).set(w.p99Ms / 1000);
+        for (const [route, w] of Object.entries(read()?.routes ?? {}))
+          p99.labels(route, '0.99').set(w.p99Ms / 1000);
       },
     });
     const errors: Gauge<'route'> = new Gauge({
