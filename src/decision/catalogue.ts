@@ -168,7 +168,7 @@ export function upstreamOverloadedMessage(
   ceiling: number,
 ): string {
   const info = REASONS.upstream_overloaded;
-  return `the upstream is degraded and the edge is shedding load: writes of priority ${priority} are admitted while fewer than ${admitted} writes are in flight, and ${inflight} are (adaptive ceiling ${ceiling}); retry later (${info.errorId}). Tenants with a higher ${info.knob} are shed later.`;
+  return `the upstream is degraded and the edge is shedding load: writes of priority ${priority} are admitted while fewer than ${admitted} writes of priority ${priority} or higher are in flight, and ${inflight} are (adaptive ceiling ${ceiling}); retry later (${info.errorId}). Tenants with a higher ${info.knob} are shed later.`;
 }
 
 export function bodyTooLargeMessage(observed: number, limit: number): string {

@@ -17,6 +17,7 @@ import type { PolicyGate } from '../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
 import { destroySoon } from '../lib/http/socket-close.js';
 import type { ClientErrorCause } from './http-limits.js';
+import { clampPriority } from '../decide/adaptive/upstream-protection.js';
 import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
 import { denial, upstreamOverloadedMessage } from '../decision/catalogue.js';
 
@@ -246,7 +247,7 @@ export class ProxyServer {
           this.shed(req, res, protection, tenant, priority, requestId);
           return;
         }
-        if (admission === 'counted') res.once('close', protection.release);
+        if (admission === 'counted') res.once('close', protection.releaseFor[clampPriority(priority)]!);
       }
       const body =
         whole !== undefined
@@ -330,11 +331,12 @@ export class ProxyServer {
   ): void {
     const admitted = protection.admittedBelow(priority);
     const retryAfter = Math.max(1, Math.ceil(protection.settings.windowMs / 1000));
+    const inflight = protection.inflightFrom(priority);
     const d = denial(
       'upstream_overloaded',
-      upstreamOverloadedMessage(priority, protection.inflight, admitted, protection.ceiling),
+      upstreamOverloadedMessage(priority, inflight, admitted, protection.ceiling),
       admitted,
-      protection.inflight,
+      inflight,
       retryAfter,
     );
     this.deps.checker.rejectEarly(tenant, d, requestId, req.socket.remoteAddress);

@@ -8,7 +8,9 @@
 // - p99 over ADAPTIVE_LATENCY_TARGET: ceiling × clamp(target / p99, 0.5, ADAPTIVE_BACKOFF) ("latency"), so a
 //   p99 twice the target halves the ceiling at once while a small overshoot costs the usual backoff;
 // - otherwise ceiling + ADAPTIVE_INCREASE ("healthy", or "idle" when nothing was in flight or answered).
-// Always within [ADAPTIVE_MIN_CEILING, ADAPTIVE_MAX_CEILING].
+// Always within [ADAPTIVE_MIN_CEILING, ADAPTIVE_MAX_CEILING]. At most one decrease per round trip (as TCP cuts
+// its window once per RTT): after a cut, windows that close before the writes in flight then could have been
+// answered (the cut window's p99 later) hold instead of cutting again for the same overload.
 
 import { LatencyWindow } from './latency-window.js';
 
@@ -121,6 +123,8 @@ export class CeilingController {
   };
   lastReason: CeilingReason = 'start';
   lastChangeMs: number;
+  /** No further decrease before this: the writes in flight at the last cut are still being answered. */
+  private holdUntilMs = -Infinity;
 
   constructor(
     readonly params: CeilingParams,
@@ -159,11 +163,15 @@ export class CeilingController {
       last.p99Ms = w.quantileMs(0.99);
     }
     const write = this.windows.write;
-    const step = nextCeiling(
+    let step = nextCeiling(
       this.value,
       { answers: write.answers, errors: write.errors, p99Ms: this.last.write.p99Ms, inflight },
       this.params,
     );
+    if (step.direction === 'down') {
+      if (nowMs < this.holdUntilMs) step = { ceiling: this.value, reason: step.reason, direction: 'hold' };
+      else this.holdUntilMs = nowMs + this.last.write.p99Ms;
+    }
     this.windows.write.reset();
     this.windows.other.reset();
     if (step.direction !== 'hold' || step.reason !== this.lastReason) {
@@ -182,5 +190,6 @@ export class CeilingController {
     this.windowStartMs = nowMs;
     this.lastReason = 'start';
     this.lastChangeMs = nowMs;
+    this.holdUntilMs = -Infinity;
   }
 }

@@ -1,7 +1,9 @@
-// Adaptive protection of the upstream (docs/protection.md): the ceiling on writes in flight (CeilingController),
-// the mode it runs in, and the admission of each write by its tenant's edge_priority. A tenant of priority p may
-// fill share(p) of the ceiling, from ADAPTIVE_LOWEST_PRIORITY_PERCENT at 0 to all of it at 10, so as writes pile
-// up the lowest priorities are refused first and the highest keep going.
+// Adaptive protection of the upstream (docs/protection.md): the ceiling C on writes in flight (CeilingController),
+// the mode it runs in, and the admission of each write by its tenant's edge_priority p. Writes of priority p and
+// above may fill share(p) of C, from L = ADAPTIVE_LOWEST_PRIORITY_PERCENT at 0 to all of it at 10, so as writes
+// pile up the lowest priorities are refused first. Writes of lower priorities already in flight are not
+// recalled when C comes down, so they may hold a higher priority back only past an allowance of L × C: a write
+// of priority p also needs all writes in flight under (share(p) + L) × C. In flight never exceeds (1 + L) × C.
 //
 // The hot path calls admit() and release(): counter compares and increments, no await, no allocation. Upstream
 // answers come in through answered(); a timer calls tick() to close windows. Nothing here reads a clock.
@@ -27,11 +29,20 @@ export type Admission = 'counted' | 'uncounted' | 'shed';
 
 const PRIORITIES = EDGE_PRIORITY_MAX + 1;
 
+/** A priority as an index 0..10 (a limit holds a whole number in range; this guards the arrays anyway). */
+export function clampPriority(priority: number): number {
+  return priority <= 0 ? 0 : priority >= EDGE_PRIORITY_MAX ? EDGE_PRIORITY_MAX : Math.floor(priority);
+}
+
 export class UpstreamProtection {
   private current: ProtectionMode;
   readonly controller: CeilingController;
   /** Writes admitted (and counted) that have not finished. */
   inflight = 0;
+  /** The same, by priority. */
+  private readonly inflightBy = new Float64Array(PRIORITIES);
+  /** One release per priority, made once: the hot path hands one to `res.once('close', ...)` as is. */
+  readonly releaseFor: readonly (() => void)[];
   /** Writes refused, by priority (enforce). */
   readonly shed = new Float64Array(PRIORITIES);
   /** Writes that would have been refused, by priority (observe). */
@@ -51,6 +62,12 @@ export class UpstreamProtection {
   ) {
     this.current = settings.mode;
     this.modeChangedAtMs = nowMs;
+    this.releaseFor = Array.from({ length: PRIORITIES }, (_, p) => () => {
+      if (this.inflightBy[p]! > 0) {
+        this.inflightBy[p]!--;
+        this.inflight--;
+      }
+    });
     this.secondStartMs = nowMs;
     this.controller = new CeilingController(
       {
@@ -85,14 +102,20 @@ export class UpstreamProtection {
 
   /** The share of the ceiling writes of `priority` may fill, (0, 1]. */
   share(priority: number): number {
-    const p = priority <= 0 ? 0 : priority >= EDGE_PRIORITY_MAX ? EDGE_PRIORITY_MAX : priority;
+    const p = clampPriority(priority);
     const low = this.settings.lowestPriorityPercent / 100;
     return low + ((1 - low) * p) / EDGE_PRIORITY_MAX;
   }
 
-  /** How many writes may be in flight when one of `priority` arrives (at least 1). */
+  /** How many writes of `priority` and above may be in flight when one of `priority` arrives (at least 1). */
   admittedBelow(priority: number): number {
     return Math.max(1, Math.floor(this.ceiling * this.share(priority)));
+  }
+
+  /** How many writes of any priority may be in flight when one of `priority` arrives (at least 1). */
+  totalBelow(priority: number): number {
+    const low = this.settings.lowestPriorityPercent / 100;
+    return Math.max(1, Math.floor(this.ceiling * (this.share(priority) + low)));
   }
 
   /** The items/s ceiling now, 0 when there is none. */
@@ -109,28 +132,34 @@ export class UpstreamProtection {
     return this.itemsNow + this.itemsPrev * (1 - into);
   }
 
-  /** The hot path's check, before a write goes upstream; a `counted` admission must be released once. */
+  /** Writes in flight of `priority` and above: what a write of `priority` is held to. */
+  inflightFrom(priority: number): number {
+    let n = 0;
+    for (let q = clampPriority(priority); q < PRIORITIES; q++) n += this.inflightBy[q]!;
+    return n;
+  }
+
+  /**
+   * The hot path's check, before a write goes upstream: at most 11 adds and a few compares. A `counted` admission
+   * must be given back once, with releaseFor[clampPriority(priority)].
+   */
   admit(priority: number, nowMs: number): Admission {
     if (this.current === 'off') return 'uncounted';
-    let over = this.inflight >= this.admittedBelow(priority);
+    const p = clampPriority(priority);
+    let over = this.inflightFrom(p) >= this.admittedBelow(p) || this.inflight >= this.totalBelow(p);
     if (!over && this.settings.maxSamplesPerSecond > 0)
-      over = this.samplesRate(nowMs) >= this.samplesCeiling * this.share(priority);
+      over = this.samplesRate(nowMs) >= this.samplesCeiling * this.share(p);
     if (over) {
-      const p = priority <= 0 ? 0 : priority >= EDGE_PRIORITY_MAX ? EDGE_PRIORITY_MAX : Math.floor(priority);
       if (this.current === 'enforce') {
         this.shed[p]!++;
         return 'shed';
       }
       this.wouldShed[p]!++;
     }
+    this.inflightBy[p]!++;
     this.inflight++;
     return 'counted';
   }
-
-  /** Gives back a `counted` admission (bound: handed to `res.once('close', ...)` as is). */
-  readonly release = (): void => {
-    if (this.inflight > 0) this.inflight--;
-  };
 
   /** Items a forwarded write carried, for the samples/s ceiling. */
   forwarded(items: number, nowMs: number): void {

@@ -215,6 +215,25 @@ describe('CeilingController', () => {
     expect(c.lastReason).toBe('start');
   });
 
+  it('cuts once per round trip: windows shorter than the p99 hold after a cut instead of cutting again', () => {
+    const c = new CeilingController({ ...p, windowMs: 100 }, 0);
+    const degraded = (t: number) => {
+      for (let i = 0; i < 20; i++) c.record('write', 500, 200);
+      return c.tick(t, 30);
+    };
+    expect(degraded(100)).toMatchObject({ direction: 'down', reason: 'latency' });
+    expect(c.ceiling).toBe(32);
+    // The writes in flight at the cut take 500 ms to be answered: the windows until then hold.
+    for (const t of [200, 300, 400, 500])
+      expect(degraded(t)).toMatchObject({ direction: 'hold', reason: 'latency' });
+    expect(c.ceiling).toBe(32);
+    expect(degraded(600)).toMatchObject({ direction: 'down' });
+    expect(c.ceiling).toBe(16);
+    // A healthy window still raises the ceiling during a hold.
+    for (let i = 0; i < 20; i++) c.record('write', 10, 200);
+    expect(c.tick(700, 5)).toMatchObject({ direction: 'up', reason: 'healthy' });
+  });
+
   it('drives the upstream back under its target when latency grows with what is in flight', () => {
     // A closed loop: an upstream answering in base + k × in-flight ms, offered far more than it can take.
     fc.assert(

@@ -28,33 +28,60 @@ describe('UpstreamProtection', () => {
   it('gives priority 0 half the ceiling, priority 10 all of it, and the ones between a linear share', () => {
     const p = new UpstreamProtection(settings, 0);
     expect([0, 5, 10].map((x) => p.admittedBelow(x))).toEqual([50, 75, 100]);
+    expect([0, 5, 10].map((x) => p.totalBelow(x))).toEqual([100, 125, 150]);
     fill(p, 50);
     expect(p.admit(0, 0)).toBe('shed');
-    expect(p.admit(5, 0)).toBe('counted');
+    expect(p.admit(5, 0)).toBe('counted'); // 50 of priority 5 and above are in flight, under 75
     fill(p, 49);
-    expect(p.admit(9, 0)).toBe('shed');
-    expect(p.admit(10, 0)).toBe('shed'); // the whole ceiling is in flight
-    expect(p.inflight).toBe(100);
+    expect(p.admit(9, 0)).toBe('shed'); // 99 of priority 9 and above, over 95
+    expect(p.admit(10, 0)).toBe('counted'); // the 100th of priority 10 (the priority-5 write is not in its way)
+    expect(p.admit(10, 0)).toBe('shed'); // the whole ceiling is priority 10's
+    expect(p.inflight).toBe(101);
     expect(Array.from(p.shed)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
-    p.release();
+    p.releaseFor[10]!();
     expect(p.admit(10, 0)).toBe('counted');
   });
 
-  it('sheds the lowest priorities first as writes pile up, whatever the mix', () => {
+  it('does not let lower-priority writes already in flight hold a higher priority back', () => {
+    const p = new UpstreamProtection(settings, 0);
+    for (let i = 0; i < 50; i++) expect(p.admit(0, 0)).toBe('counted');
+    expect(p.admit(0, 0)).toBe('shed');
+    // The ceiling halves (the upstream slowed down); the 50 low-priority writes stay in flight meanwhile.
+    for (let i = 0; i < 10; i++) p.answered('write', 200, 200);
+    p.tick(1000);
+    expect(p.ceiling).toBe(50);
+    // Priority 10 still gets its own writes in, up to the allowance: all in flight under (1 + 0.5) × 50.
+    for (let i = 0; i < 25; i++) expect(p.admit(10, 1000)).toBe('counted');
+    expect(p.admit(10, 1000)).toBe('shed');
+    expect(p.admit(0, 1000)).toBe('shed');
+    expect(p.inflightFrom(10)).toBe(25);
+    // As the low-priority writes finish, the room is priority 10's, not theirs.
+    for (let i = 0; i < 30; i++) p.releaseFor[0]!();
+    expect(p.admit(0, 1000)).toBe('shed'); // 45 in flight, priority 0 gets only 25
+    for (let i = 0; i < 20; i++) expect(p.admit(10, 1000)).toBe('counted');
+    expect(p.inflight).toBe(65);
+  });
+
+  it('sheds the lowest priorities first and never lets more than (1 + L) × the ceiling in, whatever the mix', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 1, maxLength: 400 }),
-        (priorities) => {
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.boolean()), { minLength: 1, maxLength: 400 }),
+        (events) => {
           const p = new UpstreamProtection(settings, 0);
-          for (const priority of priorities) {
-            const before = p.inflight;
-            // Refused exactly when the writes in flight reached its priority's share, admitted below it.
-            expect(p.admit(priority, 0) === 'shed').toBe(before >= p.admittedBelow(priority));
+          for (const [priority, finishOne] of events) {
+            const from = p.inflightFrom(priority);
+            const total = p.inflight;
+            // Refused exactly when its priority's share or the total allowance is reached, admitted below both.
+            const refused = from >= p.admittedBelow(priority) || total >= p.totalBelow(priority);
+            expect(p.admit(priority, 0) === 'shed').toBe(refused);
+            if (finishOne) p.releaseFor[priority]!();
+            expect(p.inflight).toBeLessThanOrEqual(Math.floor(p.ceiling * 1.5));
           }
           // The shares never shrink as the priority rises: a write is never refused while a lower one would pass.
-          for (let q = 1; q <= 10; q++)
+          for (let q = 1; q <= 10; q++) {
             expect(p.admittedBelow(q)).toBeGreaterThanOrEqual(p.admittedBelow(q - 1));
-          expect(p.inflight).toBeLessThanOrEqual(p.ceiling);
+            expect(p.totalBelow(q)).toBeGreaterThanOrEqual(p.totalBelow(q - 1));
+          }
         },
       ),
     );
@@ -72,7 +99,7 @@ describe('UpstreamProtection', () => {
     expect(p.admit(10, 30_000)).toBe('shed');
     expect(p.report(30_000)).toMatchObject({ ceiling: 4, inflight: 4, lastReason: 'latency' });
     expect(p.changes.get('down:latency')).toBeGreaterThan(0);
-    for (let i = 0; i < 4; i++) p.release();
+    for (let i = 0; i < 4; i++) p.releaseFor[10]!();
     for (let t = 31; t <= 60; t++) {
       for (let i = 0; i < 50; i++) p.answered('write', 10, 200);
       p.tick(t * 1000);
