@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { PROTECTION_SCHEMA, protectionPaths } from './openapi-protection.js';
 
 type Json = Record<string, unknown>;
 
@@ -164,33 +165,7 @@ export function openApiDocument(version: string): Json {
           description:
             'enforce: deny over a limit; dry-run: decide, record "would deny", forward; off: forward unmeasured.',
         },
-        Protection: obj({
-          mode: { type: 'string', enum: ['off', 'observe', 'enforce'] },
-          mode_changed_at: str,
-          ceiling: { ...int, description: 'The adaptive ceiling on writes in flight to the upstream.' },
-          min_ceiling: int,
-          max_ceiling: int,
-          inflight: int,
-          latency_target_ms: num,
-          window_ms: num,
-          last_reason: {
-            type: 'string',
-            enum: ['start', 'latency', 'errors', 'stalled', 'healthy', 'idle'],
-          },
-          last_change_at: str,
-          samples: obj({ ceiling: int, per_second: int, max: int }),
-          routes: {
-            type: 'object',
-            description: 'The last window per route: write (moves the ceiling) and other (watched only).',
-            additionalProperties: obj({ p99_ms: num, error_ratio: num, answers: int }),
-          },
-          priorities: {
-            type: 'array',
-            items: obj({ priority: int, share: num, admitted_below: int, shed: int, would_shed: int }),
-          },
-          changes: counts,
-          applies_to: str,
-        }),
+        Protection: PROTECTION_SCHEMA,
         ModeState: obj({
           mode: ref('Mode'),
           changed_at: str,
@@ -547,31 +522,7 @@ export function openApiDocument(version: string): Json {
           },
         ),
       },
-      '/api/protection': {
-        get: op(
-          'Adaptive protection of the upstream: mode, ceiling, writes in flight, the last window, sheds by priority.',
-          'viewer',
-          ref('Protection'),
-        ),
-        post: op(
-          'Switch adaptive protection (off, observe, enforce) at runtime; audited.',
-          'operator',
-          ref('Protection'),
-          {
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': {
-                  schema: obj(
-                    { mode: { type: 'string', enum: ['off', 'observe', 'enforce'] }, reason: str },
-                    ['mode'],
-                  ),
-                },
-              },
-            },
-          },
-        ),
-      },
+      ...protectionPaths(op),
       '/api/tenants/{id}/mode': {
         post: op(
           "Give a tenant its own enforcement mode (null: follow the service's); audited.",
