@@ -68,15 +68,25 @@ describe('UpstreamProtection', () => {
         fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.boolean()), { minLength: 1, maxLength: 400 }),
         (events) => {
           const p = new UpstreamProtection(settings, 0);
+          const held = new Array<number>(11).fill(0);
           for (const [priority, finishOne] of events) {
             const from = p.inflightFrom(priority);
             const total = p.inflight;
             // Refused exactly when its priority's share or the total allowance is reached, admitted below both.
             const refused = from >= p.admittedBelow(priority) || total >= p.totalBelow(priority);
-            expect(p.admit(priority, 0) === 'shed').toBe(refused);
-            if (finishOne) p.releaseFor[priority]!();
+            const admission = p.admit(priority, 0);
+            expect(admission === 'shed').toBe(refused);
+            if (admission === 'counted') held[priority]!++;
+            if (finishOne && held[priority]! > 0) {
+              p.releaseFor[priority]!();
+              held[priority]!--;
+            }
+            expect(p.inflight).toBe(held.reduce((a, b) => a + b, 0));
             expect(p.inflight).toBeLessThanOrEqual(Math.floor(p.ceiling * 1.5));
           }
+          // Every admission given back: nothing is left counted.
+          for (let q = 0; q <= 10; q++) for (let n = held[q]!; n > 0; n--) p.releaseFor[q]!();
+          expect([p.inflight, p.inflightFrom(0)]).toEqual([0, 0]);
           // The shares never shrink as the priority rises: a write is never refused while a lower one would pass.
           for (let q = 1; q <= 10; q++) {
             expect(p.admittedBelow(q)).toBeGreaterThanOrEqual(p.admittedBelow(q - 1));
