@@ -15,6 +15,7 @@ import { registerModeRoutes } from './mode-routes.js';
 import { registerAgreementRoutes } from './agreement-routes.js';
 import { registerBlockRoutes } from './block-routes.js';
 import { registerListRoutes } from './list-routes.js';
+import { registerProtectionRoutes } from './protection-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -160,6 +161,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerAgreementRoutes(app, ctx);
   registerBlockRoutes(app, ctx);
   registerListRoutes(app, ctx);
+  registerProtectionRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);

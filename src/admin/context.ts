@@ -4,6 +4,7 @@
 import type { Settings } from '../settings/settings.js';
 import type { ModeSwitch } from '../decide/enforcement-mode.js';
 import type { PolicyBlocks } from '../decide/policy-blocks.js';
+import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
@@ -48,6 +49,8 @@ export interface AdminContext {
   replicas?: ReplicaDirectory;
   /** Forwarded writes' decisions compared with the upstream's answers; absent: GET /api/agreement answers 404. */
   agreement?: UpstreamAgreement;
+  /** Adaptive protection of the upstream; absent: /api/protection answers 404. */
+  protection?: UpstreamProtection;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
   /** Per-tenant burst flags (BURST_DETECTION); absent: detection off. */

@@ -8,6 +8,8 @@ import { insightPaths, insightSchemas } from './openapi-insight.js';
 import { AGREEMENT_SCHEMAS, agreementPath } from './openapi-agreement.js';
 import { blockPaths, blockSchemas } from './openapi-blocks.js';
 import { listPaths } from './openapi-lists.js';
+import { configPaths } from './openapi-config.js';
+import { PROTECTION_SCHEMA, protectionPaths } from './openapi-protection.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,6 +176,7 @@ export function openApiDocument(version: string): Json {
           description:
             'enforce: deny over a limit; dry-run: decide, record "would deny", forward; off: forward unmeasured.',
         },
+        Protection: PROTECTION_SCHEMA,
         ModeState: obj({
           mode: ref('Mode'),
           changed_at: str,
@@ -433,89 +436,7 @@ export function openApiDocument(version: string): Json {
           { parameters: [tenantId, query('reason', 'Why (recorded with the version).')] },
         ),
       },
-      '/api/config/versions': {
-        get: op(
-          'Every retained version of the limits configuration, newest first: who, when, source, why.',
-          'viewer',
-          obj({
-            versions: { type: 'array', items: ref('ConfigVersion') },
-            current: int,
-            oldest: { type: ['integer', 'null'] },
-          }),
-          { parameters: [query('limit', 'Most versions (default 100, at most 1000).', int)] },
-        ),
-      },
-      '/api/config/versions/{n}': {
-        get: op(
-          'One version: its diff (per tenant and layer, before and after) and the whole configuration after it.',
-          'viewer',
-          {
-            allOf: [
-              ref('ConfigVersion'),
-              obj({ role: { type: ['string', 'null'] }, diff: changes, config: ref('ConfigDocument') }),
-            ],
-          },
-          { parameters: [versionN] },
-        ),
-      },
-      '/api/config/rollback/{n}': {
-        post: op(
-          'Restore the configuration as it was right after version n, recorded as a new version (dry_run: only report).',
-          'operator',
-          obj({
-            version: int,
-            rolled_back_to: int,
-            changed: changes,
-            dry_run: { type: 'boolean' },
-            would_change: changes,
-          }),
-          {
-            parameters: [
-              versionN,
-              query('dry_run', 'true: report what would change, change nothing.', { type: 'boolean' }),
-            ],
-            requestBody: {
-              required: false,
-              content: { 'application/json': { schema: obj({ reason: str, dry_run: { type: 'boolean' } }) } },
-            },
-          },
-        ),
-      },
-      '/api/config/export': {
-        get: {
-          ...op(
-            'The whole configuration as YAML (`overrides:` in Mimir format, `runtime:`).',
-            'viewer',
-            str,
-            {
-              parameters: [query('version', 'A retained version instead of the current one.', int)],
-            },
-          ),
-          responses: {
-            '200': { description: 'YAML', content: { 'application/yaml': { schema: str } } },
-          },
-        },
-      },
-      '/api/config/import': {
-        post: op(
-          'Replace the layers the YAML names (as exported) in one version; invalid input is refused whole (dry_run: only report).',
-          'admin',
-          obj({ version: int, changed: changes, dry_run: { type: 'boolean' }, would_change: changes }),
-          {
-            parameters: [
-              query('dry_run', 'true: report what would change, change nothing.', { type: 'boolean' }),
-              query('reason', 'Why (recorded with the version).'),
-            ],
-            requestBody: {
-              required: true,
-              content: {
-                'application/yaml': { schema: str },
-                'application/json': { schema: ref('ConfigDocument') },
-              },
-            },
-          },
-        ),
-      },
+      ...configPaths({ op, obj, query, ref, changes, versionN }),
       '/api/agreement': agreementPath(op),
       '/api/system/mode': {
         get: op(
@@ -535,6 +456,7 @@ export function openApiDocument(version: string): Json {
           },
         ),
       },
+      ...protectionPaths(op),
       '/api/tenants/{id}/mode': {
         post: op(
           "Give a tenant its own enforcement mode (null: follow the service's); audited.",

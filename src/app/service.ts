@@ -43,6 +43,7 @@ import { ReplicaDirectory } from '../admin/replica-directory.js';
 import { RetryAfterHeader } from '../decision/retry-after.js';
 import { UpstreamAgreement } from '../observe/upstream-agreement.js';
 import type { AgreementCounter } from '../observe/upstream-agreement.js';
+import { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
 
 export const VERSION = '0.1.0';
 const SWEEP_INTERVAL_MS = 60_000;
@@ -207,6 +208,34 @@ export async function startService(
     maxTenants: settings.tenantLabels.max + 1,
   });
   upstream.agreement = agreement;
+  // Adaptive protection (docs/protection.md): fed by the upstream's answers, moved by its own timer, read by
+  // the proxy as a counter check.
+  const protection = new UpstreamProtection(settings.adaptive, now());
+  upstream.observer = protection.answered.bind(protection);
+  metrics.adaptive.report = () => protection.report(now());
+  // One line when the ceiling starts coming down and one when it is back at the maximum, not one per window.
+  let lowering = false;
+  const protectionTimer = setInterval(
+    () => {
+      const step = protection.tick(now());
+      if (step === undefined) return;
+      if (step.direction === 'down' && !lowering) {
+        lowering = true;
+        log.warn(
+          { ceiling: protection.ceiling, reason: step.reason, mode: protection.mode },
+          `adaptive protection: the upstream is degraded (${step.reason}); ceiling lowered to ${protection.ceiling} writes in flight`,
+        );
+      } else if (lowering && step.ceiling >= settings.adaptive.maxCeiling) {
+        lowering = false;
+        log.info(
+          { ceiling: protection.ceiling, mode: protection.mode },
+          'adaptive protection: the upstream recovered; ceiling back at its maximum',
+        );
+      }
+    },
+    Math.max(10, Math.floor(settings.adaptive.windowMs / 4)),
+  );
+  protectionTimer.unref();
   const mode = new ModeSwitch(settings.dryRun ? 'dry-run' : 'enforce', now());
   // Its own timer, connection and timeout: the probe only reads the proxy's counters, never its path.
   const upstreamHealth = new UpstreamHealthProbe({
@@ -259,6 +288,7 @@ export async function startService(
     aggregator,
     mode,
     ha,
+    protection,
   });
   const budget = new InflightBudget(
     settings.proxyLimits.maxInflightRequests,
@@ -271,6 +301,7 @@ export async function startService(
     budget,
     onOverload: (limit) => metrics.overloadRejections.labels(limit).inc(),
     onClientError: (cause) => metrics.clientErrors.labels(cause).inc(),
+    protection,
     ...(policyGate ? { policyGate } : {}),
   });
   metrics.inflight = () => ({ requests: budget.requests, bytes: budget.bytes, draining: proxy.draining });
@@ -336,6 +367,7 @@ export async function startService(
           },
         }
       : {}),
+    protection,
   });
 
   const sweep = setInterval(() => {
@@ -477,6 +509,7 @@ export async function startService(
     clearInterval(sweep);
     clearInterval(idleSweep);
     clearInterval(burstTimer);
+    clearInterval(protectionTimer);
     await Promise.all([upstreamHealth.stop(), replicas.stop()]);
     for (const r of reloaders) r.stop();
     await overrides.stop();

@@ -23,6 +23,7 @@ import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js
 import type { TrafficStats } from '../observe/traffic-stats.js';
 import {
   BodyDecodeError,
+  ingestionCost,
   isUnsupportedMediaType,
   measureBody,
   selectDecoder,
@@ -38,6 +39,7 @@ import { SelectiveFilter } from './selective-filter.js';
 import { decideRates, rateQuery } from './stages/rates.js';
 import { takeRequest } from './stages/request-rate.js';
 import { WRITE_STAGES, runStages } from './write-pipeline.js';
+import type { UpstreamProtection } from './adaptive/upstream-protection.js';
 import type { HeadersOnlyWrite, StageDeps, WriteRequest, WriteState } from './write-request.js';
 
 export interface WriteCheckerDeps {
@@ -54,6 +56,8 @@ export interface WriteCheckerDeps {
   mode?: ModeSwitch;
   /** Where HA elections are kept (shared through Redis when configured); in process when absent. */
   ha?: HaElection;
+  /** Adaptive protection of the upstream: told the items of every write allowed (its samples/s ceiling). */
+  protection?: UpstreamProtection;
 }
 
 export interface Identity {
@@ -134,6 +138,11 @@ export class WriteChecker {
     const problem = tenantIdProblem(tenant);
     if (problem) return denial('invalid_tenant', invalidTenantMessage(problem), 0, 0);
     return { tenant, fromBasicAuth };
+  }
+
+  /** The tenant's edge_priority: who adaptive protection sheds first (docs/protection.md). */
+  priorityOf(tenant: string): number {
+    return this.deps.limits.forTenant(tenant).limits.edge_priority;
   }
 
   /** The mode `tenant`'s writes get now (undefined: before the tenant is known). */
@@ -275,6 +284,8 @@ export class WriteChecker {
 
   private finish(state: WriteState, decision: Decision): Decision {
     const { req } = state;
+    if (decision.allowed && this.deps.protection !== undefined)
+      this.deps.protection.forwarded(ingestionCost(state.info), this.deps.now());
     return this.recorder.finish(req.tenant, decision, state.info, req.requestId, req.transport, req.started);
   }
 

@@ -75,6 +75,8 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-tenant-max-ingestion-rate',
     knob: '-distributor.ingestion-rate-limit and -distributor.ingestion-burst-size',
   },
+  // The edge's own: a 429, never a 5xx, so senders back off and retry (docs/protection.md).
+  upstream_overloaded: { status: 429, errorId: 'err-mimir-edge-upstream-overloaded', knob: 'edge_priority' },
 };
 
 const ADJUST = (knob: string): string =>
@@ -154,6 +156,20 @@ export function selectiveFilterMessage(
 ): string {
   const info = REASONS.ingestion_rate;
   return `the tenant exceeded the ingestion rate limit, set to ${rate} items/s with a maximum allowed burst of ${burst}; this request carries ${cost} items not yet delivered, so ${forwardedSeries} of its series (${forwardedItems} items) were forwarded, ${deliveredSeries} of ${series} so far. Retry the same request: the series already delivered are not sent again (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/**
+ * The 429 of adaptive protection: the upstream is degraded, and writes of this tenant's priority are shed until
+ * it recovers.
+ */
+export function upstreamOverloadedMessage(
+  priority: number,
+  inflight: number,
+  admitted: number,
+  ceiling: number,
+): string {
+  const info = REASONS.upstream_overloaded;
+  return `the upstream is degraded and the edge is shedding load: writes of priority ${priority} are admitted while fewer than ${admitted} writes of priority ${priority} or higher are in flight, and ${inflight} are (adaptive ceiling ${ceiling}); retry later (${info.errorId}). Tenants with a higher ${info.knob} are shed later.`;
 }
 
 export function bodyTooLargeMessage(observed: number, limit: number): string {

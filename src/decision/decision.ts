@@ -27,7 +27,9 @@ export type DecisionReason =
   /** A write from one HA cluster more than the tenant's ha_max_clusters. */
   | 'ha_too_many_clusters'
   /** Enforcement itself failed (a bug or a store failure); never a verdict on the request. */
-  | 'internal_error';
+  | 'internal_error'
+  /** Adaptive protection shed the write: the upstream is degraded and the tenant's edge_priority is too low. */
+  | 'upstream_overloaded';
 
 export interface Decision {
   allowed: boolean;

@@ -25,7 +25,8 @@ export type LimitName =
   | 'ha_replica_label'
   | 'ha_max_clusters'
   | 'ha_tracker_failover_timeout'
-  | 'creation_grace_period';
+  | 'creation_grace_period'
+  | 'edge_priority';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
@@ -73,6 +74,9 @@ export function limitIs<N extends EnumLimitName>(
   return limits[name] === (ENUM_LIMIT_VALUES[name] as readonly string[]).indexOf(word);
 }
 
+/** The highest edge_priority: such a tenant may use the whole adaptive ceiling (docs/protection.md). */
+export const EDGE_PRIORITY_MAX = 10;
+
 export interface LimitDefinition {
   name: LimitName;
   /**
@@ -89,6 +93,8 @@ export interface LimitDefinition {
   env?: string;
   /** What 0 means, when it is special. */
   zeroMeans?: string;
+  /** The largest value a number limit may hold, when it has one. */
+  max?: number;
   description: string;
 }
 
@@ -273,6 +279,15 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     description:
       'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
   },
+  {
+    name: 'edge_priority',
+    kind: 'int',
+    defaultValue: 5,
+    env: 'DEFAULT_EDGE_PRIORITY',
+    max: EDGE_PRIORITY_MAX,
+    description:
+      "The tenant's priority under adaptive protection, 0 (shed first) to 10 (shed last): when the upstream degrades, writes of the lowest priorities are answered 429 first (the edge's own limit; docs/protection.md).",
+  },
 ];
 
 export const LIMIT_NAMES: readonly LimitName[] = LIMIT_DEFINITIONS.map((d) => d.name);
@@ -316,6 +331,7 @@ export function validateLimitValue(def: LimitDefinition, value: unknown): string
     return `must be a finite number, got ${JSON.stringify(value)}`;
   }
   if (value < 0) return `must be >= 0, got ${value}`;
+  if (def.max !== undefined && value > def.max) return `must be <= ${def.max}, got ${value}`;
   if (def.kind === 'int' && !Number.isInteger(value)) return `must be a whole number, got ${value}`;
   return undefined;
 }

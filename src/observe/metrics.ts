@@ -9,6 +9,7 @@ import type { StoreStatus } from '../stores/rate-store.js';
 import { REASONS } from '../decision/catalogue.js';
 import { InsightSeries } from './insight/insight-series.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
+import { AdaptiveMetrics } from './adaptive-metrics.js';
 
 /** A registry that renders the per-tenant families from their own text instead of from label objects. */
 class EdgeRegistry extends Registry {
@@ -436,6 +437,9 @@ export class EdgeMetrics {
     labelNames: ['outcome', 'reason'] as const,
     registers: [this.registry],
   });
+
+  /** rls_adaptive_*: adaptive protection of the upstream (src/observe/adaptive-metrics.ts). */
+  readonly adaptive = new AdaptiveMetrics(this.registry);
 
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);

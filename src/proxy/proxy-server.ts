@@ -18,6 +18,9 @@ import type { PolicyGate } from '../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
 import { destroySoon } from '../lib/http/socket-close.js';
 import type { ClientErrorCause } from './http-limits.js';
+import { clampPriority } from '../decide/adaptive/upstream-protection.js';
+import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.js';
+import { denial, upstreamOverloadedMessage } from '../decision/catalogue.js';
 
 export interface ProxyDeps {
   settings: Settings;
@@ -31,6 +34,8 @@ export interface ProxyDeps {
   policyGate?: PolicyGate;
   /** Called for every request the proxy refuses for how the client sent it (rls_client_errors_total). */
   onClientError?: (cause: ClientErrorCause) => void;
+  /** Adaptive protection of the upstream: writes admitted by priority under its ceiling (docs/protection.md). */
+  protection?: UpstreamProtection;
 }
 
 /**
@@ -235,6 +240,18 @@ export class ProxyServer {
     req.on('end', () => {
       clearTimeout(idle);
       if (aborted) return;
+      // Adaptive protection: a counter check, before the body is measured or the tenant charged, so a write
+      // shed for the upstream's sake costs the tenant nothing of its limits.
+      const protection = this.deps.protection;
+      if (protection !== undefined && req.headers[SHADOW_HEADER] !== '1') {
+        const priority = checker.priorityOf(tenant);
+        const admission = protection.admit(priority, Date.now());
+        if (admission === 'shed') {
+          this.shed(req, res, protection, tenant, priority, requestId);
+          return;
+        }
+        if (admission === 'counted') res.once('close', protection.releaseFor[clampPriority(priority)]!);
+      }
       const body =
         whole !== undefined
           ? whole.subarray(0, received)
@@ -300,11 +317,34 @@ export class ProxyServer {
         ...(delivered ? { delivered } : {}),
       };
       const partialBody = Buffer.from(partial.body.buffer, partial.body.byteOffset, partial.body.byteLength);
-      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced);
+      this.deps.upstream.forward(req, res, partialBody, requestId, extraHeaders, replaced, 'write');
       return;
     }
     // The decision goes along to be compared with the upstream's answer (rls_upstream_agreement_total).
-    this.deps.upstream.forward(req, res, body, requestId, extraHeaders, undefined, tenant, decision);
+    this.deps.upstream.forward(req, res, body, requestId, extraHeaders, undefined, 'write', tenant, decision);
+  }
+
+  /** 429 + Retry-After for a write adaptive protection sheds; the body was read, so the connection stays. */
+  private shed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    protection: UpstreamProtection,
+    tenant: string,
+    priority: number,
+    requestId: string,
+  ): void {
+    const admitted = protection.admittedBelow(priority);
+    const retryAfter = Math.max(1, Math.ceil(protection.settings.windowMs / 1000));
+    const inflight = protection.inflightFrom(priority);
+    const d = denial(
+      'upstream_overloaded',
+      upstreamOverloadedMessage(priority, inflight, admitted, protection.ceiling),
+      admitted,
+      inflight,
+      retryAfter,
+    );
+    this.deps.checker.rejectEarly(tenant, d, requestId, req.socket.remoteAddress);
+    this.respond(req, res, d, tenant, false);
   }
 
   /** Denies before the body is read: answers, then closes the connection rather than read a body we refuse. */
@@ -336,7 +376,7 @@ export class ProxyServer {
       res.end();
       return;
     }
-    this.deps.upstream.forward(req, res, req, requestId, extraHeaders);
+    this.deps.upstream.forward(req, res, req, requestId, extraHeaders, undefined, 'write');
   }
 
   /** 408 for a write body that stopped arriving; what it held is freed, and the connection closes. */

@@ -12,6 +12,10 @@ import { RetryAfterHeader } from '../decision/retry-after.js';
 import type { Decision } from '../decision/decision.js';
 import type { UpstreamAgreement } from '../observe/upstream-agreement.js';
 import { UPSTREAM_BODY_PEEK } from '../observe/upstream-agreement.js';
+import type { UpstreamRoute } from '../decide/adaptive/ceiling-controller.js';
+
+/** Told of every upstream answer: its route, ms from forwarding to its headers, and its status (0: none came). */
+export type UpstreamObserver = (route: UpstreamRoute, ms: number, status: number) => void;
 
 // RFC 9110 §7.6.1 connection-specific headers, plus Host (set from the upstream URL) and Expect
 // (Node's server already answered 100-continue to the client).
@@ -187,6 +191,8 @@ export class Upstream {
   draining = false;
   /** Told the upstream's answer to each write the edge decided (decision agreement); set by the service. */
   agreement: UpstreamAgreement | undefined;
+  /** Adaptive protection's view of the upstream (src/decide/adaptive/); absent: nobody watches. */
+  observer: UpstreamObserver | undefined;
 
   /**
    * `timeoutMs` (UPSTREAM_TIMEOUT) is a whole deadline from forwarding to the upstream's response headers,
@@ -221,8 +227,9 @@ export class Upstream {
   /**
    * Sends the request upstream with `body` (the buffered bytes, or the client's stream for pass-through)
    * and relays the upstream's status, headers and body to `res`. A buffered body is sent once more if the
-   * connection was reset before any answer. `tenant` and `decision`: the edge's decision on this write, compared
-   * with the upstream's answer once it arrives (never before: the hot path does not wait for it).
+   * connection was reset before any answer. `route` says which of the upstream's answers the observer is told of.
+   * `tenant` and `decision`: the edge's decision on this write, compared with the upstream's answer once it
+   * arrives (never before: the hot path does not wait for it).
    */
   forward(
     req: IncomingMessage,
@@ -231,6 +238,7 @@ export class Upstream {
     requestId: string,
     extraHeaders?: readonly string[],
     replaced?: ReplacedBody,
+    route: UpstreamRoute = 'other',
     tenant?: string,
     decision?: Decision,
   ): void {
@@ -245,7 +253,7 @@ export class Upstream {
       headers,
       body,
     };
-    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced, tenant, decision);
+    this.attempt(options, req, res, requestId, Buffer.isBuffer(body), replaced, route, tenant, decision);
   }
 
   private attempt(
@@ -254,7 +262,8 @@ export class Upstream {
     res: ServerResponse,
     requestId: string,
     mayRetry: boolean,
-    replaced?: ReplacedBody,
+    replaced: ReplacedBody | undefined,
+    route: UpstreamRoute,
     tenant?: string,
     decision?: Decision,
   ): void {
@@ -273,14 +282,19 @@ export class Upstream {
         res.off('close', onClientGone);
         if (mayRetry && !res.destroyed && isRetriableReset(err)) {
           this.metrics.upstreamErrors.labels('retried').inc();
-          this.attempt(options, req, res, requestId, false, replaced, tenant, decision);
+          this.attempt(options, req, res, requestId, false, replaced, route, tenant, decision);
           return;
         }
+        // No answer is the worst answer, unless the client left and we stopped waiting.
+        if (!(err instanceof ForwardAborted && err.why === 'client_gone'))
+          this.observer?.(route, performance.now() - started, 0);
         this.failed(err, res, requestId, req);
         return;
       }
-      const seconds = (performance.now() - started) / 1000;
+      const ms = performance.now() - started;
+      const seconds = ms / 1000;
       const code = data.statusCode;
+      this.observer?.(route, ms, code);
       this.metrics.upstreamDuration.labels(`${Math.floor(code / 100)}xx`).observe(seconds);
       this.metrics.upstreamResponses.labels(String(code)).inc();
       const accepted = replaced !== undefined && code >= 200 && code < 300;

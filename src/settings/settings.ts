@@ -133,6 +133,22 @@ export interface Settings {
   insight: InsightSettings;
   /** GEOIP_*: the databases behind country and ASN rules; '' when not given. */
   geo: { countryDatabase: string; asnDatabase: string; reloadMs: number };
+  /** Adaptive protection of the upstream (docs/protection.md). */
+  adaptive: AdaptiveSettings;
+}
+
+/** ADAPTIVE_*: the mode at start, the ceiling's bounds and how it moves (docs/protection.md). */
+export interface AdaptiveSettings {
+  mode: SettingValueOf<'ADAPTIVE_PROTECTION'>;
+  minCeiling: number;
+  maxCeiling: number;
+  latencyTargetMs: number;
+  errorPercent: number;
+  backoffPercent: number;
+  increase: number;
+  windowMs: number;
+  lowestPriorityPercent: number;
+  maxSamplesPerSecond: number;
 }
 
 export interface PolicySettings {
@@ -324,6 +340,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       asnDatabase: get('GEOIP_ASN_DATABASE'),
       reloadMs: get('GEOIP_RELOAD_INTERVAL'),
     }),
+    adaptive: adaptiveSettings(get),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);
@@ -392,6 +409,23 @@ function retryAfterSettings(get: Get, raw: Raw): RetryAfterConfig {
     enabled: get('RETRY_AFTER_HEADER_ENABLED'),
     minBackoffMs: get('RETRY_AFTER_HEADER_MIN_BACKOFF'),
     maxBackoffMs: get('RETRY_AFTER_HEADER_MAX_BACKOFF'),
+  });
+}
+
+function adaptiveSettings(get: Get): AdaptiveSettings {
+  const minCeiling = get('ADAPTIVE_MIN_CEILING');
+  return Object.freeze({
+    mode: get('ADAPTIVE_PROTECTION'),
+    minCeiling,
+    // A max below the min fixes the ceiling at the min (as its description says) rather than refusing the start.
+    maxCeiling: Math.max(minCeiling, get('ADAPTIVE_MAX_CEILING')),
+    latencyTargetMs: get('ADAPTIVE_LATENCY_TARGET'),
+    errorPercent: get('ADAPTIVE_ERROR_PERCENT'),
+    backoffPercent: get('ADAPTIVE_BACKOFF_PERCENT'),
+    increase: get('ADAPTIVE_INCREASE'),
+    windowMs: get('ADAPTIVE_WINDOW'),
+    lowestPriorityPercent: get('ADAPTIVE_LOWEST_PRIORITY_PERCENT'),
+    maxSamplesPerSecond: get('ADAPTIVE_MAX_SAMPLES_PER_SECOND'),
   });
 }
 

@@ -15,6 +15,7 @@
 // A new area is a new file here, spread into SERVICE_SETTING_DEFINITIONS below.
 
 import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds.js';
+import { ADAPTIVE_SETTINGS } from './adaptive.js';
 import { ADMIN_SETTINGS } from './admin.js';
 import { GATEWAY_SETTINGS } from './gateway.js';
 import { INSIGHT_SETTINGS } from './insight.js';
@@ -33,6 +34,7 @@ import { TLS_SETTINGS } from './tls.js';
 export const SERVICE_SETTING_DEFINITIONS = {
   ...SERVICE_SETTINGS,
   ...PROXY_SETTINGS,
+  ...ADAPTIVE_SETTINGS,
   ...LOGGING_SETTINGS,
   ...LISTENER_SETTINGS,
   ...GATEWAY_SETTINGS,

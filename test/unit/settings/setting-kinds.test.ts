@@ -180,8 +180,12 @@ describe('a bad value of each kind', () => {
     '%s above its max is refused with the range',
     (env, def) => {
       const max = def.kind === 'int' ? def.max! : 0;
+      const range =
+        def.kind === 'int' && def.rangeName !== undefined
+          ? `must be ${def.rangeName} (${def.min ?? 0}-${max})`
+          : `must be at most ${max}`;
       expect(() => loadSettings({ [env]: String(max + 1) }, [])).toThrow(
-        `environment: ${env}: must be a port number (0-${max}), got "${max + 1}"`,
+        `environment: ${env}: ${range}, got "${max + 1}"`,
       );
       expect(() => loadSettings({ [env]: String(max) }, [])).not.toThrow();
     },

@@ -6,6 +6,7 @@ import { ApiError } from '../api.js';
 import type { Replica, UpstreamHealth } from '../api.js';
 import { ErrorBox, Loading } from '../components/states.js';
 import { UpstreamHealthFacts } from '../components/upstream-health.js';
+import { ProtectionCard } from '../components/protection-card.js';
 import { sourceText, versionActor } from '../logic/config-versions.js';
 import { formatBytes, formatNumber, formatTime } from '../logic/format.js';
 import { Link } from '../router.js';
@@ -431,6 +432,7 @@ export function SystemPage() {
             <ModeCard fallback={s.mode} />
           </div>
           <Replicas s={s} />
+          <ProtectionCard />
           <div className="grid2">
             <section className="card">
               <h3>Limits configuration</h3>
