@@ -289,6 +289,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
       values: d.values ?? null,
       default: d.defaultValue,
       zero_means: d.zeroMeans ?? null,
+      max: d.max ?? null,
       description: d.description,
     })),
   }));

@@ -334,6 +334,7 @@ export class ProxyServer {
     requestId: string,
   ): void {
     const admitted = protection.admittedBelow(priority);
+    // The decision's own wait (its log line, ext_authz); the answer's Retry-After is Mimir's (RETRY_AFTER_HEADER_*).
     const retryAfter = Math.max(1, Math.ceil(protection.settings.windowMs / 1000));
     const inflight = protection.inflightFrom(priority);
     const d = denial(

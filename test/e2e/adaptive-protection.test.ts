@@ -104,6 +104,10 @@ beforeAll(async () => {
       ADAPTIVE_MIN_CEILING: '4',
       ADAPTIVE_MAX_CEILING: '200',
       ADAPTIVE_INCREASE: '2',
+      // Mimir's shortest Retry-After (1s, no jitter at 1s) so a shed sender is back within this test's
+      // seconds-long windows; with the default 6-96s a shed loop would sit out the whole measurement.
+      RETRY_AFTER_HEADER_MIN_BACKOFF: '1s',
+      RETRY_AFTER_HEADER_MAX_BACKOFF: '1s',
       DEFAULT_SAMPLES_PER_SECOND: '10000000',
       DEFAULT_BURST_SAMPLES: '100000000',
     },

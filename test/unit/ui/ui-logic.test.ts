@@ -50,6 +50,7 @@ const DEFS: LimitDefinition[] = LIMIT_DEFINITIONS.map((d) => ({
   values: d.values ?? null,
   default: d.defaultValue,
   zero_means: d.zeroMeans ?? null,
+  max: d.max ?? null,
   description: d.description,
 }));
 const CURRENT = Object.fromEntries(LIMIT_DEFINITIONS.map((d) => [d.name, d.defaultValue]));

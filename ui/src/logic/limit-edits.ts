@@ -9,6 +9,8 @@ export interface LimitDefinition {
   values?: readonly string[] | null;
   default: LimitValue;
   zero_means: string | null;
+  /** The largest value the server accepts (e.g. edge_priority's 10); null: no bound above. */
+  max?: number | null;
   description: string;
 }
 
@@ -63,6 +65,7 @@ export function parseLimitInput(def: LimitDefinition, text: string): LimitValue 
   if (!Number.isFinite(value)) return { error: `${def.name}: "${trimmed}" is not a number` };
   if (value < 0) return { error: `${def.name}: must be 0 or more` };
   if (def.kind === 'int' && !Number.isInteger(value)) return { error: `${def.name}: must be a whole number` };
+  if (def.max != null && value > def.max) return { error: `${def.name}: must be at most ${def.max}` };
   return value;
 }
 
