@@ -180,6 +180,32 @@ export class PolicyGate {
     this.authzAnswer(decided, res);
   }
 
+  /**
+   * The authz endpoint for a remote write: a refusal (block list, penalty, country, a policy's limit) is
+   * answered here; an allowed write goes on to `next`, which meets Mimir's limits, as on the proxy.
+   */
+  guardAuthz(req: IncomingMessage, res: ServerResponse, method: string, uri: string, next: () => void): void {
+    const facts: HttpRequestFacts = {
+      method,
+      url: uri,
+      headers: req.headers,
+      remoteAddress: req.socket.remoteAddress,
+    };
+    const go = (v: HttpVerdict | undefined): void => {
+      // Allowed (or a bug under FAILURE_MODE_ALLOW): Mimir's limits decide; otherwise the gate answers.
+      if ((v === undefined && this.options.failOpen) || v?.allowed === true) {
+        if (v !== undefined) this.limiter.release(v);
+        next();
+      } else this.authzAnswer(v, res);
+    };
+    const decided = this.decide(facts);
+    if (decided instanceof Promise) {
+      decided.then(go, (err: unknown) => res.destroy(err as Error));
+      return;
+    }
+    go(decided);
+  }
+
   /** The verdict, or an error (a bug) turned into undefined: the caller applies FAILURE_MODE_ALLOW. */
   private decide(facts: HttpRequestFacts): HttpVerdict | undefined | Promise<HttpVerdict | undefined> {
     let ctx: RequestContext | Promise<RequestContext>;

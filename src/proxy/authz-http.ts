@@ -18,7 +18,7 @@ import { RequestTargets, isRefusedTarget } from '../lib/http/request-target.js';
 export interface AuthzHttpDeps {
   settings: Settings;
   checker: WriteChecker;
-  /** POLICY_FILE's policies, for the requests that are not remote writes (docs/policies.md). */
+  /** POLICY_FILE's policies, for every request, remote writes first (docs/policies.md). */
   policyGate?: PolicyGate;
 }
 
@@ -65,7 +65,6 @@ export class AuthzHttpEndpoint {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const { settings, checker } = this.deps;
     // Headers only: whatever body came with the question is drained, never read.
     req.resume();
     const url = req.url ?? '';
@@ -83,6 +82,18 @@ export class AuthzHttpEndpoint {
     }
     if (originalMethod !== undefined && originalMethod.toUpperCase() !== 'POST')
       return this.other(req, res, originalMethod, originalUri);
+    // The same rule as the proxy: the policies (lists, penalties, countries) come first for writes too.
+    const gate = this.deps.policyGate;
+    if (gate !== undefined) {
+      gate.guardAuthz(req, res, 'POST', originalUri ?? '/', () => this.checkWrite(req, res, started));
+      return;
+    }
+    this.checkWrite(req, res, started);
+  };
+
+  /** A remote write's headers against Mimir's limits (the policy gate, if any, has let it through). */
+  private checkWrite(req: IncomingMessage, res: ServerResponse, started: number): void {
+    const { settings, checker } = this.deps;
 
     const requestId = requestIdOf(req);
     const identity = checker.identify(req.headers[settings.tenantHeader], req.headers.authorization);
@@ -107,7 +118,7 @@ export class AuthzHttpEndpoint {
       return;
     }
     this.answer(req, res, result, identity);
-  };
+  }
 
   /** A request the edge does not measure: allowed, unless the policy gate refuses it. */
   private other(

@@ -16,6 +16,7 @@ import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { EnvoyClient } from '../helpers/grpc-client.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
+import { manySeries, remoteWriteHeaders, snappyBody } from '../helpers/write-request.js';
 
 // List files are named relative to the policy file. The test client connects from 127.0.0.1, a trusted
 // proxy here, so X-Forwarded-For names the client.
@@ -156,6 +157,53 @@ describe('a block list read from a file', () => {
     expect(libBlocked.status).toBe(403);
     expect(libBlocked.body).toContain('ACCESS_BLOCKED');
     expect(await lib(CLEAN)).toEqual({ status: 200, body: 'app' });
+  });
+
+  it('refuses a remote write from the listed client on the proxy, ext_authz and the authz endpoint alike', async () => {
+    const { edge, upstream } = await setUp();
+    const body = snappyBody(manySeries(3));
+    const write = async (client: string) => {
+      const res = await request(`${edge.proxyUrl}/api/v1/push`, {
+        method: 'POST',
+        headers: { ...remoteWriteHeaders('team-a'), 'x-forwarded-for': client },
+        body,
+      });
+      await res.body.text();
+      return res.statusCode;
+    };
+    // 1. The proxy: the list comes before Mimir's limits; nothing of the blocked write is forwarded.
+    expect(await write(BLOCKED)).toBe(403);
+    expect(upstream.requests).toHaveLength(0);
+    expect(await write(CLEAN)).toBe(200);
+
+    // 2. Envoy ext_authz: the same write, body and all.
+    const envoy = new EnvoyClient(edge.extAuthzAddress, edge.ratelimitAddress);
+    stops.push(async () => envoy.close());
+    const check = (client: string) =>
+      envoy.check({
+        method: 'POST',
+        path: '/api/v1/push',
+        headers: { ...remoteWriteHeaders('team-a'), 'x-forwarded-for': `${client}, 127.0.0.1` },
+        body,
+      });
+    expect((await check(BLOCKED)).denied_response?.status?.code).toBe('Forbidden');
+    expect((await check(CLEAN)).ok_response).not.toBeNull();
+
+    // 3. The NGINX authz endpoint, asked about a write.
+    const authz = async (client: string) => {
+      const res = await request(`${edge.proxyUrl}/_edge/authz`, {
+        headers: {
+          'x-original-uri': '/api/v1/push',
+          'x-original-method': 'POST',
+          'x-scope-orgid': 'team-a',
+          'x-forwarded-for': client,
+        },
+      });
+      await res.body.text();
+      return res.statusCode;
+    };
+    expect(await authz(BLOCKED)).toBe(403);
+    expect(await authz(CLEAN)).toBe(200);
   });
 
   it('reloads the file on change, and keeps the last good list when a line is bad', async () => {

@@ -15,6 +15,7 @@ import type { GrpcServer } from '../grpc/grpc-server.js';
 import type { EnvoyVerdict, PolicyGate } from '../../decide/policy-gate.js';
 import { RequestTargets, isRefusedTarget } from '../../lib/http/request-target.js';
 import { decodeCheckRequest } from './check-request.js';
+import type { CheckedHttpRequest } from './check-request.js';
 import { RpcCode, encodeDeniedResponse, encodeOkResponse } from './check-response.js';
 
 export const EXT_AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
@@ -27,7 +28,7 @@ export interface ExtAuthzDeps {
   settings: Settings;
   checker: WriteChecker;
   partialBody: PartialBodyRule;
-  /** POLICY_FILE's policies for requests that are not remote writes (undefined: no policy file). */
+  /** POLICY_FILE's policies, for every request, remote writes first (undefined: no policy file). */
   policyGate?: PolicyGate;
 }
 
@@ -86,7 +87,6 @@ export class ExtAuthzService {
 
   readonly check = (message: Buffer): Buffer | Promise<Buffer> => {
     const started = performance.now();
-    const { settings, checker } = this.deps;
     const req = decodeCheckRequest(message);
     // The same canonical target as the proxy (request-target.ts): Envoy normalizes paths too when configured
     // as deploy/envoy/envoy.yaml is, but the edge does not rely on it.
@@ -99,7 +99,24 @@ export class ExtAuthzService {
         : policyAnswer(
             this.gate.checkEnvoy(req.method, resolved.target, req.headers, req.sourceAddress || undefined),
           );
+    const writePath = resolved.writePath;
+    if (this.gate === undefined) return this.checkWrite(req, writePath, started);
+    // The same rule as the proxy: the policies (lists, penalties, countries) come first for writes too,
+    // and a write they allow still meets Mimir's limits.
+    const verdict = this.gate.checkEnvoy(
+      'POST',
+      resolved.target,
+      req.headers,
+      req.sourceAddress || undefined,
+    );
+    if (verdict instanceof Promise)
+      return verdict.then((v) => (v.allowed ? this.checkWrite(req, writePath, started) : policyAnswer(v)));
+    return verdict.allowed ? this.checkWrite(req, writePath, started) : policyAnswer(verdict);
+  };
 
+  /** A remote write against Mimir's limits (the policy gate, if any, has let it through). */
+  private checkWrite(req: CheckedHttpRequest, writePath: string, started: number): Buffer | Promise<Buffer> {
+    const { settings, checker } = this.deps;
     const h = req.headers;
     const givenId = h['x-request-id'];
     const requestId =
@@ -148,7 +165,7 @@ export class ExtAuthzService {
         contentType: h['content-type'],
         contentEncoding: h['content-encoding'],
         // The format follows the canonical write path, as on the proxy (OTLP protobuf vs remote write).
-        path: resolved.writePath,
+        path: writePath,
         requestId,
         transport: 'ext_authz',
         started,
@@ -156,7 +173,7 @@ export class ExtAuthzService {
     }
     if (result instanceof Promise) return result.then((d) => this.answer(d, identity, h));
     return this.answer(result, identity, h);
-  };
+  }
 
   private answer(d: Decision, identity: Identity, h: Record<string, string>): Buffer {
     if (!d.allowed) return this.denied(d, identity.tenant, h);
