@@ -2,7 +2,7 @@
 // authz endpoint; a policy set that limits /api/expensive per API key and blocks a CIDR. Asserts what a
 // client sees (status, RateLimit headers, JSON body, nothing forwarded) and what an operator sees (metrics).
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,15 @@ afterEach(async () => {
 function policyFile(text: string): { path: string; write(t: string): void } {
   const path = join(mkdtempSync(join(tmpdir(), 'policy-gate-')), 'policies.yaml');
   writeFileSync(path, text);
-  return { path, write: (t) => writeFileSync(path, t) };
+  // Written aside and renamed into place, as deploy tools (and ConfigMap mounts) replace files: the 50 ms
+  // poll must never read a half-written file, which would count one more refused reload than the test made.
+  return {
+    path,
+    write: (t) => {
+      writeFileSync(`${path}.tmp`, t);
+      renameSync(`${path}.tmp`, path);
+    },
+  };
 }
 
 async function setUp(
