@@ -25,13 +25,22 @@ export type LimitName =
   | 'ha_replica_label'
   | 'ha_max_clusters'
   | 'ha_tracker_failover_timeout'
-  | 'creation_grace_period';
+  | 'creation_grace_period'
+  | 'past_grace_period'
+  | 'out_of_order_time_window'
+  | 'name_validation_scheme'
+  | 'exact_validation';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
 export type TextLimitName =
-  'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout' | 'creation_grace_period';
+  | 'ha_cluster_label'
+  | 'ha_replica_label'
+  | 'ha_tracker_failover_timeout'
+  | 'creation_grace_period'
+  | 'past_grace_period'
+  | 'out_of_order_time_window';
 /** Limits held as a number (an `enum` limit holds the index of its value). */
 export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
 
@@ -53,6 +62,8 @@ export const ENUM_LIMIT_VALUES = {
   partial_acceptance: ['false', 'true'],
   selective_filtering: ['false', 'true'],
   accept_ha_samples: ['false', 'true'],
+  name_validation_scheme: ['legacy', 'utf8'],
+  exact_validation: ['bounded', 'always'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -271,7 +282,38 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     kind: 'duration',
     defaultValue: '10m',
     description:
-      'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
+      'How far past now a timestamp may be: a series with a later sample is refused (400 err-mimir-too-far-in-future), a later exemplar dropped and not charged (Mimir: -validation.create-grace-period).',
+  },
+  {
+    name: 'past_grace_period',
+    kind: 'duration',
+    defaultValue: '0s',
+    zeroMeans: 'no bound in the past',
+    description:
+      'How far before now (less out_of_order_time_window) a sample may be: a series with an earlier sample is refused (400 err-mimir-too-far-in-past) (Mimir: -validation.past-grace-period).',
+  },
+  {
+    name: 'out_of_order_time_window',
+    kind: 'duration',
+    defaultValue: '0s',
+    description:
+      "Mimir's out-of-order window; the edge reads it only to widen past_grace_period as Mimir does (Mimir: -ingester.out-of-order-time-window).",
+  },
+  {
+    name: 'name_validation_scheme',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.name_validation_scheme,
+    defaultValue: enumIndex('name_validation_scheme', 'legacy'),
+    description:
+      'Metric and label names: legacy accepts [a-zA-Z_:][a-zA-Z0-9_:]* and [a-zA-Z_][a-zA-Z0-9_]*, utf8 any non-empty UTF-8. A series with a missing or invalid name, a value that is not UTF-8 or a repeated label name is refused (Mimir: -validation.name-validation-scheme).',
+  },
+  {
+    name: 'exact_validation',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.exact_validation,
+    defaultValue: enumIndex('exact_validation', 'bounded'),
+    description:
+      "The edge's own. bounded: names and values are read series by series only when the scan's bounds call for it (another limit crossed, a non-ASCII RW2 symbol), so a remote write 1.0 series with an ASCII name Mimir refuses is forwarded and charged. always: every remote write request is read series by series (about 2.5x the scan's CPU) and such series are refused and not charged.",
   },
 ];
 
