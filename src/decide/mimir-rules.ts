@@ -19,6 +19,7 @@ import {
   sampleTimeVerdicts,
 } from '../remote-write/index.js';
 import type {
+  HistogramRules,
   FilteredMetadata,
   FilteredSeries,
   MeasuredBody,
@@ -29,6 +30,7 @@ import type {
 } from '../remote-write/index.js';
 import { denial } from '../decision/catalogue.js';
 import {
+  histogramMessage,
   metadataLimitMessage,
   sampleTimeMessage,
   seriesLimitMessage,
@@ -112,11 +114,12 @@ export function mimirView(
     return undefined;
 
   if (timesOut) {
-    const { latestMs, earliestMs } = timesOut;
+    const { latestMs, earliestMs, histogramRules } = timesOut;
     rules.sampleTimes = {
-      ...sampleTimeVerdicts(measured.decoded, info.format, info.series, latestMs, earliestMs),
+      ...sampleTimeVerdicts(measured.decoded, info.format, info.series, latestMs, earliestMs, histogramRules),
       latestMs,
       earliestMs,
+      maxBuckets: histogramRules.maxBuckets,
     };
   }
   // Every exact pass applies all of Mimir's series checks, whichever bound asked for it.
@@ -168,28 +171,34 @@ function withoutDuplicates(
 }
 
 /**
- * The time bounds Mimir's validateSample and validateSampleHistogram hold a series' samples to, when the scan's
- * bound on the float sample times crosses one (or a time could not be read in the scan, or the request has native
- * histograms, whose times the scan does not read): undefined otherwise, the common case, for a few comparisons.
- * `earliestMs` is -Infinity when past_grace_period is 0 (no bound in the past).
+ * The bounds Mimir's validateSample and validateSampleHistogram hold a series' samples to, when the request has
+ * native histograms (the scan reads neither their times nor their schemas and buckets), or the scan's bound on
+ * the float sample times crosses one, or a time could not be read in the scan: undefined otherwise, the common
+ * case, for a few comparisons. `earliestMs` is -Infinity when past_grace_period is 0 (no bound in the past).
  */
 function sampleTimesOut(
   tenant: ResolvedTenant,
   info: RequestInfo,
   dryRun: boolean,
   nowMs: number,
-): { latestMs: number; earliestMs: number } | undefined {
+): { latestMs: number; earliestMs: number; histogramRules: HistogramRules } | undefined {
   if (info.floatSamples === 0 && info.histogramSamples === 0) return undefined;
   const l = tenant.limits;
   const futureOn = isEnforced(tenant.enforcement, 'creation_grace_period', dryRun);
   const past = isEnforced(tenant.enforcement, 'past_grace_period', dryRun)
     ? graceMs(l.past_grace_period, 0)
     : 0;
-  if (!futureOn && past === 0) return undefined;
   const latestMs = futureOn ? nowMs + graceMs(l.creation_grace_period, 600_000) : Infinity;
   const earliestMs = past > 0 ? nowMs - past - graceMs(l.out_of_order_time_window, 0) : -Infinity;
-  const bounds = { latestMs, earliestMs };
+  const histogramRules: HistogramRules = {
+    maxBuckets: isEnforced(tenant.enforcement, 'max_native_histogram_buckets', dryRun)
+      ? l.max_native_histogram_buckets
+      : 0,
+    reduce: limitIs(l, 'reduce_native_histogram_over_max_buckets', 'true'),
+  };
+  const bounds = { latestMs, earliestMs, histogramRules };
   if (info.histogramSamples > 0) return bounds;
+  if (!futureOn && past === 0) return undefined;
   const minKey = info.minSampleTimeKey ?? 0;
   const maxKey = info.maxSampleTimeKey ?? 0;
   if (minKey < 0) return bounds; // some timestamp the scan could not read
@@ -404,6 +413,18 @@ function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
     case 'sample_too_far_in_past': {
       // Mimir names the series by its metric name alone here.
       const message = sampleTimeMessage(kind, problem.observed, metricNameOf(bareSeries(series)));
+      return denial(kind, message, problem.limit, problem.observed);
+    }
+    case 'histogram_schema_invalid':
+    case 'max_native_histogram_buckets':
+    case 'histogram_not_reducible': {
+      const message = histogramMessage(
+        kind,
+        problem.timestamp ?? 0,
+        bareSeries(series),
+        problem.observed,
+        problem.limit,
+      );
       return denial(kind, message, problem.limit, problem.observed);
     }
     case 'missing_metric_name':

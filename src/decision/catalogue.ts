@@ -62,6 +62,9 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-too-far-in-past',
     knob: '-validation.past-grace-period',
   },
+  histogram_schema_invalid: { status: 400, errorId: 'err-mimir-invalid-native-histogram-schema', knob: '' },
+  max_native_histogram_buckets: { status: 400, errorId: 'err-mimir-max-native-histogram-buckets', knob: '' },
+  histogram_not_reducible: { status: 400, errorId: 'err-mimir-not-reducible-native-histogram', knob: '' },
   metadata_metric_name_too_long: {
     status: 400,
     errorId: 'err-mimir-metric-name-too-long',
@@ -177,6 +180,23 @@ export function sampleTimeMessage(
   const info = REASONS[reason];
   const where = reason === 'sample_too_far_in_future' ? 'future' : 'past';
   return `received a sample whose timestamp is too far in the ${where}, timestamp: ${timestamp} series: '${shown200(metricName)}' (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/** Mimir's message for a series refused for one of its native histogram samples. */
+export function histogramMessage(
+  reason: 'histogram_schema_invalid' | 'max_native_histogram_buckets' | 'histogram_not_reducible',
+  timestamp: number,
+  series: string,
+  observed: number,
+  limit: number,
+): string {
+  const id = REASONS[reason].errorId;
+  if (reason === 'histogram_schema_invalid') {
+    return `received a native histogram sample with an invalid schema: ${observed} (${id})`;
+  }
+  const how =
+    reason === 'histogram_not_reducible' ? 'too many buckets and cannot reduce' : 'too many buckets';
+  return `received a native histogram sample with ${how}, timestamp: ${timestamp} series: ${series}, buckets: ${observed}, limit: ${limit} (${id})`;
 }
 
 /** Mimir prints at most 200 characters of a metadata name or unit in its message. */

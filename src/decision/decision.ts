@@ -31,6 +31,12 @@ export type DecisionReason =
   | 'sample_too_far_in_future'
   /** A series with a sample earlier than now - past_grace_period - out_of_order_time_window. */
   | 'sample_too_far_in_past'
+  /** A native histogram with a schema outside -4..8 (and not -53, custom buckets). */
+  | 'histogram_schema_invalid'
+  /** A native histogram with more buckets than max_native_histogram_buckets (no reduction). */
+  | 'max_native_histogram_buckets'
+  /** A native histogram with too many buckets even at the lowest resolution. */
+  | 'histogram_not_reducible'
   /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */
   | 'metadata_metric_name_too_long'
   | 'metadata_unit_too_long'

@@ -29,7 +29,10 @@ export type LimitName =
   | 'past_grace_period'
   | 'out_of_order_time_window'
   | 'name_validation_scheme'
-  | 'exact_validation';
+  | 'exact_validation'
+  | 'max_native_histogram_buckets'
+  | 'reduce_native_histogram_over_max_buckets'
+  | 'native_histograms_ingestion_enabled';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
@@ -64,6 +67,8 @@ export const ENUM_LIMIT_VALUES = {
   accept_ha_samples: ['false', 'true'],
   name_validation_scheme: ['legacy', 'utf8'],
   exact_validation: ['bounded', 'always'],
+  reduce_native_histogram_over_max_buckets: ['false', 'true'],
+  native_histograms_ingestion_enabled: ['false', 'true'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -314,6 +319,30 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: enumIndex('exact_validation', 'bounded'),
     description:
       "The edge's own. bounded: names and values are read series by series only when the scan's bounds call for it (another limit crossed, a non-ASCII RW2 symbol), so a remote write 1.0 series with an ASCII name Mimir refuses is forwarded and charged. always: every remote write request is read series by series (about 2.5x the scan's CPU) and such series are refused and not charged.",
+  },
+  {
+    name: 'max_native_histogram_buckets',
+    kind: 'int',
+    defaultValue: 0,
+    zeroMeans: 'unlimited',
+    description:
+      'Most buckets one native histogram sample may have: over it, Mimir reduces its resolution (reduce_native_histogram_over_max_buckets) or refuses its series (Mimir: -validation.max-native-histogram-buckets).',
+  },
+  {
+    name: 'reduce_native_histogram_over_max_buckets',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.reduce_native_histogram_over_max_buckets,
+    defaultValue: enumIndex('reduce_native_histogram_over_max_buckets', 'true'),
+    description:
+      'true: a native histogram over max_native_histogram_buckets is reduced by Mimir, and refused only when even schema -4 leaves too many buckets; false: refused (Mimir: -validation.reduce-native-histogram-over-max-buckets).',
+  },
+  {
+    name: 'native_histograms_ingestion_enabled',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.native_histograms_ingestion_enabled,
+    defaultValue: enumIndex('native_histograms_ingestion_enabled', 'true'),
+    description:
+      "Read by Mimir's ingesters, which drop native histograms when false; Mimir's distributor charges them to ingestion_rate either way, and so does the edge (Mimir: -ingester.native-histograms-ingestion-enabled).",
   },
 ];
 

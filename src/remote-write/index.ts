@@ -18,6 +18,7 @@ export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
 export { duplicateSamples } from './duplicate-samples.js';
 export { SAMPLE_KEY_MS, sampleTimeVerdicts } from './sample-times.js';
+export type { HistogramRules } from './sample-times.js';
 export { keptExemplars } from './exemplar-filter.js';
 export type { RequestInfo } from './request-info.js';
 export { filterSeries, reencodeKept } from './series-filter.js';

@@ -29,7 +29,13 @@ import {
   symbolTable,
   utf8,
 } from './rw-series-fields.js';
-import { SAMPLE_TIME_OK, SAMPLE_TOO_NEW } from './sample-times.js';
+import {
+  HISTOGRAM_NOT_REDUCIBLE,
+  HISTOGRAM_SCHEMA_INVALID,
+  HISTOGRAM_TOO_MANY_BUCKETS,
+  SAMPLE_TIME_OK,
+  SAMPLE_TOO_NEW,
+} from './sample-times.js';
 import type { SampleTimeVerdicts } from './sample-times.js';
 
 /** Mimir's name_validation_scheme: `legacy` (Prometheus' classic character sets) or `utf8` (any UTF-8). */
@@ -63,7 +69,7 @@ export interface SeriesRules {
    * Mimir's sample time checks (creation_grace_period, past_grace_period), judged after the labels: per series
    * a verdict of sampleTimeVerdicts, and the bounds the messages quote. Omitted: no sample is refused for its time.
    */
-  sampleTimes?: SampleTimeVerdicts & { latestMs: number; earliestMs: number };
+  sampleTimes?: SampleTimeVerdicts & { latestMs: number; earliestMs: number; maxBuckets: number };
 }
 
 export type SeriesProblemKind =
@@ -77,7 +83,10 @@ export type SeriesProblemKind =
   | 'label_value_invalid'
   | 'duplicate_label_names'
   | 'sample_too_far_in_future'
-  | 'sample_too_far_in_past';
+  | 'sample_too_far_in_past'
+  | 'histogram_schema_invalid'
+  | 'max_native_histogram_buckets'
+  | 'histogram_not_reducible';
 
 /** Why Mimir would refuse one series: the limit, its value, and the value the series has. */
 export interface SeriesProblem {
@@ -90,6 +99,8 @@ export interface SeriesProblem {
   labelName?: string;
   labelValue?: string;
   metricName?: string;
+  /** Native histogram problems: the sample's timestamp (`observed` is its schema or bucket count). */
+  timestamp?: number;
 }
 
 export interface FilteredSeries {
@@ -451,13 +462,36 @@ function sampleTimeProblem(rules: SeriesRules, index: number): SeriesProblem | u
   const times = rules.sampleTimes;
   const verdict = times?.verdict[index];
   if (times === undefined || verdict === undefined || verdict === SAMPLE_TIME_OK) return undefined;
-  const tooNew = verdict === SAMPLE_TOO_NEW;
-  return {
-    kind: tooNew ? 'sample_too_far_in_future' : 'sample_too_far_in_past',
-    series: index,
-    observed: times.timestamp[index]!,
-    limit: tooNew ? times.latestMs : times.earliestMs,
-  };
+  const timestamp = times.timestamp[index]!;
+  switch (verdict) {
+    case HISTOGRAM_SCHEMA_INVALID:
+      return {
+        kind: 'histogram_schema_invalid',
+        series: index,
+        observed: times.observed[index]!,
+        limit: 0,
+        timestamp,
+      };
+    case HISTOGRAM_TOO_MANY_BUCKETS:
+    case HISTOGRAM_NOT_REDUCIBLE:
+      return {
+        kind:
+          verdict === HISTOGRAM_NOT_REDUCIBLE ? 'histogram_not_reducible' : 'max_native_histogram_buckets',
+        series: index,
+        observed: times.observed[index]!,
+        limit: times.maxBuckets,
+        timestamp,
+      };
+    default: {
+      const tooNew = verdict === SAMPLE_TOO_NEW;
+      return {
+        kind: tooNew ? 'sample_too_far_in_future' : 'sample_too_far_in_past',
+        series: index,
+        observed: timestamp,
+        limit: tooNew ? times.latestMs : times.earliestMs,
+      };
+    }
+  }
 }
 
 /**
