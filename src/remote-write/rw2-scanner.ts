@@ -373,7 +373,14 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
         }
         p = q + length;
         if (tag === TAG_SAMPLES) {
-          const timeKey = sampleTimeKey(buf, q, p);
+          // The sample's time key (sampleTimeKey), read inline for the layout every sender writes.
+          const timeKey =
+            p - q === 16 && buf[q] === 0x09
+              ? (buf[q + 15]! << 21) |
+                ((buf[q + 14]! & 0x7f) << 14) |
+                ((buf[q + 13]! & 0x7f) << 7) |
+                (buf[q + 12]! & 0x7f)
+              : sampleTimeKey(buf, q, p);
           if (timeKey > maxTimeKey) maxTimeKey = timeKey;
           if (timeKey < minTimeKey) minTimeKey = timeKey;
           // Mimir keeps one sample per timestamp in a series; increasing timestamps cannot repeat.
