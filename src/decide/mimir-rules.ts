@@ -28,7 +28,7 @@ import type {
   SeriesProblem,
   SeriesRules,
 } from '../remote-write/index.js';
-import { denial } from '../decision/catalogue.js';
+import { REASONS, denial } from '../decision/catalogue.js';
 import {
   histogramMessage,
   metadataLimitMessage,
@@ -311,10 +311,11 @@ function droppedNames(names: readonly string[], haReplicaLabel: string | undefin
 }
 
 /**
- * Mimir's max_metadata_length over RW1 metadata, or undefined when no entry is dropped. The common request
- * carries no metadata (Prometheus sends it in requests of its own) and pays one comparison; a body no longer
- * than the limit cannot hold a field over it, so it pays two. A long HELP is truncated by Mimir, not refused,
- * so it changes neither the decision nor the cost, and the body is forwarded as it is.
+ * Mimir's enforce_metadata_metric_name and max_metadata_length over RW1 metadata, or undefined when no entry is
+ * dropped. The common request carries no metadata (Prometheus sends it in requests of its own) and pays one
+ * comparison; a request with metadata has its entries read (series are skipped by length). A long HELP is
+ * truncated by Mimir, not refused, so it changes neither the decision nor the cost, and the body is forwarded
+ * as it is.
  */
 function metadataVerdict(
   tenant: ResolvedTenant,
@@ -322,15 +323,30 @@ function metadataVerdict(
   dryRun: boolean,
 ): FilteredMetadata | undefined {
   const { info } = measured;
-  const maxLength = tenant.limits.max_metadata_length;
-  if (info.metadata === 0 || maxLength === 0 || info.bytesUncompressed <= maxLength) return undefined;
+  if (info.metadata === 0 || info.format !== 'prw1') return undefined;
   // RW2 carries metadata inside its series: dropping one means rewriting a series (see the compatibility page).
-  if (info.format !== 'prw1') return undefined;
-  if (!isEnforced(tenant.enforcement, 'max_metadata_length', dryRun)) return undefined;
-  return filterMetadataRw1(measured.decoded, info.metadata, maxLength);
+  const l = tenant.limits;
+  const enforceName =
+    limitIs(l, 'enforce_metadata_metric_name', 'true') &&
+    isEnforced(tenant.enforcement, 'enforce_metadata_metric_name', dryRun);
+  const lengthOn =
+    l.max_metadata_length > 0 &&
+    info.bytesUncompressed > l.max_metadata_length &&
+    isEnforced(tenant.enforcement, 'max_metadata_length', dryRun);
+  if (!enforceName && !lengthOn) return undefined;
+  return filterMetadataRw1(
+    measured.decoded,
+    info.metadata,
+    lengthOn ? l.max_metadata_length : 0,
+    enforceName,
+  );
 }
 
 function metadataRefusal(problem: MetadataProblem): Decision {
+  if (problem.kind === 'metadata_missing_metric_name') {
+    const message = `received a metric metadata with no metric name (${REASONS[problem.kind].errorId})`;
+    return denial(problem.kind, message, 0, 0);
+  }
   const message = metadataLimitMessage(
     problem.kind,
     problem.observed,

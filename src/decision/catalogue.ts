@@ -65,6 +65,7 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
   histogram_schema_invalid: { status: 400, errorId: 'err-mimir-invalid-native-histogram-schema', knob: '' },
   max_native_histogram_buckets: { status: 400, errorId: 'err-mimir-max-native-histogram-buckets', knob: '' },
   histogram_not_reducible: { status: 400, errorId: 'err-mimir-not-reducible-native-histogram', knob: '' },
+  metadata_missing_metric_name: { status: 400, errorId: 'err-mimir-metadata-missing-metric-name', knob: '' },
   metadata_metric_name_too_long: {
     status: 400,
     errorId: 'err-mimir-metric-name-too-long',

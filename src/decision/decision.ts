@@ -39,6 +39,8 @@ export type DecisionReason =
   | 'histogram_not_reducible'
   /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */
   | 'metadata_metric_name_too_long'
+  /** Metadata without a metric name, with enforce_metadata_metric_name (Mimir drops that metadata). */
+  | 'metadata_missing_metric_name'
   | 'metadata_unit_too_long'
   | 'request_rate'
   | 'ingestion_rate'

@@ -32,7 +32,8 @@ export type LimitName =
   | 'exact_validation'
   | 'max_native_histogram_buckets'
   | 'reduce_native_histogram_over_max_buckets'
-  | 'native_histograms_ingestion_enabled';
+  | 'native_histograms_ingestion_enabled'
+  | 'enforce_metadata_metric_name';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
@@ -69,6 +70,7 @@ export const ENUM_LIMIT_VALUES = {
   exact_validation: ['bounded', 'always'],
   reduce_native_histogram_over_max_buckets: ['false', 'true'],
   native_histograms_ingestion_enabled: ['false', 'true'],
+  enforce_metadata_metric_name: ['false', 'true'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -343,6 +345,14 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: enumIndex('native_histograms_ingestion_enabled', 'true'),
     description:
       "Read by Mimir's ingesters, which drop native histograms when false; Mimir's distributor charges them to ingestion_rate either way, and so does the edge (Mimir: -ingester.native-histograms-ingestion-enabled).",
+  },
+  {
+    name: 'enforce_metadata_metric_name',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.enforce_metadata_metric_name,
+    defaultValue: enumIndex('enforce_metadata_metric_name', 'true'),
+    description:
+      'true: a remote write 1.0 metadata entry without a metric name is dropped with a 400 (err-mimir-metadata-missing-metric-name) and not charged (Mimir: -validation.enforce-metadata-metric-name).',
   },
 ];
 
