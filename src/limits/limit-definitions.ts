@@ -320,7 +320,7 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     values: ENUM_LIMIT_VALUES.exact_validation,
     defaultValue: enumIndex('exact_validation', 'bounded'),
     description:
-      "The edge's own. bounded: names and values are read series by series only when the scan's bounds call for it (another limit crossed, a non-ASCII RW2 symbol), so a remote write 1.0 series with an ASCII name Mimir refuses is forwarded and charged. always: every remote write request is read series by series (about 2.5x the scan's CPU) and such series are refused and not charged.",
+      "The edge's own. bounded: names and values are read series by series only when the scan's bounds call for it (another limit crossed, a non-ASCII RW2 symbol), so a remote write 1.0 series with an ASCII name Mimir refuses is forwarded and charged. always: every remote write request is read series by series (measured at about 11x the scan's CPU, BENCHMARKS.md) and such series are refused and not charged.",
   },
   {
     name: 'max_native_histogram_buckets',
