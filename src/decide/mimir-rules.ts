@@ -190,13 +190,15 @@ function sampleTimesOut(
     : 0;
   const latestMs = futureOn ? nowMs + graceMs(l.creation_grace_period, 600_000) : Infinity;
   const earliestMs = past > 0 ? nowMs - past - graceMs(l.out_of_order_time_window, 0) : -Infinity;
+  // The native histogram checks (schema, buckets) follow max_native_histogram_buckets' enforcement switch.
+  const histogramsOn = isEnforced(tenant.enforcement, 'max_native_histogram_buckets', dryRun);
   const histogramRules: HistogramRules = {
-    maxBuckets: isEnforced(tenant.enforcement, 'max_native_histogram_buckets', dryRun)
-      ? l.max_native_histogram_buckets
-      : 0,
+    maxBuckets: histogramsOn ? l.max_native_histogram_buckets : 0,
     reduce: limitIs(l, 'reduce_native_histogram_over_max_buckets', 'true'),
+    checkSchema: histogramsOn,
   };
   const bounds = { latestMs, earliestMs, histogramRules };
+  if (!futureOn && past === 0 && !histogramsOn) return undefined;
   if (info.histogramSamples > 0) return bounds;
   if (!futureOn && past === 0) return undefined;
   const minKey = info.minSampleTimeKey ?? 0;

@@ -37,9 +37,11 @@ export const HISTOGRAM_NOT_REDUCIBLE = 5;
 export interface HistogramRules {
   maxBuckets: number;
   reduce: boolean;
+  /** Whether a schema outside Mimir's range refuses the series (off in dry run). */
+  checkSchema: boolean;
 }
 
-const NO_HISTOGRAM_RULES: HistogramRules = { maxBuckets: 0, reduce: true };
+const NO_HISTOGRAM_RULES: HistogramRules = { maxBuckets: 0, reduce: true, checkSchema: false };
 // Prometheus' exponential schemas, and the custom-buckets schema (mimirpb).
 const MIN_SCHEMA = -4;
 const MAX_SCHEMA = 8;
@@ -257,12 +259,13 @@ function histogramVerdict(
   if (h.timestamp > latestMs) return SAMPLE_TOO_NEW;
   if (h.timestamp < earliestMs) return SAMPLE_TOO_OLD;
   const custom = h.schema === CUSTOM_BUCKETS_SCHEMA;
-  if (!custom && (h.schema < MIN_SCHEMA || h.schema > MAX_SCHEMA)) return HISTOGRAM_SCHEMA_INVALID;
+  const invalidSchema = !custom && (h.schema < MIN_SCHEMA || h.schema > MAX_SCHEMA);
+  if (invalidSchema && rules.checkSchema) return HISTOGRAM_SCHEMA_INVALID;
   const limit = rules.maxBuckets;
   if (limit === 0 || h.buckets <= limit) return SAMPLE_TIME_OK;
   if (!rules.reduce) return HISTOGRAM_TOO_MANY_BUCKETS;
   // Mimir halves the resolution until fewer than `limit` buckets are left, and fails below schema -4.
-  if (custom) return HISTOGRAM_NOT_REDUCIBLE;
+  if (custom || invalidSchema) return HISTOGRAM_NOT_REDUCIBLE;
   const atLowest = bucketsAtSchema(h.positive, h.schema) + bucketsAtSchema(h.negative, h.schema);
   return atLowest < limit ? SAMPLE_TIME_OK : HISTOGRAM_NOT_REDUCIBLE;
 }
