@@ -138,7 +138,11 @@ export function mimirView(
       ? metadataRefusal(metadata.firstProblem)
       : undefined;
   let kept = filtered ? filtered.kept : info;
-  if (!refusal) return { info: kept };
+  // Read only for the name, time and histogram checks, and nothing refused: the request is as measured, and stays
+  // open to what needs a request left whole (selective filtering).
+  const onlyValidated =
+    !overBound && !capReached && !dropping && !outOfOrder && !exemplarsToJudge && !metadata;
+  if (!refusal) return onlyValidated ? undefined : { info: kept };
   if (metadata) kept = { ...kept, metadata: kept.metadata - metadata.dropped };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
