@@ -12,6 +12,7 @@ import {
   duplicateSamples,
   keptExemplars,
   filterMetadataRw1,
+  filterMetadataRw2,
   filterSeries,
   otlpLabelExtremes,
   reencodeKept,
@@ -143,7 +144,7 @@ export function mimirView(
   const onlyValidated =
     !overBound && !capReached && !dropping && !outOfOrder && !exemplarsToJudge && !metadata;
   if (!refusal) return onlyValidated ? undefined : { info: kept };
-  if (metadata) kept = { ...kept, metadata: kept.metadata - metadata.dropped };
+  if (metadata) kept = { ...kept, metadata: kept.metadata - droppedOfKept(metadata, info, filtered) };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
   if (!limitIs(tenant.limits, 'partial_acceptance', 'true') || !somethingToIngest) {
@@ -329,8 +330,7 @@ function metadataVerdict(
   dryRun: boolean,
 ): FilteredMetadata | undefined {
   const { info } = measured;
-  if (info.metadata === 0 || info.format !== 'prw1') return undefined;
-  // RW2 carries metadata inside its series: dropping one means rewriting a series (see the compatibility page).
+  if (info.metadata === 0) return undefined;
   const l = tenant.limits;
   const enforceName =
     limitIs(l, 'enforce_metadata_metric_name', 'true') &&
@@ -339,6 +339,10 @@ function metadataVerdict(
     l.max_metadata_length > 0 &&
     info.bytesUncompressed > l.max_metadata_length &&
     isEnforced(tenant.enforcement, 'max_metadata_length', dryRun);
+  // RW2 metadata sits inside its series and takes its metric name from the series: no entry lacks one.
+  if (info.format === 'prw2') {
+    return lengthOn ? filterMetadataRw2(measured.decoded, info.series, l.max_metadata_length) : undefined;
+  }
   if (!enforceName && !lengthOn) return undefined;
   return filterMetadataRw1(
     measured.decoded,
@@ -346,6 +350,20 @@ function metadataVerdict(
     lengthOn ? l.max_metadata_length : 0,
     enforceName,
   );
+}
+
+/** Metadata dropped from what is ingested: RW1 entries, or the metadata of RW2 series that are kept. */
+function droppedOfKept(
+  metadata: FilteredMetadata,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+): number {
+  if (info.format !== 'prw2' || filtered === undefined) return metadata.dropped;
+  let dropped = 0;
+  for (let i = 0; i < metadata.keep.length; i++) {
+    if (metadata.keep[i] === 0 && filtered.keep[i] === 1) dropped++;
+  }
+  return dropped;
 }
 
 function metadataRefusal(problem: MetadataProblem): Decision {

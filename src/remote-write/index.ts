@@ -30,6 +30,7 @@ export type {
   SeriesRules,
 } from './series-filter.js';
 export { filterMetadataRw1 } from './metadata-filter.js';
+export { filterMetadataRw2 } from './rw2-metadata-filter.js';
 export type { FilteredMetadata, MetadataProblem } from './metadata-filter.js';
 export { firstSeriesLabels } from './first-series-labels.js';
 export { fittingPrefix } from './fitting-prefix.js';

@@ -9,6 +9,7 @@ import { invalidProtobuf } from './errors.js';
 import type { RequestInfo } from './request-info.js';
 import { reencodeRw1 } from './rw1-reencode.js';
 import { reencodeRw2 } from './rw2-reencode.js';
+import { reencodeRw2Metadata } from './rw2-metadata-filter.js';
 import {
   readRw1Label,
   TAG_EXEMPLARS,
@@ -571,8 +572,8 @@ function endsWithInfo(buf: Uint8Array, start: number, length: number): boolean {
 }
 
 /**
- * The snappy-compressed body holding only the kept series of `buf` (all of them when `keep` is undefined) and,
- * for RW1, only the kept metadata, in the same format: every other field (RW2 symbols, fields unknown to the
+ * The snappy-compressed body holding only the kept series of `buf` (all of them when `keep` is undefined) and
+ * only the kept metadata (RW1 entries; RW2 series' metadata fields), in the same format: every other field (RW2 symbols, fields unknown to the
  * edge) is copied byte for byte.
  */
 export function reencodeKept(
@@ -581,6 +582,11 @@ export function reencodeKept(
   keep: Uint8Array | undefined,
   keepMetadata?: Uint8Array,
 ): Buffer {
-  const decoded = format === 'prw2' && keep ? reencodeRw2(buf, keep) : reencodeRw1(buf, keep, keepMetadata);
+  const decoded =
+    format === 'prw2' && keepMetadata
+      ? reencodeRw2Metadata(buf, keep, keepMetadata)
+      : format === 'prw2' && keep
+        ? reencodeRw2(buf, keep)
+        : reencodeRw1(buf, keep, keepMetadata);
   return compressSync(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength));
 }
