@@ -12,11 +12,15 @@ import {
   duplicateSamples,
   keptExemplars,
   filterMetadataRw1,
+  filterMetadataRw2,
   filterSeries,
   otlpLabelExtremes,
   reencodeKept,
+  SAMPLE_KEY_MS,
+  sampleTimeVerdicts,
 } from '../remote-write/index.js';
 import type {
+  HistogramRules,
   FilteredMetadata,
   FilteredSeries,
   MeasuredBody,
@@ -25,8 +29,14 @@ import type {
   SeriesProblem,
   SeriesRules,
 } from '../remote-write/index.js';
-import { denial } from '../decision/catalogue.js';
-import { metadataLimitMessage, seriesLimitMessage } from '../decision/catalogue.js';
+import { REASONS, denial } from '../decision/catalogue.js';
+import {
+  histogramMessage,
+  metadataLimitMessage,
+  sampleTimeMessage,
+  seriesLimitMessage,
+  seriesValidationMessage,
+} from '../decision/catalogue.js';
 
 /** What the edge decides on once Mimir's per-series rules have run (see mimirView). */
 export interface MimirView {
@@ -70,6 +80,12 @@ export function mimirView(
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
+  const timesOut = sampleTimesOut(tenant, info, dryRun, nowMs);
+  // RW2 symbols with a byte of 128 or more: a name or value may fail Mimir's name checks (the scan's bound). Other
+  // names are read only with exact_validation: always (reading every name costs more than the scan itself).
+  const namesToJudge =
+    rules.nameScheme !== undefined &&
+    (info.nonAsciiSymbols === true || limitIs(tenant.limits, 'exact_validation', 'always'));
   // Labels Mimir removes before validating make the scan's bounds upper bounds: within the limits they stay within,
   // and over them the exact pass recounts. Only dropping __name__ can leave a series without labels, which Mimir
   // removes silently and does not charge: then every request needs the exact pass.
@@ -86,11 +102,32 @@ export function mimirView(
   const outOfOrder = info.samplesOutOfOrder === true;
   // Exemplars are charged only as Mimir keeps them, and it drops invalid ones without an error.
   const exemplarsToJudge = rules.exemplarsCharged && info.exemplars > 0;
-  if (!overBound && !capReached && !metadata && !dropping && !outOfOrder && !exemplarsToJudge)
+  if (
+    !overBound &&
+    !capReached &&
+    !metadata &&
+    !dropping &&
+    !outOfOrder &&
+    !exemplarsToJudge &&
+    !timesOut &&
+    !namesToJudge
+  )
     return undefined;
 
+  if (timesOut) {
+    const { latestMs, earliestMs, histogramRules } = timesOut;
+    rules.sampleTimes = {
+      ...sampleTimeVerdicts(measured.decoded, info.format, info.series, latestMs, earliestMs, histogramRules),
+      latestMs,
+      earliestMs,
+      maxBuckets: histogramRules.maxBuckets,
+    };
+  }
+  // Every exact pass applies all of Mimir's series checks, whichever bound asked for it.
   let filtered =
-    overBound || capReached || dropping ? filterSeries(measured.decoded, info, rules) : undefined;
+    overBound || capReached || dropping || timesOut || namesToJudge
+      ? filterSeries(measured.decoded, info, rules)
+      : undefined;
   // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
   if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
   if (exemplarsToJudge) filtered = withKeptExemplars(measured.decoded, info, filtered, tenant, nowMs);
@@ -102,8 +139,12 @@ export function mimirView(
       ? metadataRefusal(metadata.firstProblem)
       : undefined;
   let kept = filtered ? filtered.kept : info;
-  if (!refusal) return { info: kept };
-  if (metadata) kept = { ...kept, metadata: kept.metadata - metadata.dropped };
+  // Read only for the name, time and histogram checks, and nothing refused: the request is as measured, and stays
+  // open to what needs a request left whole (selective filtering).
+  const onlyValidated =
+    !overBound && !capReached && !dropping && !outOfOrder && !exemplarsToJudge && !metadata;
+  if (!refusal) return onlyValidated ? undefined : { info: kept };
+  if (metadata) kept = { ...kept, metadata: kept.metadata - droppedOfKept(metadata, info, filtered) };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
   if (!limitIs(tenant.limits, 'partial_acceptance', 'true') || !somethingToIngest) {
@@ -134,12 +175,52 @@ function withoutDuplicates(
   return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
 }
 
-/** creation_grace_period in milliseconds; the texts in use are few, so each is parsed once. */
+/**
+ * The bounds Mimir's validateSample and validateSampleHistogram hold a series' samples to, when the request has
+ * native histograms (the scan reads neither their times nor their schemas and buckets), or the scan's bound on
+ * the float sample times crosses one, or a time could not be read in the scan: undefined otherwise, the common
+ * case, for a few comparisons. `earliestMs` is -Infinity when past_grace_period is 0 (no bound in the past).
+ */
+function sampleTimesOut(
+  tenant: ResolvedTenant,
+  info: RequestInfo,
+  dryRun: boolean,
+  nowMs: number,
+): { latestMs: number; earliestMs: number; histogramRules: HistogramRules } | undefined {
+  if (info.floatSamples === 0 && info.histogramSamples === 0) return undefined;
+  const l = tenant.limits;
+  const futureOn = isEnforced(tenant.enforcement, 'creation_grace_period', dryRun);
+  const past = isEnforced(tenant.enforcement, 'past_grace_period', dryRun)
+    ? graceMs(l.past_grace_period, 0)
+    : 0;
+  const latestMs = futureOn ? nowMs + graceMs(l.creation_grace_period, 600_000) : Infinity;
+  const earliestMs = past > 0 ? nowMs - past - graceMs(l.out_of_order_time_window, 0) : -Infinity;
+  // The native histogram checks (schema, buckets) follow max_native_histogram_buckets' enforcement switch.
+  const histogramsOn = isEnforced(tenant.enforcement, 'max_native_histogram_buckets', dryRun);
+  const histogramRules: HistogramRules = {
+    maxBuckets: histogramsOn ? l.max_native_histogram_buckets : 0,
+    reduce: limitIs(l, 'reduce_native_histogram_over_max_buckets', 'true'),
+    checkSchema: histogramsOn,
+  };
+  const bounds = { latestMs, earliestMs, histogramRules };
+  if (!futureOn && past === 0 && !histogramsOn) return undefined;
+  if (info.histogramSamples > 0) return bounds;
+  if (!futureOn && past === 0) return undefined;
+  const minKey = info.minSampleTimeKey ?? 0;
+  const maxKey = info.maxSampleTimeKey ?? 0;
+  if (minKey < 0) return bounds; // some timestamp the scan could not read
+  // The newest timestamp is at most (maxKey + 1) * 2^14 - 1, the oldest at least minKey * 2^14.
+  if ((maxKey + 1) * SAMPLE_KEY_MS - 1 > latestMs) return bounds;
+  if (minKey * SAMPLE_KEY_MS < earliestMs) return bounds;
+  return undefined;
+}
+
+/** A duration limit in milliseconds; the texts in use are few, so each is parsed once. */
 const graceCache = new Map<string, number>();
-function graceMs(text: string): number {
+function graceMs(text: string, fallback: number): number {
   let ms = graceCache.get(text);
   if (ms === undefined) {
-    ms = durationMs(text) ?? 600_000;
+    ms = durationMs(text) ?? fallback;
     if (graceCache.size > 1000) graceCache.clear();
     graceCache.set(text, ms);
   }
@@ -157,7 +238,7 @@ function withKeptExemplars(
   const l = tenant.limits;
   const kept = keptExemplars(decoded, info.format, info.series, {
     maxPerSeries: l.max_exemplars_per_series_per_request,
-    maxTimestampMs: nowMs + graceMs(l.creation_grace_period),
+    maxTimestampMs: nowMs + graceMs(l.creation_grace_period, 600_000),
   });
   let exemplars = 0;
   for (let i = 0; i < kept.length; i++) {
@@ -237,10 +318,11 @@ function droppedNames(names: readonly string[], haReplicaLabel: string | undefin
 }
 
 /**
- * Mimir's max_metadata_length over RW1 metadata, or undefined when no entry is dropped. The common request
- * carries no metadata (Prometheus sends it in requests of its own) and pays one comparison; a body no longer
- * than the limit cannot hold a field over it, so it pays two. A long HELP is truncated by Mimir, not refused,
- * so it changes neither the decision nor the cost, and the body is forwarded as it is.
+ * Mimir's enforce_metadata_metric_name and max_metadata_length over RW1 metadata, or undefined when no entry is
+ * dropped. The common request carries no metadata (Prometheus sends it in requests of its own) and pays one
+ * comparison; a request with metadata has its entries read (series are skipped by length). A long HELP is
+ * truncated by Mimir, not refused, so it changes neither the decision nor the cost, and the body is forwarded
+ * as it is.
  */
 function metadataVerdict(
   tenant: ResolvedTenant,
@@ -248,15 +330,47 @@ function metadataVerdict(
   dryRun: boolean,
 ): FilteredMetadata | undefined {
   const { info } = measured;
-  const maxLength = tenant.limits.max_metadata_length;
-  if (info.metadata === 0 || maxLength === 0 || info.bytesUncompressed <= maxLength) return undefined;
-  // RW2 carries metadata inside its series: dropping one means rewriting a series (see the compatibility page).
-  if (info.format !== 'prw1') return undefined;
-  if (!isEnforced(tenant.enforcement, 'max_metadata_length', dryRun)) return undefined;
-  return filterMetadataRw1(measured.decoded, info.metadata, maxLength);
+  if (info.metadata === 0) return undefined;
+  const l = tenant.limits;
+  const enforceName =
+    limitIs(l, 'enforce_metadata_metric_name', 'true') &&
+    isEnforced(tenant.enforcement, 'enforce_metadata_metric_name', dryRun);
+  const lengthOn =
+    l.max_metadata_length > 0 &&
+    info.bytesUncompressed > l.max_metadata_length &&
+    isEnforced(tenant.enforcement, 'max_metadata_length', dryRun);
+  // RW2 metadata sits inside its series and takes its metric name from the series: no entry lacks one.
+  if (info.format === 'prw2') {
+    return lengthOn ? filterMetadataRw2(measured.decoded, info.series, l.max_metadata_length) : undefined;
+  }
+  if (!enforceName && !lengthOn) return undefined;
+  return filterMetadataRw1(
+    measured.decoded,
+    info.metadata,
+    lengthOn ? l.max_metadata_length : 0,
+    enforceName,
+  );
+}
+
+/** Metadata dropped from what is ingested: RW1 entries, or the metadata of RW2 series that are kept. */
+function droppedOfKept(
+  metadata: FilteredMetadata,
+  info: RequestInfo,
+  filtered: FilteredSeries | undefined,
+): number {
+  if (info.format !== 'prw2' || filtered === undefined) return metadata.dropped;
+  let dropped = 0;
+  for (let i = 0; i < metadata.keep.length; i++) {
+    if (metadata.keep[i] === 0 && filtered.keep[i] === 1) dropped++;
+  }
+  return dropped;
 }
 
 function metadataRefusal(problem: MetadataProblem): Decision {
+  if (problem.kind === 'metadata_missing_metric_name') {
+    const message = `received a metric metadata with no metric name (${REASONS[problem.kind].errorId})`;
+    return denial(problem.kind, message, 0, 0);
+  }
   const message = metadataLimitMessage(
     problem.kind,
     problem.observed,
@@ -322,6 +436,9 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
         ? l.max_label_value_length
         : 0,
     exemplarsCharged: l.max_global_exemplars_per_user > 0,
+    ...(isEnforced(tenant.enforcement, 'name_validation_scheme', dryRun)
+      ? { nameScheme: limitIs(l, 'name_validation_scheme', 'utf8') ? ('utf8' as const) : ('legacy' as const) }
+      : {}),
     maxExemplarsPerSeries: l.max_exemplars_per_series_per_request,
     ...(dropLabels ? { dropLabels } : {}),
   };
@@ -330,8 +447,56 @@ export function seriesRules(tenant: ResolvedTenant, dryRun: boolean, haReplicaLa
 /** Mimir's 400 for the first refused series, naming it as Mimir prints it. */
 function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
   const series = measured.describeSeries(measured.decoded, problem.series);
-  const message = seriesLimitMessage(problem.kind, problem.observed, problem.limit, series);
-  return denial(problem.kind, message, problem.limit, problem.observed);
+  const { kind } = problem;
+  switch (kind) {
+    case 'sample_too_far_in_future':
+    case 'sample_too_far_in_past': {
+      // Mimir names the series by its metric name alone here.
+      const message = sampleTimeMessage(kind, problem.observed, metricNameOf(bareSeries(series)));
+      return denial(kind, message, problem.limit, problem.observed);
+    }
+    case 'histogram_schema_invalid':
+    case 'max_native_histogram_buckets':
+    case 'histogram_not_reducible': {
+      const message = histogramMessage(
+        kind,
+        problem.timestamp ?? 0,
+        bareSeries(series),
+        problem.observed,
+        problem.limit,
+      );
+      return denial(kind, message, problem.limit, problem.observed);
+    }
+    case 'missing_metric_name':
+    case 'metric_name_invalid':
+    case 'label_invalid':
+    case 'label_value_invalid':
+    case 'duplicate_label_names': {
+      const message = seriesValidationMessage(
+        kind,
+        problem.labelName ?? '',
+        problem.labelValue ?? '',
+        bareSeries(series),
+        problem.metricName ?? '',
+      );
+      return denial(kind, message, 0, 0);
+    }
+    default: {
+      const message = seriesLimitMessage(kind, problem.observed, problem.limit, series);
+      return denial(kind, message, problem.limit, problem.observed);
+    }
+  }
+}
+
+/** describeSeries() wraps the label set as `series: '…'`; the validation messages quote it themselves. */
+function bareSeries(described: string): string {
+  return described.startsWith("series: '") && described.endsWith("'") ? described.slice(9, -1) : described;
+}
+
+/** The metric name of a label set as Mimir prints it (`name{…}`). */
+function metricNameOf(labelSet: string): string {
+  const brace = labelSet.indexOf('{');
+  return brace < 0 ? labelSet : labelSet.slice(0, brace);
 }
 
 /** `decision` carrying the partial forward when it lets the request through; unchanged otherwise. */

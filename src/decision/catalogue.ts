@@ -47,6 +47,26 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-label-value-too-long',
     knob: '-validation.max-length-label-value',
   },
+  // Mimir's validateLabels and validateSample (pkg/distributor/validate.go), in the order it checks a series.
+  missing_metric_name: { status: 400, errorId: 'err-mimir-missing-metric-name', knob: '' },
+  metric_name_invalid: { status: 400, errorId: 'err-mimir-metric-name-invalid', knob: '' },
+  label_invalid: { status: 400, errorId: 'err-mimir-label-invalid', knob: '' },
+  label_value_invalid: { status: 400, errorId: 'err-mimir-label-value-invalid', knob: '' },
+  duplicate_label_names: { status: 400, errorId: 'err-mimir-duplicate-label-names', knob: '' },
+  sample_too_far_in_future: {
+    status: 400,
+    errorId: 'err-mimir-too-far-in-future',
+    knob: '-validation.create-grace-period',
+  },
+  sample_too_far_in_past: {
+    status: 400,
+    errorId: 'err-mimir-too-far-in-past',
+    knob: '-validation.past-grace-period',
+  },
+  histogram_schema_invalid: { status: 400, errorId: 'err-mimir-invalid-native-histogram-schema', knob: '' },
+  max_native_histogram_buckets: { status: 400, errorId: 'err-mimir-max-native-histogram-buckets', knob: '' },
+  histogram_not_reducible: { status: 400, errorId: 'err-mimir-not-reducible-native-histogram', knob: '' },
+  metadata_missing_metric_name: { status: 400, errorId: 'err-mimir-metadata-missing-metric-name', knob: '' },
   metadata_metric_name_too_long: {
     status: 400,
     errorId: 'err-mimir-metric-name-too-long',
@@ -103,6 +123,84 @@ export function seriesLimitMessage(
   const info = REASONS[reason];
   const kind = reason === 'max_label_names_per_info_series' ? 'an info series' : 'a series';
   return `received ${kind} whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/** Mimir prints at most 200 characters of each name, value or series it quotes (Go's `%.200s`). */
+const shown200 = (s: string): string => [...s].slice(0, 200).join('');
+
+/** Mimir's removeNonASCIIChars: the metric name without its non-ASCII characters, saying so when it removed any. */
+function asciiOnly(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const kept = text.replace(/[^\x00-\x7f]/gu, '');
+  return kept === text ? text : `${kept} (non-ascii characters removed)`;
+}
+
+/**
+ * Go's strings.ToValidUTF8(s, "\uFFFD") replaces each run of invalid bytes with one U+FFFD; the text here was
+ * decoded with one U+FFFD per invalid sequence, so runs of them become one.
+ */
+function oneReplacementPerRun(text: string): string {
+  return text.replace(/\uFFFD+/gu, '\uFFFD');
+}
+
+/**
+ * Mimir's message for a series its name and label validation refuses. `label` is the label at fault (none for
+ * a missing or invalid metric name), `value` its value (label_value_invalid), `series` the series as Mimir
+ * prints it and `metricName` its metric name.
+ */
+export function seriesValidationMessage(
+  reason:
+    | 'missing_metric_name'
+    | 'metric_name_invalid'
+    | 'label_invalid'
+    | 'label_value_invalid'
+    | 'duplicate_label_names',
+  label: string,
+  value: string,
+  series: string,
+  metricName: string,
+): string {
+  const id = REASONS[reason].errorId;
+  switch (reason) {
+    case 'missing_metric_name':
+      return `received series has no metric name (${id})`;
+    case 'metric_name_invalid':
+      return `received a series with invalid metric name: '${shown200(asciiOnly(metricName))}' (${id})`;
+    case 'label_invalid':
+      return `received a series with an invalid label: '${shown200(label)}' series: '${shown200(series)}' (${id})`;
+    case 'label_value_invalid':
+      return `received a series with invalid value in label '${shown200(label)}': '${shown200(oneReplacementPerRun(value))}' metric: '${shown200(metricName)}' (${id})`;
+    case 'duplicate_label_names':
+      return `received a series with duplicate label name, label: '${shown200(label)}' series: '${shown200(series)}' (${id})`;
+  }
+}
+
+/** Mimir's message for a series refused for a sample's time; it names the series by its metric name. */
+export function sampleTimeMessage(
+  reason: 'sample_too_far_in_future' | 'sample_too_far_in_past',
+  timestamp: number,
+  metricName: string,
+): string {
+  const info = REASONS[reason];
+  const where = reason === 'sample_too_far_in_future' ? 'future' : 'past';
+  return `received a sample whose timestamp is too far in the ${where}, timestamp: ${timestamp} series: '${shown200(metricName)}' (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/** Mimir's message for a series refused for one of its native histogram samples. */
+export function histogramMessage(
+  reason: 'histogram_schema_invalid' | 'max_native_histogram_buckets' | 'histogram_not_reducible',
+  timestamp: number,
+  series: string,
+  observed: number,
+  limit: number,
+): string {
+  const id = REASONS[reason].errorId;
+  if (reason === 'histogram_schema_invalid') {
+    return `received a native histogram sample with an invalid schema: ${observed} (${id})`;
+  }
+  const how =
+    reason === 'histogram_not_reducible' ? 'too many buckets and cannot reduce' : 'too many buckets';
+  return `received a native histogram sample with ${how}, timestamp: ${timestamp} series: ${series}, buckets: ${observed}, limit: ${limit} (${id})`;
 }
 
 /** Mimir prints at most 200 characters of a metadata name or unit in its message. */

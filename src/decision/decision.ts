@@ -17,8 +17,30 @@ export type DecisionReason =
   | 'max_label_names_per_info_series'
   | 'max_label_name_length'
   | 'max_label_value_length'
+  /** A series without a metric name (no `__name__`, or an empty one). */
+  | 'missing_metric_name'
+  /** A metric name the tenant's name_validation_scheme refuses. */
+  | 'metric_name_invalid'
+  /** A label name the tenant's name_validation_scheme refuses (an empty one too). */
+  | 'label_invalid'
+  /** A label value that is not valid UTF-8. */
+  | 'label_value_invalid'
+  /** Two labels of one series with the same name. */
+  | 'duplicate_label_names'
+  /** A series with a sample later than now + creation_grace_period (Mimir refuses the series). */
+  | 'sample_too_far_in_future'
+  /** A series with a sample earlier than now - past_grace_period - out_of_order_time_window. */
+  | 'sample_too_far_in_past'
+  /** A native histogram with a schema outside -4..8 (and not -53, custom buckets). */
+  | 'histogram_schema_invalid'
+  /** A native histogram with more buckets than max_native_histogram_buckets (no reduction). */
+  | 'max_native_histogram_buckets'
+  /** A native histogram with too many buckets even at the lowest resolution. */
+  | 'histogram_not_reducible'
   /** Metadata whose metric name or unit is over max_metadata_length (Mimir drops that metadata). */
   | 'metadata_metric_name_too_long'
+  /** Metadata without a metric name, with enforce_metadata_metric_name (Mimir drops that metadata). */
+  | 'metadata_missing_metric_name'
   | 'metadata_unit_too_long'
   | 'request_rate'
   | 'ingestion_rate'

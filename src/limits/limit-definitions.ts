@@ -26,13 +26,26 @@ export type LimitName =
   | 'ha_max_clusters'
   | 'ha_tracker_failover_timeout'
   | 'creation_grace_period'
-  | 'edge_priority';
+  | 'edge_priority'
+  | 'past_grace_period'
+  | 'out_of_order_time_window'
+  | 'name_validation_scheme'
+  | 'exact_validation'
+  | 'max_native_histogram_buckets'
+  | 'reduce_native_histogram_over_max_buckets'
+  | 'native_histograms_ingestion_enabled'
+  | 'enforce_metadata_metric_name';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
 export type TextLimitName =
-  'ha_cluster_label' | 'ha_replica_label' | 'ha_tracker_failover_timeout' | 'creation_grace_period';
+  | 'ha_cluster_label'
+  | 'ha_replica_label'
+  | 'ha_tracker_failover_timeout'
+  | 'creation_grace_period'
+  | 'past_grace_period'
+  | 'out_of_order_time_window';
 /** Limits held as a number (an `enum` limit holds the index of its value). */
 export type NumericLimitName = Exclude<LimitName, ListLimitName | TextLimitName>;
 
@@ -54,6 +67,11 @@ export const ENUM_LIMIT_VALUES = {
   partial_acceptance: ['false', 'true'],
   selective_filtering: ['false', 'true'],
   accept_ha_samples: ['false', 'true'],
+  name_validation_scheme: ['legacy', 'utf8'],
+  exact_validation: ['bounded', 'always'],
+  reduce_native_histogram_over_max_buckets: ['false', 'true'],
+  native_histograms_ingestion_enabled: ['false', 'true'],
+  enforce_metadata_metric_name: ['false', 'true'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -277,7 +295,70 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     kind: 'duration',
     defaultValue: '10m',
     description:
-      'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
+      'How far past now a timestamp may be: a series with a later sample is refused (400 err-mimir-too-far-in-future), a later exemplar dropped and not charged (Mimir: -validation.create-grace-period).',
+  },
+  {
+    name: 'past_grace_period',
+    kind: 'duration',
+    defaultValue: '0s',
+    zeroMeans: 'no bound in the past',
+    description:
+      'How far before now (less out_of_order_time_window) a sample may be: a series with an earlier sample is refused (400 err-mimir-too-far-in-past) (Mimir: -validation.past-grace-period).',
+  },
+  {
+    name: 'out_of_order_time_window',
+    kind: 'duration',
+    defaultValue: '0s',
+    description:
+      "Mimir's out-of-order window; the edge reads it only to widen past_grace_period as Mimir does (Mimir: -ingester.out-of-order-time-window).",
+  },
+  {
+    name: 'name_validation_scheme',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.name_validation_scheme,
+    defaultValue: enumIndex('name_validation_scheme', 'legacy'),
+    description:
+      'Metric and label names: legacy accepts [a-zA-Z_:][a-zA-Z0-9_:]* and [a-zA-Z_][a-zA-Z0-9_]*, utf8 any non-empty UTF-8. A series with a missing or invalid name, a value that is not UTF-8 or a repeated label name is refused (Mimir: -validation.name-validation-scheme).',
+  },
+  {
+    name: 'exact_validation',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.exact_validation,
+    defaultValue: enumIndex('exact_validation', 'bounded'),
+    description:
+      "The edge's own. bounded: names and values are read series by series only when the scan's bounds call for it (another limit crossed, a non-ASCII RW2 symbol), so a remote write 1.0 series with an ASCII name Mimir refuses is forwarded and charged. always: every remote write request is read series by series (measured at about 11x the scan's CPU, BENCHMARKS.md) and such series are refused and not charged.",
+  },
+  {
+    name: 'max_native_histogram_buckets',
+    kind: 'int',
+    defaultValue: 0,
+    zeroMeans: 'unlimited',
+    description:
+      'Most buckets one native histogram sample may have: over it, Mimir reduces its resolution (reduce_native_histogram_over_max_buckets) or refuses its series (Mimir: -validation.max-native-histogram-buckets).',
+  },
+  {
+    name: 'reduce_native_histogram_over_max_buckets',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.reduce_native_histogram_over_max_buckets,
+    defaultValue: enumIndex('reduce_native_histogram_over_max_buckets', 'true'),
+    description:
+      'true: a native histogram over max_native_histogram_buckets is reduced by Mimir, and refused only when even schema -4 leaves too many buckets; false: refused (Mimir: -validation.reduce-native-histogram-over-max-buckets).',
+  },
+  {
+    name: 'native_histograms_ingestion_enabled',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.native_histograms_ingestion_enabled,
+    defaultValue: enumIndex('native_histograms_ingestion_enabled', 'true'),
+    description:
+      "Read by Mimir's ingesters, which drop native histograms when false; Mimir's distributor charges them to ingestion_rate either way, and so does the edge (Mimir: -ingester.native-histograms-ingestion-enabled).",
+  },
+  {
+    name: 'enforce_metadata_metric_name',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.enforce_metadata_metric_name,
+    defaultValue: enumIndex('enforce_metadata_metric_name', 'true'),
+    description:
+      'true: a remote write 1.0 metadata entry without a metric name is dropped with a 400 (err-mimir-metadata-missing-metric-name) and not charged (Mimir: -validation.enforce-metadata-metric-name).',
   },
   {
     name: 'edge_priority',

@@ -17,11 +17,20 @@ export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js'
 export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
 export { duplicateSamples } from './duplicate-samples.js';
+export { SAMPLE_KEY_MS, sampleTimeVerdicts } from './sample-times.js';
+export type { HistogramRules } from './sample-times.js';
 export { keptExemplars } from './exemplar-filter.js';
 export type { RequestInfo } from './request-info.js';
 export { filterSeries, reencodeKept } from './series-filter.js';
-export type { FilteredSeries, SeriesProblem, SeriesProblemKind, SeriesRules } from './series-filter.js';
+export type {
+  FilteredSeries,
+  NameScheme,
+  SeriesProblem,
+  SeriesProblemKind,
+  SeriesRules,
+} from './series-filter.js';
 export { filterMetadataRw1 } from './metadata-filter.js';
+export { filterMetadataRw2 } from './rw2-metadata-filter.js';
 export type { FilteredMetadata, MetadataProblem } from './metadata-filter.js';
 export { firstSeriesLabels } from './first-series-labels.js';
 export { fittingPrefix } from './fitting-prefix.js';

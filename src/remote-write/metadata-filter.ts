@@ -9,7 +9,8 @@ import { TAG_METADATA, utf8 } from './rw-series-fields.js';
 const TAG_METADATA_NAME = makeTag(2, WIRE_LENGTH_DELIMITED);
 const TAG_METADATA_UNIT = makeTag(5, WIRE_LENGTH_DELIMITED);
 
-export type MetadataProblemKind = 'metadata_metric_name_too_long' | 'metadata_unit_too_long';
+export type MetadataProblemKind =
+  'metadata_missing_metric_name' | 'metadata_metric_name_too_long' | 'metadata_unit_too_long';
 
 /** Why Mimir drops one metadata entry: its metric name or its unit is over max_metadata_length. */
 export interface MetadataProblem {
@@ -29,15 +30,17 @@ export interface FilteredMetadata {
 }
 
 /**
- * Mimir's cleanAndValidateMetadata over the metadata of a decompressed RW1 body: an entry whose metric name or
- * unit is longer than `maxLength` bytes is dropped with an error (the name is checked first); a long HELP is only
- * truncated by Mimir, so it neither drops nor costs anything here. Returns undefined when nothing is dropped.
- * Series are skipped by length, never descended.
+ * Mimir's cleanAndValidateMetadata over the metadata of a decompressed RW1 body: with `enforceName`
+ * (enforce_metadata_metric_name), an entry without a metric name is dropped with an error first; then one whose
+ * metric name or unit is longer than `maxLength` bytes (0: unlimited; the name is checked first). A long HELP is
+ * only truncated by Mimir, so it neither drops nor costs anything here. Returns undefined when nothing is
+ * dropped. Series are skipped by length, never descended.
  */
 export function filterMetadataRw1(
   buf: Uint8Array,
   metadataCount: number,
   maxLength: number,
+  enforceName = false,
 ): FilteredMetadata | undefined {
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
@@ -72,12 +75,15 @@ export function filterMetadataRw1(
         reader.skip(fieldTag, entryEnd);
       }
     }
+    const over = (length: number): boolean => maxLength > 0 && length > maxLength;
     const kind: MetadataProblemKind | undefined =
-      nameLength > maxLength
-        ? 'metadata_metric_name_too_long'
-        : unitLength > maxLength
-          ? 'metadata_unit_too_long'
-          : undefined;
+      enforceName && nameLength === 0
+        ? 'metadata_missing_metric_name'
+        : over(nameLength)
+          ? 'metadata_metric_name_too_long'
+          : over(unitLength)
+            ? 'metadata_unit_too_long'
+            : undefined;
     if (!kind) continue;
     if (!keep) keep = new Uint8Array(metadataCount).fill(1);
     keep[entry] = 0;

@@ -22,6 +22,15 @@ export interface RequestInfo extends LabelExtremes {
    * which Mimir keeps once (duplicateSamples counts them exactly). False or absent: no sample is a duplicate.
    */
   samplesOutOfOrder?: boolean;
+  /**
+   * RW1 and RW2: the smallest and largest sample-time key of the float samples (timestamp / 2^14, see
+   * sampleTimeKey), bounds for creation_grace_period and past_grace_period; a smallest key of -1 means some
+   * timestamp could not be read in the scan. Absent when there is no float sample.
+   */
+  minSampleTimeKey?: number;
+  maxSampleTimeKey?: number;
+  /** RW2: some symbol is not ASCII, so a name or value may fail Mimir's name or UTF-8 checks. */
+  nonAsciiSymbols?: boolean;
   /** Body size on the wire and after decompression. */
   bytesCompressed: number;
   bytesUncompressed: number;

@@ -18,6 +18,7 @@ import {
 } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
 import { sampleTimestamp } from './duplicate-samples.js';
+import { sampleTimeKey } from './sample-times.js';
 
 // Field numbers from prometheus/prompb remote.proto and types.proto. All are length-delimited.
 // WriteRequest: repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3;
@@ -72,6 +73,9 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
   let samplesOutOfOrder = false;
+  // The request's smallest and largest sample-time keys (sampleTimeKey): bounds for the grace periods.
+  let minTimeKey = 0x7fffffff;
+  let maxTimeKey = -1;
 
   while (reader.pos < end) {
     const tag = reader.tag(end);
@@ -182,6 +186,18 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
           if (sampleStart === sampleEnd || first === TAG_SAMPLE_VALUE || first === TAG_SAMPLE_TIMESTAMP)
             reader.pos = sampleEnd;
           else checkSample(reader, sampleEnd);
+          // The sample's time key (sampleTimeKey), read inline for the layout every sender writes.
+          let timeKey = -1;
+          if (sampleEnd - sampleStart === 16 && first === TAG_SAMPLE_VALUE) {
+            timeKey =
+              (buf[sampleStart + 15]! << 21) |
+              ((buf[sampleStart + 14]! & 0x7f) << 14) |
+              ((buf[sampleStart + 13]! & 0x7f) << 7) |
+              (buf[sampleStart + 12]! & 0x7f);
+          }
+          if (timeKey < 0) timeKey = sampleTimeKey(buf, sampleStart, sampleEnd);
+          if (timeKey > maxTimeKey) maxTimeKey = timeKey;
+          if (timeKey < minTimeKey) minTimeKey = timeKey;
           // Mimir keeps one sample per timestamp in a series: timestamps that only increase cannot repeat, so
           // only a series whose timestamps do not (or that the quick read cannot tell) needs the exact count.
           if (seriesSamples === 0) {
@@ -240,6 +256,8 @@ export function scanWriteRequest(buf: Uint8Array, bytesCompressed: number): Requ
     maxExemplarsPerSeries,
     // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
     samplesOutOfOrder: samplesOutOfOrder || undefined,
+    minSampleTimeKey: floatSamples === 0 ? undefined : minTimeKey,
+    maxSampleTimeKey: floatSamples === 0 ? undefined : maxTimeKey,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -6,7 +6,10 @@ import { invalidProtobuf } from './errors.js';
 import { RW2_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
 import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
+import { isAscii } from 'node:buffer';
+
 import { sampleTimestamp } from './duplicate-samples.js';
+import { sampleTimeKey } from './sample-times.js';
 
 // Field numbers from prometheus/prompb io/prometheus/write/v2/types.proto.
 // Request: reserved 1 to 3; repeated string symbols = 4; repeated TimeSeries timeseries = 5;
@@ -111,6 +114,9 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
   let symbolCount = 0;
   let series = 0;
   let pos = 0;
+  // Some symbol has a byte of 128 or more: a name outside the legacy character set or a value that may not be
+  // UTF-8, so Mimir's name and value checks must read the series (one native ASCII check per run of symbols).
+  let nonAscii = false;
   while (pos < end) {
     // The symbols table is usually a long run of short strings. This loop takes them with no tag dispatch; it
     // stops at anything else (another field, a length of 128 or more, a full scratch array) for the code below.
@@ -136,6 +142,8 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
         pos += 2 + length;
       }
     }
+    // The run's tags (0x22) and one-byte lengths are ASCII, so the run is ASCII exactly when its symbols are.
+    if (pos > runStart && !nonAscii && !isAscii(buf.subarray(runStart, pos))) nonAscii = true;
     if (pos >= end) break;
     let tag = buf[pos]!;
     let p = pos + 1;
@@ -158,6 +166,7 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
       if (tag === TAG_SYMBOLS) {
         if (symbolCount === lengths.length) lengths = growSymbolLengths(symbolCount + 1);
         if (length >= SATURATED) longSymbolLengths[symbolCount] = length;
+        if (!nonAscii && length > 0 && !isAscii(buf.subarray(p, p + length))) nonAscii = true;
         lengths[symbolCount++] = length < SATURATED ? length : SATURATED;
       } else {
         if (2 * series === bounds.length) bounds = growSeriesBounds(bounds, 2 * series + 2);
@@ -189,6 +198,9 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
   let maxLabelValueSeries = -1;
   let maxExemplarsPerSeries = 0;
   let samplesOutOfOrder = false;
+  // The request's smallest and largest sample-time keys (sampleTimeKey): bounds for the grace periods.
+  let minTimeKey = 0x7fffffff;
+  let maxTimeKey = -1;
 
   for (let seriesIndex = 0; seriesIndex < series; seriesIndex++) {
     let p = bounds[2 * seriesIndex]!;
@@ -361,6 +373,16 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
         }
         p = q + length;
         if (tag === TAG_SAMPLES) {
+          // The sample's time key (sampleTimeKey), read inline for the layout every sender writes.
+          const timeKey =
+            p - q === 16 && buf[q] === 0x09
+              ? (buf[q + 15]! << 21) |
+                ((buf[q + 14]! & 0x7f) << 14) |
+                ((buf[q + 13]! & 0x7f) << 7) |
+                (buf[q + 12]! & 0x7f)
+              : sampleTimeKey(buf, q, p);
+          if (timeKey > maxTimeKey) maxTimeKey = timeKey;
+          if (timeKey < minTimeKey) minTimeKey = timeKey;
           // Mimir keeps one sample per timestamp in a series; increasing timestamps cannot repeat.
           if (seriesSamples === 0) {
             firstSampleStart = q;
@@ -431,6 +453,9 @@ export function scanWriteRequestV2(buf: Uint8Array, bytesCompressed: number): Re
     maxExemplarsPerSeries,
     // Absent (undefined) in the common case, so a RequestInfo without the flag reads the same.
     samplesOutOfOrder: samplesOutOfOrder || undefined,
+    minSampleTimeKey: floatSamples === 0 ? undefined : minTimeKey,
+    maxSampleTimeKey: floatSamples === 0 ? undefined : maxTimeKey,
+    nonAsciiSymbols: nonAscii || undefined,
     bytesCompressed,
     bytesUncompressed: buf.length,
   };

@@ -41,11 +41,21 @@ export interface Rw2SeriesSpec {
   /** The samples' timestamps as offsets in ms from the base time, instead of `samples` 1 ms apart. */
   timestamps?: number[];
   histograms?: number;
+  /** The native histograms one by one, instead of `histograms`. */
+  histogramList?: HistogramSpec[];
   exemplars?: number;
   /** The exemplars one by one, instead of `exemplars` (test/helpers/write-request.ts ExemplarSpec). */
   exemplarList?: ExemplarSpec[];
   /** Metadata type (0 = unset), help and unit text. */
   metadata?: { type: number; help?: string; unit?: string };
+}
+
+/** One native histogram: its schema, positive spans as [offset, length] (deltas of 1 each) and time offset. */
+export interface HistogramSpec {
+  schema?: number;
+  spans?: [number, number][];
+  /** ms after the base time (default 0) */
+  offset?: number;
 }
 
 /** The Request object (symbols deduplicated, "" first as the spec asks) for protobufjs to encode. */
@@ -67,14 +77,27 @@ export function rw2Request(series: Rw2SeriesSpec[]): Record<string, unknown> {
     samples: s.timestamps
       ? s.timestamps.map((offset, i) => ({ value: i, timestamp: ts + offset }))
       : Array.from({ length: s.samples ?? 1 }, (_, i) => ({ value: i, timestamp: ts + i })),
-    histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
-      countInt: 3,
-      sum: 1.5,
-      schema: 0,
-      positiveSpans: [{ offset: 0, length: 2 }],
-      positiveDeltas: [1, 1],
-      timestamp: ts + i,
-    })),
+    histograms: s.histogramList
+      ? s.histogramList.map((h) => {
+          const spans = h.spans ?? [[0, 2]];
+          const buckets = spans.reduce((n, [, length]) => n + length, 0);
+          return {
+            countInt: buckets,
+            sum: 1.5,
+            schema: h.schema ?? 0,
+            positiveSpans: spans.map(([offset, length]) => ({ offset, length })),
+            positiveDeltas: Array.from({ length: buckets }, (_, k) => (k === 0 ? 1 : 0)),
+            timestamp: ts + (h.offset ?? 0),
+          };
+        })
+      : Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
+          countInt: 3,
+          sum: 1.5,
+          schema: 0,
+          positiveSpans: [{ offset: 0, length: 2 }],
+          positiveDeltas: [1, 1],
+          timestamp: ts + i,
+        })),
     exemplars: s.exemplarList
       ? s.exemplarList.map((e, i) => ({
           labelsRefs: Object.entries(e.labels).flatMap(([name, value]) => [ref(name), ref(value)]),

@@ -3,6 +3,7 @@
 // charged). The decision is composed exactly as WriteChecker composes it: mimirView → checkStatic → mimirCost.
 
 import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import snappy from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -26,7 +27,7 @@ interface Vector {
   format: 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
   limits?: Record<string, unknown>;
   enforcement?: Partial<Record<LimitName, boolean>>;
-  series: (SeriesSpec & Rw2SeriesSpec)[];
+  series: (SeriesSpec & Rw2SeriesSpec & { raw_labels?: [string, string][] })[];
   /** OTLP formats: the request's resources (test/helpers/otlp-request.ts), instead of `series`. */
   otlp?: OtlpResourceSpec[];
   /** RW1 metadata: a count of short entries, or the entries themselves. */
@@ -35,6 +36,8 @@ interface Vector {
     status: number;
     error_id?: string;
     names?: string;
+    /** Text the message must contain (Mimir's wording). */
+    message_contains?: string;
     untouched?: boolean;
     forwarded?: string[];
     metadata_forwarded?: number;
@@ -50,8 +53,42 @@ interface MetadataSpec {
   unit?: string;
 }
 
+/**
+ * RW1 with labels as bytes, for vectors whose labels repeat a name or are not UTF-8 (`raw_labels`, in body order,
+ * `\xHH` for a byte); wire-compatible with prometheus.WriteRequest.
+ */
+const rawWriteRequestType = protobuf
+  .parse(
+    `syntax = "proto3";
+     message W { repeated T timeseries = 1; }
+     message T { repeated L labels = 1; repeated S samples = 2; }
+     message L { bytes name = 1; bytes value = 2; }
+     message S { double value = 1; int64 timestamp = 2; }`,
+  )
+  .root.lookupType('W');
+
+function rawBytes(text: string): Buffer {
+  const parts = text.split(/(\\x[0-9a-fA-F]{2})/);
+  return Buffer.concat(
+    parts.map((p) =>
+      /^\\x[0-9a-fA-F]{2}$/.test(p) ? Buffer.from([parseInt(p.slice(2), 16)]) : Buffer.from(p),
+    ),
+  );
+}
+
 /** The RW1 body of a vector, its metadata written as the vector gives it. */
 function rw1Body(v: Vector): Buffer {
+  if (v.series.some((s) => s.raw_labels)) {
+    const built = writeRequest(v.series);
+    const timeseries = v.series.map((s, i) => ({
+      labels: (s.raw_labels ?? Object.entries(s.labels)).map(([name, value]) => ({
+        name: rawBytes(name),
+        value: rawBytes(value),
+      })),
+      samples: built.timeseries[i]!.samples,
+    }));
+    return Buffer.from(rawWriteRequestType.encode(rawWriteRequestType.fromObject({ timeseries })).finish());
+  }
   const meta = v.metadata ?? 0;
   const request = writeRequest(v.series, typeof meta === 'number' ? meta : 0);
   if (typeof meta !== 'number') {
@@ -205,6 +242,7 @@ describe('Mimir decision vectors (test/vectors/mimir-decisions.yaml)', () => {
       expect(outcome.status, 'status the client gets').toBe(e.status);
       if (e.error_id) expect(outcome.errorId).toBe(e.error_id);
       if (e.names) expect(outcome.message).toContain(`${e.names}{`);
+      if (e.message_contains) expect(outcome.message).toContain(e.message_contains);
       expect(outcome.cost, 'items charged to ingestion_rate').toBe(e.cost);
       if (e.untouched) {
         expect(outcome.forwarded, 'the client body goes upstream as sent').toBe(decoded);

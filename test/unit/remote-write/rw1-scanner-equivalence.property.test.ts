@@ -24,10 +24,14 @@ function outcome(scan: (buf: Uint8Array, compressed: number) => unknown, body: U
 }
 
 function expectSameOutcome(body: Uint8Array): void {
-  // The duplicate-timestamp flag is the scanner's own (test/unit/remote-write/duplicate-samples.property.test.ts).
+  // The duplicate-timestamp flag and the sample-time bounds are the scanner's own
+  // (test/unit/remote-write/duplicate-samples.property.test.ts, sample-times.property.test.ts).
   const withoutFlag = (buf: Uint8Array, compressed: number): unknown => ({
     ...scanWriteRequest(buf, compressed),
     samplesOutOfOrder: undefined,
+    minSampleTimeKey: undefined,
+    maxSampleTimeKey: undefined,
+    nonAsciiSymbols: undefined,
   });
   expect(outcome(withoutFlag, body)).toEqual(outcome(scanWriteRequestReference, body));
 }

@@ -181,6 +181,12 @@ function expectedInfo(
     const ts = series.samples.map((x) => Number(x.timestamp));
     if (ts.some((t, i) => i > 0 && (!(t > ts[i - 1]!) || !quick(t) || !quick(ts[i - 1]!))))
       info.samplesOutOfOrder = true;
+    // Sample-time keys (timestamp / 2^14) bound the request's times; -1 marks a time the scan cannot read.
+    for (const t of ts) {
+      const key = quick(t) ? Math.floor(t / 16_384) : -1;
+      info.minSampleTimeKey = Math.min(info.minSampleTimeKey ?? Infinity, key);
+      info.maxSampleTimeKey = Math.max(info.maxSampleTimeKey ?? -Infinity, key);
+    }
     info.histogramSamples += series.histograms.length;
     info.exemplars += series.exemplars.length;
     info.maxExemplarsPerSeries = Math.max(info.maxExemplarsPerSeries!, series.exemplars.length);
@@ -295,6 +301,13 @@ const seriesOf = (labels: [string, string][], samples = 1): SeriesObject => ({
   histograms: [],
 });
 
+/** Unknown or reordered Sample fields send a request to the exact passes, whatever its timestamps. */
+const NO_SAMPLE_TIMES = {
+  samplesOutOfOrder: undefined,
+  minSampleTimeKey: undefined,
+  maxSampleTimeKey: undefined,
+};
+
 describe('scanWriteRequest', () => {
   it('counts a hand-built request exactly', () => {
     const request: WriteRequestObject = {
@@ -342,6 +355,8 @@ describe('scanWriteRequest', () => {
       maxExemplarsPerSeries: 1,
       // Three samples of one timestamp: Mimir keeps one (the exact count runs on this flag).
       samplesOutOfOrder: true,
+      minSampleTimeKey: Math.floor(1_700_000_000_000 / 16_384),
+      maxSampleTimeKey: Math.floor(1_700_000_000_000 / 16_384),
       bytesCompressed: 123,
       bytesUncompressed: body.length,
     } satisfies RequestInfo);
@@ -504,9 +519,9 @@ describe('scanWriteRequest', () => {
           expect(ExtendedWriteRequestType.verify(message)).toBeNull();
           const body = ExtendedWriteRequestType.encode(message).finish();
           // A Sample with unknown or reordered fields is flagged for the exact duplicate count, whatever its timestamps.
-          expect({ ...scanWriteRequest(body, 0), samplesOutOfOrder: undefined }).toEqual({
+          expect({ ...scanWriteRequest(body, 0), ...NO_SAMPLE_TIMES }).toEqual({
             ...expectedInfo(request, 0, body.length),
-            samplesOutOfOrder: undefined,
+            ...NO_SAMPLE_TIMES,
           });
         },
       ),
@@ -549,9 +564,9 @@ describe('scanWriteRequest', () => {
         }
         const body = Buffer.concat(chunks);
         // A Sample with unknown or reordered fields is flagged for the exact duplicate count, whatever its timestamps.
-        expect({ ...scanWriteRequest(body, 0), samplesOutOfOrder: undefined }).toEqual({
+        expect({ ...scanWriteRequest(body, 0), ...NO_SAMPLE_TIMES }).toEqual({
           ...expectedInfo(request, 0, body.length),
-          samplesOutOfOrder: undefined,
+          ...NO_SAMPLE_TIMES,
         });
       }),
       { numRuns: 150 },

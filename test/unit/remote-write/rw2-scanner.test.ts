@@ -72,9 +72,26 @@ function expected(series: Rw2SeriesSpec[], body: Buffer): RequestInfo {
     maxLabelValueLength,
     maxLabelValueSeries,
     maxExemplarsPerSeries: series.reduce((n, s) => Math.max(n, s.exemplars ?? 0), 0),
+    // rw2Request's samples are 1 ms apart from 1_700_000_000_000; their keys are timestamp / 2^14.
+    ...sampleTimeKeys(series),
+    // Some symbol (a name, value, help or unit) is not ASCII: Mimir's name and UTF-8 checks must read the series.
+    nonAsciiSymbols:
+      (rw2Request(series)['symbols'] as string[]).some((t) => [...t].some((c) => c.charCodeAt(0) > 0x7f)) ||
+      undefined,
     bytesCompressed: 7,
     bytesUncompressed: body.length,
   };
+}
+
+function sampleTimeKeys(series: Rw2SeriesSpec[]): { minSampleTimeKey?: number; maxSampleTimeKey?: number } {
+  const times = series.flatMap((s) =>
+    s.timestamps
+      ? s.timestamps.map((offset) => 1_700_000_000_000 + offset)
+      : Array.from({ length: s.samples ?? 1 }, (_, i) => 1_700_000_000_000 + i),
+  );
+  if (times.length === 0) return {};
+  const keys = times.map((t) => Math.floor(t / 16_384));
+  return { minSampleTimeKey: Math.min(...keys), maxSampleTimeKey: Math.max(...keys) };
 }
 
 function goQuote(s: string): string {
