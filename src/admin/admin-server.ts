@@ -11,6 +11,7 @@ import type { AdminContext } from './context.js';
 import { registerDebugRoutes } from './debug-routes.js';
 import { registerEventStream } from './event-stream.js';
 import { registerModeRoutes } from './mode-routes.js';
+import { registerActiveSeriesRoutes } from './active-series-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -153,6 +154,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerWriteRoutes(app, ctx, table);
   registerConfigRoutes(app, ctx, table);
   registerModeRoutes(app, ctx, table);
+  registerActiveSeriesRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerDebugRoutes(app, ctx, () => routes);
   registerUiFiles(app, ctx);

@@ -6,6 +6,7 @@ import type { ModeSwitch } from '../decide/enforcement-mode.js';
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
+import type { ActiveSeries } from '../observe/active-series/active-series.js';
 import type { Logger } from '../observe/logger.js';
 import type { TrafficStats } from '../observe/traffic-stats.js';
 import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
@@ -44,4 +45,6 @@ export interface AdminContext {
   replicas?: ReplicaDirectory;
   /** POLICY_FILE's counters: in Redis or not, and in fallback; absent: no policy file. */
   policies?: () => { shared: boolean; fallback: boolean };
+  /** Each tenant's active series (docs/active-series.md); absent with ACTIVE_SERIES_ENABLED=false. */
+  activeSeries?: ActiveSeries;
 }

@@ -4,6 +4,7 @@
 import { LIMIT_DEFINITIONS } from '../limits/limit-definitions.js';
 import { RANGES } from '../observe/stats/time-ranges.js';
 import { ROLES } from '../observe/audit/roles.js';
+import { ACTIVE_SERIES_SCHEMA, activeSeriesPaths } from './openapi-active-series.js';
 
 type Json = Record<string, unknown>;
 
@@ -124,9 +125,11 @@ export function openApiDocument(version: string): Json {
           samples_per_second_change_per_minute: num,
         }),
         Limits: limitsObject,
+        ActiveSeries: ACTIVE_SERIES_SCHEMA,
         Tenant: obj(
           {
             id: str,
+            active_series: { oneOf: [ref('ActiveSeries'), { type: 'null' }] },
             limits: ref('Limits'),
             limits_source: { type: 'string', enum: ['defaults', 'overrides'] },
             limit_sources: {
@@ -323,6 +326,7 @@ export function openApiDocument(version: string): Json {
         ),
       },
       '/api/limits': { get: op('Limit definitions and defaults.', 'viewer', { type: 'object' }) },
+      ...activeSeriesPaths(op),
       '/api/tenants': {
         get: op(
           'Every known tenant, searchable and sortable.',

@@ -13,6 +13,7 @@ import { bytesPerTenant, denialReasonBytes } from '../observe/stats/decision-agg
 import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
+import { tenantActiveSeries } from './active-series-routes.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
 import { redactUrl } from '../lib/redact-url.js';
 import { SORT_KEYS, countersJson, iso, tenantJson, topN, trendJson, windowJson } from './tenant-views.js';
@@ -314,7 +315,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
 
   app.get<{ Params: { id: string }; Querystring: Query }>('/api/tenants/:id', async (req) => {
     checkTenantId(req.params.id);
-    return tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h'));
+    return {
+      ...tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h')),
+      active_series: tenantActiveSeries(ctx, req.params.id),
+    };
   });
 
   app.get<{ Querystring: Query }>('/api/denials', async (req) => {

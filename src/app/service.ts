@@ -31,6 +31,7 @@ import { RedisHaElection } from '../decide/ha-election-redis.js';
 import { ModeSwitch } from '../decide/enforcement-mode.js';
 import { TrafficStats } from '../observe/traffic-stats.js';
 import { TenantLabelCap } from '../observe/tenant-label-cap.js';
+import { createActiveSeries } from './active-series-wiring.js';
 import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from '../proxy/tls-files.js';
 import type { TlsFront, TlsReloadResult } from '../proxy/tls-files.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -215,7 +216,9 @@ export async function startService(
       : new HaTracker();
   // Like the rate store: connected before the first write, or given up on (elections stay local meanwhile).
   if (ha instanceof RedisHaElection) await ha.waitReady(2000);
+  const activeSeries = createActiveSeries(settings, { log, now, metrics, cap, limits });
   const checker = new WriteChecker({
+    activeSeries: activeSeries.tracker,
     settings,
     limits,
     store,
@@ -290,6 +293,7 @@ export async function startService(
     upstreamHealth,
     replicas,
     ...(policies ? { policies: () => policies.status() } : {}),
+    ...(activeSeries.tracker ? { activeSeries: activeSeries.tracker } : {}),
   });
 
   const sweep = setInterval(() => {
@@ -440,5 +444,6 @@ export async function startService(
     await Promise.all([limits.saved().catch(() => undefined), audit.close()]);
     await created.close();
     if (ha instanceof RedisHaElection) await ha.close();
+    await activeSeries.close();
   }
 }

@@ -61,6 +61,11 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-tenant-max-request-rate',
     knob: '-distributor.request-rate-limit and -distributor.request-burst-size',
   },
+  max_series_per_user: {
+    status: 400,
+    errorId: 'err-mimir-max-series-per-user',
+    knob: '-ingester.max-global-series-per-user',
+  },
   internal_error: { status: 500, errorId: 'err-mimir-edge-internal', knob: '' },
   // Mimir answers a deduplicated write 202 without an error id; the edge's id names it in logs and the docs.
   ha_deduplicated: { status: 202, errorId: 'err-mimir-edge-ha-deduplicated', knob: '' },
@@ -153,6 +158,20 @@ export function selectiveFilterMessage(
 ): string {
   const info = REASONS.ingestion_rate;
   return `the tenant exceeded the ingestion rate limit, set to ${rate} items/s with a maximum allowed burst of ${burst}; this request carries ${cost} items not yet delivered, so ${forwardedSeries} of its series (${forwardedItems} items) were forwarded, ${deliveredSeries} of ${series} so far. Retry the same request: the series already delivered are not sent again (${info.errorId}).${ADJUST(info.knob)}`;
+}
+
+/**
+ * Mimir's ingester text for a series over max_global_series_per_user, and what the edge did: how many new series
+ * of the request it refused while the known ones went on.
+ */
+export function maxSeriesPerUserMessage(
+  limit: number,
+  activeSeries: number,
+  refused: number,
+  series: number,
+): string {
+  const info = REASONS.max_series_per_user;
+  return `per-user series limit of ${limit} exceeded (${info.errorId}).${ADJUST(info.knob)} The edge estimates ${activeSeries} active series for the tenant; ${refused} of the ${series} series in this request are new and were refused, the others were accepted.`;
 }
 
 export function bodyTooLargeMessage(observed: number, limit: number): string {

@@ -25,7 +25,9 @@ export type LimitName =
   | 'ha_replica_label'
   | 'ha_max_clusters'
   | 'ha_tracker_failover_timeout'
-  | 'creation_grace_period';
+  | 'creation_grace_period'
+  | 'max_global_series_per_user'
+  | 'enforce_max_series_at_edge';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
@@ -53,6 +55,7 @@ export const ENUM_LIMIT_VALUES = {
   partial_acceptance: ['false', 'true'],
   selective_filtering: ['false', 'true'],
   accept_ha_samples: ['false', 'true'],
+  enforce_max_series_at_edge: ['false', 'true'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -272,6 +275,22 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: '10m',
     description:
       'How far past now a timestamp may be: a later exemplar is dropped by Mimir and not charged (Mimir: -validation.create-grace-period).',
+  },
+  {
+    name: 'max_global_series_per_user',
+    kind: 'int',
+    defaultValue: 150_000,
+    zeroMeans: 'unlimited',
+    description:
+      "Most series the tenant may have in Mimir's ingesters (Mimir: -ingester.max-global-series-per-user). The edge estimates the tenant's active series and shows it against this limit (docs/active-series.md); it refuses new series over it only with enforce_max_series_at_edge.",
+  },
+  {
+    name: 'enforce_max_series_at_edge',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.enforce_max_series_at_edge,
+    defaultValue: enumIndex('enforce_max_series_at_edge', 'false'),
+    description:
+      "true: once the tenant's estimated active series reach max_global_series_per_user, the series of a write that are new are refused with Mimir's 400 (err-mimir-max-series-per-user) and its known series are forwarded. false (the default): only observed.",
   },
 ];
 

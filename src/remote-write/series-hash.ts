@@ -64,19 +64,14 @@ export function hashBytes(buf: Uint8Array, start: number, end: number): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  let k = 0;
-  switch (end - i) {
-    case 3:
-      k ^= buf[i + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= buf[i + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= buf[i]!;
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, C2);
+  // The last one to three bytes, little-endian, as MurmurHash3 takes its tail.
+  if (i < end) {
+    let k = buf[i]!;
+    if (i + 1 < end) k |= buf[i + 1]! << 8;
+    if (i + 2 < end) k |= buf[i + 2]! << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
   }
   return fmix32(h ^ (end - start));
 }

@@ -41,7 +41,18 @@ export interface GrpcLimitSettings {
   receiveTimeoutMs: number;
 }
 
+export interface ActiveSeriesSettings {
+  enabled: boolean;
+  windowMs: number;
+  sampleEvery: number;
+  maxTenants: number;
+  filterMaxBytes: number;
+  refreshMs: number;
+}
+
 export interface Settings {
+  /** Active series at the edge (docs/active-series.md). */
+  activeSeries: ActiveSeriesSettings;
   upstreamUrl: URL;
   overridesFile: string;
   overridesReloadIntervalMs: number;
@@ -308,6 +319,14 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       table: get('POSTGRES_TABLE'),
     }),
     policy: policySettings(get, raw),
+    activeSeries: Object.freeze({
+      enabled: get('ACTIVE_SERIES_ENABLED'),
+      windowMs: get('ACTIVE_SERIES_WINDOW'),
+      sampleEvery: get('ACTIVE_SERIES_SAMPLE_EVERY'),
+      maxTenants: get('ACTIVE_SERIES_MAX_TENANTS'),
+      filterMaxBytes: get('ACTIVE_SERIES_FILTER_MAX_BYTES'),
+      refreshMs: get('ACTIVE_SERIES_REFRESH'),
+    }),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);

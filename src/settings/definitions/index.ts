@@ -15,6 +15,7 @@
 // A new area is a new file here, spread into SERVICE_SETTING_DEFINITIONS below.
 
 import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds.js';
+import { ACTIVE_SERIES_SETTINGS } from './active-series.js';
 import { ADMIN_SETTINGS } from './admin.js';
 import { GATEWAY_SETTINGS } from './gateway.js';
 import { LIMIT_DEFAULT_SETTINGS } from './limit-defaults.js';
@@ -39,6 +40,7 @@ export const SERVICE_SETTING_DEFINITIONS = {
   ...REDIS_SETTINGS,
   ...STORE_SETTINGS,
   ...POLICY_SETTINGS,
+  ...ACTIVE_SERIES_SETTINGS,
 };
 
 export type ServiceSettingName = keyof typeof SERVICE_SETTING_DEFINITIONS;
