@@ -5,7 +5,6 @@
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { ActiveSeries, SLICES_PER_WINDOW } from '../observe/active-series/active-series.js';
-import { registerActiveSeriesMetrics } from '../observe/active-series/active-series-metrics.js';
 import { RedisSketch } from '../observe/active-series/redis-sketch.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
@@ -67,8 +66,7 @@ export function createActiveSeries(
   if (shared) timers.push(setInterval(() => tracker.refreshShared(deps.now()), options.refreshMs));
   timers.push(setInterval(() => tracker.sweep(deps.now()), Math.max(1000, sliceMs / 2)));
   for (const t of timers) t.unref();
-  registerActiveSeriesMetrics({
-    registry: deps.metrics.registry,
+  deps.metrics.activeSeries.attach({
     tracker,
     isNamed: (tenant) => deps.cap.has(tenant),
     limitOf: (tenant) => deps.limits.forTenant(tenant).limits.max_global_series_per_user,

@@ -8,6 +8,7 @@ import type { DecisionReason } from '../decision/decision.js';
 import type { StoreStatus } from '../stores/rate-store.js';
 import { REASONS } from '../decision/catalogue.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
+import { registerActiveSeriesMetrics } from './active-series/active-series-metrics.js';
 
 /** A registry that renders the per-tenant families from their own text instead of from label objects. */
 class EdgeRegistry extends Registry {
@@ -326,6 +327,9 @@ export class EdgeMetrics {
       this.policyStoreFallback.set(this.policyStatus?.().fallback ? 1 : 0);
     },
   });
+
+  /** rls_tenant_active_series and the other active-series families (docs/active-series.md#metrics). */
+  readonly activeSeries = registerActiveSeriesMetrics(this.registry);
 
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);

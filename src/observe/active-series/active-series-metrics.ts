@@ -7,8 +7,7 @@ import type { Registry } from 'prom-client';
 import { OTHER_TENANTS } from '../tenant-label-cap.js';
 import type { ActiveSeries } from './active-series.js';
 
-export interface ActiveSeriesMetricsDeps {
-  registry: Registry;
+export interface ActiveSeriesSource {
   tracker: ActiveSeries;
   /** Whether `tenant` has a label of its own now (TenantLabelCap.has). */
   isNamed: (tenant: string) => boolean;
@@ -17,9 +16,14 @@ export interface ActiveSeriesMetricsDeps {
   now: () => number;
 }
 
-/** Registers the families; each is filled when /metrics is scraped. */
-export function registerActiveSeriesMetrics(deps: ActiveSeriesMetricsDeps): void {
-  const { registry, tracker } = deps;
+/**
+ * Registers the families in `registry` (EdgeMetrics does, so they are always described); they stay empty until
+ * the service attaches the tracker, and are filled when /metrics is scraped.
+ */
+export function registerActiveSeriesMetrics(registry: Registry): {
+  attach(source: ActiveSeriesSource): void;
+} {
+  let deps: ActiveSeriesSource | undefined;
   const active = new Gauge({
     name: 'rls_tenant_active_series',
     help: "Estimated series the tenant sent within the active-series window (ACTIVE_SERIES_WINDOW, Mimir's -ingester.active-series-metrics-idle-timeout); from Redis, across replicas, when shared.",
@@ -70,6 +74,8 @@ export function registerActiveSeriesMetrics(deps: ActiveSeriesMetricsDeps): void
   let lastUntracked = 0;
   const seenTotals = new Map<string, number>();
   const collect = (): void => {
+    if (deps === undefined) return;
+    const tracker = deps.tracker;
     active.reset();
     limit.reset();
     utilisation.reset();
@@ -115,4 +121,9 @@ export function registerActiveSeriesMetrics(deps: ActiveSeriesMetricsDeps): void
   // One collect for the whole group: prom-client calls each family's get() in registration order, synchronously up
   // to its collect, so the first family registered fills them all before any is read.
   (active as unknown as { collect?: () => void }).collect = collect;
+  return {
+    attach(source) {
+      deps = source;
+    },
+  };
 }

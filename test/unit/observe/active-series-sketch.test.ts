@@ -29,17 +29,21 @@ function relativeError(estimate: number, exact: number): number {
 }
 
 describe('HyperLogLog (p = 14)', () => {
-  it.each([100_000, 300_000, 1_000_000])('estimates %i distinct series within 2%', (n) => {
-    const h = new HyperLogLog();
-    for (let i = 0; i < n; i++) {
-      const [hi, lo] = seriesHash(i);
-      h.add(hi, lo);
-      // Every series is sent again: duplicates never count twice.
-      if (i % 3 === 0) h.add(hi, lo);
-    }
-    expect(relativeError(h.estimate(), n)).toBeLessThan(0.02);
-    expect(h.bytes).toBe(REGISTERS);
-  });
+  it.each([100_000, 300_000, 1_000_000])(
+    'estimates %i distinct series within 2%',
+    (n) => {
+      const h = new HyperLogLog();
+      for (let i = 0; i < n; i++) {
+        const [hi, lo] = seriesHash(i);
+        h.add(hi, lo);
+        // Every series is sent again: duplicates never count twice.
+        if (i % 3 === 0) h.add(hi, lo);
+      }
+      expect(relativeError(h.estimate(), n)).toBeLessThan(0.02);
+      expect(h.bytes).toBe(REGISTERS);
+    },
+    120_000,
+  );
 
   it('stays exact-ish while small and sparse, and costs 1 KiB there', () => {
     const h = new HyperLogLog();
@@ -104,7 +108,7 @@ describe('active series over a sliding window', () => {
     // A minute into the next slice the oldest slice has left: the churned series of one slice fewer.
     const next = sketch.estimate(now + sliceMs + MINUTE);
     expect(relativeError(next, live + 9 * churn)).toBeLessThan(0.02);
-  });
+  }, 120_000);
 
   it('forgets series that stopped once their slices leave the window', () => {
     const sliceMs = 2 * MINUTE;

@@ -142,7 +142,7 @@ describe('active series tracker', () => {
     // A small tenant stays sparse: a few KiB.
     t.observe('small', body('m', 0, 50), 'prw1', T0);
     expect(t.snapshot('small', 0, T0)!.memoryBytes).toBeLessThan(24 * 1024);
-  });
+  }, 120_000);
 });
 
 describe('top names (space-saving)', () => {
