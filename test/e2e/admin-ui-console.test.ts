@@ -181,6 +181,7 @@ describe('operator console', () => {
       '/tenants/throttled',
       '/denials',
       '/cardinality',
+      '/active-series',
       '/system',
       '/config',
       '/audit',

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { Api, ApiError, savedToken, saveToken } from './api.js';
 import type { Role } from './api.js';
+import { ActiveSeriesPage } from './pages/active-series.js';
 import { AuditPage } from './pages/audit.js';
 import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
@@ -20,6 +21,7 @@ const NAV: [string, string][] = [
   ['/tenants', 'Tenants'],
   ['/denials', 'Denials'],
   ['/cardinality', 'Series per request'],
+  ['/active-series', 'Active series'],
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
@@ -74,6 +76,8 @@ function Page({ path }: { path: string }) {
       return <DenialsPage />;
     case '/cardinality':
       return <CardinalityPage />;
+    case '/active-series':
+      return <ActiveSeriesPage />;
     case '/system':
       return <SystemPage />;
     case '/config':
