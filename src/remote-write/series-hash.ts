@@ -51,29 +51,49 @@ export function fmix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** MurmurHash3 (x86, 32-bit) of `buf[start, end)`, read four bytes at a time. */
+/**
+ * DataViews over the last two buffers hashed (a body and the scratch buffer, which the passes alternate between):
+ * one 32-bit little-endian load per four bytes, which TurboFan inlines.
+ */
+let viewedA: Uint8Array | undefined;
+let viewA: DataView = new DataView(new ArrayBuffer(0));
+let viewedB: Uint8Array | undefined;
+let viewB: DataView = viewA;
+
+function viewOf(buf: Uint8Array): DataView {
+  if (buf === viewedA) return viewA;
+  if (buf === viewedB) return viewB;
+  viewedB = viewedA;
+  viewB = viewA;
+  viewedA = buf;
+  viewA = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return viewA;
+}
+
+/**
+ * A 32-bit hash of `buf[start, end)`, four bytes at a time: each word is multiplied and folded (MurmurHash3's
+ * constants, one multiply per word instead of two and no rotations, about twice as fast here), the tail bytes
+ * likewise, and MurmurHash3's finaliser at the end. Good enough to count with: every input bit reaches every
+ * output bit; it is not meant to resist chosen collisions.
+ */
 export function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  let h = SEED;
+  const v = viewOf(buf);
+  let h = (SEED ^ (end - start)) | 0;
   let i = start;
-  const whole = end - ((end - start) & 3);
-  for (; i < whole; i += 4) {
-    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, C2);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  for (; i + 4 <= end; i += 4) {
+    let k = Math.imul(v.getInt32(i, true), C1);
+    k ^= k >>> 15;
+    h = Math.imul(h ^ k, C2);
   }
-  // The last one to three bytes, little-endian, as MurmurHash3 takes its tail.
   if (i < end) {
     let k = buf[i]!;
     if (i + 1 < end) k |= buf[i + 1]! << 8;
     if (i + 2 < end) k |= buf[i + 2]! << 16;
     k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, C2);
+    k ^= k >>> 15;
+    h = Math.imul(h ^ k, C2);
   }
-  return fmix32(h ^ (end - start));
+  return fmix32(h >>> 0);
 }
 
 /** Where RW2 and OTLP labels are written in their canonical encoding before hashing; grown as needed. */
