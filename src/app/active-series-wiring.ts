@@ -57,6 +57,7 @@ export function createActiveSeries(
     {
       windowMs: options.windowMs,
       maxTenants: options.maxTenants,
+      maxBytes: options.maxBytes,
       sampleEvery: options.sampleEvery,
       filterMaxBytes: options.filterMaxBytes,
       refreshMs: options.refreshMs,

@@ -46,6 +46,7 @@ export interface ActiveSeriesSettings {
   windowMs: number;
   sampleEvery: number;
   maxTenants: number;
+  maxBytes: number;
   filterMaxBytes: number;
   refreshMs: number;
 }
@@ -324,6 +325,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       windowMs: get('ACTIVE_SERIES_WINDOW'),
       sampleEvery: get('ACTIVE_SERIES_SAMPLE_EVERY'),
       maxTenants: get('ACTIVE_SERIES_MAX_TENANTS'),
+      maxBytes: get('ACTIVE_SERIES_MAX_BYTES'),
       filterMaxBytes: get('ACTIVE_SERIES_FILTER_MAX_BYTES'),
       refreshMs: get('ACTIVE_SERIES_REFRESH'),
     }),

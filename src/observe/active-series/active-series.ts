@@ -33,6 +33,8 @@ export interface ActiveSeriesOptions {
   filterMaxBytes: number;
   /** How long an estimate is reused before the slices are merged again. */
   refreshMs: number;
+  /** Past this many bytes for all tenants together, no further tenant is tracked (0: no bound but maxTenants). */
+  maxBytes?: number;
 }
 
 /** Where a shared estimate lives (Redis: PFADD into per-slice keys, PFCOUNT over the window); see redis-sketch.ts. */
@@ -196,7 +198,8 @@ export class ActiveSeries {
   private stateOf(tenant: string, nowMs: number): TenantState | undefined {
     let state = this.tenants.get(tenant);
     if (state !== undefined) return state;
-    if (this.tenants.size >= this.options.maxTenants) {
+    const maxBytes = this.options.maxBytes ?? 0;
+    if (this.tenants.size >= this.options.maxTenants || (maxBytes > 0 && this.memoryBytes >= maxBytes)) {
       this.untracked++;
       return undefined;
     }

@@ -30,6 +30,13 @@ export const ACTIVE_SERIES_SETTINGS = {
     description:
       'Most tenants whose active series are tracked at once; a tenant idle for a window is forgotten.',
   },
+  ACTIVE_SERIES_MAX_BYTES: {
+    kind: 'int',
+    min: 0,
+    defaultValue: '268435456',
+    description:
+      'Bytes of sketches and filters for all tenants together past which no further tenant is tracked (0: only ACTIVE_SERIES_MAX_TENANTS bounds them). A tenant costs 17 KiB to 3.2 MiB (docs/active-series.md).',
+  },
   ACTIVE_SERIES_FILTER_MAX_BYTES: {
     kind: 'int',
     min: 4096,

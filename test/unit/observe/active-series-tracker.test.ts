@@ -132,6 +132,14 @@ describe('active series tracker', () => {
     expect([...t.tenantNames()]).toEqual(['y']);
   });
 
+  it('tracks no further tenant once ACTIVE_SERIES_MAX_BYTES are held', () => {
+    const t = tracker({ maxBytes: 30 * 1024 });
+    expect(t.observe('first', body('m', 0, 2000), 'prw1', T0)).toBe(true);
+    expect(t.memoryBytes).toBeGreaterThan(30 * 1024);
+    expect(t.observe('second', body('m', 0, 1), 'prw1', T0)).toBe(false);
+    expect(t.untracked).toBe(1);
+  });
+
   it('holds a 100,000-series tenant in 11 dense sketches and its filter: measured, under 1.3 MiB', () => {
     const t = tracker();
     for (let slice = 0; slice < 11; slice++)
