@@ -209,6 +209,17 @@ describe('operator console', () => {
     await page.screenshot({ path: join(ARTIFACTS, '03-tenant.png'), fullPage: true });
   });
 
+  it('lists the steady tenant on the Active series page and shows its card on the tenant page', async () => {
+    await page.goto(`${edge.adminUrl}/ui/active-series`);
+    const table = page.locator('[data-testid="active-series-table"]');
+    await table.waitFor();
+    await expect(table.locator('tr', { hasText: 'steady' }).count()).resolves.toBe(1);
+    await page.goto(`${edge.adminUrl}/ui/tenants/steady`);
+    const card = page.locator('[data-testid="active-series"]');
+    await card.waitFor();
+    await expect(card.textContent()).resolves.toContain('max_global_series_per_user');
+  });
+
   it('asks a reason for every limit change and shows it in the audit log', async () => {
     await page.goto(`${edge.adminUrl}/ui/tenants/steady`);
     await page.getByLabel('new max_series_per_request').fill('5000');
