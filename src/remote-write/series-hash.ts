@@ -121,11 +121,12 @@ function labelHashOf(
   if (scratch.length < needed) scratch = new Uint8Array(needed * 2);
   scratch[0] = TAG_LABEL_NAME;
   let at = putVarint(1, nameLength);
-  scratch.set(nameBuf.subarray(nameStart, nameStart + nameLength), at);
+  // Byte loops rather than set(subarray()): labels are short, and a view per label would allocate.
+  for (let i = 0; i < nameLength; i++) scratch[at + i] = nameBuf[nameStart + i]!;
   at += nameLength;
   scratch[at++] = TAG_LABEL_VALUE;
   at = putVarint(at, valueLength);
-  scratch.set(valueBuf.subarray(valueStart, valueStart + valueLength), at);
+  for (let i = 0; i < valueLength; i++) scratch[at + i] = valueBuf[valueStart + i]!;
   return hashBytes(scratch, 0, at + valueLength);
 }
 
