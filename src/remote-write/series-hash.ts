@@ -3,15 +3,13 @@
 // touched, and a body the scanners refused never gets here. Throws only BodyDecodeError (it reads with the same
 // bounds-checked reader).
 //
-// Canonical form: a series is the SET of its (name, value) labels, as UTF-8 bytes. Each label is hashed as its
-// protobuf `Label` encoding (`0a <len> name 12 <len> value`, varint lengths): RW1 senders write exactly those
-// bytes, so an RW1 label is hashed where it lies, in one call; RW2 (symbol references) and OTLP (translated
-// attributes) write the same bytes into a scratch buffer first. The series hash is the SUM of the mixed label
-// hashes in two 32-bit lanes: a sum does not depend on the order the labels come in, so the same label set gives
-// the same hash in every format, without sorting or allocating. The label count is mixed in at the end. A label
-// hash is 32 bits, so two different labels collide with probability 2^-32 per pair: series that differ only in
-// those labels then share a hash (counted once; for the new-series check, a new series looks known). The two lanes
-// make whole-series collisions of distinct label hashes about 2^-64.
+// Canonical form: a series is its labels in the order they are sent, each as RW1 carries it in a TimeSeries,
+// `0a <len> 0a <len> name 12 <len> value` (varint lengths). The hash is one pass over that byte string, two 32-bit
+// lanes fed by each 32-bit word: 64 bits. RW1 senders write exactly those bytes, one label after the other, so an
+// RW1 series is hashed where it lies, in one call; RW2 (symbol references), OTLP (translated attributes) and RW1
+// labels in another encoding are rebuilt in a scratch buffer first. Senders keep labels sorted and in the same
+// order, so the same series hashes the same in every write and in RW1 and RW2 alike. Not order-free: a sum of
+// per-label hashes would be, but costs a call and a finaliser per label, which measured 1.4x slower here.
 
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
