@@ -9,7 +9,7 @@
 // RW1 series is hashed where it lies, in one call; RW2 (symbol references), OTLP (translated attributes) and RW1
 // labels in another encoding are rebuilt in a scratch buffer first. Senders keep labels sorted and in the same
 // order, so the same series hashes the same in every write and in RW1 and RW2 alike. Not order-free: a sum of
-// per-label hashes would be, but costs a call and a finaliser per label, which measured 1.4x slower here.
+// per-label hashes would be, but costs a call and a finaliser per label on the hottest loop of the pass.
 
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
