@@ -3,13 +3,15 @@
 // touched, and a body the scanners refused never gets here. Throws only BodyDecodeError (it reads with the same
 // bounds-checked reader).
 //
-// Canonical form: a series is its labels in the order they are sent, each as RW1 carries it in a TimeSeries,
-// `0a <len> 0a <len> name 12 <len> value` (varint lengths). The hash is one pass over that byte string, two 32-bit
-// lanes fed by each 32-bit word: 64 bits. RW1 senders write exactly those bytes, one label after the other, so an
-// RW1 series is hashed where it lies, in one call; RW2 (symbol references), OTLP (translated attributes) and RW1
-// labels in another encoding are rebuilt in a scratch buffer first. Senders keep labels sorted and in the same
-// order, so the same series hashes the same in every write and in RW1 and RW2 alike. Not order-free: a sum of
-// per-label hashes would be, but costs a call and a finaliser per label on the hottest loop of the pass.
+// Canonical form: a series is the SET of its (name, value) labels, as UTF-8 bytes. Each label is hashed as its
+// protobuf `Label` encoding (`0a <len> name 12 <len> value`, varint lengths): RW1 senders write exactly those
+// bytes, so an RW1 label is hashed where it lies, in one call; RW2 (symbol references) and OTLP (translated
+// attributes) write the same bytes into a scratch buffer first. The series hash is the SUM of the mixed label
+// hashes in two 32-bit lanes: a sum does not depend on the order the labels come in, so the same label set gives
+// the same hash in every format, without sorting or allocating. The label count is mixed in at the end. A label
+// hash is 32 bits, so two different labels collide with probability 2^-32 per pair: series that differ only in
+// those labels then share a hash (counted once; for the new-series check, a new series looks known). The two lanes
+// make whole-series collisions of distinct label hashes about 2^-64.
 
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
@@ -37,8 +39,7 @@ export interface SeriesHashSink {
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 const SEED = 0x9747b28c;
-const SEED2 = 0x3c6ef372;
-const C3 = 0x27d4eb2f;
+const LANE_B = 0x85ebca6b;
 const EMPTY = new Uint8Array(0);
 
 /** MurmurHash3's 32-bit finaliser: every input bit reaches every output bit. */
@@ -95,73 +96,8 @@ export function hashBytes(buf: Uint8Array, start: number, end: number): number {
   return fmix32(h >>> 0);
 }
 
-/**
- * A byte range's two 32-bit hashes, in one pass of 32-bit words (the same word feeds two lanes with different
- * multipliers), into r1 and r2. Module state: the passes never nest.
- */
-let r1 = 0;
-let r2 = 0;
-function hashRange(buf: Uint8Array, start: number, end: number): void {
-  const v = viewOf(buf);
-  let h1 = (SEED ^ (end - start)) | 0;
-  let h2 = (SEED2 ^ (end - start)) | 0;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    let k = Math.imul(v.getInt32(i, true), C1);
-    k ^= k >>> 15;
-    h1 = Math.imul(h1 ^ k, C2);
-    h2 = Math.imul(((h2 << 13) | (h2 >>> 19)) ^ k, C3);
-  }
-  if (i < end) {
-    let k = buf[i]!;
-    if (i + 1 < end) k |= buf[i + 1]! << 8;
-    if (i + 2 < end) k |= buf[i + 2]! << 16;
-    k = Math.imul(k, C1);
-    k ^= k >>> 15;
-    h1 = Math.imul(h1 ^ k, C2);
-    h2 = Math.imul(((h2 << 13) | (h2 >>> 19)) ^ k, C3);
-  }
-  r1 = h1;
-  r2 = h2;
-}
-
-/** The series' two lanes: the hashes of its runs of label bytes folded in order; read by finish(). */
-let laneA = 0;
-let laneB = 0;
-let labelCount = 0;
-
-function reset(): void {
-  laneA = SEED;
-  laneB = SEED2;
-  labelCount = 0;
-}
-
-/** Folds the run `buf[start, end)` of canonical label bytes into the series' lanes. */
-function foldRange(buf: Uint8Array, start: number, end: number): void {
-  hashRange(buf, start, end);
-  laneA = Math.imul(laneA ^ r1, 0x9e3779b1);
-  laneB = Math.imul(laneB ^ r2, 0x85ebca77);
-}
-
-/** The series hash's high half (what a HyperLogLog takes its register index from) and low half. */
-let outHi = 0;
-let outLo = 0;
-function finish(): void {
-  outHi = fmix32((laneA ^ Math.imul(labelCount, 0x9e3779b1)) >>> 0);
-  outLo = fmix32((laneB + Math.imul(labelCount, C2) + outHi) >>> 0);
-}
-
-/** Where RW2 and OTLP series are written in the canonical encoding before hashing; grown as needed. */
-let scratch = new Uint8Array(4096);
-
-function varintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    length++;
-  }
-  return length;
-}
+/** Where RW2 and OTLP labels are written in their canonical encoding before hashing; grown as needed. */
+let scratch = new Uint8Array(512);
 
 function putVarint(at: number, n: number): number {
   while (n >= 0x80) {
@@ -172,24 +108,8 @@ function putVarint(at: number, n: number): number {
   return at;
 }
 
-/** Appends `buf[start, end)` at `at` of the scratch buffer; returns where it ends. */
-function putBytes(at: number, buf: Uint8Array, start: number, end: number): number {
-  const needed = at + (end - start);
-  if (scratch.length < needed) {
-    const grown = new Uint8Array(needed * 2);
-    grown.set(scratch.subarray(0, at));
-    scratch = grown;
-  }
-  for (let i = start; i < end; i++) scratch[at++] = buf[i]!;
-  return at;
-}
-
-/**
- * Appends one label at `at` of the scratch buffer as RW1 carries it in a TimeSeries, `0a <len> 0a <len> name 12 <len>
- * value`, from two byte ranges that may lie anywhere; returns where it ends.
- */
-function putLabel(
-  at: number,
+/** The hash of the label (name, value) as its protobuf Label encoding, from two byte ranges that may lie anywhere. */
+function labelHashOf(
   nameBuf: Uint8Array,
   nameStart: number,
   nameLength: number,
@@ -197,24 +117,42 @@ function putLabel(
   valueStart: number,
   valueLength: number,
 ): number {
-  const inner = 2 + varintLength(nameLength) + nameLength + varintLength(valueLength) + valueLength;
-  const needed = at + inner + 6;
-  if (scratch.length < needed) {
-    const grown = new Uint8Array(needed * 2);
-    grown.set(scratch.subarray(0, at));
-    scratch = grown;
-  }
-  scratch[at++] = TAG_LABELS;
-  at = putVarint(at, inner);
-  scratch[at++] = TAG_LABEL_NAME;
-  at = putVarint(at, nameLength);
+  const needed = nameLength + valueLength + 12;
+  if (scratch.length < needed) scratch = new Uint8Array(needed * 2);
+  scratch[0] = TAG_LABEL_NAME;
+  let at = putVarint(1, nameLength);
   // Byte loops rather than set(subarray()): labels are short, and a view per label would allocate.
   for (let i = 0; i < nameLength; i++) scratch[at + i] = nameBuf[nameStart + i]!;
   at += nameLength;
   scratch[at++] = TAG_LABEL_VALUE;
   at = putVarint(at, valueLength);
   for (let i = 0; i < valueLength; i++) scratch[at + i] = valueBuf[valueStart + i]!;
-  return at + valueLength;
+  return hashBytes(scratch, 0, at + valueLength);
+}
+
+/** The two lanes of one series, summed label by label; read by finish(). Module state: the passes never nest. */
+let laneA = 0;
+let laneB = 0;
+let labelCount = 0;
+
+function addLabel(h: number): void {
+  laneA = (laneA + h) | 0;
+  laneB = (laneB + fmix32((h ^ LANE_B) >>> 0)) | 0;
+  labelCount++;
+}
+
+function reset(): void {
+  laneA = 0;
+  laneB = 0;
+  labelCount = 0;
+}
+
+/** The series hash's high half (what a HyperLogLog takes its register index from) and low half. */
+let outHi = 0;
+let outLo = 0;
+function finish(): void {
+  outHi = fmix32((laneA ^ Math.imul(labelCount, 0x9e3779b1)) >>> 0);
+  outLo = fmix32((laneB + Math.imul(labelCount, C2) + outHi) >>> 0);
 }
 
 const NAME = [0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f]; // __name__
@@ -246,12 +184,6 @@ function hashRw1(buf: Uint8Array, sink: SeriesHashSink): number {
     reset();
     let nameStart = 0;
     let nameLength = 0;
-    // The series' label bytes are hashed in one call over their canonical encoding. Every sender writes the labels
-    // canonically and one after the other, before the samples: then they are hashed where they lie, as one run.
-    // Otherwise (a label in another encoding, or labels apart) the series is rebuilt in the scratch buffer.
-    let runStart = -1;
-    let runEnd = -1;
-    let at = -1;
     while (reader.pos < seriesEnd) {
       // The encoding every sender writes, `0a <l> 0a <n> name 12 <m> value` with one-byte lengths filling the
       // Label exactly, is read inline; anything else through readRw1Label().
@@ -265,17 +197,12 @@ function hashRw1(buf: Uint8Array, sink: SeriesHashSink): number {
           const vt = ls + 2 + n;
           const v = le - vt - 2;
           if (v >= 0 && n < 0x80 && buf[vt] === TAG_LABEL_VALUE && buf[vt + 1] === v) {
-            labelCount++;
+            addLabel(hashBytes(buf, ls, le));
             if (isMetricName(buf, ls + 2, n)) {
               nameStart = vt + 2;
               nameLength = v;
             }
             reader.pos = le;
-            if (at >= 0) at = putBytes(at, buf, p, le);
-            else if (runStart < 0 || p === runEnd) {
-              if (runStart < 0) runStart = p;
-              runEnd = le;
-            } else at = putBytes(putBytes(0, buf, runStart, runEnd), buf, p, le);
             continue;
           }
         }
@@ -285,40 +212,15 @@ function hashRw1(buf: Uint8Array, sink: SeriesHashSink): number {
         reader.skip(t, seriesEnd);
         continue;
       }
-      const lengthAt = reader.pos;
-      const outerLength = reader.length(seriesEnd);
-      const ls = reader.pos;
-      reader.pos = lengthAt;
       const span = readRw1Label(reader, seriesEnd);
-      const le = reader.pos;
       const ns = span.nameStart;
-      const nl = span.nameLength;
       const vs = span.valueStart;
-      const vl = span.valueLength;
-      labelCount++;
-      if (isMetricName(buf, ns, nl)) {
+      addLabel(labelHashOf(buf, ns, span.nameLength, buf, vs, span.valueLength));
+      if (isMetricName(buf, ns, span.nameLength)) {
         nameStart = vs;
-        nameLength = vl;
+        nameLength = span.valueLength;
       }
-      // A long label in the canonical encoding (varint lengths, name then value, nothing else) is as good as a
-      // short one; any other encoding is rebuilt.
-      const canonical =
-        buf[ls] === TAG_LABEL_NAME &&
-        ns === ls + 1 + varintLength(nl) &&
-        buf[ns + nl] === TAG_LABEL_VALUE &&
-        vs === ns + nl + 1 + varintLength(vl) &&
-        vs + vl === le &&
-        ls === p + 1 + varintLength(outerLength);
-      if (canonical && at < 0 && (runStart < 0 || p === runEnd)) {
-        if (runStart < 0) runStart = p;
-        runEnd = le;
-        continue;
-      }
-      if (at < 0) at = runStart >= 0 ? putBytes(0, buf, runStart, runEnd) : 0;
-      at = canonical ? putBytes(at, buf, p, le) : putLabel(at, buf, ns, nl, buf, vs, vl);
     }
-    if (at >= 0) foldRange(scratch, 0, at);
-    else if (runStart >= 0) foldRange(buf, runStart, runEnd);
     finish();
     sink.series(outHi, outLo, buf, nameStart, nameLength);
     count++;
@@ -341,7 +243,6 @@ function hashRw2(buf: Uint8Array, sink: SeriesHashSink): number {
     reset();
     let nameRef = -1;
     let pendingName = -1;
-    let at = 0;
     while (reader.pos < seriesEnd) {
       const t = reader.tag(seriesEnd);
       let refsEnd: number;
@@ -361,13 +262,11 @@ function hashRw2(buf: Uint8Array, sink: SeriesHashSink): number {
         }
         const ns = starts[pendingName]!;
         const nl = lengths[pendingName]!;
-        at = putLabel(at, buf, ns, nl, buf, starts[ref]!, lengths[ref]!);
-        labelCount++;
+        addLabel(labelHashOf(buf, ns, nl, buf, starts[ref]!, lengths[ref]!));
         if (isMetricName(buf, ns, nl)) nameRef = ref;
         pendingName = -1;
       } while (refsEnd >= 0 && reader.pos < refsEnd);
     }
-    if (at > 0) foldRange(scratch, 0, at);
     finish();
     if (nameRef >= 0) sink.series(outHi, outLo, buf, starts[nameRef]!, lengths[nameRef]!);
     else sink.series(outHi, outLo, EMPTY, 0, 0);
@@ -379,19 +278,23 @@ function hashRw2(buf: Uint8Array, sink: SeriesHashSink): number {
 const encoder = new TextEncoder();
 const METRIC_NAME = encoder.encode('__name__');
 
-function putTextLabel(at: number, name: string, label: OtlpLabel): number {
+function textLabelHash(name: string, value: Uint8Array, valueStart: number, valueLength: number): number {
   const nameBytes = encoder.encode(name);
+  return labelHashOf(nameBytes, 0, nameBytes.length, value, valueStart, valueLength);
+}
+
+function otlpLabelHash(name: string, label: OtlpLabel): number {
   if (label.text !== undefined) {
     const value = encoder.encode(label.text);
-    return putLabel(at, nameBytes, 0, nameBytes.length, value, 0, value.length);
+    return textLabelHash(name, value, 0, value.length);
   }
-  return putLabel(at, nameBytes, 0, nameBytes.length, label.buf, label.start, label.end - label.start);
+  return textLabelHash(name, label.buf, label.start, label.end - label.start);
 }
 
 /**
- * OTLP: one hash per point (and per emitted target_info), over the labels Mimir's translation gives it, in this
- * order: __name__ (the metric name as sent), the attributes under their translated names, then job and instance.
- * Mimir's translation adds suffixes and, for a classic histogram or a summary, several series per point; see
+ * OTLP: one hash per point (and per emitted target_info), over the labels Mimir's translation gives it: the
+ * attributes under their translated names, job and instance, and __name__ as the metric name is sent. Mimir's
+ * translation adds suffixes and, for a classic histogram or a summary, several series per point; see
  * docs/active-series.md for what that means for the estimate. The walk builds objects per series: OTLP pays more.
  */
 function hashOtlp(buf: Uint8Array, format: WriteFormat, sink: SeriesHashSink): number {
@@ -404,11 +307,9 @@ function hashOtlp(buf: Uint8Array, format: WriteFormat, sink: SeriesHashSink): n
       if (s.kind === -1 && !s.emitted) return false;
       reset();
       const nameBytes = encoder.encode(s.metricName);
-      let at = putLabel(0, METRIC_NAME, 0, METRIC_NAME.length, nameBytes, 0, nameBytes.length);
-      for (const a of s.attributes) at = putTextLabel(at, otlpLabelName(a.name), a);
-      for (const r of s.resource) at = putTextLabel(at, r.name, r);
-      labelCount = 1 + s.attributes.length + s.resource.length;
-      foldRange(scratch, 0, at);
+      addLabel(labelHashOf(METRIC_NAME, 0, METRIC_NAME.length, nameBytes, 0, nameBytes.length));
+      for (const a of s.attributes) addLabel(otlpLabelHash(otlpLabelName(a.name), a));
+      for (const r of s.resource) addLabel(otlpLabelHash(r.name, r));
       finish();
       sink.series(outHi, outLo, nameBytes, 0, nameBytes.length);
       count++;
