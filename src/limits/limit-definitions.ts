@@ -282,7 +282,7 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: 150_000,
     zeroMeans: 'unlimited',
     description:
-      "Most series the tenant may have in Mimir's ingesters (Mimir: -ingester.max-global-series-per-user). The edge estimates the tenant's active series and shows it against this limit (docs/active-series.md); it refuses new series over it only with enforce_max_series_at_edge.",
+      "Most series the tenant may have in Mimir's ingesters (Mimir: -ingester.max-global-series-per-user). The edge estimates the tenant's active series and shows it against this limit (docs/active-series.md); it refuses new series over it only with enforce_max_series_at_edge. Needs ACTIVE_SERIES_ENABLED=true.",
   },
   {
     name: 'enforce_max_series_at_edge',
@@ -290,7 +290,7 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     values: ENUM_LIMIT_VALUES.enforce_max_series_at_edge,
     defaultValue: enumIndex('enforce_max_series_at_edge', 'false'),
     description:
-      "true: once the tenant's estimated active series reach max_global_series_per_user, the series of a write that are new are refused with Mimir's 400 (err-mimir-max-series-per-user) and its known series are forwarded. false (the default): only observed.",
+      "true: once the tenant's estimated active series reach max_global_series_per_user, the series of a write that are new are refused with Mimir's 400 (err-mimir-max-series-per-user) and its known series are forwarded. false (the default): only observed. Needs ACTIVE_SERIES_ENABLED=true.",
   },
 ];
 

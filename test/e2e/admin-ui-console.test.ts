@@ -44,7 +44,7 @@ beforeAll(async () => {
   upstream = await startRecordingUpstream();
   edge = await startEdge(
     upstream.url,
-    { ADMIN_TOKEN: OPERATOR },
+    { ADMIN_TOKEN: OPERATOR, ACTIVE_SERIES_ENABLED: 'true' },
     'overrides:\n  throttled:\n    ingestion_rate: 50\n    ingestion_burst_size: 100\n',
   );
   // Load: "steady" and "throttled" each write 100 samples every 100 ms; "throttled" may take 50/s, so most

@@ -22,6 +22,7 @@ beforeAll(async () => {
   upstream = await startRecordingUpstream();
   const env = {
     REDIS_ADDRESS: redis.address,
+    ACTIVE_SERIES_ENABLED: 'true',
     ACTIVE_SERIES_SAMPLE_EVERY: '1',
     ACTIVE_SERIES_REFRESH: '200ms',
   };

@@ -31,7 +31,7 @@ beforeAll(async () => {
   upstream = await startRecordingUpstream();
   edge = await startEdge(
     upstream.url,
-    { ACTIVE_SERIES_SAMPLE_EVERY: '1', ACTIVE_SERIES_REFRESH: '1ms' },
+    { ACTIVE_SERIES_ENABLED: 'true', ACTIVE_SERIES_SAMPLE_EVERY: '1', ACTIVE_SERIES_REFRESH: '1ms' },
     OVERRIDES,
     () => clock.ms,
   );
