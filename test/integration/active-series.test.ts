@@ -12,6 +12,7 @@ import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
 import { scrapeMetrics, sumMetric } from '../helpers/prometheus.js';
 import { snappyBody, writeRequestType } from '../helpers/write-request.js';
+import { encodeOtlpProto, otlpRequest } from '../helpers/otlp-request.js';
 import type { SeriesSpec } from '../helpers/write-request.js';
 
 const OVERRIDES = `
@@ -21,6 +22,9 @@ overrides:
     enforce_max_series_at_edge: true
   watched:
     max_global_series_per_user: 900
+  otlp-guarded:
+    max_global_series_per_user: 5
+    enforce_max_series_at_edge: true
 `;
 
 let upstream: RecordingUpstream;
@@ -132,6 +136,43 @@ describe('active series at the edge', () => {
     expect(utilisation).toBeGreaterThan(1.18);
     expect(sumMetric(metrics, 'rls_tenant_new_series_total', { tenant: 'watched' })).toBe(total);
     expect(sumMetric(metrics, 'rls_tenant_max_global_series_per_user', { tenant: 'watched' })).toBe(900);
+  });
+
+  it('refuses an OTLP write with a new series whole once over the limit (OTLP is decided whole)', async () => {
+    const otlp = (pods: number) =>
+      encodeOtlpProto(
+        otlpRequest([
+          {
+            attributes: { 'service.name': 'api' },
+            metrics: [
+              {
+                name: 'requests',
+                kind: 'gauge',
+                points: Array.from({ length: pods }, (_, i) => ({ attributes: { pod: `p-${i}` } })),
+              },
+            ],
+          },
+        ]),
+      );
+    const send = async (body: Buffer) => {
+      const res = await request(`${edge.proxyUrl}/otlp/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'x-scope-orgid': 'otlp-guarded' },
+        body,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    expect((await send(otlp(10))).status).toBe(200);
+    upstream.requests.length = 0;
+    clock.ms += 15_000;
+    // The same 10 series: all known, forwarded although over the limit.
+    expect((await send(otlp(10))).status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+    upstream.requests.length = 0;
+    const res = await send(otlp(11));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('err-mimir-max-series-per-user');
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('answers 404 for a tenant it does not track and 400 for a bad sort', async () => {
