@@ -3,7 +3,9 @@
 // enforced load, alternating A, B, A, B… so both see the same machine. Per run: 2,000 requests at 200 req/s of
 // the spine body (2,000 series × 12 labels, snappy), latency p50/p99, the edge's CPU ms per request, and its GC
 // from --trace-gc (scavenges, mark-compacts and why each full GC finished). Extra Node flags per side:
-// EDGE_AB_FLAGS_A / EDGE_AB_FLAGS_B (e.g. --max-semi-space-size=4). Prints one JSON line per run, then a summary.
+// EDGE_AB_FLAGS_A / EDGE_AB_FLAGS_B (e.g. --max-semi-space-size=4); extra settings per side: EDGE_AB_ENV_A /
+// EDGE_AB_ENV_B (e.g. ACTIVE_SERIES_ENABLED=false, space-separated NAME=value). Prints one JSON line per run, then
+// a summary.
 
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { manySeries, snappyBody } from '../test/helpers/write-request.js';
@@ -26,6 +28,13 @@ const headers = {
 };
 const flags = (side: 'A' | 'B'): string[] =>
   (process.env[`EDGE_AB_FLAGS_${side}`] ?? '').split(' ').filter((f) => f !== '');
+const env = (side: 'A' | 'B'): Record<string, string> =>
+  Object.fromEntries(
+    (process.env[`EDGE_AB_ENV_${side}`] ?? '')
+      .split(' ')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 
 interface Run {
   side: 'A' | 'B';
@@ -43,7 +52,7 @@ async function once(side: 'A' | 'B', root: string, upstreamUrl: string): Promise
     root,
     `edge ${side}`,
     upstreamUrl,
-    { DEFAULT_SAMPLES_PER_SECOND: '1000000000000', DEFAULT_BURST_SAMPLES: '1000000000000' },
+    { DEFAULT_SAMPLES_PER_SECOND: '1000000000000', DEFAULT_BURST_SAMPLES: '1000000000000', ...env(side) },
     ['--trace-gc', ...flags(side)],
   );
   try {

@@ -28,6 +28,9 @@ import {
 } from '../src/remote-write/index.js';
 import type { RequestInfo } from '../src/remote-write/index.js';
 import { InProcessRateStore } from '../src/stores/in-process-rate-store.js';
+import { hashSeries } from '../src/remote-write/series-hash.js';
+import type { SeriesHashSink } from '../src/remote-write/series-hash.js';
+import { ActiveSeries } from '../src/observe/active-series/active-series.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { manySeries, snappyBody, writeRequestType } from '../test/helpers/write-request.js';
 import { closedLoop, newPool, openLoop } from './lib/load.js';
@@ -48,6 +51,10 @@ const TENANT = 'bench';
 const PUSH_PATH = '/api/v1/push';
 const TARGET_SCAN_RATIO = 5;
 const TARGET_P99_OVERHEAD_MS = 1;
+/** Active series' cost per write, as a share of the scan (issue 20). */
+const TARGET_ACTIVE_SERIES_PCT = 5;
+/** The default ACTIVE_SERIES_SAMPLE_EVERY: one write in this many is read for the estimate. */
+const SAMPLE_EVERY = loadSettings({}, []).activeSeries.sampleEvery;
 /** CPU share used by other processes above which a phase's figures are flagged as perturbed. */
 const NOISY_OTHER_CPU_PCT = 10;
 
@@ -92,7 +99,18 @@ function table(headers: string[], rows: string[][]): string {
 interface BodyFigures {
   wireBytes: number;
   uncompressedBytes: number;
-  results: Record<'scan' | 'decide' | 'scanDecide' | 'full' | 'pbDecode' | 'pbFull' | 'snappy', MicroResult>;
+  results: Record<
+    | 'scan'
+    | 'decide'
+    | 'scanDecide'
+    | 'full'
+    | 'pbDecode'
+    | 'pbFull'
+    | 'snappy'
+    | 'seriesHash'
+    | 'activeSeries',
+    MicroResult
+  >;
   cpu: CpuShare;
 }
 
@@ -144,8 +162,24 @@ async function benchBody(body: Buffer): Promise<BodyFigures> {
   const protobufjsSeries = (buf: Uint8Array): number =>
     (writeRequestType.decode(buf) as unknown as { timeseries: unknown[] }).timeseries.length;
 
+  // Active series (docs/active-series.md): the series-hash pass alone, and what the tracker does with a write it
+  // reads (hash pass, sketch, new-series filter), in steady state: the same 2,000 series again and again.
+  let hashed = 0;
+  const countingSink: SeriesHashSink = { series: () => void hashed++ };
+  const tracker = new ActiveSeries({
+    windowMs: 20 * 60_000,
+    maxTenants: 10,
+    sampleEvery: 1,
+    filterMaxBytes: 1 << 20,
+    refreshMs: 10_000,
+  });
   const cases = [
     { name: 'scan', run: () => scanWriteRequest(decoded, body.length).series },
+    { name: 'seriesHash', run: () => hashSeries(decoded, 'prw1', countingSink) },
+    {
+      name: 'activeSeries',
+      run: () => (tracker.observe(TENANT, decoded, 'prw1', Date.now(), true) ? SERIES : 0),
+    },
     { name: 'decide', run: () => decideInfo(decoded, info) },
     { name: 'scanDecide', run: () => decideOn(decoded) },
     { name: 'full', run: () => decideOn(decompressSnappyBlock(body, maxBytes)) },
@@ -173,6 +207,7 @@ async function benchBody(body: Buffer): Promise<BodyFigures> {
   if (denied > 0)
     throw new Error(`decide() denied ${denied} timed requests; the bucket was meant to allow all`);
   if (sinkValue() === 0) throw new Error('benchmark sink is empty');
+  if (hashed === 0 || tracker.seriesRead === 0) throw new Error('the active-series cases read no series');
   const byName = Object.fromEntries(results.map((r) => [r.name, r])) as BodyFigures['results'];
   return { wireBytes: body.length, uncompressedBytes: decoded.length, results: byName, cpu };
 }
@@ -464,6 +499,8 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
         bodyRow('(e) snappy + protobufjs decode', r.pbFull),
         bodyRow('(-) decide alone', r.decide),
         bodyRow('(-) snappy decompress alone', r.snappy),
+        bodyRow('(f) series-hash pass alone', r.seriesHash),
+        bodyRow('(g) active series: read a write', r.activeSeries),
       ],
     ),
   );
@@ -473,6 +510,11 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
   );
   out.push(
     `scan only (d / a) = ${fmt(scanOnlyRatio)}x   end to end incl. snappy (e / c) = ${fmt(e2eRatio)}x`,
+  );
+  const seriesShare = r.activeSeries.medianUs / r.scan.medianUs;
+  out.push(
+    `active series per write read (g / a) = ${fmt(seriesShare * 100, 1)}% of the scan; hash pass alone (f / a) = ${fmt((r.seriesHash.medianUs / r.scan.medianUs) * 100, 1)}%; ` +
+      `per write at ACTIVE_SERIES_SAMPLE_EVERY=${SAMPLE_EVERY} (g / ${SAMPLE_EVERY} / a) = ${fmt((seriesShare / SAMPLE_EVERY) * 100, 1)}%   target < ${TARGET_ACTIVE_SERIES_PCT}%: ${(seriesShare / SAMPLE_EVERY) * 100 < TARGET_ACTIVE_SERIES_PCT ? 'MET' : 'NOT MET'}`,
   );
 
   const byTarget = new Map(proxy.open.map((o) => [o.target, o]));
@@ -601,6 +643,8 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
     ['protobufjs_full', r.pbFull],
     ['decide', r.decide],
     ['snappy_decompress', r.snappy],
+    ['series_hash', r.seriesHash],
+    ['active_series_read', r.activeSeries],
   ];
   for (const [key, m] of micro) {
     json[`${key}_us`] = round(m.medianUs, 2);
@@ -614,6 +658,9 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
   json.scan_only_vs_protobufjs = round(scanOnlyRatio, 2);
   json.end_to_end_vs_protobufjs = round(e2eRatio, 2);
   json.scan_target_met = scanRatio >= TARGET_SCAN_RATIO;
+  json.active_series_read_pct_of_scan = round(seriesShare * 100, 1);
+  json.active_series_per_write_pct_of_scan = round((seriesShare / SAMPLE_EVERY) * 100, 1);
+  json.active_series_sample_every = SAMPLE_EVERY;
   json.open_rate_offered = RATE;
   json.open_seconds = SECONDS;
   for (const o of proxy.open) {

@@ -16,6 +16,7 @@ import { registerAgreementRoutes } from './agreement-routes.js';
 import { registerBlockRoutes } from './block-routes.js';
 import { registerListRoutes } from './list-routes.js';
 import { registerProtectionRoutes } from './protection-routes.js';
+import { registerActiveSeriesRoutes } from './active-series-routes.js';
 import { BadRequest, sendError } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { registerReadRoutes } from './read-routes.js';
@@ -162,6 +163,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   registerBlockRoutes(app, ctx);
   registerListRoutes(app, ctx);
   registerProtectionRoutes(app, ctx);
+  registerActiveSeriesRoutes(app, ctx);
   registerEventStream(app, ctx, table);
   registerInsightRoutes(app, ctx);
   registerDebugRoutes(app, ctx, () => routes);

@@ -10,6 +10,7 @@ import { blockPaths, blockSchemas } from './openapi-blocks.js';
 import { listPaths } from './openapi-lists.js';
 import { configPaths } from './openapi-config.js';
 import { PROTECTION_SCHEMA, protectionPaths } from './openapi-protection.js';
+import { ACTIVE_SERIES_SCHEMA, activeSeriesPaths } from './openapi-active-series.js';
 
 type Json = Record<string, unknown>;
 
@@ -134,9 +135,11 @@ export function openApiDocument(version: string): Json {
           samples_per_second_change_per_minute: num,
         }),
         Limits: limitsObject,
+        ActiveSeries: ACTIVE_SERIES_SCHEMA,
         Tenant: obj(
           {
             id: str,
+            active_series: { oneOf: [ref('ActiveSeries'), { type: 'null' }] },
             limits: ref('Limits'),
             agreement: { oneOf: [ref('TenantAgreement'), { type: 'null' }] },
             limits_source: { type: 'string', enum: ['defaults', 'overrides'] },
@@ -340,6 +343,7 @@ export function openApiDocument(version: string): Json {
         ),
       },
       '/api/limits': { get: op('Limit definitions and defaults.', 'viewer', { type: 'object' }) },
+      ...activeSeriesPaths(op),
       '/api/tenants': {
         get: op(
           'Every known tenant, searchable and sortable.',

@@ -13,6 +13,7 @@ import { bytesPerTenant, denialReasonBytes } from '../observe/stats/decision-agg
 import { RANGE_MS } from '../observe/stats/time-ranges.js';
 import type { RangeName } from '../observe/stats/time-ranges.js';
 import type { AdminContext } from './context.js';
+import { tenantActiveSeries } from './active-series-routes.js';
 import { BadRequest, checkTenantId, parseCount, parseRange } from './http-errors.js';
 import { redactUrl } from '../lib/redact-url.js';
 import { burstJson } from './burst-json.js';
@@ -325,7 +326,11 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
     checkTenantId(req.params.id);
     // The tenant's decisions against the upstream's answers (GET /api/agreement has every tenant).
     const agreement = ctx.agreement?.tenant(req.params.id) ?? null;
-    return { ...tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h')), agreement };
+    return {
+      ...tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h')),
+      agreement,
+      active_series: tenantActiveSeries(ctx, req.params.id),
+    };
   });
 
   app.get<{ Querystring: Query }>('/api/denials', async (req) => {

@@ -33,6 +33,7 @@ import { TrafficStats } from '../observe/traffic-stats.js';
 import { BurstDetector } from '../observe/insight/burst-detector.js';
 import { acceptedUsage, offeredItems } from '../observe/insight/tenant-usage.js';
 import { TenantLabelCap } from '../observe/tenant-label-cap.js';
+import { createActiveSeries } from './active-series-wiring.js';
 import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from '../proxy/tls-files.js';
 import type { TlsFront, TlsReloadResult } from '../proxy/tls-files.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -277,7 +278,9 @@ export async function startService(
       : new HaTracker();
   // Like the rate store: connected before the first write, or given up on (elections stay local meanwhile).
   if (ha instanceof RedisHaElection) await ha.waitReady(2000);
+  const activeSeries = createActiveSeries(settings, { log, now, metrics, cap, limits });
   const checker = new WriteChecker({
+    activeSeries: activeSeries.tracker,
     settings,
     limits,
     store,
@@ -368,6 +371,7 @@ export async function startService(
         }
       : {}),
     protection,
+    ...(activeSeries.tracker ? { activeSeries: activeSeries.tracker } : {}),
   });
 
   const sweep = setInterval(() => {
@@ -524,6 +528,7 @@ export async function startService(
     await Promise.all([limits.saved().catch(() => undefined), audit.close()]);
     await created.close();
     if (ha instanceof RedisHaElection) await ha.close();
+    await activeSeries.close();
   }
 }
 

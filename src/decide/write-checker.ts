@@ -17,6 +17,8 @@ import { basicAuthUser, tenantIdProblem } from '../lib/identify/tenant-id.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
+import { limitIs } from '../limits/limit-definitions.js';
+import type { ActiveSeries } from '../observe/active-series/active-series.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
 import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
@@ -58,6 +60,8 @@ export interface WriteCheckerDeps {
   ha?: HaElection;
   /** Adaptive protection of the upstream: told the items of every write allowed (its samples/s ceiling). */
   protection?: UpstreamProtection;
+  /** Each tenant's active series (docs/active-series.md), fed with every forwarded write; absent: not estimated. */
+  activeSeries?: ActiveSeries;
 }
 
 export interface Identity {
@@ -92,6 +96,7 @@ export class WriteChecker {
       metrics: deps.metrics,
       log: deps.log,
       now: deps.now,
+      activeSeries: deps.activeSeries,
     };
   }
 
@@ -286,7 +291,30 @@ export class WriteChecker {
     const { req } = state;
     if (decision.allowed && this.deps.protection !== undefined)
       this.deps.protection.forwarded(ingestionCost(state.info), this.deps.now());
+    this.observeSeries(state, decision);
     return this.recorder.finish(req.tenant, decision, state.info, req.requestId, req.transport, req.started);
+  }
+
+  /**
+   * Reads a forwarded write's series into the tenant's active-series estimate, after it was decided: a write
+   * forwarded whole (allowed, or only observed over a limit). A part forwarded is left out: its refused series must
+   * not count, and its known ones are known already. A tenant enforcing max_global_series_per_user has every write
+   * read, so the series it lets through are known at once.
+   */
+  private observeSeries(state: WriteState, decision: Decision): void {
+    const tracker = this.deps.activeSeries;
+    if (tracker === undefined || !decision.allowed || decision.partial !== undefined) return;
+    const { measured, resolved } = state;
+    const always = limitIs(resolved.limits, 'enforce_max_series_at_edge', 'true');
+    try {
+      tracker.observe(state.req.tenant, measured.decoded, measured.info.format, this.deps.now(), always);
+    } catch (err) {
+      // The body was scanned already: a throw here is a bug, never a verdict on the write.
+      this.deps.log.warn(
+        { tenant: state.req.tenant, err: (err as Error).message },
+        'active series: body not read',
+      );
+    }
   }
 
   /** For a transport that caught an unexpected exception around check(): logs it and answers like a store failure. */

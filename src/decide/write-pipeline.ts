@@ -16,6 +16,7 @@ import { checkStatic } from './stages/static-limits.js';
 import type { StaticInput } from './stages/static-limits.js';
 import { cost } from './stages/cost.js';
 import { haDedupe } from './stages/ha-dedupe.js';
+import { maxSeries } from './stages/max-series.js';
 import { decideRates, rateQuery, rates } from './stages/rates.js';
 import { selectiveFilter, selectiveResume } from './stages/selective-filtering.js';
 import { seriesRules } from './stages/series-rules.js';
@@ -30,6 +31,7 @@ export const WRITE_STAGES: readonly WriteStage[] = [
   seriesRules, //       drop_labels, then Mimir's per-series validation (partial acceptance)
   selectiveResume, //   a retry of a request delivered in part is decided as its rest
   staticLimits, //      max_body_bytes, max_series_per_request, label limits
+  maxSeries, //         max_global_series_per_user (enforce_max_series_at_edge): new series over it refused
   cost, //              what ingestion_rate is charged, counted as Mimir counts it
   rates, //             ingestion_rate (and request_rate when not taken first): one take from the RateStore
   selectiveFilter, //   over budget: the series that fit go, 429 for the rest

@@ -82,6 +82,11 @@ export const REASONS: Readonly<Record<Exclude<DecisionReason, 'allowed'>, Reason
     errorId: 'err-mimir-tenant-max-request-rate',
     knob: '-distributor.request-rate-limit and -distributor.request-burst-size',
   },
+  max_series_per_user: {
+    status: 400,
+    errorId: 'err-mimir-max-series-per-user',
+    knob: '-ingester.max-global-series-per-user',
+  },
   internal_error: { status: 500, errorId: 'err-mimir-edge-internal', knob: '' },
   // Mimir answers a deduplicated write 202 without an error id; the edge's id names it in logs and the docs.
   ha_deduplicated: { status: 202, errorId: 'err-mimir-edge-ha-deduplicated', knob: '' },
@@ -268,6 +273,20 @@ export function upstreamOverloadedMessage(
 ): string {
   const info = REASONS.upstream_overloaded;
   return `the upstream is degraded and the edge is shedding load: writes of priority ${priority} are admitted while fewer than ${admitted} writes of priority ${priority} or higher are in flight, and ${inflight} are (adaptive ceiling ${ceiling}); retry later (${info.errorId}). Tenants with a higher ${info.knob} are shed later.`;
+}
+
+/**
+ * Mimir's ingester text for a series over max_global_series_per_user, and what the edge did: how many new series
+ * of the request it refused while the known ones went on.
+ */
+export function maxSeriesPerUserMessage(
+  limit: number,
+  activeSeries: number,
+  refused: number,
+  series: number,
+): string {
+  const info = REASONS.max_series_per_user;
+  return `per-user series limit of ${limit} exceeded (${info.errorId}).${ADJUST(info.knob)} The edge estimates ${activeSeries} active series for the tenant; ${refused} of the ${series} series in this request are new and were refused, the others were accepted.`;
 }
 
 export function bodyTooLargeMessage(observed: number, limit: number): string {

@@ -48,6 +48,8 @@ export type DecisionReason =
   | 'ha_deduplicated'
   /** A write from one HA cluster more than the tenant's ha_max_clusters. */
   | 'ha_too_many_clusters'
+  /** New series of a tenant whose estimated active series reached max_global_series_per_user (enforced at the edge). */
+  | 'max_series_per_user'
   /** Enforcement itself failed (a bug or a store failure); never a verdict on the request. */
   | 'internal_error'
   /** Adaptive protection shed the write: the upstream is degraded and the tenant's edge_priority is too low. */

@@ -34,7 +34,9 @@ export type LimitName =
   | 'max_native_histogram_buckets'
   | 'reduce_native_histogram_over_max_buckets'
   | 'native_histograms_ingestion_enabled'
-  | 'enforce_metadata_metric_name';
+  | 'enforce_metadata_metric_name'
+  | 'max_global_series_per_user'
+  | 'enforce_max_series_at_edge';
 
 /** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
 export type ListLimitName = 'drop_labels';
@@ -72,6 +74,7 @@ export const ENUM_LIMIT_VALUES = {
   reduce_native_histogram_over_max_buckets: ['false', 'true'],
   native_histograms_ingestion_enabled: ['false', 'true'],
   enforce_metadata_metric_name: ['false', 'true'],
+  enforce_max_series_at_edge: ['false', 'true'],
 } as const satisfies { readonly [N in NumericLimitName]?: readonly string[] };
 
 export type EnumLimitName = keyof typeof ENUM_LIMIT_VALUES;
@@ -368,6 +371,22 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     max: EDGE_PRIORITY_MAX,
     description:
       "The tenant's priority under adaptive protection, 0 (shed first) to 10 (shed last): when the upstream degrades, writes of the lowest priorities are answered 429 first (the edge's own limit; docs/protection.md).",
+  },
+  {
+    name: 'max_global_series_per_user',
+    kind: 'int',
+    defaultValue: 150_000,
+    zeroMeans: 'unlimited',
+    description:
+      "Most series the tenant may have in Mimir's ingesters (Mimir: -ingester.max-global-series-per-user). The edge estimates the tenant's active series and shows it against this limit (docs/active-series.md); it refuses new series over it only with enforce_max_series_at_edge. Needs ACTIVE_SERIES_ENABLED=true.",
+  },
+  {
+    name: 'enforce_max_series_at_edge',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.enforce_max_series_at_edge,
+    defaultValue: enumIndex('enforce_max_series_at_edge', 'false'),
+    description:
+      "true: once the tenant's estimated active series reach max_global_series_per_user, the series of a write that are new are refused with Mimir's 400 (err-mimir-max-series-per-user) and its known series are forwarded. false (the default): only observed. Needs ACTIVE_SERIES_ENABLED=true.",
   },
 ];
 

@@ -10,6 +10,7 @@ import { REASONS } from '../decision/catalogue.js';
 import { InsightSeries } from './insight/insight-series.js';
 import { TenantSeries, type TextFamily } from './tenant-series.js';
 import { AdaptiveMetrics } from './adaptive-metrics.js';
+import { registerActiveSeriesMetrics } from './active-series/active-series-metrics.js';
 
 /** A registry that renders the per-tenant families from their own text instead of from label objects. */
 class EdgeRegistry extends Registry {
@@ -440,6 +441,9 @@ export class EdgeMetrics {
 
   /** rls_adaptive_*: adaptive protection of the upstream (src/observe/adaptive-metrics.ts). */
   readonly adaptive = new AdaptiveMetrics(this.registry);
+
+  /** rls_tenant_active_series and the other active-series families (docs/active-series.md#metrics). */
+  readonly activeSeries = registerActiveSeriesMetrics(this.registry);
 
   constructor(withProcessMetrics = true) {
     this.tenantSeries.reportBuckets = (report) => this.bucketLevels?.(report);

@@ -44,7 +44,19 @@ export interface GrpcLimitSettings {
   receiveTimeoutMs: number;
 }
 
+export interface ActiveSeriesSettings {
+  enabled: boolean;
+  windowMs: number;
+  sampleEvery: number;
+  maxTenants: number;
+  maxBytes: number;
+  filterMaxBytes: number;
+  refreshMs: number;
+}
+
 export interface Settings {
+  /** Active series at the edge (docs/active-series.md). */
+  activeSeries: ActiveSeriesSettings;
   upstreamUrl: URL;
   overridesFile: string;
   overridesReloadIntervalMs: number;
@@ -341,6 +353,15 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       reloadMs: get('GEOIP_RELOAD_INTERVAL'),
     }),
     adaptive: adaptiveSettings(get),
+    activeSeries: Object.freeze({
+      enabled: get('ACTIVE_SERIES_ENABLED'),
+      windowMs: get('ACTIVE_SERIES_WINDOW'),
+      sampleEvery: get('ACTIVE_SERIES_SAMPLE_EVERY'),
+      maxTenants: get('ACTIVE_SERIES_MAX_TENANTS'),
+      maxBytes: get('ACTIVE_SERIES_MAX_BYTES'),
+      filterMaxBytes: get('ACTIVE_SERIES_FILTER_MAX_BYTES'),
+      refreshMs: get('ACTIVE_SERIES_REFRESH'),
+    }),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);
   return Object.freeze(settings);

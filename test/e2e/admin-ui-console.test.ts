@@ -44,7 +44,7 @@ beforeAll(async () => {
   upstream = await startRecordingUpstream();
   edge = await startEdge(
     upstream.url,
-    { ADMIN_TOKEN: OPERATOR },
+    { ADMIN_TOKEN: OPERATOR, ACTIVE_SERIES_ENABLED: 'true' },
     'overrides:\n  throttled:\n    ingestion_rate: 50\n    ingestion_burst_size: 100\n',
   );
   // Load: "steady" and "throttled" each write 100 samples every 100 ms; "throttled" may take 50/s, so most
@@ -181,6 +181,7 @@ describe('operator console', () => {
       '/tenants/throttled',
       '/denials',
       '/cardinality',
+      '/active-series',
       '/system',
       '/config',
       '/audit',
@@ -206,6 +207,17 @@ describe('operator console', () => {
     expect(fits, 'the limits table scrolls inside its box').toBeLessThanOrEqual(1);
     await expect(page.getByLabel('enforce ingestion_rate').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, '03-tenant.png'), fullPage: true });
+  });
+
+  it('lists the steady tenant on the Active series page and shows its card on the tenant page', async () => {
+    await page.goto(`${edge.adminUrl}/ui/active-series`);
+    const table = page.locator('[data-testid="active-series-table"]');
+    await table.waitFor();
+    await expect(table.locator('tr', { hasText: 'steady' }).count()).resolves.toBe(1);
+    await page.goto(`${edge.adminUrl}/ui/tenants/steady`);
+    const card = page.locator('[data-testid="active-series"]');
+    await card.waitFor();
+    await expect(card.textContent()).resolves.toContain('max_global_series_per_user');
   });
 
   it('asks a reason for every limit change and shows it in the audit log', async () => {

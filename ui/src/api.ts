@@ -1,5 +1,6 @@
 // The admin API client: bearer token from the login page, JSON in and out, errors as ApiError with the
 // server's message and path, and a server-sent-events reader (fetch-based, so it can send the token).
+import type { ActiveSeries } from './components/active-series-card.js';
 
 export { RANGE_NAMES as RANGES } from './logic/range.js';
 export type { RangeName as Range } from './logic/range.js';
@@ -58,6 +59,8 @@ export interface Burst {
 
 export interface Tenant {
   id: string;
+  /** Estimated active series (docs/active-series.md); null when not tracked or off. */
+  active_series?: ActiveSeries | null;
   /** Numbers, label names, duration texts or lists of label names, by each limit's kind. */
   limits: { ingestion_rate: number } & Record<string, number | string | readonly string[]>;
   limit_sources: Record<string, 'default' | 'overrides_file' | 'runtime'>;

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { Api, ApiError, savedToken, saveToken } from './api.js';
 import type { Role } from './api.js';
 import { AgreementPage } from './pages/agreement.js';
+import { ActiveSeriesPage } from './pages/active-series.js';
 import { AuditPage } from './pages/audit.js';
 import { BlocksPage } from './pages/blocks.js';
 import { CardinalityPage } from './pages/cardinality.js';
@@ -25,6 +26,7 @@ const NAV: [string, string][] = [
   ['/cardinality', 'Series per request'],
   ['/cost', 'Cost'],
   ['/agreement', 'Agreement'],
+  ['/active-series', 'Active series'],
   ['/system', 'System'],
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
@@ -84,6 +86,8 @@ function Page({ path }: { path: string }) {
       return <CostPage />;
     case '/agreement':
       return <AgreementPage />;
+    case '/active-series':
+      return <ActiveSeriesPage />;
     case '/system':
       return <SystemPage />;
     case '/config':

@@ -16,6 +16,7 @@
 
 import type { NamedSettingDefinition, SettingDefinition } from '../setting-kinds.js';
 import { ADAPTIVE_SETTINGS } from './adaptive.js';
+import { ACTIVE_SERIES_SETTINGS } from './active-series.js';
 import { ADMIN_SETTINGS } from './admin.js';
 import { GATEWAY_SETTINGS } from './gateway.js';
 import { INSIGHT_SETTINGS } from './insight.js';
@@ -45,6 +46,7 @@ export const SERVICE_SETTING_DEFINITIONS = {
   ...POLICY_SETTINGS,
   ...INSIGHT_SETTINGS,
   ...GEO_SETTINGS,
+  ...ACTIVE_SERIES_SETTINGS,
 };
 
 export type ServiceSettingName = keyof typeof SERVICE_SETTING_DEFINITIONS;

@@ -64,12 +64,13 @@ describe('runStages', () => {
     expect(log).toEqual(['a', 'c']);
   });
 
-  it("lists Mimir's order: HA, drop_labels and validation, the static limits, cost, the rates, selective filtering", () => {
+  it("lists Mimir's order: HA, drop_labels and validation, the static limits, max series, cost, the rates, selective filtering", () => {
     expect(WRITE_STAGES.map((s) => s.name)).toEqual([
       'accept_ha_samples',
       'drop_labels, validation',
       'selective_filtering (retry)',
       'static limits',
+      'max_global_series_per_user',
       'cost',
       'request_rate, ingestion_rate',
       'selective_filtering',

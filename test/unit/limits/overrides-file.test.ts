@@ -9,7 +9,7 @@ overrides:
   team-a:
     ingestion_rate: 1500.5
     ingestion_burst_size: 30000
-    max_global_series_per_user: 150000
+    max_fetched_chunks_per_query: 2000000
     compactor_blocks_retention_period: 30d
   team-b: {}
 multi_kv_config: {}

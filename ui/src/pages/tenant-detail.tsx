@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { ApiError } from '../api.js';
 import type { Flow, Tenant } from '../api.js';
+import { ActiveSeriesCard } from '../components/active-series-card.js';
 import { FlowCharts } from '../components/flow-charts.js';
 import { RangePicker } from '../components/range-picker.js';
 import { ErrorBox, Loading } from '../components/states.js';
@@ -208,6 +209,7 @@ export function TenantDetailPage({ id }: { id: string }) {
               ))}
             </p>
           )}
+          {t.active_series && <ActiveSeriesCard s={t.active_series} />}
           {flow.error && <ErrorBox message={flow.error} />}
           {flow.data ? (
             <FlowCharts flow={flow.data} limit={t.limits.ingestion_rate} />
