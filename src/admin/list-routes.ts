@@ -134,7 +134,7 @@ export function registerListRoutes(app: FastifyInstance, ctx: AdminContext): voi
       } catch (err) {
         if (err instanceof ListChangeError)
           return sendError(reply, err.status, err.message, err.status === 400 ? 'entries' : undefined);
-        if (isUnavailable(err)) return sendError(reply, 503, err.message);
+        if (isUnavailable(err)) return sendError(reply.header('retry-after', '5'), 503, err.message);
         throw err;
       }
       const sizeAfter = lists.store.info(name)!.size;

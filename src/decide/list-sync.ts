@@ -103,8 +103,13 @@ export class ListSync {
           );
         }
         if (reply.written) {
-          if (planned.changed.length > 0) this.store.applyDiff(name, planned.diff);
-          this.synced.set(field, reply.version);
+          // A policy reload while Redis answered may have redefined the list: then the next check reads it.
+          const info = this.store.info(name);
+          if (info === undefined || listField(info.kind, name) !== field) this.synced.delete(field);
+          else {
+            if (planned.changed.length > 0) this.store.applyDiff(name, planned.diff);
+            this.synced.set(field, reply.version);
+          }
           this.report(
             'change',
             planned.changed.length > 0 ? 'written' : 'unchanged',

@@ -68,13 +68,17 @@ async function change(
   edge: EdgeUnderTest,
   method: 'POST' | 'DELETE',
   entries: string[],
-): Promise<{ status: number; body: Record<string, unknown> }> {
+): Promise<{ status: number; body: Record<string, unknown>; retryAfter: unknown }> {
   const res = await request(`${edge.adminUrl}/api/lists/bad-nets/entries`, {
     method,
     headers: { ...edge.adminHeaders, 'content-type': 'application/json' },
     body: JSON.stringify({ entries, reason: 'test' }),
   });
-  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  return {
+    status: res.statusCode,
+    body: (await res.body.json()) as Record<string, unknown>,
+    retryAfter: res.headers['retry-after'],
+  };
 }
 
 async function listInfo(
@@ -174,6 +178,7 @@ describe('service replicas sharing runtime list changes through Redis', () => {
       await redis.kill();
       const refused = await change(a, 'POST', ['192.0.2.1']);
       expect(refused.status).toBe(503);
+      expect(refused.retryAfter).toBe('5');
       expect(String(refused.body['error'])).toMatch(/Redis .*nothing changed on any replica/);
       expect(await get(a, '192.0.2.1')).toBe(200);
       expect((await listInfo(a)).shared_version).toBe(3);
