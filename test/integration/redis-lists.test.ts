@@ -284,6 +284,24 @@ describe('ListSync with a real Redis', () => {
     }
   }, 20_000);
 
+  it('runtime changes restored from STATE_DIR seed a Redis that has none, and lose to one that has some', async () => {
+    const restored = listStore();
+    restored.add('nets', ['192.0.2.77']); // as ListStateFile.restore() does before sharing starts
+    const a = await replica('seed:', restored);
+    await a.sync.start();
+    expect(a.sync.sharedVersion('nets')).toBe(1);
+    const b = await replica('seed:');
+    await b.sync.start();
+    expect(b.store.entries('nets')).toEqual(['10.0.0.0/8', '192.0.2.77']);
+    // A replica whose STATE_DIR is older than Redis takes what Redis holds.
+    const stale = listStore();
+    stale.remove('nets', ['10.0.0.0/8']);
+    const c = await replica('seed:', stale);
+    await c.sync.start();
+    expect(c.store.entries('nets')).toEqual(['10.0.0.0/8', '192.0.2.77']);
+    expect(c.sync.sharedVersion('nets')).toBe(1);
+  }, 20_000);
+
   it('refuses a change while Redis cannot be reached, and changes nothing', async () => {
     const commands = new RedisConnections(
       { ...settings(), addresses: [{ host: '127.0.0.1', port: 1 }] },
