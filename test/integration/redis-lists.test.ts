@@ -253,6 +253,18 @@ describe('ListSync with a real Redis', () => {
     expect(a.sync.sharedVersion('nets')).toBe(10);
   }, 20_000);
 
+  it('a change of 10,000 entries (the most one request may carry) goes through one script and back', async () => {
+    const a = await replica('big:');
+    const b = await replica('big:');
+    await Promise.all([a.sync.start(), b.sync.start()]);
+    const many = Array.from({ length: 10_000 }, (_, i) => `172.16.${i >> 8}.${i & 255}`);
+    expect((await a.sync.change('nets', 'add', many)).changed).toHaveLength(10_000);
+    await until('B holds them', () => b.store.info('nets')!.size === 10_001);
+    expect(b.store.index.effects({ ip: '172.16.39.15' })).toBe(a.store.index.effects({ ip: '172.16.39.15' }));
+    expect((await b.sync.change('nets', 'remove', many)).version).toBe(2);
+    await until('A dropped them', () => a.store.info('nets')!.size === 1);
+  }, 20_000);
+
   it('a Redis that restarted empty is written back above the version replicas had', async () => {
     const a = await replica('restart:');
     await a.sync.start();
