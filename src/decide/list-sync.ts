@@ -37,6 +37,8 @@ const DEFAULT_MAX_ATTEMPTS = 5;
 export class ListSync {
   /** Per list field (kind:name): the shared version whose sets this replica holds. */
   private readonly synced = new Map<string, number>();
+  /** Fields read from or written to Redis since the last reload of the lists' bases: their copy here is whole. */
+  private readonly fresh = new Set<string>();
   private generation: number;
   private queue: Promise<unknown> = Promise.resolve();
   private checkQueued = false;
@@ -84,6 +86,8 @@ export class ListSync {
       const attempts = this.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       this.forgetIfRedefined();
       for (let attempt = 1; ; attempt++) {
+        if (attempt > 2 * attempts)
+          throw new ListShareError(`list ${name} not changed: it kept changing under this replica; retry`);
         const canonical = this.store.canonicalize(name, entries); // 404 or 400: nothing written
         const field = listField(this.store.info(name)!.kind, name);
         const expected = this.synced.get(field) ?? 0;
@@ -93,6 +97,11 @@ export class ListSync {
           if (expected === 0 && this.hasOverlay(name)) {
             // Runtime sets Redis has not seen (a STATE_DIR restore while it was down): they go first, whole.
             if (!(await this.seed(name, field, 0, 0))) await this.pull(name, field);
+            continue;
+          }
+          if (expected > 0 && !this.fresh.has(field)) {
+            // A reload since this replica last read the list: plan on what Redis holds, not on a stale copy.
+            if (await this.pull(name, field)) this.options.onApplied?.([name]);
             continue;
           }
           reply = await this.redis.write(field, expected, planned.diff);
@@ -109,6 +118,7 @@ export class ListSync {
           else {
             if (planned.changed.length > 0) this.store.applyDiff(name, planned.diff);
             this.synced.set(field, reply.version);
+            this.fresh.add(field);
           }
           this.report(
             'change',
@@ -160,11 +170,14 @@ export class ListSync {
     return next;
   }
 
-  /** A policy reload may have dropped and redefined a list: what this replica held of it is read again. */
+  /**
+   * A policy or file reload may have dropped and redefined a list, or dropped runtime entries that are now in
+   * (and later again out of) its file: what this replica holds is then read again from Redis.
+   */
   private forgetIfRedefined(): void {
     if (this.store.generation === this.generation) return;
     this.generation = this.store.generation;
-    this.synced.clear();
+    this.fresh.clear();
   }
 
   private hasOverlay(name: string): boolean {
@@ -183,7 +196,7 @@ export class ListSync {
         const field = listField(info.kind, info.name);
         const shared = versions.get(field) ?? 0;
         const held = this.synced.get(field) ?? 0;
-        if (shared > held) {
+        if (shared > held || (shared > 0 && !this.fresh.has(field))) {
           if (await this.pull(info.name, field)) applied.push(info.name);
         } else if (shared < held || (shared === 0 && this.hasOverlay(info.name))) {
           // Redis lost the list (restarted empty) or never had it (this replica's STATE_DIR restore).
@@ -212,6 +225,7 @@ export class ListSync {
     if (info === undefined || listField(info.kind, name) !== field) return false;
     const changed = this.store.setOverlay(name, state.added, state.removed);
     this.synced.set(field, state.version);
+    this.fresh.add(field);
     return changed;
   }
 
@@ -225,7 +239,10 @@ export class ListSync {
       { addedPut: overlay.added, addedDrop: [], removedPut: overlay.removed, removedDrop: [] },
       { replace: true, atLeast: held + 1 },
     );
-    if (reply.written) this.synced.set(field, reply.version);
+    if (reply.written) {
+      this.synced.set(field, reply.version);
+      this.fresh.add(field);
+    }
     return reply.written;
   }
 

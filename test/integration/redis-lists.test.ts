@@ -265,6 +265,19 @@ describe('ListSync with a real Redis', () => {
     await until('A dropped them', () => a.store.info('nets')!.size === 1);
   }, 20_000);
 
+  it('a runtime entry that a file reload made moot comes back when the file drops it again', async () => {
+    const a = await replica('moot:');
+    const b = await replica('moot:');
+    await Promise.all([a.sync.start(), b.sync.start()]);
+    await a.sync.change('nets', 'add', ['192.0.2.60']);
+    await until('B has it', () => b.store.entries('nets')!.includes('192.0.2.60'));
+    // B's file gains the entry (the runtime addition is now simply in the file), then loses it again.
+    b.store.setFileEntries('nets', ['10.0.0.0/8', '192.0.2.60']);
+    b.store.setFileEntries('nets', ['10.0.0.0/8']);
+    expect(b.store.entries('nets')).toEqual(['10.0.0.0/8']);
+    await until('B holds the shared addition again', () => b.store.entries('nets')!.includes('192.0.2.60'));
+  }, 20_000);
+
   it('a Redis that restarted empty is written back above the version replicas had', async () => {
     const a = await replica('restart:');
     await a.sync.start();

@@ -78,7 +78,7 @@ function* effective(s: ListState): Iterable<string> {
 export class ListStore {
   private states = new Map<string, ListState>();
   private current: ListIndex = ListIndex.EMPTY;
-  private definitions = 0;
+  private baseChanges = 0;
 
   constructor(lists: readonly ListDefinition[] = []) {
     this.define(lists);
@@ -110,7 +110,7 @@ export class ListStore {
       normalize(next.get(def.name)!);
     }
     this.states = next;
-    this.definitions++;
+    this.baseChanges++;
     this.rebuild();
   }
 
@@ -125,6 +125,7 @@ export class ListStore {
     for (const e of base) if (!s.base.has(e)) touched.push(e);
     s.fileEntries = entries;
     s.base = base;
+    this.baseChanges++;
     normalize(s);
     s.version++;
     this.update(s, touched);
@@ -232,9 +233,12 @@ export class ListStore {
     return this.applyDiff(name, diff);
   }
 
-  /** Rises each time the policy set's lists are (re)defined: a list may then have lost its runtime sets. */
+  /**
+   * Rises each time a list's base changes (a policy reload, a file reload): normalizing against the new base
+   * may have dropped runtime entries that a shared copy (Redis) still holds, so a sharer reads them again.
+   */
   get generation(): number {
-    return this.definitions;
+    return this.baseChanges;
   }
 
   has(name: string): boolean {
