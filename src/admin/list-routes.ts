@@ -1,7 +1,8 @@
 // The policy set's named lists over the admin API: read them (viewer), add and remove entries at runtime
 // (operator). A change is checked whole first (an unknown list is 404, any bad entry 400 naming it, and
 // nothing changes), applied in one swap, given the list's next version and written to the audit log with
-// who, why and exactly which entries changed. Runtime entries live in this process until it restarts.
+// who, why and exactly which entries changed. With Redis (`shared`) the change is written there first and
+// reaches every replica; the version is then the list's shared version, equal on every replica.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ListStore } from '../lib/lists/list-store.js';
@@ -22,6 +23,24 @@ export interface ListsAdmin {
   changed?: (list: string, operation: 'add' | 'remove', count: number) => void;
   /** Saves the runtime changes (STATE_DIR); resolves once they are on disk. Absent: kept in memory only. */
   persist?: () => Promise<void>;
+  /** Changes shared by every replica through Redis; absent: this replica alone. */
+  shared?: SharedListChanges;
+}
+
+/** What the admin API needs of list sharing (src/decide/list-sync.ts). */
+export interface SharedListChanges {
+  /** Rejects with ListChangeError (400/404) or an error with status 503: nothing changed anywhere. */
+  change(
+    name: string,
+    operation: 'add' | 'remove',
+    entries: readonly string[],
+  ): Promise<{ changed: string[]; version: number }>;
+  /** The list's shared version held here (0: none yet). */
+  sharedVersion(name: string): number | undefined;
+}
+
+function isUnavailable(err: unknown): err is Error & { status: 503 } {
+  return err instanceof Error && (err as { status?: unknown }).status === 503;
 }
 
 /** Most entries one request may add or remove. */
@@ -62,6 +81,7 @@ function listJson(lists: ListsAdmin, name: string) {
     action: info.action ?? null,
     class: info.class ?? null,
     file: info.file ?? null,
+    shared_version: lists.shared?.sharedVersion(name) ?? null,
     file_error:
       file?.lastError === undefined
         ? null
@@ -108,10 +128,13 @@ export function registerListRoutes(app: FastifyInstance, ctx: AdminContext): voi
       const sizeBefore = lists.store.info(name)?.size;
       let result: { changed: string[]; version: number };
       try {
-        result = operation === 'add' ? lists.store.add(name, entries) : lists.store.remove(name, entries);
+        if (lists.shared !== undefined) result = await lists.shared.change(name, operation, entries);
+        else
+          result = operation === 'add' ? lists.store.add(name, entries) : lists.store.remove(name, entries);
       } catch (err) {
         if (err instanceof ListChangeError)
           return sendError(reply, err.status, err.message, err.status === 400 ? 'entries' : undefined);
+        if (isUnavailable(err)) return sendError(reply.header('retry-after', '5'), 503, err.message);
         throw err;
       }
       const sizeAfter = lists.store.info(name)!.size;

@@ -24,6 +24,10 @@ export function listPaths({ op, obj, query }: OpenApiHelpers): Record<string, Js
     file_error: { oneOf: [{ type: 'null' }, obj({ time: str, message: str })] },
     size: int,
     version: int,
+    shared_version: {
+      ...nullable('integer'),
+      description: 'With Redis: the version of its runtime changes, equal on every replica.',
+    },
     added: int,
     removed: int,
   });
@@ -61,12 +65,17 @@ export function listPaths({ op, obj, query }: OpenApiHelpers): Record<string, Js
       ),
     },
     '/api/lists/{name}/entries': {
-      post: op('Add entries at runtime (a new list version; audited).', 'operator', change('added'), {
-        parameters: [name],
-        requestBody: body,
-      }),
+      post: op(
+        'Add entries at runtime (a new list version; audited). With Redis, on every replica; 503 when Redis cannot take it.',
+        'operator',
+        change('added'),
+        {
+          parameters: [name],
+          requestBody: body,
+        },
+      ),
       delete: op(
-        'Remove entries at runtime, file entries too (a new list version; audited).',
+        'Remove entries at runtime, file entries too (a new list version; audited). With Redis, on every replica; 503 when Redis cannot take it.',
         'operator',
         change('removed'),
         { parameters: [name], requestBody: body },

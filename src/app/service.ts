@@ -367,6 +367,7 @@ export async function startService(
             changed: (list: string, operation: 'add' | 'remove') =>
               metrics.listChanges.labels(list, operation).inc(),
             ...(policies.listState ? { persist: () => policies.listState!.save() } : {}),
+            ...(policies.sharedLists ? { shared: policies.sharedLists.sync } : {}),
           },
         }
       : {}),

@@ -25,6 +25,8 @@ import { PolicyBlocks } from './policy-blocks.js';
 import { join } from 'node:path';
 import { ListFiles } from './list-files.js';
 import { ListStateFile } from './list-state.js';
+import type { SharedLists } from './list-sharing.js';
+import { policyStateInRedis, startListSharing } from './list-sharing.js';
 import { PolicyFile } from './policy-file.js';
 import { geoProblem, GeoRequestCounter, openGeoDatabases } from './policy-geo.js';
 
@@ -366,6 +368,8 @@ export interface RunningPolicyGate {
   listFiles: ListFiles;
   /** STATE_DIR/lists.json, where runtime list changes are kept; undefined without STATE_DIR. */
   listState: ListStateFile | undefined;
+  /** Runtime list changes shared through Redis (docs/policies.md#lists-at-scale); undefined without Redis. */
+  sharedLists: SharedLists | undefined;
   /** Re-reads POLICY_FILE, its list files and the GEOIP_* files now (what SIGHUP does). */
   reload(): Promise<void>;
   /** The penalty blocks in force, and lifting them (the admin API's /api/blocks). */
@@ -446,6 +450,7 @@ export async function startPolicyGate(deps: {
       `runtime changes of ${restored} lists restored from ${settings.stateDir}`,
     );
   metrics.listInfos = () => engine.lists.infos();
+  const sharedLists = await startListSharing({ settings, log, metrics, store: engine.lists, listState });
   const shared = sharedPolicyLimits(settings, log, now, deps.replicas ?? (() => 1));
   if (shared !== undefined) {
     engine.useShared(shared);
@@ -475,6 +480,7 @@ export async function startPolicyGate(deps: {
     blocks: new PolicyBlocks(engine, now, (v) => metrics.policyBlockLifts.labels(v.policy).inc()),
     listFiles: lists,
     listState,
+    sharedLists,
     async reload() {
       await Promise.all([file.reload(), geo?.reload()]);
       await lists.reload();
@@ -485,6 +491,7 @@ export async function startPolicyGate(deps: {
       geo?.close();
       lists.stop();
       void shared?.close();
+      void sharedLists?.stop();
     },
   };
 }
@@ -500,8 +507,7 @@ function sharedPolicyLimits(
   replicas: () => number,
 ): RedisPolicyLimits | undefined {
   const redis = settings.redis;
-  if (redis.addresses.length === 0 || (settings.store !== 'auto' && settings.store !== 'redis'))
-    return undefined;
+  if (!policyStateInRedis(settings)) return undefined;
   let lastErrorLog = 0;
   // A pool of its own, smaller than the buckets': policy checks are batched per tick too.
   const connections = new RedisConnections(

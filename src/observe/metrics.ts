@@ -243,6 +243,12 @@ export class EdgeMetrics {
     labelNames: ['list', 'operation'] as const,
     registers: [this.registry],
   });
+  readonly listSyncs: Counter<'trigger' | 'result'> = new Counter({
+    name: 'rls_list_syncs_total',
+    help: 'Syncs of the runtime list changes with Redis, by trigger (start, notification, reconnect, periodic, change) and result (applied, written, unchanged, conflict, error).',
+    labelNames: ['trigger', 'result'] as const,
+    registers: [this.registry],
+  });
   /** Set by the service: the version in force of each reloadable file source, read at scrape time. */
   sourceVersions: (() => Partial<Record<'policy_file' | 'ratelimit_config', number>>) | undefined;
   readonly sourceVersion: Gauge<'source'> = new Gauge({

@@ -25,6 +25,14 @@ export interface ListInfo {
   removed: number;
 }
 
+/** An edit of a list's runtime sets: entries put into and dropped from its added and its removed set. */
+export interface OverlayDiff {
+  addedPut: string[];
+  addedDrop: string[];
+  removedPut: string[];
+  removedDrop: string[];
+}
+
 /** A change that cannot be made: unknown list (404) or a bad entry (400). Nothing changed. */
 export class ListChangeError extends Error {
   constructor(
@@ -58,6 +66,10 @@ function normalize(s: ListState): void {
   for (const e of s.removed) if (!s.base.has(e)) s.removed.delete(e);
 }
 
+function inForce(s: ListState, e: string): boolean {
+  return s.added.has(e) || (s.base.has(e) && !s.removed.has(e));
+}
+
 function* effective(s: ListState): Iterable<string> {
   for (const e of s.base) if (!s.removed.has(e)) yield e;
   for (const e of s.added) yield e;
@@ -66,6 +78,7 @@ function* effective(s: ListState): Iterable<string> {
 export class ListStore {
   private states = new Map<string, ListState>();
   private current: ListIndex = ListIndex.EMPTY;
+  private baseChanges = 0;
 
   constructor(lists: readonly ListDefinition[] = []) {
     this.define(lists);
@@ -97,6 +110,7 @@ export class ListStore {
       normalize(next.get(def.name)!);
     }
     this.states = next;
+    this.baseChanges++;
     this.rebuild();
   }
 
@@ -111,6 +125,7 @@ export class ListStore {
     for (const e of base) if (!s.base.has(e)) touched.push(e);
     s.fileEntries = entries;
     s.base = base;
+    this.baseChanges++;
     normalize(s);
     s.version++;
     this.update(s, touched);
@@ -120,31 +135,110 @@ export class ListStore {
   /** Adds entries at runtime; returns those that were not in force before (canonical). */
   add(name: string, entries: readonly string[]): { changed: string[]; version: number } {
     const s = this.state(name);
-    const canonical = this.canonical(s, entries);
-    const changed: string[] = [];
-    for (const e of canonical) {
-      if (s.removed.delete(e)) changed.push(e);
-      else if (!s.base.has(e) && !s.added.has(e)) {
-        s.added.add(e);
-        changed.push(e);
-      }
-    }
-    return this.changed(s, changed, 1);
+    const planned = this.plan(name, 'add', this.canonical(s, entries));
+    this.applyDiff(name, planned.diff);
+    return { changed: planned.changed, version: s.version };
   }
 
   /** Removes entries at runtime (from the file's and policy set's too); returns those that were in force. */
   remove(name: string, entries: readonly string[]): { changed: string[]; version: number } {
     const s = this.state(name);
-    const canonical = this.canonical(s, entries);
+    const planned = this.plan(name, 'remove', this.canonical(s, entries));
+    this.applyDiff(name, planned.diff);
+    return { changed: planned.changed, version: s.version };
+  }
+
+  /** `entries` in canonical form for list `name`; throws ListChangeError (404, or 400 naming each bad entry). */
+  canonicalize(name: string, entries: readonly string[]): string[] {
+    return this.canonical(this.state(name), entries);
+  }
+
+  /**
+   * What adding or removing canonical `entries` would change, without changing anything: the entries whose
+   * state changes, and the edit of the runtime sets that makes it. Shared lists write the edit to Redis first
+   * and apply it here (applyDiff) only once it is written there.
+   */
+  plan(
+    name: string,
+    operation: 'add' | 'remove',
+    entries: readonly string[],
+  ): { changed: string[]; diff: OverlayDiff } {
+    const s = this.state(name);
+    const diff: OverlayDiff = { addedPut: [], addedDrop: [], removedPut: [], removedDrop: [] };
     const changed: string[] = [];
-    for (const e of canonical) {
-      if (s.added.delete(e)) changed.push(e);
-      else if (s.base.has(e) && !s.removed.has(e)) {
-        s.removed.add(e);
-        changed.push(e);
-      }
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (seen.has(e)) continue;
+      seen.add(e);
+      if (operation === 'add') {
+        if (s.removed.has(e)) diff.removedDrop.push(e);
+        else if (!s.base.has(e) && !s.added.has(e)) diff.addedPut.push(e);
+        else continue;
+      } else if (s.added.has(e)) diff.addedDrop.push(e);
+      else if (s.base.has(e) && !s.removed.has(e)) diff.removedPut.push(e);
+      else continue;
+      changed.push(e);
     }
-    return this.changed(s, changed, -1);
+    return { changed, diff };
+  }
+
+  /**
+   * Applies an edit of the runtime sets (planned here, or read from another replica); true when entries in
+   * force changed, which bumps the list's version. Entries a set cannot hold here (an addition already in
+   * this replica's file, a removal of an entry it does not have) are dropped, as after a file reload.
+   */
+  applyDiff(name: string, diff: OverlayDiff): boolean {
+    const s = this.state(name);
+    const touched = new Set<string>([
+      ...diff.addedPut,
+      ...diff.addedDrop,
+      ...diff.removedPut,
+      ...diff.removedDrop,
+    ]);
+    if (touched.size === 0) return false;
+    let before = 0;
+    for (const e of touched) if (inForce(s, e)) before++;
+    for (const e of diff.addedDrop) s.added.delete(e);
+    for (const e of diff.removedDrop) s.removed.delete(e);
+    for (const e of diff.addedPut) s.added.add(e);
+    for (const e of diff.removedPut) s.removed.add(e);
+    normalize(s);
+    const changed: string[] = [];
+    let after = 0;
+    for (const e of touched) {
+      const now = inForce(s, e);
+      if (now) after++;
+      changed.push(e);
+    }
+    s.version++;
+    this.update(s, changed, after - before);
+    return true;
+  }
+
+  /** The runtime sets of list `name` as they are: entries added beyond, and removed from, file and policy set. */
+  overlay(name: string): { added: string[]; removed: string[] } | undefined {
+    const s = this.states.get(name);
+    return s === undefined ? undefined : { added: [...s.added], removed: [...s.removed] };
+  }
+
+  /** Makes the runtime sets of list `name` these (another replica's, read from Redis); true when entries changed. */
+  setOverlay(name: string, added: readonly string[], removed: readonly string[]): boolean {
+    const s = this.state(name);
+    const want = { added: new Set(added), removed: new Set(removed) };
+    const diff: OverlayDiff = { addedPut: [], addedDrop: [], removedPut: [], removedDrop: [] };
+    for (const e of s.added) if (!want.added.has(e)) diff.addedDrop.push(e);
+    for (const e of want.added) if (!s.added.has(e) && !s.base.has(e)) diff.addedPut.push(e);
+    for (const e of s.removed) if (!want.removed.has(e)) diff.removedDrop.push(e);
+    for (const e of want.removed) if (!s.removed.has(e) && s.base.has(e)) diff.removedPut.push(e);
+    return this.applyDiff(name, diff);
+  }
+
+  /**
+   * Rises each time a list's base changes (a policy reload, a file reload): normalizing against the new base
+   * may have dropped runtime entries that a shared copy (Redis) still holds, so a sharer reads them again.
+   */
+  get generation(): number {
+    return this.baseChanges;
   }
 
   has(name: string): boolean {
@@ -212,14 +306,6 @@ export class ListStore {
     if (problems.length > 0)
       throw new ListChangeError(400, `not a valid ${s.def.kind} entry: ${problems.slice(0, 10).join('; ')}`);
     return out;
-  }
-
-  private changed(s: ListState, changed: string[], sign: 1 | -1): { changed: string[]; version: number } {
-    if (changed.length > 0) {
-      s.version++;
-      this.update(s, changed, sign * changed.length);
-    }
-    return { changed, version: s.version };
   }
 
   /**
