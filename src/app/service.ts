@@ -372,7 +372,14 @@ export async function startService(
         }
       : {}),
     protection,
-    ...(activeSeries.tracker ? { activeSeries: activeSeries.tracker } : {}),
+    ...(activeSeries.tracker
+      ? {
+          activeSeries: activeSeries.tracker,
+          // GET /api/top-offenders ranks series growth from the same per-minute new-series counts.
+          seriesGrowth: (rangeMs: number, top: number) =>
+            activeSeries.tracker!.topGrowth(rangeMs, top, now()),
+        }
+      : {}),
   });
 
   const sweep = setInterval(() => {

@@ -285,6 +285,21 @@ export class ActiveSeries {
     return shared === undefined ? local : Math.max(shared, local);
   }
 
+  /**
+   * Tenants ranked by new series per second over the last `rangeMs` (at most the hour the per-minute counts
+   * keep), highest first, at most `top`: the "top offenders by series growth" of GET /api/top-offenders.
+   */
+  topGrowth(rangeMs: number, top: number, nowMs: number): { tenant: string; value: number }[] {
+    const minutes = Math.max(1, Math.min(NEW_MINUTES, Math.round(rangeMs / MINUTE_MS)));
+    const out: { tenant: string; value: number }[] = [];
+    for (const [tenant, state] of this.tenants) {
+      const added = state.newOver(nowMs, minutes);
+      if (added > 0) out.push({ tenant, value: added / (minutes * 60) });
+    }
+    out.sort((a, b) => b.value - a.value || (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+    return out.slice(0, top);
+  }
+
   /** Asks the shared store for fresh estimates of every tracked tenant (from a timer). */
   refreshShared(nowMs: number): void {
     if (!this.shared) return;

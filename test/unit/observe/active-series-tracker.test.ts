@@ -100,6 +100,24 @@ describe('active series tracker', () => {
     expect([...t.newSeries('a', mixed, 'prw1', 2, T0 + 45_000)]).toEqual([0, 1]);
   });
 
+  it('ranks tenants by new series per second for the top offenders, over the range asked', () => {
+    const t = tracker();
+    // "calm" sends the same 100 series every minute; "wild" brings 600 new ones a minute for 10 minutes.
+    for (let m = 0; m < 10; m++) {
+      t.observe('calm', body('up', 0, 100), 'prw1', T0 + m * MINUTE);
+      t.observe('wild', body('exploding', m * 600, 600), 'prw1', T0 + m * MINUTE);
+    }
+    const now = T0 + 9 * MINUTE + 30_000;
+    const top = t.topGrowth(10 * MINUTE, 10, now);
+    expect(top[0]!.tenant).toBe('wild');
+    // 6,000 new series over 10 minutes: 10/s (a Bloom false positive can only lower it, by well under 1%).
+    expect(top[0]!.value).toBeLessThanOrEqual(10);
+    expect(top[0]!.value).toBeGreaterThan(9.9);
+    // calm brought its 100 only in the first minute: over the last 5 minutes it brought none, so it is not listed.
+    expect(t.topGrowth(5 * MINUTE, 10, now).map((g) => g.tenant)).toEqual(['wild']);
+    expect(t.topGrowth(10 * MINUTE, 1, now)).toHaveLength(1);
+  });
+
   it('gives the time to the limit from the growth of the estimate', () => {
     const t = tracker();
     // 1,000 new series every 2-minute slice: 500 a minute.
