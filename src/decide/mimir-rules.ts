@@ -10,6 +10,7 @@ import { durationMs } from '../limits/limit-definitions.js';
 import {
   describeOtlpSeriesWithout,
   duplicateSamples,
+  filterOtlpProto,
   keptExemplars,
   filterMetadataRw1,
   filterMetadataRw2,
@@ -30,6 +31,7 @@ import type {
   SeriesRules,
 } from '../remote-write/index.js';
 import { REASONS, denial } from '../decision/catalogue.js';
+import { gzipSync } from 'node:zlib';
 import {
   histogramMessage,
   metadataLimitMessage,
@@ -73,10 +75,12 @@ export function mimirView(
   dryRun: boolean,
   haReplicaLabel?: string,
   nowMs: number = Date.now(),
+  /** The client sent the body gzip-compressed (OTLP): a re-encoded body goes upstream the same way. */
+  gzipped = false,
 ): MimirView | undefined {
   const { info } = measured;
   if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
-    return otlpView(tenant, measured, haReplicaLabel, dryRun);
+    return otlpView(tenant, measured, haReplicaLabel, dryRun, gzipped);
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
@@ -249,8 +253,7 @@ function withKeptExemplars(
 }
 
 /**
- * drop_labels (and the HA replica label of the elected replica) for an OTLP request, which the edge decides
- * whole: the labels Mimir removes from the translated series before validating neither count nor get checked.
+ * drop_labels (and the HA replica label of the elected replica) for an OTLP request: the labels Mimir removes from the translated series before validating neither count nor get checked.
  * The scan counted them, so its label extremes are upper bounds: within every limit they stay within and
  * nothing is recounted; over one, the exact pass recounts them without the dropped labels, and a label-limit
  * message names the series without them. Undefined when nothing is dropped or nothing is over.
@@ -260,12 +263,23 @@ function otlpView(
   measured: MeasuredBody,
   haReplicaLabel: string | undefined,
   dryRun: boolean,
+  gzipped: boolean,
 ): MimirView | undefined {
   const l = tenant.limits;
   const { info } = measured;
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
   const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
+  if (info.format === 'otlp-proto') {
+    const rules = seriesRules(tenant, dryRun, haReplicaLabel);
+    if (
+      over(rules.maxLabelNames, info.maxLabelNames) ||
+      over(rules.maxLabelNameLength, info.maxLabelNameLength) ||
+      over(rules.maxLabelValueLength, info.maxLabelValueLength)
+    ) {
+      return otlpProtoPartial(tenant, measured, rules, haReplicaLabel, dropping, gzipped);
+    }
+  }
   // A target_info over max_label_names_per_series may be within max_label_names_per_info_series: recount.
   const namesOver = over(l.max_label_names_per_series, info.maxLabelNames);
   if (!dropping && !namesOver) return undefined;
@@ -295,6 +309,58 @@ function otlpView(
     return { info, refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels) };
   }
   return describeSeries ? { info: recounted, describeSeries } : { info: recounted };
+}
+
+/**
+ * Mimir's partial acceptance for an OTLP protobuf request over an enforced label limit: the points whose
+ * translated series break a rule are left out of the body that goes upstream, and the client is owed Mimir's
+ * 400 for the first of them; only what is forwarded is charged. (OTLP/JSON is still decided whole.)
+ */
+function otlpProtoPartial(
+  tenant: ResolvedTenant,
+  measured: MeasuredBody,
+  rules: SeriesRules,
+  haReplicaLabel: string | undefined,
+  dropping: boolean,
+  gzipped: boolean,
+): MimirView {
+  const l = tenant.limits;
+  const { info, decoded } = measured;
+  const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
+  const filtered = filterOtlpProto(
+    decoded,
+    info,
+    {
+      maxLabelNames: rules.maxLabelNames,
+      maxLabelNameLength: rules.maxLabelNameLength,
+      maxLabelValueLength: rules.maxLabelValueLength,
+      info: {
+        perSeries: l.max_label_names_per_series,
+        perInfo: l.max_label_names_per_info_series,
+        enforced: rules.maxLabelNamesPerInfoSeries > 0,
+      },
+    },
+    dropped,
+  );
+  const describeSeries = dropping
+    ? (body: Uint8Array, ordinal: number): string =>
+        describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
+    : measured.describeSeries;
+  const problem = filtered.firstProblem;
+  if (problem === undefined || filtered.body === undefined) return { info: filtered.kept, describeSeries };
+  const message = seriesLimitMessage(
+    problem.kind,
+    problem.observed,
+    problem.limit,
+    describeSeries(decoded, problem.series),
+  );
+  const refusal = denial(problem.kind, message, problem.limit, problem.observed);
+  const { kept } = filtered;
+  // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
+  const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
+  if (!limitIs(l, 'partial_acceptance', 'true') || !somethingToIngest) return { info, refusal };
+  const body = gzipped ? gzipSync(filtered.body) : filtered.body;
+  return { info: kept, describeSeries, partial: { body, refusal } };
 }
 
 const NOTHING_DROPPED: ReadonlySet<string> = new Set();

@@ -17,7 +17,7 @@ import {
   optionalString,
   parseOtlpJson,
 } from './otlp-json-objects.js';
-import type { DropSpec, InfoLabelLimits, InfoSeriesOver } from './otlp-proto-drop-pass.js';
+import type { DropSpec, InfoLabelLimits, InfoSeriesOver, SeriesRecorder } from './otlp-proto-drop-pass.js';
 import { infoSeriesLabels, otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
@@ -169,6 +169,20 @@ export function otlpLabelExtremes(
     },
   );
   return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
+}
+
+/**
+ * Each translated series of a decompressed OTLP protobuf body, told to `record` with its label count and lengths
+ * without the labels in `dropped` (as otlpLabelExtremes counts them): the per-series verdicts of OTLP partial
+ * acceptance.
+ */
+export function otlpProtoSeriesLabels(
+  buf: Uint8Array,
+  dropped: ReadonlySet<string>,
+  infoLimits: InfoLabelLimits | undefined,
+  record: SeriesRecorder,
+): void {
+  otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits, record);
 }
 
 /**
