@@ -270,7 +270,17 @@ function otlpView(
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
   const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
-  if (info.format === 'otlp-proto') {
+  // Protobuf over a label limit: the series within go on (partial acceptance). The limits' values are compared
+  // first, so a request within them allocates nothing here; only then is enforcement read.
+  const valueLimit = limitIs(l, 'label_value_length_over_limit_strategy', 'error')
+    ? l.max_label_value_length
+    : 0;
+  if (
+    info.format === 'otlp-proto' &&
+    (over(l.max_label_names_per_series, info.maxLabelNames) ||
+      over(l.max_label_name_length, info.maxLabelNameLength) ||
+      over(valueLimit, info.maxLabelValueLength))
+  ) {
     const rules = seriesRules(tenant, dryRun, haReplicaLabel);
     if (
       over(rules.maxLabelNames, info.maxLabelNames) ||
