@@ -10,7 +10,7 @@ import { durationMs } from '../limits/limit-definitions.js';
 import {
   describeOtlpSeriesWithout,
   duplicateSamples,
-  filterOtlpProto,
+  filterOtlp,
   keptExemplars,
   filterMetadataRw1,
   filterMetadataRw2,
@@ -270,16 +270,15 @@ function otlpView(
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
   const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
-  // Protobuf over a label limit: the series within go on (partial acceptance). The limits' values are compared
+  // Over a label limit: the series within go on (partial acceptance). The limits' values are compared
   // first, so a request within them allocates nothing here; only then is enforcement read.
   const valueLimit = limitIs(l, 'label_value_length_over_limit_strategy', 'error')
     ? l.max_label_value_length
     : 0;
   if (
-    info.format === 'otlp-proto' &&
-    (over(l.max_label_names_per_series, info.maxLabelNames) ||
-      over(l.max_label_name_length, info.maxLabelNameLength) ||
-      over(valueLimit, info.maxLabelValueLength))
+    over(l.max_label_names_per_series, info.maxLabelNames) ||
+    over(l.max_label_name_length, info.maxLabelNameLength) ||
+    over(valueLimit, info.maxLabelValueLength)
   ) {
     const rules = seriesRules(tenant, dryRun, haReplicaLabel);
     if (
@@ -287,7 +286,7 @@ function otlpView(
       over(rules.maxLabelNameLength, info.maxLabelNameLength) ||
       over(rules.maxLabelValueLength, info.maxLabelValueLength)
     ) {
-      return otlpProtoPartial(tenant, measured, rules, haReplicaLabel, dropping, gzipped);
+      return otlpPartial(tenant, measured, rules, haReplicaLabel, dropping, gzipped);
     }
   }
   // A target_info over max_label_names_per_series may be within max_label_names_per_info_series: recount.
@@ -312,7 +311,7 @@ function otlpView(
         describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
     : undefined;
   if (infoOver && isEnforced(tenant.enforcement, 'max_label_names_per_info_series', dryRun)) {
-    // The edge decides OTLP whole: Mimir's 400 for the info series refuses the request.
+    // Only with max_label_names_per_series observed (enforced, it went to otlpPartial above): the info limit refuses.
     const limit = l.max_label_names_per_info_series;
     const series = (describeSeries ?? measured.describeSeries)(decoded, infoOver.ordinal);
     const message = seriesLimitMessage('max_label_names_per_info_series', infoOver.labels, limit, series);
@@ -322,11 +321,11 @@ function otlpView(
 }
 
 /**
- * Mimir's partial acceptance for an OTLP protobuf request over an enforced label limit: the points whose
- * translated series break a rule are left out of the body that goes upstream, and the client is owed Mimir's
- * 400 for the first of them; only what is forwarded is charged. (OTLP/JSON is still decided whole.)
+ * Mimir's partial acceptance for an OTLP request (protobuf or JSON) over an enforced label limit: the points
+ * whose translated series break a rule are left out of the body that goes upstream, and the client is owed
+ * Mimir's 400 for the first of them; only what is forwarded is charged.
  */
-function otlpProtoPartial(
+function otlpPartial(
   tenant: ResolvedTenant,
   measured: MeasuredBody,
   rules: SeriesRules,
@@ -337,7 +336,7 @@ function otlpProtoPartial(
   const l = tenant.limits;
   const { info, decoded } = measured;
   const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
-  const filtered = filterOtlpProto(
+  const filtered = filterOtlp(
     decoded,
     info,
     {

@@ -125,10 +125,24 @@ export function otlpLabelExtremes(
   }
   const x = noExtremes();
   let infoOver: InfoSeriesOver | undefined;
+  otlpJsonSeriesLabels(buf, dropped, infoLimits, (ordinal, labels, nameLength, valueLength, overInfo) => {
+    if (overInfo) infoOver ??= { ordinal, labels };
+    observeExtremes(x, ordinal, labels, nameLength, valueLength);
+  });
+  return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
+}
+
+/** otlpProtoSeriesLabels for an OTLP/JSON body, series by series in walkOtlpJson's order. */
+export function otlpJsonSeriesLabels(
+  buf: Uint8Array,
+  dropped: ReadonlySet<string>,
+  infoLimits: InfoLabelLimits | undefined,
+  record: SeriesRecorder,
+): void {
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
     buf,
-    measured.format,
+    'otlp-json',
     () => true,
     (s) => {
       if (!s.emitted) return false;
@@ -159,16 +173,16 @@ export function otlpLabelExtremes(
         if (extra.length > nameLength) nameLength = extra.length;
       }
       // target_info is an info series: held to max_label_names_per_info_series once over the per-series limit.
+      let overInfo = false;
       if (s.kind === TARGET_INFO && keepName) {
         const seen = infoSeriesLabels(infoLimits, labels);
-        if (seen < 0) infoOver ??= { ordinal: s.ordinal, labels };
+        if (seen < 0) overInfo = true;
         else labels = seen;
       }
-      observeExtremes(x, s.ordinal, labels, nameLength, valueLength);
+      record(s.ordinal, labels, nameLength, valueLength, overInfo);
       return false;
     },
   );
-  return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
 }
 
 /**

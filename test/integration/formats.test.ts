@@ -170,7 +170,7 @@ describe('OTLP metrics', () => {
     expect(res.text).toContain(`series: 'up{route="/a/very/long/route/value", job="api"}'`);
   });
 
-  it('forwards the valid points of a gzip protobuf request and answers 400 for the rest (partial acceptance)', async () => {
+  it('forwards the valid points of an OTLP request and answers 400 for the rest (partial acceptance)', async () => {
     const resources: OtlpResourceSpec[] = [
       {
         attributes: { 'service.name': 'api' },
@@ -196,6 +196,18 @@ describe('OTLP metrics', () => {
       r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name)),
     );
     expect(names).toEqual(['up', 'down']);
+
+    // OTLP/JSON the same way, uncompressed.
+    upstream.requests.length = 0;
+    const json = encodeOtlpJson(otlpRequest(resources));
+    const jsonRes = await post('/otlp/v1/metrics', json, otlp('short-values', 'application/json'));
+    expect(jsonRes.status).toBe(400);
+    expect(jsonRes.text).toContain('err-mimir-label-value-too-long');
+    expect(upstream.requests).toHaveLength(1);
+    const sentJson = JSON.parse(upstream.requests[0]!.body.toString('utf8')) as typeof forwarded;
+    expect(
+      sentJson.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name))),
+    ).toEqual(['up', 'down']);
   });
 
   it('answers 413 for a gzip bomb and keeps serving', async () => {

@@ -130,12 +130,13 @@ function contents(
   format: Vector['format'],
   decoded: Uint8Array,
 ): { names: string[]; metadata: number; metadataNames: string[] } {
-  if (format === 'otlp-json') {
-    throw new Error('OTLP/JSON is decided whole: its vectors expect `untouched` or nothing forwarded');
-  }
-  if (format === 'otlp-proto') {
+  if (format === 'otlp-proto' || format === 'otlp-json') {
     // One name per data point that reaches the upstream, in body order (OTLP partial acceptance).
-    const req = otlpRequestType.toObject(otlpRequestType.decode(decoded)) as {
+    const req = (
+      format === 'otlp-json'
+        ? JSON.parse(Buffer.from(decoded).toString('utf8'))
+        : otlpRequestType.toObject(otlpRequestType.decode(decoded))
+    ) as {
       resourceMetrics?: { scopeMetrics?: { metrics?: Record<string, { dataPoints?: unknown[] }>[] }[] }[];
     };
     const names: string[] = [];
@@ -246,7 +247,7 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
       // OTLP vectors are sent uncompressed, so a re-encoded OTLP body goes upstream as it is.
       forwarded: !partial
         ? measured.decoded
-        : v.format === 'otlp-proto'
+        : v.format === 'otlp-proto' || v.format === 'otlp-json'
           ? partial.body
           : (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer),
       cost: mimirCost(info, tenant.limits),

@@ -1,17 +1,20 @@
 // OTLP partial acceptance: the body that goes upstream without the refused data points. Re-encoding must keep
 // exactly the points not refused, in order and byte for byte (the same bytes protobufjs writes for the request
 // without them), leave out a metric, scope or resource that keeps no point, and the edge must charge exactly the
-// items of the points kept. filterOtlpProto must forward only series within the limits and refuse the others.
+// items of the points kept. filterOtlp must forward only series within the limits and refuse the others.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { filterOtlpProto, measureBody, selectDecoder } from '../../../src/remote-write/index.js';
+import { filterOtlp, measureBody, selectDecoder } from '../../../src/remote-write/index.js';
+import { reencodeOtlpJson } from '../../../src/remote-write/otlp-json-reencode.js';
+import { scanOtlpJson } from '../../../src/remote-write/otlp-json-scanner.js';
 import { reencodeOtlpProto } from '../../../src/remote-write/otlp-proto-reencode.js';
 import { scanOtlpProto } from '../../../src/remote-write/otlp-proto-scanner.js';
 import type { Attributes, OtlpMetricSpec, OtlpResourceSpec } from '../../helpers/otlp-request.js';
 import {
   CUMULATIVE,
   DELTA,
+  encodeOtlpJson,
   encodeOtlpProto,
   otlpRequest,
   otlpRequestType,
@@ -118,6 +121,12 @@ function ordinalsOf(resources: OtlpResourceSpec[]): number {
   return n;
 }
 
+type Format = 'otlp-proto' | 'otlp-json';
+const encode = (format: Format, resources: OtlpResourceSpec[]): Buffer =>
+  format === 'otlp-proto' ? encodeOtlpProto(otlpRequest(resources)) : encodeOtlpJson(otlpRequest(resources));
+const scan = (format: Format, body: Uint8Array) =>
+  format === 'otlp-proto' ? scanOtlpProto(body, 0) : scanOtlpJson(body, 0);
+
 const cost = (i: ReturnType<typeof scanOtlpProto>): number =>
   i.floatSamples + i.histogramSamples + i.exemplars + i.metadata;
 
@@ -125,7 +134,7 @@ describe('OTLP partial acceptance: re-encoding without refused points (property)
   it('keeps exactly the points not refused, as protobufjs encodes the request without them, and charges their items', () => {
     fc.assert(
       fc.property(resourcesArb, fc.array(fc.boolean(), { maxLength: 40 }), (resources, bits) => {
-        const body = encodeOtlpProto(otlpRequest(resources));
+        const body = encode('otlp-proto', resources);
         const n = ordinalsOf(resources);
         const keep = new Uint8Array(n).map((_, i) => (bits[i] === false ? 0 : 1));
         const targetInfoOrdinals = new Set<number>();
@@ -152,20 +161,51 @@ describe('OTLP partial acceptance: re-encoding without refused points (property)
     );
   });
 
+  it('keeps in OTLP/JSON exactly the points not refused, the rest of the text as sent, and charges their items', () => {
+    fc.assert(
+      fc.property(
+        resourcesArb,
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        fc.constantFrom(0, 2),
+        (resources, bits, indent) => {
+          // Indented or not: the kept elements keep their own bytes, whitespace included.
+          const text = JSON.stringify(otlpRequest(resources), null, indent);
+          const keep = new Uint8Array(ordinalsOf(resources)).map((_, i) => (bits[i] === false ? 0 : 1));
+          const targetInfoOrdinals = new Set<number>();
+          let at = 0;
+          for (const r of resources) {
+            for (const m of r.metrics) if (counted(m)) at += m.points.length;
+            targetInfoOrdinals.add(at++);
+          }
+          const expected = keptSpec(resources, (i) => targetInfoOrdinals.has(i) || keep[i] === 1);
+          const out = reencodeOtlpJson(Buffer.from(text), keep);
+          const sent = Buffer.from(out.body).toString('utf8');
+          expect(JSON.parse(sent)).toEqual(otlpRequest(expected));
+          expect(cost(scanOtlpJson(out.body, 0))).toBe(itemsOf(expected));
+          // Nothing refused: the very bytes sent.
+          if (keep.every((k) => k === 1)) expect(sent).toBe(text);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('forwards only series within the limits, refuses the first one over in body order, and charges what goes', () => {
     fc.assert(
       fc.property(
+        fc.constantFrom<Format>('otlp-proto', 'otlp-json'),
         resourcesArb,
         fc.record({
           maxLabelNames: fc.integer({ min: 0, max: 5 }),
           maxLabelNameLength: fc.constantFrom(0, 8, 12, 20),
           maxLabelValueLength: fc.constantFrom(0, 6, 10, 14),
         }),
-        (resources, limits) => {
-          const decoder = selectDecoder('/otlp/v1/metrics', 'application/x-protobuf', '');
+        (format, resources, limits) => {
+          const type = format === 'otlp-proto' ? 'application/x-protobuf' : 'application/json';
+          const decoder = selectDecoder('/otlp/v1/metrics', type, '');
           if ('unsupported' in decoder) throw new Error(decoder.unsupported);
-          const measured = measureBody(decoder, encodeOtlpProto(otlpRequest(resources)), 1 << 20);
-          const f = filterOtlpProto(measured.decoded, measured.info, limits, new Set());
+          const measured = measureBody(decoder, encode(format, resources), 1 << 20);
+          const f = filterOtlp(measured.decoded, measured.info, limits, new Set());
           const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
           const i = measured.info;
           const anyOver =
@@ -181,7 +221,7 @@ describe('OTLP partial acceptance: re-encoding without refused points (property)
           }
           // What goes upstream, scanned as it is sent: every series in it within the limits, except a refused
           // target_info kept with its resource's points (not charged).
-          const sent = scanOtlpProto(f.body, 0);
+          const sent = scan(format, f.body);
           expect(f.kept.maxLabelNames <= limits.maxLabelNames || limits.maxLabelNames === 0).toBe(true);
           expect(over(limits.maxLabelNameLength, f.kept.maxLabelNameLength)).toBe(false);
           expect(over(limits.maxLabelValueLength, f.kept.maxLabelValueLength)).toBe(false);
@@ -194,5 +234,25 @@ describe('OTLP partial acceptance: re-encoding without refused points (property)
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('OTLP/JSON partial acceptance: fields as the scanner reads them', () => {
+  it('reads snake_case fields and the temporality written as its enum name', () => {
+    const point = (zone: string) => `{"attributes":[{"key":"zone","value":{"stringValue":"${zone}"}}]}`;
+    const text =
+      `{"resource_metrics":[{"resource":{"attributes":[]},"scope_metrics":[{"metrics":[` +
+      `{"name":"a","sum":{"data_points":[${point('x')},${point('too-long-value')},${point('y')}],` +
+      `"aggregation_temporality":"AGGREGATION_TEMPORALITY_CUMULATIVE"}},` +
+      `{"name":"b","gauge":{"data_points":[${point('z')}]}}]}]}]}`;
+    const decoder = selectDecoder('/otlp/v1/metrics', 'application/json', '');
+    if ('unsupported' in decoder) throw new Error(decoder.unsupported);
+    const measured = measureBody(decoder, Buffer.from(text), 1 << 20);
+    const limits = { maxLabelNames: 0, maxLabelNameLength: 0, maxLabelValueLength: 8 };
+    const f = filterOtlp(measured.decoded, measured.info, limits, new Set());
+    expect(f.firstProblem).toMatchObject({ kind: 'max_label_value_length', series: 1 });
+    expect(Buffer.from(f.body!).toString('utf8')).toBe(text.replace(`${point('too-long-value')},`, ''));
+    // a: 2 points, b: 1 point, and one metadata entry for each name.
+    expect(cost(f.kept)).toBe(5);
   });
 });

@@ -1,9 +1,11 @@
-// Mimir's per-series label rules over an OTLP protobuf request, series by series, as Mimir applies them once the
+// Mimir's per-series label rules over an OTLP request (protobuf or JSON), series by series, as Mimir applies them once the
 // request is translated: the points whose series break an enforced limit are left out of the body that goes
 // upstream (partial acceptance), and what is left is measured again, so it is charged exactly as the scanner
 // charges a request that was sent that way. Runs only when the scan's bounds are over an enforced label limit.
 
-import { otlpProtoSeriesLabels } from './otlp-series-labels.js';
+import { otlpJsonSeriesLabels, otlpProtoSeriesLabels } from './otlp-series-labels.js';
+import { reencodeOtlpJson } from './otlp-json-reencode.js';
+import { scanOtlpJson } from './otlp-json-scanner.js';
 import type { InfoLabelLimits } from './otlp-proto-drop-pass.js';
 import { reencodeOtlpProto } from './otlp-proto-reencode.js';
 import { scanOtlpProto } from './otlp-proto-scanner.js';
@@ -47,7 +49,7 @@ export interface OtlpFiltered {
  * Judges each translated series of `buf` (already scanned into `measured`) against `limits`, without the labels
  * in `dropped` (drop_labels, the HA replica label), and re-encodes the body without the points refused.
  */
-export function filterOtlpProto(
+export function filterOtlp(
   buf: Uint8Array,
   measured: RequestInfo,
   limits: OtlpSeriesLimits,
@@ -56,7 +58,9 @@ export function filterOtlpProto(
   const keptExtremes = noExtremes();
   const refused: number[] = [];
   let firstProblem: OtlpSeriesProblem | undefined;
-  otlpProtoSeriesLabels(buf, dropped, limits.info, (ordinal, labels, nameLength, valueLength, overInfo) => {
+  const json = measured.format === 'otlp-json';
+  const seriesLabels = json ? otlpJsonSeriesLabels : otlpProtoSeriesLabels;
+  seriesLabels(buf, dropped, limits.info, (ordinal, labels, nameLength, valueLength, overInfo) => {
     const problem = judge(limits, ordinal, labels, nameLength, valueLength, overInfo);
     if (problem === undefined) {
       // A target_info over its info limit that is only observed counts as at the per-series limit.
@@ -70,8 +74,10 @@ export function filterOtlpProto(
   if (firstProblem === undefined) return { kept: { ...measured, ...keptExtremes } };
   const keep = new Uint8Array(refused[refused.length - 1]! + 1).fill(1);
   for (const ordinal of refused) keep[ordinal] = 0;
-  const reencoded = reencodeOtlpProto(buf, keep);
-  const rescanned = scanOtlpProto(reencoded.body, measured.bytesCompressed);
+  const reencoded = json ? reencodeOtlpJson(buf, keep) : reencodeOtlpProto(buf, keep);
+  const rescanned = json
+    ? scanOtlpJson(reencoded.body, measured.bytesCompressed)
+    : scanOtlpProto(reencoded.body, measured.bytesCompressed);
   // A refused target_info whose resource keeps points stays in the body (Mimir refuses it again): not charged.
   const kept: RequestInfo = {
     ...rescanned,
