@@ -105,11 +105,14 @@ class DropPass {
 
   /** The first target_info over the info limit (InfoLabelLimits), if any. */
   infoOver: InfoSeriesOver | undefined;
+  /** Whether the series observed next is a target_info over the info limit. */
+  overInfoLimit = false;
 
   constructor(
     readonly buf: Uint8Array,
     readonly drop: DropSpec,
     readonly infoLimits?: InfoLabelLimits,
+    readonly record?: SeriesRecorder,
   ) {
     this.reader = new ProtoReader(buf, 0, invalidProtobuf);
   }
@@ -315,6 +318,7 @@ class DropPass {
     const seen = infoSeriesLabels(this.infoLimits, labels);
     if (seen < 0) {
       this.infoOver ??= { ordinal, labels };
+      this.overInfoLimit = true;
       return labels;
     }
     return seen;
@@ -322,8 +326,23 @@ class DropPass {
 
   private observe(ordinal: number, labels: number, nameLength: number, valueLength: number): void {
     observeExtremes(this.x, ordinal, labels, nameLength, valueLength);
+    if (this.record) this.record(ordinal, labels, nameLength, valueLength, this.overInfoLimit);
+    this.overInfoLimit = false;
   }
 }
+
+/**
+ * Told each translated series' label count, longest name and longest value (without the dropped labels), and
+ * whether it is a target_info over max_label_names_per_info_series (its count is then the full one; a target_info
+ * within that limit counts as at most max_label_names_per_series, see infoSeriesLabels).
+ */
+export type SeriesRecorder = (
+  ordinal: number,
+  labels: number,
+  nameLength: number,
+  valueLength: number,
+  overInfoLimit: boolean,
+) => void;
 
 /** Mimir's label limits for an info series (target_info): max_label_names_per_series and _per_info_series. */
 export interface InfoLabelLimits {
@@ -353,8 +372,9 @@ export function otlpProtoLabelExtremes(
   buf: Uint8Array,
   drop: DropSpec,
   infoLimits?: InfoLabelLimits,
+  record?: SeriesRecorder,
 ): LabelExtremes & { infoOver?: InfoSeriesOver } {
-  const pass = new DropPass(buf, drop, infoLimits);
+  const pass = new DropPass(buf, drop, infoLimits, record);
   pass.run();
   return pass.infoOver ? { ...pass.x, infoOver: pass.infoOver } : pass.x;
 }

@@ -17,7 +17,7 @@ import {
   optionalString,
   parseOtlpJson,
 } from './otlp-json-objects.js';
-import type { DropSpec, InfoLabelLimits, InfoSeriesOver } from './otlp-proto-drop-pass.js';
+import type { DropSpec, InfoLabelLimits, InfoSeriesOver, SeriesRecorder } from './otlp-proto-drop-pass.js';
 import { infoSeriesLabels, otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
@@ -125,10 +125,24 @@ export function otlpLabelExtremes(
   }
   const x = noExtremes();
   let infoOver: InfoSeriesOver | undefined;
+  otlpJsonSeriesLabels(buf, dropped, infoLimits, (ordinal, labels, nameLength, valueLength, overInfo) => {
+    if (overInfo) infoOver ??= { ordinal, labels };
+    observeExtremes(x, ordinal, labels, nameLength, valueLength);
+  });
+  return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
+}
+
+/** otlpProtoSeriesLabels for an OTLP/JSON body, series by series in walkOtlpJson's order. */
+export function otlpJsonSeriesLabels(
+  buf: Uint8Array,
+  dropped: ReadonlySet<string>,
+  infoLimits: InfoLabelLimits | undefined,
+  record: SeriesRecorder,
+): void {
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
     buf,
-    measured.format,
+    'otlp-json',
     () => true,
     (s) => {
       if (!s.emitted) return false;
@@ -159,16 +173,30 @@ export function otlpLabelExtremes(
         if (extra.length > nameLength) nameLength = extra.length;
       }
       // target_info is an info series: held to max_label_names_per_info_series once over the per-series limit.
+      let overInfo = false;
       if (s.kind === TARGET_INFO && keepName) {
         const seen = infoSeriesLabels(infoLimits, labels);
-        if (seen < 0) infoOver ??= { ordinal: s.ordinal, labels };
+        if (seen < 0) overInfo = true;
         else labels = seen;
       }
-      observeExtremes(x, s.ordinal, labels, nameLength, valueLength);
+      record(s.ordinal, labels, nameLength, valueLength, overInfo);
       return false;
     },
   );
-  return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
+}
+
+/**
+ * Each translated series of a decompressed OTLP protobuf body, told to `record` with its label count and lengths
+ * without the labels in `dropped` (as otlpLabelExtremes counts them): the per-series verdicts of OTLP partial
+ * acceptance.
+ */
+export function otlpProtoSeriesLabels(
+  buf: Uint8Array,
+  dropped: ReadonlySet<string>,
+  infoLimits: InfoLabelLimits | undefined,
+  record: SeriesRecorder,
+): void {
+  otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits, record);
 }
 
 /**

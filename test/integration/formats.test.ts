@@ -1,13 +1,13 @@
 // Every write format over real sockets: a sender → the edge → a recording upstream. Asserts what a sender sees
 // (status, text, relayed headers) and what the upstream receives (the exact bytes, or nothing).
 
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
-import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../helpers/otlp-request.js';
+import { encodeOtlpJson, encodeOtlpProto, otlpRequest, otlpRequestType } from '../helpers/otlp-request.js';
 import type { OtlpResourceSpec } from '../helpers/otlp-request.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 import type { RecordingUpstream } from '../helpers/recording-upstream.js';
@@ -168,6 +168,46 @@ describe('OTLP metrics', () => {
     const res = await post('/otlp/v1/metrics', body, otlp('short-values', 'application/json'));
     expect(res.status).toBe(400);
     expect(res.text).toContain(`series: 'up{route="/a/very/long/route/value", job="api"}'`);
+  });
+
+  it('forwards the valid points of an OTLP request and answers 400 for the rest (partial acceptance)', async () => {
+    const resources: OtlpResourceSpec[] = [
+      {
+        attributes: { 'service.name': 'api' },
+        metrics: [
+          { name: 'up', kind: 'gauge', points: [{ attributes: { zone: 'a' } }] },
+          { name: 'bad', kind: 'gauge', points: [{ attributes: { route: '/a/very/long/route/value' } }] },
+          { name: 'down', kind: 'gauge', points: [{ attributes: { zone: 'b' } }] },
+        ],
+      },
+    ];
+    const body = gzipSync(encodeOtlpProto(otlpRequest(resources)));
+    const res = await post('/otlp/v1/metrics', body, otlp('short-values', 'application/x-protobuf', 'gzip'));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('err-mimir-label-value-too-long');
+    expect(res.text).toContain(`series: 'bad{route="/a/very/long/route/value", job="api"}'`);
+    expect(upstream.requests).toHaveLength(1);
+    const sent = upstream.requests[0]!;
+    expect(sent.headers['content-encoding']).toBe('gzip');
+    const forwarded = otlpRequestType.toObject(otlpRequestType.decode(gunzipSync(sent.body))) as {
+      resourceMetrics: { scopeMetrics: { metrics: { name: string }[] }[] }[];
+    };
+    const names = forwarded.resourceMetrics.flatMap((r) =>
+      r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name)),
+    );
+    expect(names).toEqual(['up', 'down']);
+
+    // OTLP/JSON the same way, uncompressed.
+    upstream.requests.length = 0;
+    const json = encodeOtlpJson(otlpRequest(resources));
+    const jsonRes = await post('/otlp/v1/metrics', json, otlp('short-values', 'application/json'));
+    expect(jsonRes.status).toBe(400);
+    expect(jsonRes.text).toContain('err-mimir-label-value-too-long');
+    expect(upstream.requests).toHaveLength(1);
+    const sentJson = JSON.parse(upstream.requests[0]!.body.toString('utf8')) as typeof forwarded;
+    expect(
+      sentJson.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name))),
+    ).toEqual(['up', 'down']);
   });
 
   it('answers 413 for a gzip bomb and keeps serving', async () => {

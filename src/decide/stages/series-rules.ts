@@ -9,7 +9,8 @@ import type { WriteStage } from '../write-request.js';
 export const seriesRules: WriteStage = {
   name: 'drop_labels, validation',
   run(s, deps) {
-    const view = mimirView(s.resolved, s.measured, s.dryRun, s.haReplicaLabel, deps.now());
+    const gzipped = s.req.contentEncoding?.trim().toLowerCase() === 'gzip';
+    const view = mimirView(s.resolved, s.measured, s.dryRun, s.haReplicaLabel, deps.now(), gzipped);
     if (view === undefined) return s;
     if (view.refusal) return view.refusal;
     s.view = view;

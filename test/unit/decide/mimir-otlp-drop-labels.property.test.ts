@@ -61,10 +61,18 @@ function tenant(limits: Partial<Record<LimitName, LimitValue>>): ResolvedTenant 
   };
 }
 
-/** The decision as WriteChecker composes it (mimirView → checkStatic → mimirCost), without the rate buckets. */
+/**
+ * The decision as WriteChecker composes it (mimirView → checkStatic → mimirCost), without the rate buckets; with
+ * partial acceptance, the 400 owed for the refused series and the cost of what is forwarded.
+ */
 function decide(t: ResolvedTenant, format: Format, resources: OtlpResourceSpec[]) {
   const measured = measure(format, resources);
   const view = mimirView(t, measured, false);
+  const refused = view?.refusal;
+  if (refused) {
+    const { status, reason, observed, message } = refused;
+    return { allowed: false, status, reason, observed, message };
+  }
   const info = view ? view.info : measured.info;
   const st = checkStatic({
     tenant: t,
@@ -73,8 +81,18 @@ function decide(t: ResolvedTenant, format: Format, resources: OtlpResourceSpec[]
     body: measured.decoded,
     describeSeries: view?.describeSeries ?? measured.describeSeries,
   });
-  return st && !st.allowed
-    ? { allowed: false, status: st.status, reason: st.reason, observed: st.observed, message: st.message }
+  if (st && !st.allowed) {
+    return {
+      allowed: false,
+      status: st.status,
+      reason: st.reason,
+      observed: st.observed,
+      message: st.message,
+    };
+  }
+  const owed = view?.partial?.refusal;
+  return owed
+    ? { allowed: true, cost: mimirCost(info, t.limits), owed: [owed.reason, owed.observed, owed.message] }
     : { allowed: true, cost: mimirCost(info, t.limits) };
 }
 

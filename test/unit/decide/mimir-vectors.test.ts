@@ -15,7 +15,7 @@ import type { LimitName, LimitValue } from '../../../src/limits/limit-definition
 import type { ResolvedTenant } from '../../../src/limits/tenant-limits.js';
 import { measureBody, selectDecoder } from '../../../src/remote-write/index.js';
 import type { OtlpResourceSpec } from '../../helpers/otlp-request.js';
-import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../../helpers/otlp-request.js';
+import { encodeOtlpJson, encodeOtlpProto, otlpRequest, otlpRequestType } from '../../helpers/otlp-request.js';
 import type { Rw2SeriesSpec } from '../../helpers/rw2-request.js';
 import { RW2_CONTENT_TYPE, encodeRw2, rw2Request, rw2RequestType } from '../../helpers/rw2-request.js';
 import type { SeriesSpec } from '../../helpers/write-request.js';
@@ -131,7 +131,28 @@ function contents(
   decoded: Uint8Array,
 ): { names: string[]; metadata: number; metadataNames: string[] } {
   if (format === 'otlp-proto' || format === 'otlp-json') {
-    throw new Error('OTLP is decided whole: an OTLP vector expects `untouched` or nothing forwarded');
+    // One name per data point that reaches the upstream, in body order (OTLP partial acceptance).
+    const req = (
+      format === 'otlp-json'
+        ? JSON.parse(Buffer.from(decoded).toString('utf8'))
+        : otlpRequestType.toObject(otlpRequestType.decode(decoded))
+    ) as {
+      resourceMetrics?: { scopeMetrics?: { metrics?: Record<string, { dataPoints?: unknown[] }>[] }[] }[];
+    };
+    const names: string[] = [];
+    for (const rm of req.resourceMetrics ?? []) {
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const m of sm.metrics ?? []) {
+          const name = m['name'] as unknown as string;
+          for (const [key, data] of Object.entries(m)) {
+            if (key === 'name' || typeof data !== 'object') continue;
+            const points = data.dataPoints?.length ?? 0;
+            for (let i = 0; i < points; i++) names.push(name);
+          }
+        }
+      }
+    }
+    return { names, metadata: 0, metadataNames: [] };
   }
   if (format === 'prw1') {
     const req = writeRequestType.toObject(writeRequestType.decode(decoded), { defaults: true }) as {
@@ -223,7 +244,12 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
       status: partial?.refusal ? partial.refusal.status : 200,
       errorId: partial?.refusal ? partial.refusal.errorId : '',
       message: partial?.refusal ? partial.refusal.message : '',
-      forwarded: partial ? (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer) : measured.decoded,
+      // OTLP vectors are sent uncompressed, so a re-encoded OTLP body goes upstream as it is.
+      forwarded: !partial
+        ? measured.decoded
+        : v.format === 'otlp-proto' || v.format === 'otlp-json'
+          ? partial.body
+          : (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer),
       cost: mimirCost(info, tenant.limits),
     },
     decoded: measured.decoded,
