@@ -205,6 +205,8 @@ describe('operator console', () => {
       "(() => { const w = document.querySelector('table.limits').closest('.table-wrap'); return w.scrollWidth - w.clientWidth; })()",
     );
     expect(fits, 'the limits table scrolls inside its box').toBeLessThanOrEqual(1);
+    // The editor's rows render after the tenant's limits arrive: wait for the row rather than sample it once.
+    await page.getByLabel('enforce ingestion_rate').waitFor({ state: 'visible', timeout: 10_000 });
     await expect(page.getByLabel('enforce ingestion_rate').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, '03-tenant.png'), fullPage: true });
   });

@@ -33,7 +33,11 @@ const WINDOW_MS = 36_000;
  * 1.44/s, so the bound fails without Mimir's Retry-After.
  */
 const MAX_REQUESTS_PER_SECOND = 0.6;
-const MAX_SHARDS_SEEN = 3;
+/**
+ * Prometheus reshards from its own view of samples in and out, so the peak varies from run to run: 1 to 6 shards
+ * were seen here under Mimir's Retry-After, where a ~1 s Retry-After let the same kind of sender grow to 40.
+ */
+const MAX_SHARDS_SEEN = 10;
 
 let dir = '';
 let upstream: RecordingUpstream | undefined;
