@@ -8,11 +8,11 @@ import { fromDocument, mergePartial, toDocument } from './config-document.js';
 import { EMPTY_CONFIG, LAYERS } from './limits-config.js';
 import type { LimitsConfig, TenantChange } from './limits-config.js';
 import type { SharedConfigStore, SharedRead } from './config-propagation.js';
-import { Redis } from 'ioredis';
 import { RedisConnections } from '../lib/redis/redis-connections.js';
 import type { RedisClient } from '../lib/redis/redis-connections.js';
 import type { RedisSettings } from '../lib/redis/redis-settings.js';
 import { LuaScript } from '../lib/redis/script-runner.js';
+import { KeptSubscription } from '../lib/redis/kept-subscription.js';
 
 /** The keys, under one hash tag so a Cluster keeps them on one slot (one script touches both). */
 export function configKeys(prefix: string) {
@@ -111,8 +111,7 @@ export class RedisConfigStore implements SharedConfigStore {
   /** A connection in subscriber mode can run nothing else, so it is its own. */
   private readonly subscriber: RedisConnections;
   readonly description: string;
-  private subscribed = false;
-  private resubscribe: () => void = () => undefined;
+  private subscription: KeptSubscription | undefined;
 
   constructor(settings: RedisSettings, onError: (err: Error) => void) {
     this.keys = configKeys(settings.keyPrefix);
@@ -178,40 +177,24 @@ export class RedisConfigStore implements SharedConfigStore {
   }
 
   subscribe(onVersion: (version: number) => void, onReady: () => void): void {
-    const client = this.subscriber.primary;
-    // ioredis's own resubscribe after a reconnect leaves a refused SUBSCRIBE (ACL) unhandled, which ends the
-    // process; we subscribe on every 'ready' ourselves, with the refusal handled.
-    if (client instanceof Redis) client.options.autoResubscribe = false;
-    client.on('message', (channel: string, message: string) => {
-      if (channel !== this.keys.channel) return;
-      const version = Number(message);
-      if (Number.isInteger(version)) onVersion(version);
-    });
-    // Each (re)connection subscribes again and then re-reads: a message sent while disconnected is lost.
-    this.resubscribe = () => {
-      if (this.subscribed || client.status !== 'ready') return;
-      client.subscribe(this.keys.channel).then(
-        () => {
-          this.subscribed = true;
-          onReady();
-        },
-        () => undefined,
-      );
-    };
-    client.on('ready', this.resubscribe);
-    client.on('close', () => {
-      this.subscribed = false;
-    });
-    this.resubscribe();
+    this.subscription = new KeptSubscription(
+      this.subscriber.primary,
+      this.keys.channel,
+      (message) => {
+        const version = Number(message);
+        if (Number.isInteger(version)) onVersion(version);
+      },
+      onReady,
+    );
   }
 
   /** Subscribes again if a refused SUBSCRIBE (ACL, a failover in progress) left the connection without one. */
   keepSubscribed(): void {
-    this.resubscribe();
+    this.subscription?.keep();
   }
 
   get listening(): boolean {
-    return this.subscribed;
+    return this.subscription?.listening ?? false;
   }
 
   async close(): Promise<void> {

@@ -4,9 +4,9 @@
 // {lists}, so a Cluster keeps them in one slot and one script reads or writes a list atomically. A write is
 // guarded by the version the writer built on, so two replicas never both take the same number.
 
-import { Redis } from 'ioredis';
 import type { OverlayDiff } from '../lists/list-store.js';
 import type { RedisClient, RedisConnections } from './redis-connections.js';
+import { KeptSubscription } from './kept-subscription.js';
 import { LuaScript } from './script-runner.js';
 
 /** The hash of versions, a list's sets, and the channel announcing a new version. */
@@ -73,8 +73,7 @@ export interface SharedListState {
 
 export class RedisListStore {
   private readonly keys: ReturnType<typeof listKeys>;
-  private subscribed = false;
-  private resubscribe: () => void = () => undefined;
+  private subscription: KeptSubscription | undefined;
 
   /**
    * `commands` runs the scripts; `subscriber` is a connection of its own (one in subscriber mode can run
@@ -154,39 +153,24 @@ export class RedisListStore {
 
   /** `onVersion(field, version)` for each announced version; `onReady` after each (re)subscription. */
   subscribe(onVersion: (field: string, version: number) => void, onReady: () => void): void {
-    const client = this.subscriber.primary;
-    // As for the limits config: subscribe on every 'ready' ourselves, so a refused SUBSCRIBE is handled.
-    if (client instanceof Redis) client.options.autoResubscribe = false;
-    client.on('message', (channel: string, message: string) => {
-      if (channel !== this.keys.channel) return;
-      const at = message.lastIndexOf(' ');
-      const version = Number(message.slice(at + 1));
-      if (at > 0 && Number.isSafeInteger(version)) onVersion(message.slice(0, at), version);
-    });
-    // A message sent while disconnected is lost: each (re)subscription is followed by a check.
-    this.resubscribe = () => {
-      if (this.subscribed || client.status !== 'ready') return;
-      client.subscribe(this.keys.channel).then(
-        () => {
-          this.subscribed = true;
-          onReady();
-        },
-        () => undefined,
-      );
-    };
-    client.on('ready', this.resubscribe);
-    client.on('close', () => {
-      this.subscribed = false;
-    });
-    this.resubscribe();
+    this.subscription = new KeptSubscription(
+      this.subscriber.primary,
+      this.keys.channel,
+      (message) => {
+        const at = message.lastIndexOf(' ');
+        const version = Number(message.slice(at + 1));
+        if (at > 0 && Number.isSafeInteger(version)) onVersion(message.slice(0, at), version);
+      },
+      onReady,
+    );
   }
 
   /** Subscribes again if a refused SUBSCRIBE left the connection without one. */
   keepSubscribed(): void {
-    this.resubscribe();
+    this.subscription?.keep();
   }
 
   get listening(): boolean {
-    return this.subscribed;
+    return this.subscription?.listening ?? false;
   }
 }
