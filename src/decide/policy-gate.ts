@@ -84,6 +84,11 @@ function headerObject(verdict: HttpVerdict): Record<string, string> {
   return out;
 }
 
+/** What the authz endpoint asks about: the method and URI NGINX names, the asking connection's headers and peer. */
+function authzFacts(req: IncomingMessage, method: string, uri: string): HttpRequestFacts {
+  return { method, url: uri, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+}
+
 function hasBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
@@ -165,13 +170,7 @@ export class PolicyGate {
 
   /** The authz endpoint for a request the edge does not measure: 200 with RateLimit headers, or the denial. */
   answerAuthz(req: IncomingMessage, res: ServerResponse, method: string, uri: string): void {
-    const facts: HttpRequestFacts = {
-      method,
-      url: uri,
-      headers: req.headers,
-      remoteAddress: req.socket.remoteAddress,
-    };
-    const decided = this.decide(facts);
+    const decided = this.decide(authzFacts(req, method, uri));
     if (decided instanceof Promise) {
       decided.then(
         (v) => this.authzAnswer(v, res),
@@ -187,12 +186,6 @@ export class PolicyGate {
    * answered here; an allowed write goes on to `next`, which meets Mimir's limits, as on the proxy.
    */
   guardAuthz(req: IncomingMessage, res: ServerResponse, method: string, uri: string, next: () => void): void {
-    const facts: HttpRequestFacts = {
-      method,
-      url: uri,
-      headers: req.headers,
-      remoteAddress: req.socket.remoteAddress,
-    };
     const go = (v: HttpVerdict | undefined): void => {
       // Allowed (or a bug under FAILURE_MODE_ALLOW): Mimir's limits decide; otherwise the gate answers.
       if ((v === undefined && this.options.failOpen) || v?.allowed === true) {
@@ -200,7 +193,7 @@ export class PolicyGate {
         next();
       } else this.authzAnswer(v, res);
     };
-    const decided = this.decide(facts);
+    const decided = this.decide(authzFacts(req, method, uri));
     if (decided instanceof Promise) {
       decided.then(go, (err: unknown) => res.destroy(err as Error));
       return;
