@@ -10,6 +10,11 @@ const BAND_START = 10_000;
 const BAND_SIZE = 5_000;
 const poolId = Number(process.env['VITEST_POOL_ID'] ?? '1');
 const band = BAND_START + ((Number.isInteger(poolId) && poolId > 0 ? poolId - 1 : 0) % BANDS) * BAND_SIZE;
+/**
+ * Ports the WHATWG fetch standard calls "bad": Node's fetch refuses them outright, so a server on one is
+ * unreachable to every test that probes with fetch (10080 is the one inside our bands).
+ */
+const FETCH_BAD_PORTS = new Set([10080]);
 /** Ports this process handed out: another draw skips them (the test using one may not have bound it yet). */
 const handedOut = new Set<number>();
 
@@ -38,7 +43,7 @@ function probe(port: number): Promise<number | undefined> {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const candidate = band + Math.floor(Math.random() * BAND_SIZE);
-    if (handedOut.has(candidate)) continue;
+    if (handedOut.has(candidate) || FETCH_BAD_PORTS.has(candidate)) continue;
     const port = await probe(candidate);
     if (port !== undefined) {
       handedOut.add(port);
