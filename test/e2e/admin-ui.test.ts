@@ -216,7 +216,7 @@ describe('admin UI', () => {
 
     // Dry-run: team-b is still over its limit, but its writes are forwarded.
     await page.getByLabel('new enforcement mode').selectOption('dry-run');
-    await page.getByLabel('mode change reason').fill('e2e: observe only');
+    await page.getByLabel('enforcement change reason').fill('e2e: observe only');
     await page.getByRole('button', { name: 'Review mode change' }).click();
     await page.getByRole('dialog').getByText('Switch the whole service from enforce to dry-run?').waitFor();
     await shot('06-mode-confirm');

@@ -5,7 +5,9 @@ import { useState } from 'react';
 import { ApiError } from '../api.js';
 import { formatNumber, formatTime } from '../logic/format.js';
 import { canEdit, usePoll, useSession } from '../session.js';
-import { ErrorBox } from './states.js';
+import { ModeSwitch } from './mode-switch.js';
+import type { Outcome } from './states.js';
+import { ErrorBox, OutcomeLine } from './states.js';
 
 type ProtectionMode = 'off' | 'observe' | 'enforce';
 const MODES: ProtectionMode[] = ['off', 'observe', 'enforce'];
@@ -49,7 +51,7 @@ export function ProtectionCard() {
   const { data: p, error, reload } = usePoll<ProtectionState>('/api/protection', 5000);
   const [next, setNext] = useState<ProtectionMode | null>(null);
   const [reason, setReason] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   if (!p && error?.startsWith('no admin endpoint')) return null;
 
   const apply = async () => {
@@ -116,40 +118,19 @@ export function ProtectionCard() {
                   ))}
             </dd>
           </dl>
-          {message && (
-            <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
-              {message.text}
-            </p>
-          )}
+          <OutcomeLine outcome={message} />
           {canEdit(role) ? (
-            <div className="toolbar">
-              <label className="switch">
-                Switch to
-                <select
-                  aria-label="new protection mode"
-                  value={next ?? p.mode}
-                  onChange={(e) =>
-                    setNext(e.target.value === p.mode ? null : (e.target.value as ProtectionMode))
-                  }
-                >
-                  {MODES.map((x) => (
-                    <option key={x} value={x}>
-                      {x}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <input
-                aria-label="protection change reason"
-                placeholder="Reason (recorded in the audit log)"
-                value={reason}
-                maxLength={500}
-                onChange={(e) => setReason(e.target.value)}
-              />
-              <button type="button" disabled={next === null} onClick={() => void apply()}>
-                Switch protection
-              </button>
-            </div>
+            <ModeSwitch
+              modes={MODES}
+              current={p.mode}
+              next={next}
+              onNext={setNext}
+              reason={reason}
+              onReason={setReason}
+              subject="protection"
+              button="Switch protection"
+              onSubmit={() => void apply()}
+            />
           ) : (
             <p className="hint">Your role ({role}) can see adaptive protection but not switch it.</p>
           )}

@@ -20,3 +20,19 @@ export function ErrorBox({ message }: { message: string }) {
     </p>
   );
 }
+
+/** What an action (a switch, a save, an unblock) came to: kept until the next action. */
+export interface Outcome {
+  ok: boolean;
+  text: string;
+}
+
+/** An action's outcome: announced politely when it worked, as an alert when it did not. */
+export function OutcomeLine({ outcome }: { outcome: Outcome | null }) {
+  if (outcome === null) return null;
+  return (
+    <p className={`state ${outcome.ok ? 'ok' : 'error'}`} role={outcome.ok ? 'status' : 'alert'}>
+      {outcome.text}
+    </p>
+  );
+}

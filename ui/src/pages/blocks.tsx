@@ -2,7 +2,8 @@
 // ladder, and when it started and ends. Operators and admins can lift a block (with a reason, audited);
 // viewers see no button, since the API would refuse them.
 import { useState } from 'react';
-import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { ErrorBox, Empty, Loading, OutcomeLine } from '../components/states.js';
+import type { Outcome } from '../components/states.js';
 import { remainingText } from '../logic/block-time.js';
 import { formatTime } from '../logic/format.js';
 import { canEdit, usePoll, useSession } from '../session.js';
@@ -27,7 +28,7 @@ export function BlocksPage() {
   );
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   const editor = canEdit(role);
 
   const lift = (b: PenaltyBlock) => {
@@ -71,11 +72,7 @@ export function BlocksPage() {
         Identities blocked by a policy&apos;s penalty after repeated refusals (POLICY_FILE, see the
         wiki&apos;s policies page). A blocked client gets 403 with Retry-After until the end.
       </p>
-      {message && (
-        <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeLine outcome={message} />
       {error && <ErrorBox message={error} />}
       {!data ? (
         !error && <Loading what="blocks" />

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { ApiError } from '../api.js';
 import { DiffTable } from '../components/config-diff.js';
 import { saveAsFile } from '../components/download.js';
-import { ErrorBox, Empty, Loading } from '../components/states.js';
+import { ErrorBox, Empty, Loading, OutcomeLine } from '../components/states.js';
 import { importBlocker, rollbackBlocker, sourceText, versionActor } from '../logic/config-versions.js';
 import type { TenantChange, VersionSummary } from '../logic/config-versions.js';
 import { formatNumber, formatTime } from '../logic/format.js';
@@ -295,11 +295,7 @@ export function ConfigPage() {
         Limits come from the defaults below, then Mimir&apos;s overrides (file or ConfigMap), then changes
         made here. Every change, from any source, is a numbered version you can inspect and roll back to.
       </p>
-      {message && (
-        <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeLine outcome={message} />
 
       <section className="card">
         <h3>

@@ -4,7 +4,9 @@
 import { useState } from 'react';
 import { ApiError } from '../api.js';
 import type { Replica, UpstreamHealth } from '../api.js';
-import { ErrorBox, Loading } from '../components/states.js';
+import { ErrorBox, Loading, OutcomeLine } from '../components/states.js';
+import type { Outcome } from '../components/states.js';
+import { ModeSwitch } from '../components/mode-switch.js';
 import { UpstreamHealthFacts } from '../components/upstream-health.js';
 import { ProtectionCard } from '../components/protection-card.js';
 import { sourceText, versionActor } from '../logic/config-versions.js';
@@ -196,7 +198,7 @@ function ModeCard({ fallback }: { fallback: Mode }) {
   const [next, setNext] = useState<Mode | null>(null);
   const [reason, setReason] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   // No runtime switch (404 from the API): the mode comes from DRY_RUN and changes only with a restart.
   const switchable = !(m === null && error?.startsWith('no admin endpoint'));
   const mode = m?.mode ?? fallback;
@@ -247,11 +249,7 @@ function ModeCard({ fallback }: { fallback: Mode }) {
           </dd>
         </dl>
       )}
-      {message && (
-        <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeLine outcome={message} />
       {!switchable ? (
         <p className="hint">This service has no runtime switch: DRY_RUN sets the mode at start.</p>
       ) : !editable ? (
@@ -259,32 +257,17 @@ function ModeCard({ fallback }: { fallback: Mode }) {
           Your role ({role}) can see the mode but not switch it.
         </p>
       ) : (
-        <div className="toolbar">
-          <label className="switch">
-            Switch to
-            <select
-              aria-label="new enforcement mode"
-              value={next ?? mode}
-              onChange={(e) => setNext(e.target.value === mode ? null : (e.target.value as Mode))}
-            >
-              {MODES.map((x) => (
-                <option key={x} value={x}>
-                  {x}
-                </option>
-              ))}
-            </select>
-          </label>
-          <input
-            aria-label="mode change reason"
-            placeholder="Reason (recorded in the audit log)"
-            value={reason}
-            maxLength={500}
-            onChange={(e) => setReason(e.target.value)}
-          />
-          <button type="button" disabled={next === null} onClick={() => setConfirming(true)}>
-            Review mode change
-          </button>
-        </div>
+        <ModeSwitch
+          modes={MODES}
+          current={mode}
+          next={next}
+          onNext={setNext}
+          reason={reason}
+          onReason={setReason}
+          subject="enforcement"
+          button="Review mode change"
+          onSubmit={() => setConfirming(true)}
+        />
       )}
       {confirming && next && (
         <div className="dialog-backdrop">

@@ -8,7 +8,8 @@ import type { Flow, Tenant } from '../api.js';
 import { ActiveSeriesCard } from '../components/active-series-card.js';
 import { FlowCharts } from '../components/flow-charts.js';
 import { RangePicker } from '../components/range-picker.js';
-import { ErrorBox, Loading } from '../components/states.js';
+import { ErrorBox, Loading, OutcomeLine } from '../components/states.js';
+import type { Outcome } from '../components/states.js';
 import { BurstBadge } from '../components/burst-badge.js';
 import { UtilBar } from '../components/util-bar.js';
 import { formatLimitNumber, formatNumber, formatTime } from '../logic/format.js';
@@ -48,7 +49,7 @@ export function TenantDetailPage({ id }: { id: string }) {
     null,
   );
   const [pending, setPending] = useState<Pending | null>(null);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   const [reason, setReason] = useState('');
   const [configureAnyway, setConfigureAnyway] = useState(false);
 
@@ -114,11 +115,7 @@ export function TenantDetailPage({ id }: { id: string }) {
         <RangePicker value={range} onChange={setRange} />
       </header>
       {tenant.error && <ErrorBox message={tenant.error} />}
-      {message && (
-        <p className={`state ${message.ok ? 'ok' : 'error'}`} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <OutcomeLine outcome={message} />
       {!t ? (
         !tenant.error && <Loading what={`tenant ${id}`} />
       ) : unknown ? (
