@@ -106,8 +106,8 @@ export function changeMeta(
 }
 
 /**
- * Waits until the committed change is saved (STATE_DIR); if saving failed, answers 500 saying the change is in
- * force but would not survive a restart, and returns false.
+ * Waits until the committed change is saved (STATE_DIR, or Redis shared by the replicas); if saving failed,
+ * answers 500 saying the change is in force and what its not being saved means, and returns false.
  */
 export async function savedOrAnswered(
   ctx: AdminContext,
@@ -121,7 +121,7 @@ export async function savedOrAnswered(
   } catch (err) {
     ctx.log.error({ err: (err as Error).message, version: version.version }, 'config change not saved');
     await reply.code(500).send({
-      error: `version ${version.version} is in force but could not be saved to STATE_DIR, so a restart would lose it: ${(err as Error).message}`,
+      error: ctx.limits.unsavedMessage(version.version, err as Error),
     });
     return false;
   }

@@ -27,6 +27,8 @@ export interface SharedConfigStore {
   /** `onVersion` for each announced version; `onReady` after each (re)subscription. */
   subscribe(onVersion: (version: number) => void, onReady: () => void): void;
   keepSubscribed(): void;
+  /** Resolves true once the store's connection is ready (at once when it is), false after `timeoutMs`. */
+  waitReady?(timeoutMs: number): Promise<boolean>;
   readonly listening: boolean;
   close(): Promise<void>;
 }
@@ -45,6 +47,8 @@ export interface PropagationOptions {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
+/** How long a local change waits for a reconnecting store before its save fails. */
+const SAVE_READY_WAIT_MS = 3000;
 
 export class ConfigPropagation implements ConfigPersistence {
   /** The newest version known to be the same here and in the store. */
@@ -90,7 +94,14 @@ export class ConfigPropagation implements ConfigPersistence {
 
   /** ConfigPersistence: called by the registry after each local commit; resolves once the store has it. */
   async save(): Promise<void> {
+    // A change made while this replica's Redis connection is coming back (a restart, a failover) waits for it a
+    // moment rather than failing at once: an admin write can wait, and the next periodic sync is seconds away.
+    await this.store.waitReady?.(SAVE_READY_WAIT_MS);
     await this.run(() => this.push());
+  }
+
+  unsaved(version: number, err: Error): string {
+    return `version ${version} is in force on this replica but could not be shared through Redis, so the other replicas do not have it yet (it is written when Redis answers again): ${err.message}`;
   }
 
   /** Pulls then pushes in the background; concurrent triggers fold into one pass. */

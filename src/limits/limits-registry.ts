@@ -29,6 +29,8 @@ export type CommitListener = (version: ConfigVersion, before: LimitsSnapshot, af
 /** Makes committed changes durable (state file, Redis). Calls are serialised, one at a time, in order. */
 export interface ConfigPersistence {
   save(history: ConfigHistory, config: LimitsConfig): Promise<void>;
+  /** What a failed save means for the operator, for the admin API's answer (where it was not saved, and why it matters). */
+  unsaved(version: number, err: Error): string;
 }
 
 /** Used when a caller (tests, the library) changes the file layer without saying who. */
@@ -130,6 +132,14 @@ export class LimitsRegistry {
       this.saving.catch(() => undefined);
     }
     return version;
+  }
+
+  /** The operator's explanation of a failed save of `version` (see ConfigPersistence.unsaved). */
+  unsavedMessage(version: number, err: Error): string {
+    return (
+      this.persistence?.unsaved(version, err) ??
+      `version ${version} is in force but was not saved: ${err.message}`
+    );
   }
 
   /** Resolves when every change committed so far is saved; rejects if the last save failed. */

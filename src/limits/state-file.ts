@@ -151,6 +151,10 @@ export class StateDirectory implements ConfigPersistence {
     return { history, runtime, warnings };
   }
 
+  unsaved(version: number, err: Error): string {
+    return `version ${version} is in force but could not be saved to STATE_DIR, so a restart would lose it: ${err.message}`;
+  }
+
   /** Saves the runtime layers (atomically) and appends the versions not yet in the history file. */
   async save(history: ConfigHistory, config: LimitsConfig): Promise<void> {
     const document = toDocument(config, history.latest);

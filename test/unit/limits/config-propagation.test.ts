@@ -125,6 +125,47 @@ describe('limits configuration shared between replicas', () => {
     await Promise.all([a, b].map((r) => r.propagation.stop()));
   });
 
+  it('a change made while the connection comes back waits for it; one made while it stays down says Redis', async () => {
+    const store = new MemoryStore();
+    const client = store.client();
+    const registry = new LimitsRegistry(DEFAULTS, new Map());
+    const propagation = new ConfigPropagation(registry, client, { intervalMs: 60_000, maxAttempts: 1 });
+    registry.setPersistence(propagation);
+    await propagation.start();
+    const a = { registry, propagation };
+    // What a reconnecting ioredis client does with offline queueing off: every command fails at once.
+    let ready = false;
+    const write = client.write.bind(client);
+    client.write = async (...args) => {
+      if (!ready) throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+      return write(...args);
+    };
+    client.waitReady = (ms: number) =>
+      new Promise((resolve) => {
+        const started = Date.now();
+        const poll = () =>
+          ready ? resolve(true) : Date.now() - started >= ms ? resolve(false) : setTimeout(poll, 5);
+        poll();
+      });
+    setTimeout(() => (ready = true), 100);
+    a.registry.setRuntimeLimits('team-a', { ingestion_rate: 500 }, meta('alice', 'team-a'));
+    await expect(a.registry.saved(), 'saved once the connection is back').resolves.toBeUndefined();
+    expect(store.version).toBe(1);
+
+    ready = false;
+    client.waitReady = () => Promise.resolve(false);
+    const version = a.registry.setRuntimeLimits('team-a', { ingestion_rate: 600 }, meta('alice', 'team-a'));
+    const err = await a.registry.saved().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain("Stream isn't writeable");
+    const text = a.registry.unsavedMessage(version!.version, err!);
+    expect(text).toContain('could not be shared through Redis');
+    expect(text).not.toContain('STATE_DIR');
+    await a.propagation.stop();
+  });
+
   it('a missed notification is caught up by the next re-read', async () => {
     const store = new MemoryStore();
     const a = await replica(store);
