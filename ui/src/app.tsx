@@ -10,6 +10,7 @@ import { CardinalityPage } from './pages/cardinality.js';
 import { ConfigPage } from './pages/config.js';
 import { CostPage } from './pages/cost.js';
 import { DenialsPage } from './pages/denials.js';
+import { ListsPage } from './pages/lists.js';
 import { OverviewPage } from './pages/overview.js';
 import { SystemPage } from './pages/system.js';
 import { TenantDetailPage } from './pages/tenant-detail.js';
@@ -31,6 +32,7 @@ const NAV: [string, string][] = [
   ['/config', 'Config'],
   ['/audit', 'Audit log'],
   ['/blocks', 'Blocks'],
+  ['/lists', 'Lists'],
   ['/wiki', 'Wiki'],
 ];
 
@@ -96,6 +98,8 @@ function Page({ path }: { path: string }) {
       return <AuditPage />;
     case '/blocks':
       return <BlocksPage />;
+    case '/lists':
+      return <ListsPage />;
     case '/wiki':
       return <WikiPage />;
     default:
