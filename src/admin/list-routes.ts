@@ -93,10 +93,12 @@ export function registerListRoutes(app: FastifyInstance, ctx: AdminContext): voi
   const noLists = (reply: FastifyReply): FastifyReply =>
     sendError(reply, 404, 'no policy set is loaded (POLICY_FILE is not set), so there are no lists');
 
-  app.get('/api/lists', async (_req, reply) => {
+  // Without a policy set the collection is simply empty (as GET /api/blocks says `penalties: false`), so a
+  // page that shows it gets an answer, not a 404 its browser logs as an error.
+  app.get('/api/lists', async () => {
     const lists = ctx.lists;
-    if (lists === undefined) return noLists(reply);
-    return { lists: lists.store.infos().map((l) => listJson(lists, l.name)) };
+    if (lists === undefined) return { policy_set: false, lists: [] };
+    return { policy_set: true, lists: lists.store.infos().map((l) => listJson(lists, l.name)) };
   });
 
   app.get<{ Params: { name: string }; Querystring: { offset?: string; limit?: string } }>(

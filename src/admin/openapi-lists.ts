@@ -45,14 +45,18 @@ export function listPaths({ op, obj, query }: OpenApiHelpers): Record<string, Js
   };
   return {
     '/api/lists': {
-      get: op('The named lists of the policy set: kind, action, class, file, size, version.', 'viewer', {
-        type: 'object',
-        properties: { lists: { type: 'array', items: list } },
-      }),
+      get: op(
+        'The named lists of the policy set: kind, action, class, file, size, version. Without POLICY_FILE: policy_set false and no lists.',
+        'viewer',
+        {
+          type: 'object',
+          properties: { policy_set: { type: 'boolean' }, lists: { type: 'array', items: list } },
+        },
+      ),
     },
     '/api/lists/{name}': {
       get: op(
-        'One list and a page of its entries in force (canonical form); 404 for no such list.',
+        "One list and a page of its entries in force (canonical form): its file's and the policy set's first, then the `added` runtime additions; 404 for no such list.",
         'viewer',
         list,
         {

@@ -88,6 +88,16 @@ describe('admin API access', () => {
     expect((await api('/api/whoami', OPERATOR)).json).toEqual({ name: 'otto', role: 'operator' });
   });
 
+  it('answers the lists without a policy set: none (not a 404 the UI would log), and 404 for one list', async () => {
+    expect(await api('/api/lists', VIEWER)).toMatchObject({
+      status: 200,
+      json: { policy_set: false, lists: [] },
+    });
+    const one = await api('/api/lists/bad-nets', VIEWER);
+    expect(one.status).toBe(404);
+    expect(String(one.json.error)).toContain('POLICY_FILE is not set');
+  });
+
   it('describes every route it serves in /api/openapi.json', async () => {
     const doc = (await api('/api/openapi.json', undefined)).json as { paths: Record<string, unknown> };
     const routes = (await api('/api/debug/routes', VIEWER)).json as { routes: { url: string }[] };

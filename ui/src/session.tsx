@@ -1,6 +1,5 @@
 // The logged-in session: the API client and the caller's name and role, for every page.
 import { createContext, useContext, useEffect, useRef, useState } from 'react';
-import { ApiError } from './api.js';
 import type { Api, Role } from './api.js';
 
 export interface Session {
@@ -22,15 +21,11 @@ export function canEdit(role: Role): boolean {
   return role === 'operator' || role === 'admin';
 }
 
-/**
- * Loads `path` now and every `everyMs`; keeps the last good data when a refresh fails. `status` is the HTTP
- * status of the last failure (0: the API could not be reached), so a page can tell a 404 from an outage.
- */
+/** Loads `path` now and every `everyMs`; keeps the last good data when a refresh fails. */
 export function usePoll<T>(path: string | null, everyMs = 5000) {
   const { api } = useSession();
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<number | null>(null);
   const [tick, setTick] = useState(0);
   const alive = useRef(true);
   useEffect(() => {
@@ -43,13 +38,8 @@ export function usePoll<T>(path: string | null, everyMs = 5000) {
           if (!alive.current) return;
           setData(d);
           setError(null);
-          setStatus(null);
         },
-        (e: Error) => {
-          if (!alive.current) return;
-          setError(e.message);
-          setStatus(e instanceof ApiError ? e.status : 0);
-        },
+        (e: Error) => alive.current && setError(e.message),
       );
       if (everyMs > 0) timer = setTimeout(load, everyMs);
     };
@@ -59,5 +49,5 @@ export function usePoll<T>(path: string | null, everyMs = 5000) {
       if (timer) clearTimeout(timer);
     };
   }, [api, path, everyMs, tick]);
-  return { data, error, status, reload: () => setTick((t) => t + 1) };
+  return { data, error, reload: () => setTick((t) => t + 1) };
 }

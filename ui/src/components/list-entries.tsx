@@ -155,7 +155,9 @@ export function ListEntries({ list, onChanged }: { list: ListInfo; onChanged: ()
             >
               {busy === 'add'
                 ? 'Adding…'
-                : `Add ${parsed.entries.length === 1 ? '1 entry' : `${parsed.entries.length} entries`}`}
+                : parsed.entries.length === 0
+                  ? 'Add entries'
+                  : `Add ${parsed.entries.length === 1 ? '1 entry' : `${parsed.entries.length} entries`}`}
             </button>
             <span className="hint">
               {text.trim() !== '' && parsed.problem

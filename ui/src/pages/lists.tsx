@@ -22,7 +22,7 @@ function actionText(l: ListInfo): string {
 export function ListsPage() {
   const { role } = useSession();
   const { path, navigate } = useRouter();
-  const { data, error, status, reload } = usePoll<{ lists: ListInfo[] }>('/api/lists', 5000);
+  const { data, error, reload } = usePoll<{ policy_set: boolean; lists: ListInfo[] }>('/api/lists', 5000);
   const editor = canEdit(role);
   const lists = data?.lists ?? [];
   const wanted = chosenList(path);
@@ -44,13 +44,11 @@ export function ListsPage() {
           entries.
         </p>
       )}
-      {error && status !== 404 && <ErrorBox message={error} />}
+      {error && <ErrorBox message={error} />}
       {!data ? (
-        status === 404 ? (
-          <Empty>No policy file (POLICY_FILE) is loaded, so there are no lists.</Empty>
-        ) : (
-          !error && <Loading what="lists" />
-        )
+        !error && <Loading what="lists" />
+      ) : !data.policy_set ? (
+        <Empty>No policy file (POLICY_FILE) is loaded, so there are no lists.</Empty>
       ) : lists.length === 0 ? (
         <Empty>The policy set has no lists.</Empty>
       ) : (
