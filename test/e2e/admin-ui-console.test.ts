@@ -185,6 +185,8 @@ describe('operator console', () => {
       '/system',
       '/config',
       '/audit',
+      '/blocks',
+      '/lists',
       '/wiki',
     ]) {
       await page.goto(`${edge.adminUrl}/ui${path}`);
