@@ -4,7 +4,7 @@
 // covering an address; an operator adds an address (with a reason), the edge then refuses that client, a bad
 // entry is refused with the API's 400 text naming it, removing the entry lets the client through again, and
 // with Redis gone the page shows the 503 saying the change cannot be taken now. The page does not scroll
-// sideways at 1440×900. Screenshots are kept under test-artifacts/admin-ui-lists/.
+// sideways at 1440×900 nor at phone width. Screenshots are kept under test-artifacts/admin-ui-lists/.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -269,6 +269,12 @@ describe('admin UI: allow and block lists', () => {
     for (const e of listChanges)
       expect(e).toMatchObject({ actor: 'olga', reason: 'INC-7: scraping the login page' });
     expect(await overflow(), '/lists scrolls sideways at 1440 px').toBeLessThanOrEqual(1);
+    // At phone width too, with the editor: wide tables scroll inside their box, never the page.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    expect(await overflow(), '/lists scrolls sideways at 390 px').toBeLessThanOrEqual(1);
+    await shot('04-phone');
+    await page.setViewportSize({ width: 1440, height: 900 });
   }, 60_000);
 
   it('shows the 503 when Redis cannot take a change, and nothing changed', async () => {
