@@ -2,9 +2,10 @@
 // with a policy set whose block list is read from a FireHOL-style file, runtime changes shared through a real
 // redis-server. A viewer sees the lists and the entries read-only, and the filter finds the file's range
 // covering an address; an operator adds an address (with a reason), the edge then refuses that client, a bad
-// entry is refused with the API's 400 text naming it, removing the entry lets the client through again, and
-// with Redis gone the page shows the 503 saying the change cannot be taken now. The page does not scroll
-// sideways at 1440×900 nor at phone width. Screenshots are kept under test-artifacts/admin-ui-lists/.
+// entry is refused with the API's 400 text naming it, and removing the entry lets the client through again.
+// A list file refused on reload shows its bad line; with Redis gone the page shows the 503 saying the change
+// cannot be taken now. The page does not scroll sideways at 1440×900 nor at phone width. Screenshots are
+// kept under test-artifacts/admin-ui-lists/.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -54,6 +55,7 @@ policies:
     limit: { algorithm: token_bucket, rate: 1000, burst: 1000 }
 `;
 
+let listsDir: string;
 let redis: RedisServer;
 let upstream: RecordingUpstream;
 let edge: EdgeUnderTest;
@@ -97,7 +99,8 @@ beforeAll(async () => {
     execFileSync('npm', ['run', 'build:ui'], { cwd: repoRoot, stdio: 'pipe', timeout: 120_000 });
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'admin-ui-lists-'));
-  mkdirSync(join(dir, 'lists'));
+  listsDir = join(dir, 'lists');
+  mkdirSync(listsDir);
   writeFileSync(join(dir, 'lists', 'bad-nets.netset'), NETSET);
   // 2,500 ranges: 10.0.0.0/24 … 10.9.195.0/24, more than one page.
   const hosting = Array.from({ length: 2500 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
@@ -120,6 +123,7 @@ beforeAll(async () => {
     TRUSTED_PROXIES: '127.0.0.1',
     REDIS_ADDRESS: redis.address,
     REDIS_KEY_PREFIX: 'ui-lists:',
+    POLICY_RELOAD_INTERVAL: '200ms',
   });
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-lists-')), {
     executablePath,
@@ -277,6 +281,19 @@ describe('admin UI: allow and block lists', () => {
     await page.setViewportSize({ width: 1440, height: 900 });
   }, 60_000);
 
+  it('shows a list file refused on reload, with the bad line, while its last good entries stay in force', async () => {
+    const bad = Array.from({ length: 2499 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    writeFileSync(join(listsDir, 'hosting.txt'), [...bad, '10.9.999.0/24', ''].join('\n'));
+    const row = page.locator('tr[data-list="hosting"]');
+    await expect
+      .poll(() => row.textContent(), { timeout: 15_000 })
+      .toMatch(
+        /refused at .*last good entries kept: .*hosting\.txt:2500: "10\.9\.999\.0" is not an IPv4 or IPv6 address/,
+      );
+    await expect(row.getByTestId('list-size').textContent()).resolves.toContain('2,500 from the file');
+    await shot('03-file-refused');
+  }, 60_000);
+
   it('shows the 503 when Redis cannot take a change, and nothing changed', async () => {
     await redis.kill();
     await page.getByLabel(/Entries to add to bad-nets/).fill(CLIENT);
@@ -286,6 +303,6 @@ describe('admin UI: allow and block lists', () => {
     await expect(refused.textContent()).resolves.toMatch(/nothing changed on any replica/);
     expect(await proxyGet(CLIENT)).toBe(200);
     expect(await listSize()).toBe(3);
-    await shot('03-redis-down');
+    await shot('05-redis-down');
   }, 60_000);
 });
