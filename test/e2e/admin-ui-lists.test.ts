@@ -298,7 +298,9 @@ describe('admin UI: allow and block lists', () => {
     await redis.kill();
     await page.getByLabel(/Entries to add to bad-nets/).fill(CLIENT);
     await page.getByRole('button', { name: 'Add 1 entry' }).click();
-    const refused = page.getByRole('alert').filter({ hasText: 'Redis cannot take the change now (503)' });
+    const refused = page
+      .getByRole('alert')
+      .filter({ hasText: 'Redis cannot take the change now (503), try again in 5 s' });
     await refused.waitFor({ timeout: 20_000 });
     await expect(refused.textContent()).resolves.toMatch(/nothing changed on any replica/);
     expect(await proxyGet(CLIENT)).toBe(200);

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly path?: string,
+    /** Seconds the server asks to wait before trying again (Retry-After), when it says. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -203,7 +205,13 @@ export class Api {
     }
     if (!res.ok) {
       const json = (await res.json().catch(() => ({}))) as { error?: string; path?: string };
-      throw new ApiError(res.status, json.error ?? `HTTP ${res.status}`, json.path);
+      const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+      throw new ApiError(
+        res.status,
+        json.error ?? `HTTP ${res.status}`,
+        json.path,
+        Number.isFinite(retryAfter) ? retryAfter : undefined,
+      );
     }
     return res;
   }

@@ -214,6 +214,9 @@ describe('outcome and count texts', () => {
     expect(changeFailedText(503, 'list l not changed: Redis did not take the change')).toMatch(
       /^Redis cannot take the change now \(503\), try again in a few seconds: list l not changed/,
     );
+    expect(changeFailedText(503, 'list l not changed', 5)).toBe(
+      'Redis cannot take the change now (503), try again in 5 s: list l not changed',
+    );
     expect(changeFailedText(0, 'the admin API cannot be reached')).toBe('the admin API cannot be reached');
   });
 

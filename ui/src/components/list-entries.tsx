@@ -99,7 +99,10 @@ export function ListEntries({ list, onChanged }: { list: ListInfo; onChanged: ()
         setBusy(null);
         setOutcome({
           ok: false,
-          text: changeFailedText(e instanceof ApiError ? e.status : undefined, e.message),
+          text:
+            e instanceof ApiError
+              ? changeFailedText(e.status, e.message, e.retryAfter)
+              : changeFailedText(undefined, e.message),
         });
         reload();
         onChanged();

@@ -186,11 +186,18 @@ export function changeDoneText(
 }
 
 /** What a refused change means, with the API's own words: a bad entry (400), Redis down (503), … */
-export function changeFailedText(status: number | undefined, message: string): string {
+export function changeFailedText(
+  status: number | undefined,
+  message: string,
+  retryAfterSeconds?: number,
+): string {
   if (status === 400) return `Refused, nothing changed (400): ${message}`;
   if (status === 403) return `Refused (403): ${message}`;
   if (status === 404) return `No such list (404): ${message}`;
-  if (status === 503) return `Redis cannot take the change now (503), try again in a few seconds: ${message}`;
+  if (status === 503) {
+    const when = retryAfterSeconds === undefined ? 'in a few seconds' : `in ${retryAfterSeconds} s`;
+    return `Redis cannot take the change now (503), try again ${when}: ${message}`;
+  }
   if (status === 0 || status === undefined) return message;
   return `The change failed (${status}): ${message}`;
 }
