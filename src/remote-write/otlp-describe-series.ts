@@ -26,6 +26,7 @@ import {
   TAG_METRICS,
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
+  TAG_POINT_TIME,
   TAG_QUANTILE_VALUES,
   TAG_RESOURCE,
   TAG_RESOURCE_ATTRIBUTES,
@@ -42,6 +43,7 @@ import {
 } from './otlp-proto-fields.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
+import { nanosToMs } from './otlp-point-times.js';
 
 const utf8 = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
@@ -71,6 +73,8 @@ export interface OtlpSeries {
   resource: OtlpLabel[];
   /** Summary points: how many quantiles (the `quantile` label exists only when above 0). */
   quantiles: number;
+  /** The point's time in ms as Mimir reads it (0 without one); absent for TARGET_INFO. */
+  timeMs?: number;
   /** TARGET_INFO: whether Mimir emits it (non-identifying attributes, and points in the resource). */
   emitted: boolean;
 }
@@ -211,10 +215,16 @@ function metric(
       }
       const attributes: OtlpLabel[] = [];
       let quantiles = 0;
+      let timeMs = 0;
       while (reader.pos < pointEnd) {
         const pt = reader.tag(pointEnd);
         if (pt === attributesTag) attributes.push(keyValue(reader, reader.messageEnd(pointEnd)));
-        else if (kind === OTLP_SUMMARY && pt === TAG_QUANTILE_VALUES) {
+        else if (pt === TAG_POINT_TIME) {
+          const at = reader.pos;
+          reader.skip(pt, pointEnd);
+          const view = new DataView(reader.buf.buffer, reader.buf.byteOffset + at, 8);
+          timeMs = nanosToMs(view.getBigUint64(0, true));
+        } else if (kind === OTLP_SUMMARY && pt === TAG_QUANTILE_VALUES) {
           quantiles++;
           reader.skip(pt, pointEnd);
         } else reader.skip(pt, pointEnd);
@@ -226,6 +236,7 @@ function metric(
         attributes,
         resource: resourceLabels,
         quantiles,
+        timeMs,
         emitted: true,
       };
       if (visit(series)) {

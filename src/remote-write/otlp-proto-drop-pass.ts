@@ -210,10 +210,12 @@ class DropPass {
     const reader = this.reader;
     const start = reader.pos;
     let nameLength = 0;
+    let infoName = false;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_METRIC_NAME) {
         nameLength = reader.length(end);
+        infoName = translatedEndsInInfo(this.buf, reader.pos, nameLength);
         reader.pos += nameLength;
       } else reader.skip(tag, end);
     }
@@ -241,13 +243,13 @@ class DropPass {
       while (reader.pos < aggEnd) {
         const t = reader.tag(aggEnd);
         if (t === TAG_DATA_POINTS)
-          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind]);
+          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind], infoName);
         else reader.skip(t, aggEnd);
       }
     }
   }
 
-  private point(kind: 0 | 1 | 2 | 3 | 4, end: number, nameValueLength: number): void {
+  private point(kind: 0 | 1 | 2 | 3 | 4, end: number, nameValueLength: number, infoName: boolean): void {
     const { reader, drop } = this;
     const ordinal = this.ordinal++;
     this.points++;
@@ -291,7 +293,17 @@ class DropPass {
       labels++;
       if (8 > nameLength) nameLength = 8;
     }
+    if (infoName && !drop.metricName) labels = this.pointInfoLabels(ordinal, kind, quantiles, labels);
     this.observe(ordinal, labels, nameLength, valueLength);
+  }
+
+  /** A point of a metric named *_info: its label count as the per-series check should see it (infoSeriesLabels). */
+  private pointInfoLabels(ordinal: number, kind: number, quantiles: number, labels: number): number {
+    const counted = infoPointLabels(this.infoLimits, kind, quantiles, labels, !this.drop.quantile);
+    if (counted >= 0) return counted;
+    this.infoOver ??= { ordinal, labels };
+    this.overInfoLimit = true;
+    return labels;
   }
 
   /** Reads one KeyValue: the key's position and length, and the value's length as the scanner measures it. */
@@ -365,6 +377,44 @@ export function infoSeriesLabels(limits: InfoLabelLimits | undefined, labels: nu
   if (limits === undefined || limits.perSeries <= 0 || labels <= limits.perSeries) return labels;
   if (limits.perInfo > 0 && labels > limits.perInfo) return -1;
   return limits.perSeries;
+}
+
+/**
+ * Whether a metric name, as Mimir's translation writes it under the legacy name scheme (a character outside
+ * `[A-Za-z0-9_:]` becomes `_`), ends in `_info`, which makes its series info series (held to
+ * max_label_names_per_info_series). The name is `buf[start, start + length)`.
+ */
+export function translatedEndsInInfo(buf: Uint8Array, start: number, length: number): boolean {
+  if (length < 5) return false;
+  const at = start + length - 4;
+  if (buf[at] !== 0x69 || buf[at + 1] !== 0x6e || buf[at + 2] !== 0x66 || buf[at + 3] !== 0x6f) return false;
+  const b = buf[at - 1]!;
+  const kept = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x3a;
+  return !kept;
+}
+
+/**
+ * The label count of a point of a metric named *_info as the per-series check should see it, or -1 when the info
+ * series it makes is over max_label_names_per_info_series. Gauges, sums and exponential histograms make one series
+ * named *_info; a summary's quantile series are named *_info too, its _sum and _count (one label fewer, without
+ * `quantile`) are not; a classic histogram's series all end in _bucket, _sum or _count, so none is an info series.
+ */
+export function infoPointLabels(
+  limits: InfoLabelLimits | undefined,
+  kind: number,
+  quantiles: number,
+  labels: number,
+  quantileKept: boolean,
+): number {
+  // Without a quantile label (none, or dropped) a summary's _sum and _count carry every label the point has.
+  if (kind === 2 || (kind === 4 && (quantiles === 0 || !quantileKept))) return labels;
+  if (kind === 4) {
+    // _sum and _count are validated first, held to max_label_names_per_series without the quantile label.
+    if (limits !== undefined && limits.perSeries > 0 && labels - 1 > limits.perSeries) return labels - 1;
+    const seen = infoSeriesLabels(limits, labels);
+    return seen < 0 ? -1 : Math.max(seen, labels - 1);
+  }
+  return infoSeriesLabels(limits, labels);
 }
 
 /** The label extremes of a decompressed OTLP protobuf body (already scanned) without the labels `drop` names. */

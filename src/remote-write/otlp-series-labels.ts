@@ -18,10 +18,16 @@ import {
   parseOtlpJson,
 } from './otlp-json-objects.js';
 import type { DropSpec, InfoLabelLimits, InfoSeriesOver, SeriesRecorder } from './otlp-proto-drop-pass.js';
-import { infoSeriesLabels, otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
+import {
+  infoPointLabels,
+  infoSeriesLabels,
+  otlpProtoLabelExtremes,
+  translatedEndsInInfo,
+} from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
+import { nanosToMs } from './otlp-point-times.js';
 
 const encoder = new TextEncoder();
 
@@ -178,6 +184,14 @@ export function otlpJsonSeriesLabels(
         const seen = infoSeriesLabels(infoLimits, labels);
         if (seen < 0) overInfo = true;
         else labels = seen;
+      } else if (keepName) {
+        // A metric named *_info makes info series too (see infoPointLabels).
+        const name = encoder.encode(s.metricName);
+        if (translatedEndsInInfo(name, 0, name.length)) {
+          const seen = infoPointLabels(infoLimits, s.kind, s.quantiles, labels, !dropped.has('quantile'));
+          if (seen < 0) overInfo = true;
+          else labels = seen;
+        }
       }
       record(s.ordinal, labels, nameLength, valueLength, overInfo);
       return false;
@@ -301,6 +315,7 @@ function walkOtlpJson(
               attributes: list(point, 'attributes', 'attributes').map(keyValue),
               resource: resourceLabels,
               quantiles: kind === OTLP_SUMMARY ? list(point, 'quantileValues', 'quantile_values').length : 0,
+              timeMs: jsonPointTimeMs(point),
               emitted: true,
             };
             if (visit(series)) return ordinal;
@@ -323,6 +338,17 @@ function walkOtlpJson(
     }
   }
   return ordinal;
+}
+
+/** A JSON point's timeUnixNano (a string or a number of nanoseconds) in ms; 0 when absent or not an integer. */
+function jsonPointTimeMs(point: JsonObject): number {
+  const raw = point['timeUnixNano'] ?? point['time_unix_nano'];
+  if (typeof raw !== 'string' && typeof raw !== 'number') return 0;
+  try {
+    return nanosToMs(BigInt(raw));
+  } catch {
+    return 0;
+  }
 }
 
 function keyValue(kv: JsonObject): OtlpLabel {
