@@ -522,7 +522,7 @@ class OtlpJsonScan {
             if (this.kvKeyBytes > keyLength) keyLength = this.kvKeyBytes;
             if (this.kvValueLength > valueLength) valueLength = this.kvValueLength;
           } while (c.more(CLOSE_BRACKET));
-        } else if (c.keyIs(K_TIME_UNIX_NANO) || c.keyIs(K_TIME_UNIX_NANO_SNAKE)) {
+        } else if (isTimeKey(c)) {
           if (c.takeNull()) continue;
           timeMs = this.time();
         } else if (kind !== SUMMARY && c.keyIs(K_EXEMPLARS)) {
@@ -588,25 +588,32 @@ class OtlpJsonScan {
   }
 
   /**
-   * A timeUnixNano value in ms: a string's digits exactly, a number as JSON.parse reads it; -1 when it is neither
-   * plain digits nor a whole number of 0 or more.
+   * A timeUnixNano value in ms: the digits of a string or a number exactly, as Go reads a uint64 (an escaped string
+   * decoded, another number as JSON.parse reads it); -1 when it is none of these.
    */
   private time(): number {
     const c = this.c;
-    if (c.buf[c.pos] === QUOTE) {
-      c.string();
-      if (!c.strEscaped) return jsonTimeMs(c.buf, c.strStart, c.strEnd);
-      const text = c.decodedString();
-      return jsonTimeMs(latin1Bytes(text), 0, text.length);
-    }
-    const b = c.buf[c.pos]!;
-    if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
-      c.number();
-      const value = c.numberValue();
-      return Number.isInteger(value) && value >= 0 ? Math.floor(value / 1e6) : -1;
-    }
+    const buf = c.buf;
+    const at = c.pos;
     c.skipValue();
-    return -1;
+    let end = c.pos;
+    while (end > at && buf[end - 1]! <= 0x20) end--;
+    const quoted = buf[at] === QUOTE;
+    const ms = quoted ? jsonTimeMs(buf, at + 1, end - 1) : jsonTimeMs(buf, at, end);
+    return ms >= 0 ? ms : this.timeSlow(buf[at]!);
+  }
+
+  /** time() for what is not plain digits: the token just skipped starts with `first`. */
+  private timeSlow(first: number): number {
+    const c = this.c;
+    if (first === QUOTE) {
+      if (!c.strEscaped) return -1;
+      const bytes = latin1Bytes(c.decodedString());
+      return jsonTimeMs(bytes, 0, bytes.length);
+    }
+    if (first !== 0x2d && (first < 0x30 || first > 0x39)) return -1;
+    const value = c.numberValue();
+    return Number.isInteger(value) && value >= 0 ? Math.floor(value / 1e6) : -1;
   }
 
   /** Reads one KeyValue object into kvKeyBytes, kvService (only when `resource`) and kvValueLength. */
@@ -669,6 +676,13 @@ class OtlpJsonScan {
       this.maxLabelValueSeries = pendingOrdinal;
     }
   }
+}
+
+/** Whether the key just read is timeUnixNano (or time_unix_nano): one length comparison for any other key. */
+function isTimeKey(c: JsonCursor): boolean {
+  if (c.strEscaped) return c.keyIs(K_TIME_UNIX_NANO) || c.keyIs(K_TIME_UNIX_NANO_SNAKE);
+  const length = c.strEnd - c.strStart;
+  return length === 12 ? c.keyIs(K_TIME_UNIX_NANO) : length === 14 && c.keyIs(K_TIME_UNIX_NANO_SNAKE);
 }
 
 /** A decoded string's UTF-16 units as bytes (only its digits matter; any other unit fails jsonTimeMs). */

@@ -26,17 +26,23 @@ export function otlpTimeKeys(
 
 /**
  * A JSON timeUnixNano's milliseconds (Mimir divides the nanoseconds by 10^6) from its digits in `buf[start, end)`
- * (a string's contents or a number's text); -1 when they are not plain digits (the exact pass reads them then).
+ * (a string's contents or a number's text), exactly as Go reads a uint64; -1 when they are not plain digits.
  */
 export function jsonTimeMs(buf: Uint8Array, start: number, end: number): number {
+  if (end <= start) return -1;
   let ms = 0;
   const msEnd = end - 6;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i < msEnd; i++) {
     const d = buf[i]! - 0x30;
     if (d < 0 || d > 9) return -1;
-    if (i < msEnd) ms = ms * 10 + d;
+    ms = ms * 10 + d;
   }
-  return end > start ? ms : -1;
+  for (; i < end; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+  }
+  return ms;
 }
 
 /** The sample-time keys of JSON bounds in ms (an unreadable time bounds nothing: 0 and the largest key). */

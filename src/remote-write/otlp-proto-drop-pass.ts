@@ -1,7 +1,8 @@
-// The exact pass of drop_labels over an OTLP protobuf body: the label extremes the scanner would measure if the
-// dropped labels were not there, computed on the bytes (no strings, no objects per point). It runs only for a
-// tenant that drops labels and whose scan bounds are over a limit; it counts exactly as otlp-proto-scanner.ts
-// does otherwise (test/unit/decide/mimir-otlp-drop-labels.property.test.ts holds the two together).
+// The exact pass over an OTLP protobuf body's translated series: the label extremes the scanner would measure if
+// the dropped labels were not there and colliding attribute keys were merged as Mimir's translation merges them
+// (otlp-label-merge.ts), and each series told to a recorder for partial acceptance. Computed on the bytes (no
+// strings, no objects per point). It runs only when a scan bound calls for it; without collisions it counts exactly
+// as otlp-proto-scanner.ts does (test/unit/decide/mimir-otlp-drop-labels.property.test.ts holds the two together).
 
 import {
   SERVICE_INSTANCE_ID,
@@ -32,6 +33,14 @@ import {
   anyValueLength,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
+import {
+  AttributeMerge,
+  FIXED_INSTANCE,
+  FIXED_JOB,
+  FIXED_LE,
+  FIXED_METRIC_NAME,
+  FIXED_QUANTILE,
+} from './otlp-label-merge.js';
 import { invalidProtobuf } from './errors.js';
 import type { LabelExtremes } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
@@ -102,6 +111,15 @@ class DropPass {
   keyStart = 0;
   keyLength = 0;
   valueLength = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  // Whether the current resource gives its series job and instance (attributes of those names give way).
+  resJob = false;
+  resInstance = false;
+  /** Attribute keys translating to one label name merge into one label (see otlp-label-merge.ts). */
+  readonly merge = new AttributeMerge();
+  /** The label names the translation sets on the series being read. */
+  readonly fixed: Uint8Array[] = [];
 
   /** The first target_info over the info limit (InfoLabelLimits), if any. */
   infoOver: InfoSeriesOver | undefined;
@@ -169,6 +187,8 @@ class DropPass {
     let name = -1;
     let namespace = -1;
     let instance = -1;
+    const merge = this.merge;
+    merge.reset();
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag !== TAG_RESOURCE_ATTRIBUTES) {
@@ -183,11 +203,16 @@ class DropPass {
       else {
         this.tiAll++;
         if (this.dropped(keyStart, keyLength)) continue;
-        this.tiLabels++;
-        if (keyLength > this.tiNameLength) this.tiNameLength = keyLength;
-        if (valueLength > this.tiValueLength) this.tiValueLength = valueLength;
+        merge.add(buf, keyStart, keyLength, valueLength, this.valueStart, this.valueEnd);
       }
     }
+    this.resJob = name >= 0;
+    this.resInstance = instance >= 0;
+    // target_info's labels: the other attributes, merged as for a point, under __name__, job and instance.
+    merge.finish(buf, this.fixedLabels(-1, 0));
+    this.tiLabels = merge.labels;
+    this.tiNameLength = merge.longestName;
+    this.tiValueLength = merge.longestValue;
     if (name >= 0 && !drop.job) {
       this.resLabels++;
       this.resNameLength = 3;
@@ -261,23 +286,24 @@ class DropPass {
           : kind === 4
             ? TAG_SUMMARY_ATTRIBUTES
             : TAG_NUMBER_ATTRIBUTES;
-    let labels = 0;
-    let nameLength = 0;
-    let valueLength = 0;
     let quantiles = 0;
+    const merge = this.merge;
+    merge.reset();
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === attributesTag) {
         this.kv(reader.messageEnd(end));
         if (this.dropped(this.keyStart, this.keyLength)) continue;
-        labels++;
-        if (this.keyLength > nameLength) nameLength = this.keyLength;
-        if (this.valueLength > valueLength) valueLength = this.valueLength;
+        merge.add(this.buf, this.keyStart, this.keyLength, this.valueLength, this.valueStart, this.valueEnd);
       } else if (kind === 4 && tag === TAG_QUANTILE_VALUES) {
         quantiles++;
         reader.skip(tag, end);
       } else reader.skip(tag, end);
     }
+    merge.finish(this.buf, this.fixedLabels(kind, quantiles));
+    let labels = merge.labels;
+    let nameLength = merge.longestName;
+    let valueLength = merge.longestValue;
     if (!drop.metricName) {
       labels++;
       if (8 > nameLength) nameLength = 8;
@@ -306,12 +332,28 @@ class DropPass {
     return labels;
   }
 
+  /**
+   * The label names Mimir's translation sets on a series of this kind (-1: target_info) itself, which attributes
+   * of the same translated name give way to: `__name__`, `job` and `instance` from the resource, `le`, `quantile`.
+   */
+  private fixedLabels(kind: number, quantiles: number): readonly Uint8Array[] {
+    const fixed = this.fixed;
+    fixed.length = 0;
+    fixed.push(FIXED_METRIC_NAME);
+    if (this.resJob) fixed.push(FIXED_JOB);
+    if (this.resInstance) fixed.push(FIXED_INSTANCE);
+    if (kind === 2) fixed.push(FIXED_LE);
+    else if (kind === 4 && quantiles > 0) fixed.push(FIXED_QUANTILE);
+    return fixed;
+  }
+
   /** Reads one KeyValue: the key's position and length, and the value's length as the scanner measures it. */
   private kv(end: number): void {
     const reader = this.reader;
     this.keyStart = reader.pos;
     this.keyLength = 0;
     this.valueLength = 0;
+    this.valueStart = this.valueEnd = 0;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_KEY) {
@@ -320,7 +362,10 @@ class DropPass {
         this.keyLength = length;
         reader.pos += length;
       } else if (tag === TAG_VALUE) {
-        this.valueLength = anyValueLength(this.reader, this.buf, reader.messageEnd(end));
+        const valueEnd = reader.messageEnd(end);
+        this.valueStart = reader.pos;
+        this.valueEnd = valueEnd;
+        this.valueLength = anyValueLength(this.reader, this.buf, valueEnd);
       } else reader.skip(tag, end);
     }
   }

@@ -167,9 +167,26 @@ export function otlpJsonSeriesLabels(
             : encoder.encode(s.metricName).length + NAME_SUFFIX_LENGTH[s.kind as 0 | 1 | 2 | 3 | 4];
         take(METRIC_NAME.length, nameValue);
       }
+      // Keys translating to one name are one label, their distinct values joined with `;`; a key translating to a
+      // label the translation sets itself gives way to it (otlp-label-merge.ts).
+      const fixed = new Set([METRIC_NAME]);
+      for (const l of s.resource) fixed.add(l.name);
+      if (s.kind === OTLP_HISTOGRAM) fixed.add('le');
+      else if (s.kind === OTLP_SUMMARY && s.quantiles > 0) fixed.add('quantile');
+      const merged = new Map<string, { nameBytes: number; values: string[]; length: number }>();
       for (const l of s.attributes) {
-        if (!dropped.has(otlpLabelName(l.name))) take(utf8Length(l.name), l.valueLength);
+        const name = otlpLabelName(l.name);
+        if (dropped.has(name) || fixed.has(name)) continue;
+        const text = textOf(l);
+        const label = merged.get(name);
+        if (label === undefined)
+          merged.set(name, { nameBytes: utf8Length(l.name), values: [text], length: l.valueLength });
+        else if (!(label.values.length === 1 && label.values[0] === text)) {
+          label.values.push(text);
+          label.length += 1 + l.valueLength;
+        }
       }
+      for (const label of merged.values()) take(label.nameBytes, label.length);
       for (const l of s.resource) if (!dropped.has(l.name)) take(l.name.length, l.valueLength);
       // le and quantile carry bucket bounds and quantiles; the scanners count them but not their values.
       const extra =

@@ -160,11 +160,15 @@ export function scanOtlpJsonReference(buf: Uint8Array, bytesCompressed: number):
   return info;
 }
 
-/** A point's timeUnixNano in ms: 0 when absent, -1 when not plain digits. */
+/** A point's timeUnixNano in ms: 0 when absent, -1 when not plain digits or a whole number of 0 or more. */
 function pointTimeMs(point: JsonObject): number {
   const raw = point['timeUnixNano'] ?? point['time_unix_nano'];
   if (raw === undefined || raw === null) return 0;
-  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 ? Math.floor(raw / 1e6) : -1;
+  // A number's exact double (JSON.parse's); the scanner reads its digits, which differ only past 2^53 ns, and then
+  // by less than a ms.
+  if (typeof raw === 'number') {
+    return Number.isInteger(raw) && raw >= 0 ? Number(BigInt(raw) / 1_000_000n) : -1;
+  }
   if (typeof raw !== 'string' || !/^[0-9]+$/u.test(raw)) return -1;
   return Number(BigInt(raw) / 1_000_000n);
 }
