@@ -58,10 +58,14 @@ export function otlpView(
   o: OtlpViewOptions,
 ): MimirView | undefined {
   const l = tenant.limits;
-  const { info } = measured;
+  const { info: measuredInfo } = measured;
   // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
   const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
-  const dropping = l.drop_labels.length > 0 || o.haReplicaLabel !== undefined;
+  const promoted = l.promote_otel_resource_attributes;
+  // Promoted resource attributes add at most one label each, named as listed; their values are bounded already
+  // (by target_info's, or job's and instance's for service.*). The scan bounds grow by that much.
+  const info = promoted.length > 0 ? withPromotedBounds(measuredInfo, promoted) : measuredInfo;
+  const dropping = l.drop_labels.length > 0 || o.haReplicaLabel !== undefined || promoted.length > 0;
   // Over a label limit: the series within go on (partial acceptance). The limits' values are compared
   // first, so a request within them allocates nothing here; only then is enforcement read.
   const valueLimit = limitIs(l, 'label_value_length_over_limit_strategy', 'error')
@@ -102,7 +106,7 @@ export function otlpView(
   const infoLimits = namesOver
     ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
     : undefined;
-  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, info, dropped, infoLimits);
+  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, measuredInfo, dropped, infoLimits, promoted);
   const describeSeries = dropping
     ? (body: Uint8Array, ordinal: number): string =>
         describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
@@ -112,7 +116,10 @@ export function otlpView(
     const limit = l.max_label_names_per_info_series;
     const series = (describeSeries ?? measured.describeSeries)(decoded, infoOver.ordinal);
     const message = seriesLimitMessage('max_label_names_per_info_series', infoOver.labels, limit, series);
-    return { info, refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels) };
+    return {
+      info: measuredInfo,
+      refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels),
+    };
   }
   return describeSeries ? { info: recounted, describeSeries } : { info: recounted };
 }
@@ -179,6 +186,7 @@ function otlpPartial(
         ? { times: { ...otlpPointTimes(decoded, info.format, times.latestMs, times.earliestMs), ...times } }
         : {}),
       nameDropped,
+      promoted: l.promote_otel_resource_attributes,
     },
     dropped,
   );
@@ -221,6 +229,17 @@ function bareSeries(described: string): string {
 function metricNameOf(labelSet: string): string {
   const brace = labelSet.indexOf('{');
   return brace < 0 ? labelSet : labelSet.slice(0, brace);
+}
+
+/** `info` with its label-count and name-length bounds widened for promoted resource attributes. */
+function withPromotedBounds(info: RequestInfo, promoted: readonly string[]): RequestInfo {
+  let longest = 0;
+  for (const name of promoted) longest = Math.max(longest, Buffer.byteLength(name));
+  return {
+    ...info,
+    maxLabelNames: info.maxLabelNames + promoted.length,
+    maxLabelNameLength: Math.max(info.maxLabelNameLength, longest),
+  };
 }
 
 /** A duration limit in milliseconds; the texts in use are few, so each is parsed once. */

@@ -2,7 +2,8 @@
 // otlptranslator, pkg/distributor/otel.go): attribute keys that translate to the same label name become one label
 // whose value is their values joined with `;` in key order (a value equal to what is there already is not added
 // again), and a key that translates to a label the translation sets itself (`__name__`, `job`, `instance`, `le`,
-// `quantile`) gives way to it. For the exact passes only (otlp-proto-drop-pass.ts): on the bytes, with scratch
+// `quantile`) gives way to it. Resource attributes promoted to labels (promote_otel_resource_attributes) are added
+// where no attribute set the label. For the exact passes only (otlp-proto-drop-pass.ts): on the bytes, with scratch
 // arrays reused from point to point, no strings.
 
 const UNDERSCORE = 0x5f;
@@ -24,6 +25,7 @@ export class AttributeMerge {
   private readonly valueLength: number[] = [];
   private readonly valueStart: number[] = [];
   private readonly valueEnd: number[] = [];
+  private readonly promoted: boolean[] = [];
   private names = new Uint8Array(256);
   private readonly joined: number[] = [];
   private readonly sameValues: boolean[] = [];
@@ -45,6 +47,7 @@ export class AttributeMerge {
     valueLength: number,
     valueStart: number,
     valueEnd: number,
+    promoted = false,
   ): void {
     const i = this.count++;
     const at = this.nameAt[i]!;
@@ -59,6 +62,7 @@ export class AttributeMerge {
     this.valueLength[i] = valueLength;
     this.valueStart[i] = valueStart;
     this.valueEnd[i] = valueEnd;
+    this.promoted[i] = promoted;
   }
 
   /**
@@ -86,6 +90,11 @@ export class AttributeMerge {
       }
       let into = -1;
       for (let i = 0; i < j && into < 0; i++) if (joined[i]! >= 0 && this.sameName(i, j)) into = i;
+      // A promoted resource attribute (added after the point's) is set only where no attribute set that label.
+      if (this.promoted[j] === true && into >= 0) {
+        joined[j] = -1;
+        continue;
+      }
       if (into < 0) {
         labels++;
         if (this.keyLength[j]! > longestName) longestName = this.keyLength[j]!;

@@ -54,6 +54,8 @@ export interface DropSpec {
   instance: boolean;
   le: boolean;
   quantile: boolean;
+  /** promote_otel_resource_attributes: resource attribute names (UTF-8) copied onto every series as labels. */
+  promoted: readonly Uint8Array[];
 }
 
 const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
@@ -120,6 +122,8 @@ class DropPass {
   readonly merge = new AttributeMerge();
   /** The label names the translation sets on the series being read. */
   readonly fixed: Uint8Array[] = [];
+  /** The current resource's promoted attributes, five numbers each: key start and length, value length, start, end. */
+  readonly promotedAttrs: number[] = [];
 
   /** The first target_info over the info limit (InfoLabelLimits), if any. */
   infoOver: InfoSeriesOver | undefined;
@@ -189,6 +193,8 @@ class DropPass {
     let instance = -1;
     const merge = this.merge;
     merge.reset();
+    const promotedAttrs = this.promotedAttrs;
+    promotedAttrs.length = 0;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag !== TAG_RESOURCE_ATTRIBUTES) {
@@ -197,6 +203,9 @@ class DropPass {
       }
       this.kv(reader.messageEnd(end));
       const { keyStart, keyLength, valueLength } = this;
+      if (this.promotes(keyStart, keyLength) && !this.dropped(keyStart, keyLength)) {
+        promotedAttrs.push(keyStart, keyLength, valueLength, this.valueStart, this.valueEnd);
+      }
       if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAME)) name = valueLength;
       else if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAMESPACE)) namespace = valueLength;
       else if (bytesEqual(buf, keyStart, keyLength, SERVICE_INSTANCE_ID)) instance = valueLength;
@@ -223,6 +232,13 @@ class DropPass {
       this.resNameLength = 8;
       if (instance > this.resValueLength) this.resValueLength = instance;
     }
+  }
+
+  /** Whether the resource attribute key at [start, start + length) is in promote_otel_resource_attributes. */
+  private promotes(start: number, length: number): boolean {
+    const names = this.drop.promoted;
+    for (let i = 0; i < names.length; i++) if (bytesEqual(this.buf, start, length, names[i]!)) return true;
+    return false;
   }
 
   private dropped(start: number, length: number): boolean {
@@ -300,6 +316,9 @@ class DropPass {
         reader.skip(tag, end);
       } else reader.skip(tag, end);
     }
+    const p = this.promotedAttrs;
+    for (let i = 0; i < p.length; i += 5)
+      merge.add(this.buf, p[i]!, p[i + 1]!, p[i + 2]!, p[i + 3]!, p[i + 4]!, true);
     merge.finish(this.buf, this.fixedLabels(kind, quantiles));
     let labels = merge.labels;
     let nameLength = merge.longestName;

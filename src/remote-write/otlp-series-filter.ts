@@ -6,7 +6,7 @@
 import { otlpJsonSeriesLabels, otlpProtoSeriesLabels } from './otlp-series-labels.js';
 import { reencodeOtlpJson } from './otlp-json-reencode.js';
 import { scanOtlpJson } from './otlp-json-scanner.js';
-import type { InfoLabelLimits } from './otlp-proto-drop-pass.js';
+import type { InfoLabelLimits, SeriesRecorder } from './otlp-proto-drop-pass.js';
 import { reencodeOtlpProto } from './otlp-proto-reencode.js';
 import { scanOtlpProto } from './otlp-proto-scanner.js';
 import type { OtlpPointTimes } from './otlp-point-time-verdicts.js';
@@ -28,6 +28,8 @@ export interface OtlpSeriesLimits {
    * without any is removed silently (Mimir's relabel step), neither charged.
    */
   nameDropped?: boolean;
+  /** promote_otel_resource_attributes: resource attributes Mimir copies onto every series as labels. */
+  promoted?: readonly string[];
 }
 
 export type OtlpProblemKind =
@@ -72,7 +74,7 @@ export function filterOtlp(
   let firstProblem: OtlpSeriesProblem | undefined;
   const json = measured.format === 'otlp-json';
   const seriesLabels = json ? otlpJsonSeriesLabels : otlpProtoSeriesLabels;
-  seriesLabels(buf, dropped, limits.info, (ordinal, labels, nameLength, valueLength, overInfo) => {
+  const record: SeriesRecorder = (ordinal, labels, nameLength, valueLength, overInfo) => {
     const problem = judge(limits, ordinal, labels, nameLength, valueLength, overInfo);
     if (problem === undefined) {
       // A target_info over its info limit that is only observed counts as at the per-series limit.
@@ -82,7 +84,8 @@ export function filterOtlp(
     }
     refused.push(ordinal);
     if (problem !== SILENT) firstProblem ??= problem;
-  });
+  };
+  seriesLabels(buf, dropped, limits.info, record, limits.promoted);
   if (refused.length === 0) return { kept: { ...measured, ...keptExtremes } };
   const keep = new Uint8Array(refused[refused.length - 1]! + 1).fill(1);
   for (const ordinal of refused) keep[ordinal] = 0;

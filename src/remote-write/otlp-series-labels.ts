@@ -51,10 +51,16 @@ export function otlpLabelName(key: string): string {
 }
 const translatedNames = new Map<string, string>();
 
-/** A dropped-name set as the protobuf pass tests it, made once per set. */
-const dropSpecs = new WeakMap<ReadonlySet<string>, DropSpec>();
-function dropSpecOf(dropped: ReadonlySet<string>): DropSpec {
-  let spec = dropSpecs.get(dropped);
+/** A dropped-name set (and promoted attribute list) as the protobuf pass tests it, made once per pair. */
+const dropSpecs = new WeakMap<ReadonlySet<string>, WeakMap<readonly string[], DropSpec>>();
+const NOTHING_PROMOTED: readonly string[] = Object.freeze([]);
+function dropSpecOf(dropped: ReadonlySet<string>, promoted: readonly string[] = NOTHING_PROMOTED): DropSpec {
+  let byPromoted = dropSpecs.get(dropped);
+  if (!byPromoted) {
+    byPromoted = new WeakMap();
+    dropSpecs.set(dropped, byPromoted);
+  }
+  let spec = byPromoted.get(promoted);
   if (!spec) {
     spec = {
       names: [...dropped].map((n) => encoder.encode(n)),
@@ -63,8 +69,9 @@ function dropSpecOf(dropped: ReadonlySet<string>): DropSpec {
       instance: dropped.has('instance'),
       le: dropped.has('le'),
       quantile: dropped.has('quantile'),
+      promoted: promoted.map((n) => encoder.encode(n)),
     };
-    dropSpecs.set(dropped, spec);
+    byPromoted.set(promoted, spec);
   }
   return spec;
 }
@@ -93,6 +100,7 @@ export function otlpFirstSeriesLabels(
   format: WriteFormat,
   firstName: string,
   secondName: string,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): { first: string; second: string } | undefined {
   let found: { first: string; second: string } | undefined;
   walkOtlpSeries(
@@ -102,11 +110,19 @@ export function otlpFirstSeriesLabels(
     (s) => {
       if (s.kind === TARGET_INFO) return false;
       const out = { first: '', second: '' };
-      for (const l of [...s.attributes, ...s.resource]) {
-        const name = s.resource.includes(l) ? l.name : otlpLabelName(l.name);
+      const set = new Set<string>();
+      const take = (name: string, l: OtlpLabel): void => {
+        set.add(name);
         if (name === firstName) out.first = textOf(l);
         else if (name === secondName) out.second = textOf(l);
+      };
+      for (const l of s.attributes) take(otlpLabelName(l.name), l);
+      // Promoted resource attributes go where no point attribute set the label; job and instance win over both.
+      for (const l of s.resourceAttributes ?? []) {
+        const name = otlpLabelName(l.name);
+        if (promoted.includes(l.name) && !set.has(name)) take(name, l);
       }
+      for (const l of s.resource) take(l.name, l);
       found = out;
       return true;
     },
@@ -125,16 +141,18 @@ export function otlpLabelExtremes(
   measured: RequestInfo,
   dropped: ReadonlySet<string>,
   infoLimits?: InfoLabelLimits,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): RequestInfo & { infoOver?: InfoSeriesOver } {
   if (measured.format === 'otlp-proto') {
-    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits) };
+    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits) };
   }
   const x = noExtremes();
   let infoOver: InfoSeriesOver | undefined;
-  otlpJsonSeriesLabels(buf, dropped, infoLimits, (ordinal, labels, nameLength, valueLength, overInfo) => {
+  const record: SeriesRecorder = (ordinal, labels, nameLength, valueLength, overInfo) => {
     if (overInfo) infoOver ??= { ordinal, labels };
     observeExtremes(x, ordinal, labels, nameLength, valueLength);
-  });
+  };
+  otlpJsonSeriesLabels(buf, dropped, infoLimits, record, promoted);
   return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
 }
 
@@ -144,6 +162,7 @@ export function otlpJsonSeriesLabels(
   dropped: ReadonlySet<string>,
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): void {
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
@@ -186,6 +205,15 @@ export function otlpJsonSeriesLabels(
           label.length += 1 + l.valueLength;
         }
       }
+      // Promoted resource attributes go where no attribute set the label (points only: target_info has them all).
+      if (s.kind !== TARGET_INFO) {
+        for (const l of s.resourceAttributes ?? []) {
+          const name = otlpLabelName(l.name);
+          if (!promoted.includes(l.name) || dropped.has(name) || fixed.has(name) || merged.has(name))
+            continue;
+          merged.set(name, { nameBytes: utf8Length(l.name), values: [textOf(l)], length: l.valueLength });
+        }
+      }
       for (const label of merged.values()) take(label.nameBytes, label.length);
       for (const l of s.resource) if (!dropped.has(l.name)) take(l.name.length, l.valueLength);
       // le and quantile carry bucket bounds and quantiles; the scanners count them but not their values.
@@ -226,8 +254,9 @@ export function otlpProtoSeriesLabels(
   dropped: ReadonlySet<string>,
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): void {
-  otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits, record);
+  otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits, record);
 }
 
 /**
@@ -300,10 +329,12 @@ function walkOtlpJson(
     const resource = optionalObject(rm, 'resource', 'resource');
     const resourceLabels: OtlpLabel[] = [];
     const others: OtlpLabel[] = [];
+    const resourceAttributes: OtlpLabel[] = [];
     let name: OtlpLabel | undefined;
     let namespace: OtlpLabel | undefined;
     for (const kv of resource ? list(resource, 'attributes', 'attributes') : []) {
       const l = keyValue(kv);
+      resourceAttributes.push(l);
       if (l.name === 'service.name') name = l;
       else if (l.name === 'service.namespace') namespace = l;
       else if (l.name === 'service.instance.id') resourceLabels.push({ ...l, name: 'instance' });
@@ -331,6 +362,7 @@ function walkOtlpJson(
               metricName,
               attributes: list(point, 'attributes', 'attributes').map(keyValue),
               resource: resourceLabels,
+              resourceAttributes,
               quantiles: kind === OTLP_SUMMARY ? list(point, 'quantileValues', 'quantile_values').length : 0,
               timeMs: jsonPointTimeMs(point),
               emitted: true,
