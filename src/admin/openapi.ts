@@ -70,6 +70,7 @@ function limitSchema(kind: (typeof LIMIT_DEFINITIONS)[number]['kind']): Json {
   if (kind === 'labels')
     return { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' } };
   if (kind === 'label') return { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' };
+  if (kind === 'attributes') return { type: 'array', items: { type: 'string', pattern: '^[^,]+$' } };
   if (kind === 'duration') return { type: 'string', example: '30s' };
   return { type: kind === 'float' ? 'number' : 'integer' };
 }

@@ -8,14 +8,11 @@ import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import { durationMs } from '../limits/limit-definitions.js';
 import {
-  describeOtlpSeriesWithout,
   duplicateSamples,
-  filterOtlp,
   keptExemplars,
   filterMetadataRw1,
   filterMetadataRw2,
   filterSeries,
-  otlpLabelExtremes,
   reencodeKept,
   SAMPLE_KEY_MS,
   sampleTimeVerdicts,
@@ -31,7 +28,7 @@ import type {
   SeriesRules,
 } from '../remote-write/index.js';
 import { REASONS, denial } from '../decision/catalogue.js';
-import { gzipSync } from 'node:zlib';
+import { otlpView } from './otlp-view.js';
 import {
   histogramMessage,
   metadataLimitMessage,
@@ -80,7 +77,7 @@ export function mimirView(
 ): MimirView | undefined {
   const { info } = measured;
   if (info.format === 'otlp-proto' || info.format === 'otlp-json') {
-    return otlpView(tenant, measured, haReplicaLabel, dryRun, gzipped);
+    return otlpView(tenant, measured, { haReplicaLabel, dryRun, gzipped, nowMs, rulesFor: seriesRules });
   }
   if (info.format !== 'prw1' && info.format !== 'prw2') return undefined;
   const rules = seriesRules(tenant, dryRun, haReplicaLabel);
@@ -250,146 +247,6 @@ function withKeptExemplars(
   }
   const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
   return { ...base, kept: { ...base.kept, exemplars } };
-}
-
-/**
- * drop_labels (and the HA replica label of the elected replica) for an OTLP request: the labels Mimir removes from the translated series before validating neither count nor get checked.
- * The scan counted them, so its label extremes are upper bounds: within every limit they stay within and
- * nothing is recounted; over one, the exact pass recounts them without the dropped labels, and a label-limit
- * message names the series without them. Undefined when nothing is dropped or nothing is over.
- */
-function otlpView(
-  tenant: ResolvedTenant,
-  measured: MeasuredBody,
-  haReplicaLabel: string | undefined,
-  dryRun: boolean,
-  gzipped: boolean,
-): MimirView | undefined {
-  const l = tenant.limits;
-  const { info } = measured;
-  // Observed-only limits are bounds too: recounting for them keeps a would-deny from naming a dropped label.
-  const over = (limit: number, value: number): boolean => limit > 0 && value > limit;
-  const dropping = l.drop_labels.length > 0 || haReplicaLabel !== undefined;
-  // Over a label limit: the series within go on (partial acceptance). The limits' values are compared
-  // first, so a request within them allocates nothing here; only then is enforcement read.
-  const valueLimit = limitIs(l, 'label_value_length_over_limit_strategy', 'error')
-    ? l.max_label_value_length
-    : 0;
-  if (
-    over(l.max_label_names_per_series, info.maxLabelNames) ||
-    over(l.max_label_name_length, info.maxLabelNameLength) ||
-    over(valueLimit, info.maxLabelValueLength)
-  ) {
-    const rules = seriesRules(tenant, dryRun, haReplicaLabel);
-    if (
-      over(rules.maxLabelNames, info.maxLabelNames) ||
-      over(rules.maxLabelNameLength, info.maxLabelNameLength) ||
-      over(rules.maxLabelValueLength, info.maxLabelValueLength)
-    ) {
-      return otlpPartial(tenant, measured, rules, haReplicaLabel, dropping, gzipped);
-    }
-  }
-  // A target_info over max_label_names_per_series may be within max_label_names_per_info_series: recount.
-  const namesOver = over(l.max_label_names_per_series, info.maxLabelNames);
-  if (!dropping && !namesOver) return undefined;
-  if (dropping) {
-    const overBound =
-      namesOver ||
-      over(l.max_label_name_length, info.maxLabelNameLength) ||
-      (limitIs(l, 'label_value_length_over_limit_strategy', 'error') &&
-        over(l.max_label_value_length, info.maxLabelValueLength));
-    if (!overBound) return undefined;
-  }
-  const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
-  const { decoded } = measured;
-  const infoLimits = namesOver
-    ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
-    : undefined;
-  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, info, dropped, infoLimits);
-  const describeSeries = dropping
-    ? (body: Uint8Array, ordinal: number): string =>
-        describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
-    : undefined;
-  if (infoOver && isEnforced(tenant.enforcement, 'max_label_names_per_info_series', dryRun)) {
-    // Only with max_label_names_per_series observed (enforced, it went to otlpPartial above): the info limit refuses.
-    const limit = l.max_label_names_per_info_series;
-    const series = (describeSeries ?? measured.describeSeries)(decoded, infoOver.ordinal);
-    const message = seriesLimitMessage('max_label_names_per_info_series', infoOver.labels, limit, series);
-    return { info, refusal: denial('max_label_names_per_info_series', message, limit, infoOver.labels) };
-  }
-  return describeSeries ? { info: recounted, describeSeries } : { info: recounted };
-}
-
-/**
- * Mimir's partial acceptance for an OTLP request (protobuf or JSON) over an enforced label limit: the points
- * whose translated series break a rule are left out of the body that goes upstream, and the client is owed
- * Mimir's 400 for the first of them; only what is forwarded is charged.
- */
-function otlpPartial(
-  tenant: ResolvedTenant,
-  measured: MeasuredBody,
-  rules: SeriesRules,
-  haReplicaLabel: string | undefined,
-  dropping: boolean,
-  gzipped: boolean,
-): MimirView {
-  const l = tenant.limits;
-  const { info, decoded } = measured;
-  const dropped = dropping ? droppedNames(l.drop_labels, haReplicaLabel) : NOTHING_DROPPED;
-  const filtered = filterOtlp(
-    decoded,
-    info,
-    {
-      maxLabelNames: rules.maxLabelNames,
-      maxLabelNameLength: rules.maxLabelNameLength,
-      maxLabelValueLength: rules.maxLabelValueLength,
-      info: {
-        perSeries: l.max_label_names_per_series,
-        perInfo: l.max_label_names_per_info_series,
-        enforced: rules.maxLabelNamesPerInfoSeries > 0,
-      },
-    },
-    dropped,
-  );
-  const describeSeries = dropping
-    ? (body: Uint8Array, ordinal: number): string =>
-        describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
-    : measured.describeSeries;
-  const problem = filtered.firstProblem;
-  if (problem === undefined || filtered.body === undefined) return { info: filtered.kept, describeSeries };
-  const message = seriesLimitMessage(
-    problem.kind,
-    problem.observed,
-    problem.limit,
-    describeSeries(decoded, problem.series),
-  );
-  const refusal = denial(problem.kind, message, problem.limit, problem.observed);
-  const { kept } = filtered;
-  // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
-  const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
-  if (!limitIs(l, 'partial_acceptance', 'true') || !somethingToIngest) return { info, refusal };
-  const body = gzipped ? gzipSync(filtered.body) : filtered.body;
-  return { info: kept, describeSeries, partial: { body, refusal } };
-}
-
-const NOTHING_DROPPED: ReadonlySet<string> = new Set();
-
-/** drop_labels plus the HA replica label as a set of names, made once per (list, label). */
-const droppedSets = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
-function droppedNames(names: readonly string[], haReplicaLabel: string | undefined): ReadonlySet<string> {
-  let byLabel = droppedSets.get(names);
-  if (!byLabel) {
-    byLabel = new Map();
-    droppedSets.set(names, byLabel);
-  }
-  const key = haReplicaLabel ?? '';
-  let set = byLabel.get(key);
-  if (!set) {
-    set = new Set(haReplicaLabel === undefined ? names : [...names, haReplicaLabel]);
-    if (byLabel.size >= 64) byLabel.clear();
-    byLabel.set(key, set);
-  }
-  return set;
 }
 
 /**

@@ -20,6 +20,7 @@ export type LimitName =
   | 'partial_acceptance'
   | 'selective_filtering'
   | 'drop_labels'
+  | 'promote_otel_resource_attributes'
   | 'accept_ha_samples'
   | 'ha_cluster_label'
   | 'ha_replica_label'
@@ -38,8 +39,8 @@ export type LimitName =
   | 'max_global_series_per_user'
   | 'enforce_max_series_at_edge';
 
-/** Limits that hold a list of label names (Mimir's `flagext.StringSlice`). */
-export type ListLimitName = 'drop_labels';
+/** Limits that hold a list of names (Mimir's `flagext.StringSlice`): label names, or OTel attribute names. */
+export type ListLimitName = 'drop_labels' | 'promote_otel_resource_attributes';
 /** Limits that hold text: a label name, or a duration written as Mimir writes it ("30s"). */
 export type TextLimitName =
   | 'ha_cluster_label'
@@ -103,10 +104,11 @@ export interface LimitDefinition {
   /**
    * Mimir's `float64` limits accept fractions; `int` limits must be whole numbers; `enum` limits take one of
    * `values` (YAML booleans read as "true"/"false") or its index, and hold the index, so every limit stays a
-   * number. `label` holds one label name, `labels` a list of them, `duration` a Go duration text ("30s", "1m30s",
+   * number. `label` holds one label name, `labels` a list of them, `attributes` a list of OTel attribute names
+   * (any text without a comma, as Mimir's comma-separated flag holds them), `duration` a Go duration text ("30s", "1m30s",
    * "500ms"), kept as written so an export can be handed back to Mimir.
    */
-  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'duration';
+  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'attributes' | 'duration';
   values?: readonly string[];
   /** Mimir's own default (or the edge's, for the edge's own limits). */
   defaultValue: LimitValue;
@@ -258,6 +260,13 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: [],
     description:
       'Label names Mimir removes from every series before validation: they neither count towards max_label_names_per_series nor have their lengths checked.',
+  },
+  {
+    name: 'promote_otel_resource_attributes',
+    kind: 'attributes',
+    defaultValue: [],
+    description:
+      'OTLP resource attributes (e.g. k8s.cluster.name) Mimir copies onto every series of their resource as labels (translated names), unless a point attribute sets that label: they count towards the label limits and can name the HA labels.',
   },
   {
     name: 'accept_ha_samples',
@@ -416,6 +425,14 @@ export function validateLimitValue(def: LimitDefinition, value: unknown): string
     }
     return undefined;
   }
+  if (def.kind === 'attributes') {
+    if (!Array.isArray(value)) return `must be a list of attribute names, got ${JSON.stringify(value)}`;
+    for (const [i, name] of (value as unknown[]).entries()) {
+      if (typeof name !== 'string' || !ATTRIBUTE_NAME.test(name))
+        return `item ${i} must be an attribute name (non-empty, no comma), got ${JSON.stringify(name)}`;
+    }
+    return undefined;
+  }
   if (def.kind === 'duration') {
     if (typeof value !== 'string' || durationMs(value) === undefined)
       return `must be a duration such as "30s", "1m30s" or "500ms", got ${JSON.stringify(value)}`;
@@ -441,10 +458,14 @@ export function validateLimitValue(def: LimitDefinition, value: unknown): string
  * the value itself.
  */
 export function limitValue(def: LimitDefinition, value: unknown): LimitValue {
-  if (def.kind === 'labels') return Object.freeze([...new Set(value as string[])]);
+  if (def.kind === 'labels' || def.kind === 'attributes')
+    return Object.freeze([...new Set(value as string[])]);
   if (!def.values || typeof value === 'number') return value as LimitValue;
   return def.values.indexOf(String(value));
 }
+
+/** An OTel attribute name as Mimir's comma-separated list flag can hold it. */
+const ATTRIBUTE_NAME = /^[^,]+$/;
 
 /** Prometheus' label name syntax: what Mimir's validation accepts as a name. */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -47,9 +47,11 @@ export function firstSeriesLabels(
   format: RequestInfo['format'],
   firstName: string,
   secondName: string,
+  /** OTLP: promote_otel_resource_attributes, resource attributes Mimir copies onto every series as labels. */
+  promoted?: readonly string[],
 ): FirstSeriesLabels | undefined {
   if (format === 'otlp-proto' || format === 'otlp-json') {
-    return otlpFirstSeriesLabels(buf, format, firstName, secondName);
+    return otlpFirstSeriesLabels(buf, format, firstName, secondName, promoted);
   }
   const a = encodedName(firstName);
   const b = encodedName(secondName);

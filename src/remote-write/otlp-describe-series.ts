@@ -26,6 +26,7 @@ import {
   TAG_METRICS,
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
+  TAG_POINT_TIME,
   TAG_QUANTILE_VALUES,
   TAG_RESOURCE,
   TAG_RESOURCE_ATTRIBUTES,
@@ -42,6 +43,7 @@ import {
 } from './otlp-proto-fields.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
+import { nanosToMs } from './otlp-point-times.js';
 
 const utf8 = new TextDecoder('utf-8');
 const encoder = new TextEncoder();
@@ -69,8 +71,12 @@ export interface OtlpSeries {
   attributes: OtlpLabel[];
   /** job and instance from service.name/service.namespace/service.instance.id, when present. */
   resource: OtlpLabel[];
+  /** Every attribute of the resource (service.* included), as promote_otel_resource_attributes reads them. */
+  resourceAttributes?: OtlpLabel[];
   /** Summary points: how many quantiles (the `quantile` label exists only when above 0). */
   quantiles: number;
+  /** The point's time in ms as Mimir reads it (0 without one); absent for TARGET_INFO. */
+  timeMs?: number;
   /** TARGET_INFO: whether Mimir emits it (non-identifying attributes, and points in the resource). */
   emitted: boolean;
 }
@@ -97,10 +103,11 @@ export function walkOtlpProto(
     const rmStart = reader.pos;
     let resourceLabels: OtlpLabel[] = [];
     let targetInfoLabels: OtlpLabel[] = [];
+    let resourceAttributes: OtlpLabel[] = [];
     while (reader.pos < rmEnd) {
       const t = reader.tag(rmEnd);
       if (t === TAG_RESOURCE) {
-        [resourceLabels, targetInfoLabels] = resource(reader, reader.messageEnd(rmEnd));
+        [resourceLabels, targetInfoLabels, resourceAttributes] = resource(reader, reader.messageEnd(rmEnd));
       } else reader.skip(t, rmEnd);
     }
     reader.pos = rmStart;
@@ -118,7 +125,7 @@ export function walkOtlpProto(
           reader.skip(st, smEnd);
           continue;
         }
-        metric(reader, reader.messageEnd(smEnd), state, resourceLabels, want, visit);
+        metric(reader, reader.messageEnd(smEnd), state, resourceLabels, resourceAttributes, want, visit);
       }
     }
     if (state.stopped) break;
@@ -163,6 +170,7 @@ function metric(
   end: number,
   state: { ordinal: number; stopped: boolean; points: number },
   resourceLabels: OtlpLabel[],
+  resourceAttributes: OtlpLabel[],
   want: (ordinal: number) => boolean,
   visit: (series: OtlpSeries) => boolean,
 ): void {
@@ -211,10 +219,16 @@ function metric(
       }
       const attributes: OtlpLabel[] = [];
       let quantiles = 0;
+      let timeMs = 0;
       while (reader.pos < pointEnd) {
         const pt = reader.tag(pointEnd);
         if (pt === attributesTag) attributes.push(keyValue(reader, reader.messageEnd(pointEnd)));
-        else if (kind === OTLP_SUMMARY && pt === TAG_QUANTILE_VALUES) {
+        else if (pt === TAG_POINT_TIME) {
+          const at = reader.pos;
+          reader.skip(pt, pointEnd);
+          const view = new DataView(reader.buf.buffer, reader.buf.byteOffset + at, 8);
+          timeMs = nanosToMs(view.getBigUint64(0, true));
+        } else if (kind === OTLP_SUMMARY && pt === TAG_QUANTILE_VALUES) {
           quantiles++;
           reader.skip(pt, pointEnd);
         } else reader.skip(pt, pointEnd);
@@ -225,7 +239,9 @@ function metric(
         metricName: name,
         attributes,
         resource: resourceLabels,
+        resourceAttributes,
         quantiles,
+        timeMs,
         emitted: true,
       };
       if (visit(series)) {
@@ -236,8 +252,9 @@ function metric(
   }
 }
 
-/** The resource's job/instance labels, and its other attributes (what target_info carries). */
-function resource(reader: ProtoReader, end: number): [OtlpLabel[], OtlpLabel[]] {
+/** The resource's job/instance labels, its other attributes (what target_info carries), and all its attributes. */
+function resource(reader: ProtoReader, end: number): [OtlpLabel[], OtlpLabel[], OtlpLabel[]] {
+  const all: OtlpLabel[] = [];
   const others: OtlpLabel[] = [];
   let name: OtlpLabel | undefined;
   let namespace: OtlpLabel | undefined;
@@ -249,6 +266,7 @@ function resource(reader: ProtoReader, end: number): [OtlpLabel[], OtlpLabel[]] 
       continue;
     }
     const label = keyValue(reader, reader.messageEnd(end));
+    all.push(label);
     const key = encoder.encode(label.name);
     if (bytesEqual(key, 0, key.length, SERVICE_NAME)) name = label;
     else if (bytesEqual(key, 0, key.length, SERVICE_NAMESPACE)) namespace = label;
@@ -266,7 +284,7 @@ function resource(reader: ProtoReader, end: number): [OtlpLabel[], OtlpLabel[]] 
     labels.push(label);
   }
   if (instance) labels.push({ ...instance, name: 'instance' });
-  return [labels, others];
+  return [labels, others, all];
 }
 
 function keyValue(reader: ProtoReader, end: number): OtlpLabel {

@@ -21,6 +21,8 @@ import {
   K_TEMPORALITY,
   K_TEMPORALITY_SNAKE,
   K_EXEMPLARS,
+  K_TIME_UNIX_NANO,
+  K_TIME_UNIX_NANO_SNAKE,
   K_SUM,
   K_BUCKET_COUNTS,
   K_BUCKET_COUNTS_SNAKE,
@@ -49,6 +51,7 @@ import {
 } from './otlp-json-fields.js';
 import { invalidJson } from './otlp-json-objects.js';
 import type { RequestInfo } from './request-info.js';
+import { jsonTimeKeys, jsonTimeMs } from './otlp-point-times.js';
 
 const { QUOTE, OPEN_BRACE, CLOSE_BRACE, CLOSE_BRACKET } = JSON_BYTES;
 
@@ -78,6 +81,9 @@ export function scanOtlpJson(buf: Uint8Array, bytesCompressed: number): RequestI
     maxLabelNameSeries: scan.maxLabelNameSeries,
     maxLabelValueLength: scan.maxLabelValueLength,
     maxLabelValueSeries: scan.maxLabelValueSeries,
+    ...(scan.maxTimeMs >= 0 || scan.timeUnreadable
+      ? jsonTimeKeys(scan.minTimeMs, scan.maxTimeMs, scan.timeUnreadable)
+      : {}),
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
@@ -96,6 +102,10 @@ class OtlpJsonScan {
   maxLabelNameSeries = -1;
   maxLabelValueLength = 0;
   maxLabelValueSeries = -1;
+  /** The earliest and latest point time in ms (-1: no point), and whether some time was not plain digits. */
+  minTimeMs = Infinity;
+  maxTimeMs = -1;
+  timeUnreadable = false;
 
   /** The next point (or target_info) ordinal. */
   ordinal = 0;
@@ -121,6 +131,9 @@ class OtlpJsonScan {
   pMaxLabelNameSeries = -1;
   pMaxLabelValueLength = 0;
   pMaxLabelValueSeries = -1;
+  pMinTimeMs = Infinity;
+  pMaxTimeMs = -1;
+  pTimeUnreadable = false;
 
   // What keyValue() found: the key's UTF-8 length, which service.* attribute it is (0: none), the value's length.
   kvKeyBytes = 0;
@@ -416,6 +429,9 @@ class OtlpJsonScan {
     this.pMaxLabelNameSeries = -1;
     this.pMaxLabelValueLength = 0;
     this.pMaxLabelValueSeries = -1;
+    this.pMinTimeMs = Infinity;
+    this.pMaxTimeMs = -1;
+    this.pTimeUnreadable = false;
     const hasTemporality = kind === SUM || kind === HISTOGRAM || kind === EXPONENTIAL_HISTOGRAM;
     let cumulative = false;
     let seen = 0;
@@ -448,6 +464,9 @@ class OtlpJsonScan {
     this.floatSamples += this.pFloatSamples;
     this.histogramSamples += this.pHistogramSamples;
     this.exemplars += this.pExemplars;
+    if (this.pMinTimeMs < this.minTimeMs) this.minTimeMs = this.pMinTimeMs;
+    if (this.pMaxTimeMs > this.maxTimeMs) this.maxTimeMs = this.pMaxTimeMs;
+    if (this.pTimeUnreadable) this.timeUnreadable = true;
     // The pending points all come after every point seen so far, so a tie keeps the earlier one.
     if (this.pMaxLabelNamesSeries >= 0) {
       this.observe(-1, this.pMaxLabelNames, -1, -1, this.pMaxLabelNamesSeries);
@@ -487,6 +506,8 @@ class OtlpJsonScan {
     let bucketCounts = 0;
     let quantiles = 0;
     let seen = 0;
+    // A point without a time is at 0 (1970), as Mimir reads it.
+    let timeMs = 0;
     if (c.openObject()) {
       do {
         c.key();
@@ -501,6 +522,9 @@ class OtlpJsonScan {
             if (this.kvKeyBytes > keyLength) keyLength = this.kvKeyBytes;
             if (this.kvValueLength > valueLength) valueLength = this.kvValueLength;
           } while (c.more(CLOSE_BRACKET));
+        } else if (isTimeKey(c)) {
+          if (c.takeNull()) continue;
+          timeMs = this.time();
         } else if (kind !== SUMMARY && c.keyIs(K_EXEMPLARS)) {
           if (c.takeNull()) continue;
           seen = once(c, seen, 2, 'exemplars');
@@ -526,6 +550,11 @@ class OtlpJsonScan {
           c.skipValue();
         }
       } while (c.more(CLOSE_BRACE));
+    }
+    if (timeMs < 0) this.pTimeUnreadable = true;
+    else {
+      if (timeMs < this.pMinTimeMs) this.pMinTimeMs = timeMs;
+      if (timeMs > this.pMaxTimeMs) this.pMaxTimeMs = timeMs;
     }
     let samples = 1;
     let extraLabel = 0;
@@ -556,6 +585,35 @@ class OtlpJsonScan {
       this.pMaxLabelValueLength = value;
       this.pMaxLabelValueSeries = ordinal;
     }
+  }
+
+  /**
+   * A timeUnixNano value in ms: the digits of a string or a number exactly, as Go reads a uint64 (an escaped string
+   * decoded, another number as JSON.parse reads it); -1 when it is none of these.
+   */
+  private time(): number {
+    const c = this.c;
+    const buf = c.buf;
+    const at = c.pos;
+    c.skipValue();
+    let end = c.pos;
+    while (end > at && buf[end - 1]! <= 0x20) end--;
+    const quoted = buf[at] === QUOTE;
+    const ms = quoted ? jsonTimeMs(buf, at + 1, end - 1) : jsonTimeMs(buf, at, end);
+    return ms >= 0 ? ms : this.timeSlow(buf[at]!);
+  }
+
+  /** time() for what is not plain digits: the token just skipped starts with `first`. */
+  private timeSlow(first: number): number {
+    const c = this.c;
+    if (first === QUOTE) {
+      if (!c.strEscaped) return -1;
+      const bytes = latin1Bytes(c.decodedString());
+      return jsonTimeMs(bytes, 0, bytes.length);
+    }
+    if (first !== 0x2d && (first < 0x30 || first > 0x39)) return -1;
+    const value = c.numberValue();
+    return Number.isInteger(value) && value >= 0 ? Math.floor(value / 1e6) : -1;
   }
 
   /** Reads one KeyValue object into kvKeyBytes, kvService (only when `resource`) and kvValueLength. */
@@ -618,4 +676,18 @@ class OtlpJsonScan {
       this.maxLabelValueSeries = pendingOrdinal;
     }
   }
+}
+
+/** Whether the key just read is timeUnixNano (or time_unix_nano): one length comparison for any other key. */
+function isTimeKey(c: JsonCursor): boolean {
+  if (c.strEscaped) return c.keyIs(K_TIME_UNIX_NANO) || c.keyIs(K_TIME_UNIX_NANO_SNAKE);
+  const length = c.strEnd - c.strStart;
+  return length === 12 ? c.keyIs(K_TIME_UNIX_NANO) : length === 14 && c.keyIs(K_TIME_UNIX_NANO_SNAKE);
+}
+
+/** A decoded string's UTF-16 units as bytes (only its digits matter; any other unit fails jsonTimeMs). */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = Math.min(text.charCodeAt(i), 0xff);
+  return out;
 }

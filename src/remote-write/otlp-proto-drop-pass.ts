@@ -1,7 +1,8 @@
-// The exact pass of drop_labels over an OTLP protobuf body: the label extremes the scanner would measure if the
-// dropped labels were not there, computed on the bytes (no strings, no objects per point). It runs only for a
-// tenant that drops labels and whose scan bounds are over a limit; it counts exactly as otlp-proto-scanner.ts
-// does otherwise (test/unit/decide/mimir-otlp-drop-labels.property.test.ts holds the two together).
+// The exact pass over an OTLP protobuf body's translated series: the label extremes the scanner would measure if
+// the dropped labels were not there and colliding attribute keys were merged as Mimir's translation merges them
+// (otlp-label-merge.ts), and each series told to a recorder for partial acceptance. Computed on the bytes (no
+// strings, no objects per point). It runs only when a scan bound calls for it; without collisions it counts exactly
+// as otlp-proto-scanner.ts does (test/unit/decide/mimir-otlp-drop-labels.property.test.ts holds the two together).
 
 import {
   SERVICE_INSTANCE_ID,
@@ -32,6 +33,14 @@ import {
   anyValueLength,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
+import {
+  AttributeMerge,
+  FIXED_INSTANCE,
+  FIXED_JOB,
+  FIXED_LE,
+  FIXED_METRIC_NAME,
+  FIXED_QUANTILE,
+} from './otlp-label-merge.js';
 import { invalidProtobuf } from './errors.js';
 import type { LabelExtremes } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
@@ -45,6 +54,8 @@ export interface DropSpec {
   instance: boolean;
   le: boolean;
   quantile: boolean;
+  /** promote_otel_resource_attributes: resource attribute names (UTF-8) copied onto every series as labels. */
+  promoted: readonly Uint8Array[];
 }
 
 const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
@@ -102,6 +113,17 @@ class DropPass {
   keyStart = 0;
   keyLength = 0;
   valueLength = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  // Whether the current resource gives its series job and instance (attributes of those names give way).
+  resJob = false;
+  resInstance = false;
+  /** Attribute keys translating to one label name merge into one label (see otlp-label-merge.ts). */
+  readonly merge = new AttributeMerge();
+  /** The label names the translation sets on the series being read. */
+  readonly fixed: Uint8Array[] = [];
+  /** The current resource's promoted attributes, five numbers each: key start and length, value length, start, end. */
+  readonly promotedAttrs: number[] = [];
 
   /** The first target_info over the info limit (InfoLabelLimits), if any. */
   infoOver: InfoSeriesOver | undefined;
@@ -169,6 +191,10 @@ class DropPass {
     let name = -1;
     let namespace = -1;
     let instance = -1;
+    const merge = this.merge;
+    merge.reset();
+    const promotedAttrs = this.promotedAttrs;
+    promotedAttrs.length = 0;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag !== TAG_RESOURCE_ATTRIBUTES) {
@@ -177,17 +203,25 @@ class DropPass {
       }
       this.kv(reader.messageEnd(end));
       const { keyStart, keyLength, valueLength } = this;
+      if (this.promotes(keyStart, keyLength) && !this.dropped(keyStart, keyLength)) {
+        promotedAttrs.push(keyStart, keyLength, valueLength, this.valueStart, this.valueEnd);
+      }
       if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAME)) name = valueLength;
       else if (bytesEqual(buf, keyStart, keyLength, SERVICE_NAMESPACE)) namespace = valueLength;
       else if (bytesEqual(buf, keyStart, keyLength, SERVICE_INSTANCE_ID)) instance = valueLength;
       else {
         this.tiAll++;
         if (this.dropped(keyStart, keyLength)) continue;
-        this.tiLabels++;
-        if (keyLength > this.tiNameLength) this.tiNameLength = keyLength;
-        if (valueLength > this.tiValueLength) this.tiValueLength = valueLength;
+        merge.add(buf, keyStart, keyLength, valueLength, this.valueStart, this.valueEnd);
       }
     }
+    this.resJob = name >= 0;
+    this.resInstance = instance >= 0;
+    // target_info's labels: the other attributes, merged as for a point, under __name__, job and instance.
+    merge.finish(buf, this.fixedLabels(-1, 0));
+    this.tiLabels = merge.labels;
+    this.tiNameLength = merge.longestName;
+    this.tiValueLength = merge.longestValue;
     if (name >= 0 && !drop.job) {
       this.resLabels++;
       this.resNameLength = 3;
@@ -200,6 +234,13 @@ class DropPass {
     }
   }
 
+  /** Whether the resource attribute key at [start, start + length) is in promote_otel_resource_attributes. */
+  private promotes(start: number, length: number): boolean {
+    const names = this.drop.promoted;
+    for (let i = 0; i < names.length; i++) if (bytesEqual(this.buf, start, length, names[i]!)) return true;
+    return false;
+  }
+
   private dropped(start: number, length: number): boolean {
     const names = this.drop.names;
     for (let i = 0; i < names.length; i++) if (translatesTo(this.buf, start, length, names[i]!)) return true;
@@ -210,10 +251,12 @@ class DropPass {
     const reader = this.reader;
     const start = reader.pos;
     let nameLength = 0;
+    let infoName = false;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_METRIC_NAME) {
         nameLength = reader.length(end);
+        infoName = translatedEndsInInfo(this.buf, reader.pos, nameLength);
         reader.pos += nameLength;
       } else reader.skip(tag, end);
     }
@@ -241,13 +284,13 @@ class DropPass {
       while (reader.pos < aggEnd) {
         const t = reader.tag(aggEnd);
         if (t === TAG_DATA_POINTS)
-          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind]);
+          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind], infoName);
         else reader.skip(t, aggEnd);
       }
     }
   }
 
-  private point(kind: 0 | 1 | 2 | 3 | 4, end: number, nameValueLength: number): void {
+  private point(kind: 0 | 1 | 2 | 3 | 4, end: number, nameValueLength: number, infoName: boolean): void {
     const { reader, drop } = this;
     const ordinal = this.ordinal++;
     this.points++;
@@ -259,23 +302,27 @@ class DropPass {
           : kind === 4
             ? TAG_SUMMARY_ATTRIBUTES
             : TAG_NUMBER_ATTRIBUTES;
-    let labels = 0;
-    let nameLength = 0;
-    let valueLength = 0;
     let quantiles = 0;
+    const merge = this.merge;
+    merge.reset();
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === attributesTag) {
         this.kv(reader.messageEnd(end));
         if (this.dropped(this.keyStart, this.keyLength)) continue;
-        labels++;
-        if (this.keyLength > nameLength) nameLength = this.keyLength;
-        if (this.valueLength > valueLength) valueLength = this.valueLength;
+        merge.add(this.buf, this.keyStart, this.keyLength, this.valueLength, this.valueStart, this.valueEnd);
       } else if (kind === 4 && tag === TAG_QUANTILE_VALUES) {
         quantiles++;
         reader.skip(tag, end);
       } else reader.skip(tag, end);
     }
+    const p = this.promotedAttrs;
+    for (let i = 0; i < p.length; i += 5)
+      merge.add(this.buf, p[i]!, p[i + 1]!, p[i + 2]!, p[i + 3]!, p[i + 4]!, true);
+    merge.finish(this.buf, this.fixedLabels(kind, quantiles));
+    let labels = merge.labels;
+    let nameLength = merge.longestName;
+    let valueLength = merge.longestValue;
     if (!drop.metricName) {
       labels++;
       if (8 > nameLength) nameLength = 8;
@@ -291,7 +338,32 @@ class DropPass {
       labels++;
       if (8 > nameLength) nameLength = 8;
     }
+    if (infoName && !drop.metricName) labels = this.pointInfoLabels(ordinal, kind, quantiles, labels);
     this.observe(ordinal, labels, nameLength, valueLength);
+  }
+
+  /** A point of a metric named *_info: its label count as the per-series check should see it (infoSeriesLabels). */
+  private pointInfoLabels(ordinal: number, kind: number, quantiles: number, labels: number): number {
+    const counted = infoPointLabels(this.infoLimits, kind, quantiles, labels, !this.drop.quantile);
+    if (counted >= 0) return counted;
+    this.infoOver ??= { ordinal, labels };
+    this.overInfoLimit = true;
+    return labels;
+  }
+
+  /**
+   * The label names Mimir's translation sets on a series of this kind (-1: target_info) itself, which attributes
+   * of the same translated name give way to: `__name__`, `job` and `instance` from the resource, `le`, `quantile`.
+   */
+  private fixedLabels(kind: number, quantiles: number): readonly Uint8Array[] {
+    const fixed = this.fixed;
+    fixed.length = 0;
+    fixed.push(FIXED_METRIC_NAME);
+    if (this.resJob) fixed.push(FIXED_JOB);
+    if (this.resInstance) fixed.push(FIXED_INSTANCE);
+    if (kind === 2) fixed.push(FIXED_LE);
+    else if (kind === 4 && quantiles > 0) fixed.push(FIXED_QUANTILE);
+    return fixed;
   }
 
   /** Reads one KeyValue: the key's position and length, and the value's length as the scanner measures it. */
@@ -300,6 +372,7 @@ class DropPass {
     this.keyStart = reader.pos;
     this.keyLength = 0;
     this.valueLength = 0;
+    this.valueStart = this.valueEnd = 0;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_KEY) {
@@ -308,7 +381,10 @@ class DropPass {
         this.keyLength = length;
         reader.pos += length;
       } else if (tag === TAG_VALUE) {
-        this.valueLength = anyValueLength(this.reader, this.buf, reader.messageEnd(end));
+        const valueEnd = reader.messageEnd(end);
+        this.valueStart = reader.pos;
+        this.valueEnd = valueEnd;
+        this.valueLength = anyValueLength(this.reader, this.buf, valueEnd);
       } else reader.skip(tag, end);
     }
   }
@@ -365,6 +441,44 @@ export function infoSeriesLabels(limits: InfoLabelLimits | undefined, labels: nu
   if (limits === undefined || limits.perSeries <= 0 || labels <= limits.perSeries) return labels;
   if (limits.perInfo > 0 && labels > limits.perInfo) return -1;
   return limits.perSeries;
+}
+
+/**
+ * Whether a metric name, as Mimir's translation writes it under the legacy name scheme (a character outside
+ * `[A-Za-z0-9_:]` becomes `_`), ends in `_info`, which makes its series info series (held to
+ * max_label_names_per_info_series). The name is `buf[start, start + length)`.
+ */
+export function translatedEndsInInfo(buf: Uint8Array, start: number, length: number): boolean {
+  if (length < 5) return false;
+  const at = start + length - 4;
+  if (buf[at] !== 0x69 || buf[at + 1] !== 0x6e || buf[at + 2] !== 0x66 || buf[at + 3] !== 0x6f) return false;
+  const b = buf[at - 1]!;
+  const kept = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x3a;
+  return !kept;
+}
+
+/**
+ * The label count of a point of a metric named *_info as the per-series check should see it, or -1 when the info
+ * series it makes is over max_label_names_per_info_series. Gauges, sums and exponential histograms make one series
+ * named *_info; a summary's quantile series are named *_info too, its _sum and _count (one label fewer, without
+ * `quantile`) are not; a classic histogram's series all end in _bucket, _sum or _count, so none is an info series.
+ */
+export function infoPointLabels(
+  limits: InfoLabelLimits | undefined,
+  kind: number,
+  quantiles: number,
+  labels: number,
+  quantileKept: boolean,
+): number {
+  // Without a quantile label (none, or dropped) a summary's _sum and _count carry every label the point has.
+  if (kind === 2 || (kind === 4 && (quantiles === 0 || !quantileKept))) return labels;
+  if (kind === 4) {
+    // _sum and _count are validated first, held to max_label_names_per_series without the quantile label.
+    if (limits !== undefined && limits.perSeries > 0 && labels - 1 > limits.perSeries) return labels - 1;
+    const seen = infoSeriesLabels(limits, labels);
+    return seen < 0 ? -1 : Math.max(seen, labels - 1);
+  }
+  return infoSeriesLabels(limits, labels);
 }
 
 /** The label extremes of a decompressed OTLP protobuf body (already scanned) without the labels `drop` names. */

@@ -35,6 +35,8 @@ export const TAG_NUMBER_ATTRIBUTES = makeTag(7, LD);
 export const TAG_HISTOGRAM_ATTRIBUTES = makeTag(9, LD);
 export const TAG_EXPONENTIAL_ATTRIBUTES = makeTag(1, LD);
 export const TAG_SUMMARY_ATTRIBUTES = makeTag(7, LD);
+// Every data point kind: fixed64 time_unix_nano = 3 (nanoseconds since the epoch).
+export const TAG_POINT_TIME = makeTag(3, WIRE_FIXED64);
 // Exemplars: NumberDataPoint 5, HistogramDataPoint 8, ExponentialHistogramDataPoint 11.
 export const TAG_NUMBER_EXEMPLARS = makeTag(5, LD);
 export const TAG_HISTOGRAM_EXEMPLARS = makeTag(8, LD);

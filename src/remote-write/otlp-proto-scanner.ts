@@ -25,6 +25,7 @@ import {
   TAG_METRIC_NAME,
   TAG_NUMBER_ATTRIBUTES,
   TAG_NUMBER_EXEMPLARS,
+  TAG_POINT_TIME,
   TAG_QUANTILE_VALUES,
   TAG_RESOURCE,
   TAG_RESOURCE_ATTRIBUTES,
@@ -44,6 +45,7 @@ import {
 import { OTLP_MESSAGE_NAME, foreignTopLevelField } from './format-fit.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
 import type { RequestInfo } from './request-info.js';
+import { otlpTimeKeys } from './otlp-point-times.js';
 
 export { describeOtlpSeries } from './otlp-describe-series.js';
 
@@ -92,6 +94,7 @@ export function scanOtlpProto(buf: Uint8Array, bytesCompressed: number): Request
     maxLabelNameSeries: scan.maxLabelNameSeries,
     maxLabelValueLength: scan.maxLabelValueLength,
     maxLabelValueSeries: scan.maxLabelValueSeries,
+    ...(scan.maxTimeHi >= 0 ? otlpTimeKeys(scan.minTimeHi, scan.maxTimeHi) : {}),
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
@@ -110,6 +113,9 @@ class OtlpScan {
   maxLabelNameSeries = -1;
   maxLabelValueLength = 0;
   maxLabelValueSeries = -1;
+  /** The top 32 bits of the earliest and latest point time_unix_nano (-1: no point); see otlpTimeKeys. */
+  minTimeHi = 0x1_0000_0000;
+  maxTimeHi = -1;
 
   /** The next point (or target_info) ordinal. */
   ordinal = 0;
@@ -333,6 +339,8 @@ class OtlpScan {
     let bucketCounts = 0;
     let bounds = 0;
     let quantiles = 0;
+    // A point without a time is at 0 (1970), as Mimir reads it.
+    let timeHi = 0;
     const buf = this.buf;
     // The position stays in a local while a run of attributes is read; the reader takes over for anything else.
     let pos = reader.pos;
@@ -369,6 +377,11 @@ class OtlpScan {
         attributes++;
         if (this.attributeKeyLengthLast > keyLength) keyLength = this.attributeKeyLengthLast;
         if (this.valueLengthLast > valueLength) valueLength = this.valueLengthLast;
+      } else if (tag === TAG_POINT_TIME) {
+        // Four bytes of the eight: the time's top 32 bits (2^32 ns, 4.3 s apart) bound it for the grace periods.
+        const at = reader.pos;
+        reader.skip(tag, end);
+        timeHi = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16) | (buf[at + 7]! << 24)) >>> 0;
       } else if (tag === exemplarsTag) {
         exemplars++;
         reader.skipLengthDelimited(end);
@@ -397,6 +410,8 @@ class OtlpScan {
       pos = reader.pos;
     }
     reader.pos = pos;
+    if (timeHi < this.minTimeHi) this.minTimeHi = timeHi;
+    if (timeHi > this.maxTimeHi) this.maxTimeHi = timeHi;
 
     let samples: number;
     let extraLabel = 0;

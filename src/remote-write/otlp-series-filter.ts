@@ -6,9 +6,11 @@
 import { otlpJsonSeriesLabels, otlpProtoSeriesLabels } from './otlp-series-labels.js';
 import { reencodeOtlpJson } from './otlp-json-reencode.js';
 import { scanOtlpJson } from './otlp-json-scanner.js';
-import type { InfoLabelLimits } from './otlp-proto-drop-pass.js';
+import type { InfoLabelLimits, SeriesRecorder } from './otlp-proto-drop-pass.js';
 import { reencodeOtlpProto } from './otlp-proto-reencode.js';
 import { scanOtlpProto } from './otlp-proto-scanner.js';
+import type { OtlpPointTimes } from './otlp-point-time-verdicts.js';
+import { POINT_TIME_OK, POINT_TOO_NEW } from './otlp-point-time-verdicts.js';
 import type { RequestInfo } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 
@@ -17,15 +19,27 @@ export interface OtlpSeriesLimits {
   maxLabelNames: number;
   maxLabelNameLength: number;
   maxLabelValueLength: number;
-  /** target_info's own limit (max_label_names_per_info_series) and whether it is enforced. */
+  /** The info series' own limit (max_label_names_per_info_series) and whether it is enforced. */
   info?: InfoLabelLimits & { enforced: boolean };
+  /** Each point's time verdict (otlpPointTimes) and the bounds it was judged against; absent: not judged. */
+  times?: OtlpPointTimes & { latestMs: number; earliestMs: number };
+  /**
+   * `__name__` is among the dropped labels: a series left with labels lacks its metric name (refused), one left
+   * without any is removed silently (Mimir's relabel step), neither charged.
+   */
+  nameDropped?: boolean;
+  /** promote_otel_resource_attributes: resource attributes Mimir copies onto every series as labels. */
+  promoted?: readonly string[];
 }
 
 export type OtlpProblemKind =
   | 'max_label_names_per_series'
   | 'max_label_names_per_info_series'
   | 'max_label_name_length'
-  | 'max_label_value_length';
+  | 'max_label_value_length'
+  | 'missing_metric_name'
+  | 'sample_too_far_in_future'
+  | 'sample_too_far_in_past';
 
 /** The first refused series (in the scanner's ordinal order), as Mimir names it in its 400. */
 export interface OtlpSeriesProblem {
@@ -60,7 +74,7 @@ export function filterOtlp(
   let firstProblem: OtlpSeriesProblem | undefined;
   const json = measured.format === 'otlp-json';
   const seriesLabels = json ? otlpJsonSeriesLabels : otlpProtoSeriesLabels;
-  seriesLabels(buf, dropped, limits.info, (ordinal, labels, nameLength, valueLength, overInfo) => {
+  const record: SeriesRecorder = (ordinal, labels, nameLength, valueLength, overInfo) => {
     const problem = judge(limits, ordinal, labels, nameLength, valueLength, overInfo);
     if (problem === undefined) {
       // A target_info over its info limit that is only observed counts as at the per-series limit.
@@ -69,9 +83,10 @@ export function filterOtlp(
       return;
     }
     refused.push(ordinal);
-    firstProblem ??= problem;
-  });
-  if (firstProblem === undefined) return { kept: { ...measured, ...keptExtremes } };
+    if (problem !== SILENT) firstProblem ??= problem;
+  };
+  seriesLabels(buf, dropped, limits.info, record, limits.promoted);
+  if (refused.length === 0) return { kept: { ...measured, ...keptExtremes } };
   const keep = new Uint8Array(refused[refused.length - 1]! + 1).fill(1);
   for (const ordinal of refused) keep[ordinal] = 0;
   const reencoded = json ? reencodeOtlpJson(buf, keep) : reencodeOtlpProto(buf, keep);
@@ -85,11 +100,46 @@ export function filterOtlp(
     series: rescanned.series - reencoded.refusedTargetInfos,
     floatSamples: rescanned.floatSamples - reencoded.refusedTargetInfos,
   };
+  // Only series Mimir removes silently: the body goes as sent (Mimir removes them itself), charged without them.
+  if (firstProblem === undefined) return { kept };
   return { firstProblem, body: reencoded.body, kept };
 }
 
-/** The rule a series breaks first, in Mimir's order (label count, then name and value lengths), if any. */
+/** A series Mimir removes without an error: left out of what is charged, refusing nothing. */
+const SILENT: OtlpSeriesProblem = { kind: 'missing_metric_name', series: -1, observed: 0, limit: 0 };
+
+/**
+ * The rule a series breaks first, in Mimir's order (a series left without labels is removed before validation;
+ * then the metric name, the label count, name and value lengths, and last the sample times), if any.
+ */
 function judge(
+  limits: OtlpSeriesLimits,
+  series: number,
+  labels: number,
+  nameLength: number,
+  valueLength: number,
+  overInfo: boolean,
+): OtlpSeriesProblem | undefined {
+  if (limits.nameDropped) {
+    if (labels === 0) return SILENT;
+    return { kind: 'missing_metric_name', series, observed: 0, limit: 0 };
+  }
+  const problem = judgeLabels(limits, series, labels, nameLength, valueLength, overInfo);
+  if (problem !== undefined || limits.times === undefined) return problem;
+  const { verdict, timeMs, latestMs, earliestMs } = limits.times;
+  const v = verdict[series] ?? POINT_TIME_OK;
+  if (v === POINT_TIME_OK) return undefined;
+  const tooNew = v === POINT_TOO_NEW;
+  return {
+    kind: tooNew ? 'sample_too_far_in_future' : 'sample_too_far_in_past',
+    series,
+    observed: timeMs[series]!,
+    limit: tooNew ? latestMs : earliestMs,
+  };
+}
+
+/** The label limit a series breaks first (label count, then name and value lengths), if any. */
+function judgeLabels(
   limits: OtlpSeriesLimits,
   series: number,
   labels: number,

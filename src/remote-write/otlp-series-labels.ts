@@ -18,10 +18,16 @@ import {
   parseOtlpJson,
 } from './otlp-json-objects.js';
 import type { DropSpec, InfoLabelLimits, InfoSeriesOver, SeriesRecorder } from './otlp-proto-drop-pass.js';
-import { infoSeriesLabels, otlpProtoLabelExtremes } from './otlp-proto-drop-pass.js';
+import {
+  infoPointLabels,
+  infoSeriesLabels,
+  otlpProtoLabelExtremes,
+  translatedEndsInInfo,
+} from './otlp-proto-drop-pass.js';
 import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp-describe-series.js';
 import type { RequestInfo, WriteFormat } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
+import { nanosToMs } from './otlp-point-times.js';
 
 const encoder = new TextEncoder();
 
@@ -45,10 +51,16 @@ export function otlpLabelName(key: string): string {
 }
 const translatedNames = new Map<string, string>();
 
-/** A dropped-name set as the protobuf pass tests it, made once per set. */
-const dropSpecs = new WeakMap<ReadonlySet<string>, DropSpec>();
-function dropSpecOf(dropped: ReadonlySet<string>): DropSpec {
-  let spec = dropSpecs.get(dropped);
+/** A dropped-name set (and promoted attribute list) as the protobuf pass tests it, made once per pair. */
+const dropSpecs = new WeakMap<ReadonlySet<string>, WeakMap<readonly string[], DropSpec>>();
+const NOTHING_PROMOTED: readonly string[] = Object.freeze([]);
+function dropSpecOf(dropped: ReadonlySet<string>, promoted: readonly string[] = NOTHING_PROMOTED): DropSpec {
+  let byPromoted = dropSpecs.get(dropped);
+  if (!byPromoted) {
+    byPromoted = new WeakMap();
+    dropSpecs.set(dropped, byPromoted);
+  }
+  let spec = byPromoted.get(promoted);
   if (!spec) {
     spec = {
       names: [...dropped].map((n) => encoder.encode(n)),
@@ -57,8 +69,9 @@ function dropSpecOf(dropped: ReadonlySet<string>): DropSpec {
       instance: dropped.has('instance'),
       le: dropped.has('le'),
       quantile: dropped.has('quantile'),
+      promoted: promoted.map((n) => encoder.encode(n)),
     };
-    dropSpecs.set(dropped, spec);
+    byPromoted.set(promoted, spec);
   }
   return spec;
 }
@@ -87,6 +100,7 @@ export function otlpFirstSeriesLabels(
   format: WriteFormat,
   firstName: string,
   secondName: string,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): { first: string; second: string } | undefined {
   let found: { first: string; second: string } | undefined;
   walkOtlpSeries(
@@ -96,11 +110,19 @@ export function otlpFirstSeriesLabels(
     (s) => {
       if (s.kind === TARGET_INFO) return false;
       const out = { first: '', second: '' };
-      for (const l of [...s.attributes, ...s.resource]) {
-        const name = s.resource.includes(l) ? l.name : otlpLabelName(l.name);
+      const set = new Set<string>();
+      const take = (name: string, l: OtlpLabel): void => {
+        set.add(name);
         if (name === firstName) out.first = textOf(l);
         else if (name === secondName) out.second = textOf(l);
+      };
+      for (const l of s.attributes) take(otlpLabelName(l.name), l);
+      // Promoted resource attributes go where no point attribute set the label; job and instance win over both.
+      for (const l of s.resourceAttributes ?? []) {
+        const name = otlpLabelName(l.name);
+        if (promoted.includes(l.name) && !set.has(name)) take(name, l);
       }
+      for (const l of s.resource) take(l.name, l);
       found = out;
       return true;
     },
@@ -119,16 +141,18 @@ export function otlpLabelExtremes(
   measured: RequestInfo,
   dropped: ReadonlySet<string>,
   infoLimits?: InfoLabelLimits,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): RequestInfo & { infoOver?: InfoSeriesOver } {
   if (measured.format === 'otlp-proto') {
-    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits) };
+    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits) };
   }
   const x = noExtremes();
   let infoOver: InfoSeriesOver | undefined;
-  otlpJsonSeriesLabels(buf, dropped, infoLimits, (ordinal, labels, nameLength, valueLength, overInfo) => {
+  const record: SeriesRecorder = (ordinal, labels, nameLength, valueLength, overInfo) => {
     if (overInfo) infoOver ??= { ordinal, labels };
     observeExtremes(x, ordinal, labels, nameLength, valueLength);
-  });
+  };
+  otlpJsonSeriesLabels(buf, dropped, infoLimits, record, promoted);
   return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
 }
 
@@ -138,6 +162,7 @@ export function otlpJsonSeriesLabels(
   dropped: ReadonlySet<string>,
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): void {
   const keepName = !dropped.has(METRIC_NAME);
   walkOtlpSeries(
@@ -161,9 +186,35 @@ export function otlpJsonSeriesLabels(
             : encoder.encode(s.metricName).length + NAME_SUFFIX_LENGTH[s.kind as 0 | 1 | 2 | 3 | 4];
         take(METRIC_NAME.length, nameValue);
       }
+      // Keys translating to one name are one label, their distinct values joined with `;`; a key translating to a
+      // label the translation sets itself gives way to it (otlp-label-merge.ts).
+      const fixed = new Set([METRIC_NAME]);
+      for (const l of s.resource) fixed.add(l.name);
+      if (s.kind === OTLP_HISTOGRAM) fixed.add('le');
+      else if (s.kind === OTLP_SUMMARY && s.quantiles > 0) fixed.add('quantile');
+      const merged = new Map<string, { nameBytes: number; values: string[]; length: number }>();
       for (const l of s.attributes) {
-        if (!dropped.has(otlpLabelName(l.name))) take(utf8Length(l.name), l.valueLength);
+        const name = otlpLabelName(l.name);
+        if (dropped.has(name) || fixed.has(name)) continue;
+        const text = textOf(l);
+        const label = merged.get(name);
+        if (label === undefined)
+          merged.set(name, { nameBytes: utf8Length(l.name), values: [text], length: l.valueLength });
+        else if (!(label.values.length === 1 && label.values[0] === text)) {
+          label.values.push(text);
+          label.length += 1 + l.valueLength;
+        }
       }
+      // Promoted resource attributes go where no attribute set the label (points only: target_info has them all).
+      if (s.kind !== TARGET_INFO) {
+        for (const l of s.resourceAttributes ?? []) {
+          const name = otlpLabelName(l.name);
+          if (!promoted.includes(l.name) || dropped.has(name) || fixed.has(name) || merged.has(name))
+            continue;
+          merged.set(name, { nameBytes: utf8Length(l.name), values: [textOf(l)], length: l.valueLength });
+        }
+      }
+      for (const label of merged.values()) take(label.nameBytes, label.length);
       for (const l of s.resource) if (!dropped.has(l.name)) take(l.name.length, l.valueLength);
       // le and quantile carry bucket bounds and quantiles; the scanners count them but not their values.
       const extra =
@@ -178,6 +229,14 @@ export function otlpJsonSeriesLabels(
         const seen = infoSeriesLabels(infoLimits, labels);
         if (seen < 0) overInfo = true;
         else labels = seen;
+      } else if (keepName) {
+        // A metric named *_info makes info series too (see infoPointLabels).
+        const name = encoder.encode(s.metricName);
+        if (translatedEndsInInfo(name, 0, name.length)) {
+          const seen = infoPointLabels(infoLimits, s.kind, s.quantiles, labels, !dropped.has('quantile'));
+          if (seen < 0) overInfo = true;
+          else labels = seen;
+        }
       }
       record(s.ordinal, labels, nameLength, valueLength, overInfo);
       return false;
@@ -195,8 +254,9 @@ export function otlpProtoSeriesLabels(
   dropped: ReadonlySet<string>,
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
+  promoted: readonly string[] = NOTHING_PROMOTED,
 ): void {
-  otlpProtoLabelExtremes(buf, dropSpecOf(dropped), infoLimits, record);
+  otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits, record);
 }
 
 /**
@@ -269,10 +329,12 @@ function walkOtlpJson(
     const resource = optionalObject(rm, 'resource', 'resource');
     const resourceLabels: OtlpLabel[] = [];
     const others: OtlpLabel[] = [];
+    const resourceAttributes: OtlpLabel[] = [];
     let name: OtlpLabel | undefined;
     let namespace: OtlpLabel | undefined;
     for (const kv of resource ? list(resource, 'attributes', 'attributes') : []) {
       const l = keyValue(kv);
+      resourceAttributes.push(l);
       if (l.name === 'service.name') name = l;
       else if (l.name === 'service.namespace') namespace = l;
       else if (l.name === 'service.instance.id') resourceLabels.push({ ...l, name: 'instance' });
@@ -300,7 +362,9 @@ function walkOtlpJson(
               metricName,
               attributes: list(point, 'attributes', 'attributes').map(keyValue),
               resource: resourceLabels,
+              resourceAttributes,
               quantiles: kind === OTLP_SUMMARY ? list(point, 'quantileValues', 'quantile_values').length : 0,
+              timeMs: jsonPointTimeMs(point),
               emitted: true,
             };
             if (visit(series)) return ordinal;
@@ -323,6 +387,17 @@ function walkOtlpJson(
     }
   }
   return ordinal;
+}
+
+/** A JSON point's timeUnixNano (a string or a number of nanoseconds) in ms; 0 when absent or not an integer. */
+function jsonPointTimeMs(point: JsonObject): number {
+  const raw = point['timeUnixNano'] ?? point['time_unix_nano'];
+  if (typeof raw !== 'string' && typeof raw !== 'number') return 0;
+  try {
+    return nanosToMs(BigInt(raw));
+  } catch {
+    return 0;
+  }
 }
 
 function keyValue(kv: JsonObject): OtlpLabel {

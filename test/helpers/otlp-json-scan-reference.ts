@@ -47,6 +47,9 @@ export function scanOtlpJsonReference(buf: Uint8Array, bytesCompressed: number):
       info.maxLabelValueSeries = ordinal;
     }
   };
+  let minTimeMs = Infinity;
+  let maxTimeMs = -1;
+  let timeUnreadable = false;
   const chargedNames = new Set<string>();
   let targetInfoCharged = false;
   let ordinal = 0;
@@ -109,6 +112,12 @@ export function scanOtlpJsonReference(buf: Uint8Array, bytesCompressed: number):
               samples = 2 + quantiles;
               if (quantiles > 0) extraLabel = 1;
             }
+            const ms = pointTimeMs(point);
+            if (ms < 0) timeUnreadable = true;
+            else {
+              minTimeMs = Math.min(minTimeMs, ms);
+              maxTimeMs = Math.max(maxTimeMs, ms);
+            }
             if (kind === 3) info.histogramSamples++;
             else info.floatSamples += samples;
             info.series += samples;
@@ -143,7 +152,25 @@ export function scanOtlpJsonReference(buf: Uint8Array, bytesCompressed: number):
       );
     }
   }
+  if (maxTimeMs >= 0 || timeUnreadable) {
+    // An unreadable time bounds nothing; otherwise the exact keys (ms / 2^14).
+    info.minSampleTimeKey = timeUnreadable ? 0 : Math.floor(minTimeMs / 16_384);
+    info.maxSampleTimeKey = timeUnreadable ? Number.MAX_SAFE_INTEGER : Math.floor(maxTimeMs / 16_384);
+  }
   return info;
+}
+
+/** A point's timeUnixNano in ms: 0 when absent, -1 when not plain digits or a whole number of 0 or more. */
+function pointTimeMs(point: JsonObject): number {
+  const raw = point['timeUnixNano'] ?? point['time_unix_nano'];
+  if (raw === undefined || raw === null) return 0;
+  // A number's exact double (JSON.parse's); the scanner reads its digits, which differ only past 2^53 ns, and then
+  // by less than a ms.
+  if (typeof raw === 'number') {
+    return Number.isInteger(raw) && raw >= 0 ? Number(BigInt(raw) / 1_000_000n) : -1;
+  }
+  if (typeof raw !== 'string' || !/^[0-9]+$/u.test(raw)) return -1;
+  return Number(BigInt(raw) / 1_000_000n);
 }
 
 function parse(buf: Uint8Array): JsonObject {

@@ -24,6 +24,7 @@ import {
   TAG_HISTOGRAM_ATTRIBUTES,
   TAG_HISTOGRAM_EXEMPLARS,
   TAG_HISTOGRAM_SUM,
+  TAG_POINT_TIME,
   TAG_INT_VALUE,
   TAG_KEY,
   TAG_KVLIST_VALUE,
@@ -49,6 +50,7 @@ import {
 import { OTLP_MESSAGE_NAME, foreignTopLevelField } from '../../src/remote-write/format-fit.js';
 import { ProtoReader } from '../../src/wire/protobuf-reader.js';
 import type { RequestInfo } from '../../src/remote-write/request-info.js';
+import { otlpTimeKeys } from '../../src/remote-write/otlp-point-times.js';
 
 /** The OTLP metric kinds, in the order of their `Metric.data` oneof fields. */
 export type MetricKind = 0 | 1 | 2 | 3 | 4;
@@ -95,6 +97,12 @@ export function scanOtlpProtoReference(buf: Uint8Array, bytesCompressed: number)
     maxLabelNameSeries: scan.maxLabelNameSeries,
     maxLabelValueLength: scan.maxLabelValueLength,
     maxLabelValueSeries: scan.maxLabelValueSeries,
+    ...(scan.timesHi.length > 0
+      ? otlpTimeKeys(
+          scan.timesHi.reduce((a, b) => Math.min(a, b)),
+          scan.timesHi.reduce((a, b) => Math.max(a, b)),
+        )
+      : {}),
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
@@ -113,6 +121,8 @@ class OtlpScan {
   maxLabelNameSeries = -1;
   maxLabelValueLength = 0;
   maxLabelValueSeries = -1;
+  /** Each kept point's time_unix_nano, top 32 bits (0 when the point has none). */
+  timesHi: number[] = [];
 
   /** The next point (or target_info) ordinal. */
   ordinal = 0;
@@ -336,9 +346,14 @@ class OtlpScan {
     let bucketCounts = 0;
     let bounds = 0;
     let quantiles = 0;
+    let timeHi = 0;
     while (reader.pos < end) {
       const tag = reader.tag(end);
-      if (tag === attributesTag) {
+      if (tag === TAG_POINT_TIME) {
+        const at = reader.pos;
+        reader.skip(tag, end);
+        timeHi = new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).getUint32(4, true);
+      } else if (tag === attributesTag) {
         this.keyValue(reader.messageEnd(end));
         attributes++;
         if (this.attributeKeyLengthLast > keyLength) keyLength = this.attributeKeyLengthLast;
@@ -385,6 +400,7 @@ class OtlpScan {
     else this.floatSamples += samples;
     this.series += samples;
     this.exemplars += exemplars;
+    this.timesHi.push(timeHi);
     this.observe(
       ordinal,
       attributes + this.resourceLabels + 1 + extraLabel,

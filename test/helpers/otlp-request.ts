@@ -58,6 +58,8 @@ export interface OtlpMetricSpec {
     /** histogram: explicit bounds (bucket counts are bounds + 1); summary: quantiles. */
     buckets?: number;
     hasSum?: boolean;
+    /** The point's time as an offset in ms from the base time (2023-11-14), instead of the base time itself. */
+    timeOffsetMs?: number;
   }[];
 }
 
@@ -85,7 +87,7 @@ export function otlpRequest(resources: OtlpResourceSpec[]): Record<string, unkno
                 timeUnixNano: TIME,
                 asDouble: i,
               }));
-              const base = { attributes: kv(p.attributes), timeUnixNano: TIME };
+              const base = { attributes: kv(p.attributes), timeUnixNano: TIME + (p.timeOffsetMs ?? 0) * 1e6 };
               const n = p.buckets ?? 0;
               switch (m.kind) {
                 case 'histogram':

@@ -32,7 +32,13 @@ export const haDedupe: WriteStage = {
     const l = s.resolved.limits;
     if (!limitIs(l, 'accept_ha_samples', 'true')) return s;
     const { decoded, info } = s.measured;
-    const pair = firstSeriesLabels(decoded, info.format, l.ha_cluster_label, l.ha_replica_label);
+    const pair = firstSeriesLabels(
+      decoded,
+      info.format,
+      l.ha_cluster_label,
+      l.ha_replica_label,
+      l.promote_otel_resource_attributes,
+    );
     if (!pair || pair.first === '' || pair.second === '') return s;
     // Mimir's checkSample: a replica label longer than max_label_value_length is not used for deduplication;
     // the write goes on with the label kept, and validation refuses it (label-value-too-long) like any series.

@@ -4,7 +4,7 @@
 export interface LimitDefinition {
   name: string;
   /** `label`: one label name; `labels`: a list of them (typed comma-separated); `duration`: "30s", "1m30s". */
-  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'duration';
+  kind: 'float' | 'int' | 'enum' | 'label' | 'labels' | 'attributes' | 'duration';
   /** For `enum` limits: the accepted words; the limit holds the index of the chosen one. */
   values?: readonly string[] | null;
   default: LimitValue;
@@ -43,6 +43,13 @@ export function parseLimitInput(def: LimitDefinition, text: string): LimitValue 
     const bad = names.find((n) => !LABEL_NAME.test(n));
     if (bad !== undefined)
       return { error: `${def.name}: "${bad}" is not a label name (comma-separated names, or - for none)` };
+    return [...new Set(names)];
+  }
+  if (def.kind === 'attributes') {
+    // OTel attribute names (dots allowed), comma-separated; "-" types an empty list.
+    const names = trimmed === '-' ? [] : trimmed.split(',').map((n) => n.trim());
+    if (names.some((n) => n === ''))
+      return { error: `${def.name}: empty attribute name (comma-separated names, or - for none)` };
     return [...new Set(names)];
   }
   if (def.kind === 'label') {
