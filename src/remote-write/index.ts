@@ -18,6 +18,7 @@ export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js'
 export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
 export { duplicateSamples } from './duplicate-samples.js';
+export { duplicateHistograms } from './duplicate-histograms.js';
 export { SAMPLE_KEY_MS, sampleTimeVerdicts } from './sample-times.js';
 export type { HistogramRules } from './sample-times.js';
 export { keptExemplars } from './exemplar-filter.js';

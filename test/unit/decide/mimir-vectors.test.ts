@@ -27,6 +27,8 @@ interface Vector {
   format: 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
   limits?: Record<string, unknown>;
   enforcement?: Partial<Record<LimitName, boolean>>;
+  /** The time of the decision, in ms after the vectors' base time (1_700_000_000_000); default: the real now. */
+  now_offset_ms?: number;
   series: (SeriesSpec & Rw2SeriesSpec & { raw_labels?: [string, string][] })[];
   /** OTLP formats: the request's resources (test/helpers/otlp-request.ts), instead of `series`. */
   otlp?: OtlpResourceSpec[];
@@ -216,7 +218,8 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
   const decoder = selectDecoder(path, contentType, encoding);
   if ('unsupported' in decoder) throw new Error(decoder.unsupported);
   const measured = measureBody(decoder, body, 50 << 20);
-  const view = mimirView(tenant, measured, false);
+  const now = v.now_offset_ms === undefined ? Date.now() : 1_700_000_000_000 + v.now_offset_ms;
+  const view = mimirView(tenant, measured, false, undefined, now);
   if (view?.refusal) {
     const r = view.refusal;
     return {
