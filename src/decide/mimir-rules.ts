@@ -215,7 +215,7 @@ function withoutDuplicates(
  * the float sample times crosses one, or a time could not be read in the scan: undefined otherwise, the common
  * case, for a few comparisons. `earliestMs` is -Infinity when past_grace_period is 0 (no bound in the past).
  */
-function sampleTimesOut(
+export function sampleTimesOut(
   tenant: ResolvedTenant,
   info: RequestInfo,
   dryRun: boolean,

@@ -25,6 +25,11 @@ export interface StaticInput {
   /** The decompressed body, handed to `describeSeries` only when a per-series limit is exceeded. */
   body: Uint8Array;
   describeSeries: (body: Uint8Array, index: number) => string;
+  /**
+   * Mimir's per-series rules already judged every series for the observed label limits (observed-series-rules):
+   * the label checks from the scan's bounds are skipped, as they cannot tell an info series or a dropped label.
+   */
+  seriesJudged?: boolean;
 }
 
 function over(limit: number, value: number): boolean {
@@ -89,6 +94,7 @@ function staticViolations(input: StaticInput, maxValue: number): [LimitName, Dec
       denial(reason, seriesLimitMessage(reason, observed, limit, series), limit, observed),
     ]);
   };
+  if (input.seriesJudged === true) return found;
   perSeries(
     'max_label_names_per_series',
     info.maxLabelNames,
@@ -114,9 +120,10 @@ export const staticLimits: WriteStage = {
       dryRun: s.dryRun,
       body: s.measured.decoded,
       describeSeries: s.view?.describeSeries ?? s.measured.describeSeries,
+      seriesJudged: s.seriesObserved !== undefined,
     });
     if (result !== undefined && !result.allowed) return result;
-    s.observed = result;
+    s.observed = result ?? s.seriesObserved?.wouldDeny;
     return s;
   },
 };
