@@ -13,6 +13,7 @@ import {
   duplicateSamples,
   filterOtlp,
   keptExemplars,
+  labelAtFault,
   filterMetadataRw1,
   filterMetadataRw2,
   filterSeries,
@@ -22,6 +23,7 @@ import {
   sampleTimeVerdicts,
 } from '../remote-write/index.js';
 import type {
+  FaultyLabel,
   HistogramRules,
   FilteredMetadata,
   FilteredSeries,
@@ -390,11 +392,13 @@ function otlpPartial(
     : measured.describeSeries;
   const problem = filtered.firstProblem;
   if (problem === undefined || filtered.body === undefined) return { info: filtered.kept, describeSeries };
+  const label = labelOfProblem(decoded, info.format, problem, dropped);
   const message = seriesLimitMessage(
     problem.kind,
-    problem.observed,
+    problem.kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed,
     problem.limit,
     describeSeries(decoded, problem.series),
+    label,
   );
   const refusal = denial(problem.kind, message, problem.limit, problem.observed);
   const { kept } = filtered;
@@ -406,6 +410,18 @@ function otlpPartial(
 }
 
 const NOTHING_DROPPED: ReadonlySet<string> = new Set();
+
+/** The label a name or value length message quotes (read from the body, the error path only). */
+function labelOfProblem(
+  decoded: Uint8Array,
+  format: RequestInfo['format'],
+  problem: { kind: string; series: number; limit: number },
+  dropped: ReadonlySet<string>,
+): FaultyLabel | undefined {
+  if (problem.kind !== 'max_label_name_length' && problem.kind !== 'max_label_value_length') return undefined;
+  const part = problem.kind === 'max_label_name_length' ? 'name' : 'value';
+  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped);
+}
 
 /** drop_labels plus the HA replica label as a set of names, made once per (list, label). */
 const droppedSets = new WeakMap<readonly string[], Map<string, ReadonlySet<string>>>();
@@ -590,7 +606,11 @@ function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
       return denial(kind, message, 0, 0);
     }
     default: {
-      const message = seriesLimitMessage(kind, problem.observed, problem.limit, series);
+      const label =
+        problem.labelName === undefined
+          ? undefined
+          : { name: problem.labelName, value: problem.labelValue ?? '' };
+      const message = seriesLimitMessage(kind, problem.observed, problem.limit, series, label);
       return denial(kind, message, problem.limit, problem.observed);
     }
   }

@@ -36,4 +36,6 @@ export { filterMetadataRw2 } from './rw2-metadata-filter.js';
 export type { FilteredMetadata, MetadataProblem } from './metadata-filter.js';
 export { firstSeriesLabels } from './first-series-labels.js';
 export { fittingPrefix } from './fitting-prefix.js';
+export { labelAtFault } from './label-at-fault.js';
+export type { FaultyLabel, LabelPart } from './label-at-fault.js';
 export type { FittingPrefix } from './fitting-prefix.js';

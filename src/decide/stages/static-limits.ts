@@ -16,6 +16,7 @@ import type { LimitName } from '../../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../../limits/tenant-limits.js';
 import { isEnforced } from '../../limits/tenant-limits.js';
 import type { RequestInfo } from '../../remote-write/request-info.js';
+import { labelAtFault } from '../../remote-write/index.js';
 import type { WriteStage } from '../write-request.js';
 
 export interface StaticInput {
@@ -89,9 +90,16 @@ function staticViolations(input: StaticInput, maxValue: number): [LimitName, Dec
   ): void => {
     if (!over(limit, observed)) return;
     const series = input.describeSeries(input.body, seriesIndex);
+    const part = reason === 'max_label_name_length' ? 'name' : 'value';
+    const label =
+      reason === 'max_label_names_per_series'
+        ? undefined
+        : labelAtFault(input.body, info.format, seriesIndex, part, limit, l.drop_labels);
+    // Mimir quotes the length of the label it names, the first too long in name order.
+    const actual = label !== undefined && part === 'value' ? label.valueBytes : observed;
     found.push([
       reason,
-      denial(reason, seriesLimitMessage(reason, observed, limit, series), limit, observed),
+      denial(reason, seriesLimitMessage(reason, actual, limit, series, label), limit, observed),
     ]);
   };
   if (input.seriesJudged === true) return found;
