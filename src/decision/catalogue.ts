@@ -225,22 +225,23 @@ export function histogramMessage(
   return `received a native histogram sample with ${how}, timestamp: ${timestamp} series: ${series}, buckets: ${observed}, limit: ${limit} (${id})`;
 }
 
-/** Mimir prints at most 200 characters of a metadata name or unit in its message. */
-const METADATA_SHOWN = 200;
-
+/**
+ * Mimir's message for metadata it drops for a metric name or unit over max_metadata_length
+ * (pkg/distributor/validate.go metadataMetricNameTooLongMsgFormat, metadataUnitTooLongMsgFormat): the name and
+ * unit cut at 200 characters, without an ellipsis. `observed` and `limit` go on the decision, not in the text.
+ */
 export function metadataLimitMessage(
   reason: 'metadata_metric_name_too_long' | 'metadata_unit_too_long',
-  observed: number,
-  limit: number,
+  _observed: number,
+  _limit: number,
   metricName: string,
   unit: string,
 ): string {
   const info = REASONS[reason];
-  const shown = (s: string): string => (s.length > METADATA_SHOWN ? `${s.slice(0, METADATA_SHOWN)}…` : s);
   const what =
     reason === 'metadata_unit_too_long'
-      ? `unit length exceeds the limit (actual: ${observed}, limit: ${limit}) unit: '${shown(unit)}' metric name: '${shown(metricName)}'`
-      : `metric name length exceeds the limit (actual: ${observed}, limit: ${limit}) metric name: '${shown(metricName)}'`;
+      ? `unit name length exceeds the limit, unit: '${shown200(unit)}' metric name: '${shown200(metricName)}'`
+      : `metric name length exceeds the limit, metric name: '${shown200(metricName)}'`;
   return `received a metric metadata whose ${what} (${info.errorId}).${ADJUST(info.knob)}`;
 }
 
