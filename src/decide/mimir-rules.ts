@@ -66,8 +66,12 @@ export interface MimirView {
  * `info` from mimirView the exemplars are already counted per series within the cap.
  */
 export function mimirCost(info: RequestInfo, limits: TenantLimits): number {
+  const ingested = info.floatSamples + info.histogramSamples + info.metadata;
+  // With no sample and no metadata Mimir pushes nothing and returns before its rate limiter: exemplars alone
+  // cost nothing.
+  if (ingested === 0) return 0;
   const exemplars = limits.max_global_exemplars_per_user > 0 ? info.exemplars : 0;
-  return info.floatSamples + info.histogramSamples + info.metadata + exemplars;
+  return ingested + exemplars;
 }
 
 /**
