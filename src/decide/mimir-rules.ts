@@ -8,6 +8,7 @@ import type { ResolvedTenant, TenantLimits } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import { durationMs } from '../limits/limit-definitions.js';
 import {
+  duplicateHistograms,
   duplicateSamples,
   keptExemplars,
   filterMetadataRw1,
@@ -47,6 +48,11 @@ export interface MimirView {
   partial?: PartialForward;
   /** Names a series for a label-limit message when Mimir would name it differently from the body (OTLP drops). */
   describeSeries?: (body: Uint8Array, index: number) => string;
+  /**
+   * Only the counts differ from the request as measured (samples Mimir keeps once): nothing is refused and the
+   * body stays whole, so selective filtering still applies to it.
+   */
+  countsOnly?: boolean;
 }
 
 /**
@@ -55,8 +61,12 @@ export interface MimirView {
  * `info` from mimirView the exemplars are already counted per series within the cap.
  */
 export function mimirCost(info: RequestInfo, limits: TenantLimits): number {
+  const ingested = info.floatSamples + info.histogramSamples + info.metadata;
+  // With no sample and no metadata Mimir pushes nothing and returns before its rate limiter: exemplars alone
+  // cost nothing.
+  if (ingested === 0) return 0;
   const exemplars = limits.max_global_exemplars_per_user > 0 ? info.exemplars : 0;
-  return info.floatSamples + info.histogramSamples + info.metadata + exemplars;
+  return ingested + exemplars;
 }
 
 /**
@@ -100,7 +110,10 @@ export function mimirView(
     rules.maxExemplarsPerSeries > 0 &&
     (info.maxExemplarsPerSeries ?? Infinity) > rules.maxExemplarsPerSeries;
   const metadata = metadataVerdict(tenant, measured, dryRun);
+  // Float samples the scan saw out of order, or two native histograms (whose times the scan does not read): a
+  // sample repeating a timestamp of its series is dropped by Mimir, once counted exactly.
   const outOfOrder = info.samplesOutOfOrder === true;
+  const histogramsToDedupe = info.histogramSamples > 1;
   // Exemplars are charged only as Mimir keeps them, and it drops invalid ones without an error.
   const exemplarsToJudge = rules.exemplarsCharged && info.exemplars > 0;
   if (
@@ -109,6 +122,7 @@ export function mimirView(
     !metadata &&
     !dropping &&
     !outOfOrder &&
+    !histogramsToDedupe &&
     !exemplarsToJudge &&
     !timesOut &&
     !namesToJudge
@@ -130,7 +144,12 @@ export function mimirView(
       ? filterSeries(measured.decoded, info, rules)
       : undefined;
   // Samples repeating a timestamp of their series are dropped by Mimir before it charges: not charged here.
-  if (outOfOrder) filtered = withoutDuplicates(measured.decoded, info, filtered);
+  let deduped = false;
+  if (outOfOrder || histogramsToDedupe) {
+    const d = withoutDuplicates(measured.decoded, info, filtered, outOfOrder, histogramsToDedupe);
+    filtered = d.filtered;
+    deduped = d.dropped;
+  }
   if (exemplarsToJudge) filtered = withKeptExemplars(measured.decoded, info, filtered, tenant, nowMs);
   const seriesProblem = filtered?.firstProblem;
   // Mimir validates every series before any metadata, so a series error is the one it answers with.
@@ -142,9 +161,11 @@ export function mimirView(
   let kept = filtered ? filtered.kept : info;
   // Read only for the name, time and histogram checks, and nothing refused: the request is as measured, and stays
   // open to what needs a request left whole (selective filtering).
-  const onlyValidated =
-    !overBound && !capReached && !dropping && !outOfOrder && !exemplarsToJudge && !metadata;
-  if (!refusal) return onlyValidated ? undefined : { info: kept };
+  const onlyValidated = !overBound && !capReached && !dropping && !exemplarsToJudge && !metadata;
+  if (!refusal) {
+    if (!deduped) return onlyValidated ? undefined : { info: kept };
+    return onlyValidated ? { info: kept, countsOnly: true } : { info: kept };
+  }
   if (metadata) kept = { ...kept, metadata: kept.metadata - droppedOfKept(metadata, info, filtered) };
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
@@ -159,21 +180,34 @@ export function mimirView(
 }
 
 /**
- * `filtered` (or the whole request) less the float samples Mimir drops for repeating a timestamp in their
- * series, counted over the series it keeps. The body is forwarded as sent: Mimir drops them itself.
+ * `filtered` (or the whole request) less the float and native histogram samples Mimir drops for repeating a
+ * timestamp in their series (validateSamples, validateHistograms), counted over the series it keeps; `dropped`
+ * tells whether there were any. The body is forwarded as sent: Mimir drops them itself.
  */
 function withoutDuplicates(
   decoded: Uint8Array,
   info: RequestInfo,
   filtered: FilteredSeries | undefined,
-): FilteredSeries {
-  const duplicates = duplicateSamples(decoded, info.format, info.series);
-  let dropped = 0;
-  for (let i = 0; i < duplicates.length; i++) {
-    if (filtered === undefined || filtered.keep[i] === 1) dropped += duplicates[i]!;
-  }
+  floats: boolean,
+  histograms: boolean,
+): { filtered: FilteredSeries | undefined; dropped: boolean } {
+  const over = (duplicates: Uint32Array): number => {
+    let dropped = 0;
+    for (let i = 0; i < duplicates.length; i++) {
+      if (filtered === undefined || filtered.keep[i] === 1) dropped += duplicates[i]!;
+    }
+    return dropped;
+  };
+  const floatsDropped = floats ? over(duplicateSamples(decoded, info.format, info.series)) : 0;
+  const histogramsDropped = histograms ? over(duplicateHistograms(decoded, info.format, info.series)) : 0;
+  if (floatsDropped === 0 && histogramsDropped === 0) return { filtered, dropped: false };
   const base = filtered ?? { keep: new Uint8Array(info.series).fill(1), firstProblem: undefined, kept: info };
-  return { ...base, kept: { ...base.kept, floatSamples: base.kept.floatSamples - dropped } };
+  const kept = {
+    ...base.kept,
+    floatSamples: base.kept.floatSamples - floatsDropped,
+    histogramSamples: base.kept.histogramSamples - histogramsDropped,
+  };
+  return { filtered: { ...base, kept }, dropped: true };
 }
 
 /**
@@ -182,7 +216,7 @@ function withoutDuplicates(
  * the float sample times crosses one, or a time could not be read in the scan: undefined otherwise, the common
  * case, for a few comparisons. `earliestMs` is -Infinity when past_grace_period is 0 (no bound in the past).
  */
-function sampleTimesOut(
+export function sampleTimesOut(
   tenant: ResolvedTenant,
   info: RequestInfo,
   dryRun: boolean,
@@ -237,9 +271,12 @@ function withKeptExemplars(
   nowMs: number,
 ): FilteredSeries {
   const l = tenant.limits;
+  // Mimir reads both grace periods for exemplars whatever the edge enforces: it drops them either way.
+  const past = graceMs(l.past_grace_period, 0);
   const kept = keptExemplars(decoded, info.format, info.series, {
     maxPerSeries: l.max_exemplars_per_series_per_request,
     maxTimestampMs: nowMs + graceMs(l.creation_grace_period, 600_000),
+    ...(past > 0 ? { pastBoundMs: nowMs - past - graceMs(l.out_of_order_time_window, 0) } : {}),
   });
   let exemplars = 0;
   for (let i = 0; i < kept.length; i++) {
@@ -414,7 +451,11 @@ function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
       return denial(kind, message, 0, 0);
     }
     default: {
-      const message = seriesLimitMessage(kind, problem.observed, problem.limit, series);
+      const label =
+        problem.labelName === undefined
+          ? undefined
+          : { name: problem.labelName, value: problem.labelValue ?? '' };
+      const message = seriesLimitMessage(kind, problem.observed, problem.limit, series, label);
       return denial(kind, message, problem.limit, problem.observed);
     }
   }

@@ -21,10 +21,17 @@ import {
   SAMPLE_KEY_MS,
   describeOtlpSeriesWithout,
   filterOtlp,
+  labelAtFault,
   otlpLabelExtremes,
   otlpPointTimes,
 } from '../remote-write/index.js';
-import type { MeasuredBody, OtlpSeriesProblem, RequestInfo, SeriesRules } from '../remote-write/index.js';
+import type {
+  FaultyLabel,
+  MeasuredBody,
+  OtlpSeriesProblem,
+  RequestInfo,
+  SeriesRules,
+} from '../remote-write/index.js';
 import type { MimirView } from './mimir-rules.js';
 
 export interface OtlpViewOptions {
@@ -196,7 +203,8 @@ function otlpPartial(
     : measured.describeSeries;
   const problem = filtered.firstProblem;
   if (problem === undefined || filtered.body === undefined) return { info: filtered.kept, describeSeries };
-  const refusal = refusalFor(problem, describeSeries(decoded, problem.series));
+  const label = labelOfProblem(decoded, info.format, problem, dropped);
+  const refusal = refusalFor(problem, describeSeries(decoded, problem.series), label);
   const { kept } = filtered;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
@@ -205,8 +213,23 @@ function otlpPartial(
   return { info: kept, describeSeries, partial: { body, refusal } };
 }
 
-/** Mimir's 400 for the first refused series; `described` is the series as describeSeries names it. */
-function refusalFor(problem: OtlpSeriesProblem, described: string): Decision {
+/** The label a name or value length message quotes (read from the body, the error path only). */
+function labelOfProblem(
+  decoded: Uint8Array,
+  format: RequestInfo['format'],
+  problem: OtlpSeriesProblem,
+  dropped: ReadonlySet<string>,
+): FaultyLabel | undefined {
+  if (problem.kind !== 'max_label_name_length' && problem.kind !== 'max_label_value_length') return undefined;
+  const part = problem.kind === 'max_label_name_length' ? 'name' : 'value';
+  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped);
+}
+
+/**
+ * Mimir's 400 for the first refused series; `described` is the series as describeSeries names it, `label` the
+ * label a length message quotes.
+ */
+function refusalFor(problem: OtlpSeriesProblem, described: string, label?: FaultyLabel): Decision {
   const { kind } = problem;
   if (kind === 'sample_too_far_in_future' || kind === 'sample_too_far_in_past') {
     // Mimir names the series by its metric name alone here.
@@ -216,7 +239,8 @@ function refusalFor(problem: OtlpSeriesProblem, described: string): Decision {
   if (kind === 'missing_metric_name') {
     return denial(kind, seriesValidationMessage(kind, '', '', bareSeries(described), ''), 0, 0);
   }
-  const message = seriesLimitMessage(kind, problem.observed, problem.limit, described);
+  const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
+  const message = seriesLimitMessage(kind, observed, problem.limit, described, label);
   return denial(kind, message, problem.limit, problem.observed);
 }
 

@@ -11,6 +11,7 @@ import type { MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
 import type { HaElection } from './ha-tracker.js';
 import type { MimirView } from './mimir-rules.js';
+import type { ObservedSeries } from './observed-series-rules.js';
 import type { Resumed, SelectiveFilter } from './selective-filter.js';
 
 /** The entry point a write came through; a label of rls_authz_check_duration_seconds. */
@@ -62,6 +63,11 @@ export interface WriteState {
   info: RequestInfo;
   /** A static limit exceeded but only observed: the would-deny the decision carries (static-limits). */
   observed: Decision | undefined;
+  /**
+   * Set when Mimir's per-series rules were judged for the limits only observed (series-rules): the would-deny of
+   * the first series they would refuse, which replaces the static checks' label limits (observed-series-rules).
+   */
+  seriesObserved?: ObservedSeries;
   /** What is taken from the buckets (cost), the store's answer and the decision on it (rates). */
   query: RateQuery | undefined;
   answer: RateAnswer | undefined;

@@ -109,6 +109,12 @@ const ADJUST = (knob: string): string =>
     ? ` To adjust the related per-tenant limit, configure ${knob}, or contact your service administrator.`
     : '';
 
+/**
+ * Mimir's message for a series over a label limit (pkg/distributor/validate.go tooManyLabelsMsgFormat,
+ * tooManyInfoLabelsMsgFormat, labelNameTooLongMsgFormat, labelValueTooLongMsgFormat). `series` is the series as
+ * describeSeries() prints it (`series: '…'`, an ellipsis after 200 code points); `label` the label too long (a
+ * name or value limit), '' where it could not be read.
+ */
 export function seriesLimitMessage(
   reason:
     | 'max_label_names_per_series'
@@ -118,16 +124,27 @@ export function seriesLimitMessage(
   observed: number,
   limit: number,
   series: string,
+  label?: { name: string; value: string },
 ): string {
-  const what = {
-    max_label_names_per_series: 'number of labels',
-    max_label_names_per_info_series: 'number of labels',
-    max_label_name_length: 'label name length',
-    max_label_value_length: 'label value length',
-  }[reason];
   const info = REASONS[reason];
+  const tail = ` (${info.errorId}).${ADJUST(info.knob)}`;
+  if (reason === 'max_label_name_length') {
+    // Here Mimir cuts the series at 200 characters with `%.200s`, without an ellipsis.
+    return `received a series whose label name length exceeds the limit, label: '${shown200(label?.name ?? '')}' series: '${withoutEllipsis(series)}'${tail}`;
+  }
+  if (reason === 'max_label_value_length') {
+    return `received a series whose label value length of ${observed} exceeds the limit of ${limit}, label: '${label?.name ?? ''}', value: '${shown200(label?.value ?? '')}' (truncated) series: '${withoutEllipsis(series)}'${tail}`;
+  }
   const kind = reason === 'max_label_names_per_info_series' ? 'an info series' : 'a series';
-  return `received ${kind} whose ${what} exceeds the limit (actual: ${observed}, limit: ${limit}) ${series} (${info.errorId}).${ADJUST(info.knob)}`;
+  return `received ${kind} whose number of labels exceeds the limit (actual: ${observed}, limit: ${limit}) ${series}${tail}`;
+}
+
+/** describeSeries()'s label set (`series: '…'`) bare and cut at 200 code points without the ellipsis it added. */
+function withoutEllipsis(described: string): string {
+  const bare =
+    described.startsWith("series: '") && described.endsWith("'") ? described.slice(9, -1) : described;
+  const points = [...bare];
+  return points.length > 200 ? points.slice(0, 200).join('') : bare;
 }
 
 /** Mimir prints at most 200 characters of each name, value or series it quotes (Go's `%.200s`). */
@@ -208,22 +225,23 @@ export function histogramMessage(
   return `received a native histogram sample with ${how}, timestamp: ${timestamp} series: ${series}, buckets: ${observed}, limit: ${limit} (${id})`;
 }
 
-/** Mimir prints at most 200 characters of a metadata name or unit in its message. */
-const METADATA_SHOWN = 200;
-
+/**
+ * Mimir's message for metadata it drops for a metric name or unit over max_metadata_length
+ * (pkg/distributor/validate.go metadataMetricNameTooLongMsgFormat, metadataUnitTooLongMsgFormat): the name and
+ * unit cut at 200 characters, without an ellipsis. `observed` and `limit` go on the decision, not in the text.
+ */
 export function metadataLimitMessage(
   reason: 'metadata_metric_name_too_long' | 'metadata_unit_too_long',
-  observed: number,
-  limit: number,
+  _observed: number,
+  _limit: number,
   metricName: string,
   unit: string,
 ): string {
   const info = REASONS[reason];
-  const shown = (s: string): string => (s.length > METADATA_SHOWN ? `${s.slice(0, METADATA_SHOWN)}…` : s);
   const what =
     reason === 'metadata_unit_too_long'
-      ? `unit length exceeds the limit (actual: ${observed}, limit: ${limit}) unit: '${shown(unit)}' metric name: '${shown(metricName)}'`
-      : `metric name length exceeds the limit (actual: ${observed}, limit: ${limit}) metric name: '${shown(metricName)}'`;
+      ? `unit name length exceeds the limit, unit: '${shown200(unit)}' metric name: '${shown200(metricName)}'`
+      : `metric name length exceeds the limit, metric name: '${shown200(metricName)}'`;
   return `received a metric metadata whose ${what} (${info.errorId}).${ADJUST(info.knob)}`;
 }
 

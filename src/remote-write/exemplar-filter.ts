@@ -1,7 +1,8 @@
 // The exemplars Mimir keeps, and so charges: per series the first max_exemplars_per_series_per_request, less the
 // ones its validateExemplars drops without an error (no labels, no timestamp, a label set over 128 characters,
-// every label blank, older than the request's earliest sample minus 5 minutes, later than now plus the creation
-// grace period). Runs only for a request carrying exemplars that the tenant is charged for, so it may allocate.
+// every label blank, older than the request's earliest sample minus 5 minutes or, with past_grace_period, than now
+// minus it and the out-of-order window, later than now plus the creation grace period). Runs only for a request
+// carrying exemplars that the tenant is charged for, so it may allocate.
 
 import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
 import { invalidProtobuf } from './errors.js';
@@ -24,6 +25,11 @@ export interface ExemplarRules {
   maxPerSeries: number;
   /** Now plus creation_grace_period, in ms: a later exemplar is dropped. */
   maxTimestampMs: number;
+  /**
+   * With past_grace_period above 0, now minus it and out_of_order_time_window, in ms: when the request has samples,
+   * an older exemplar is dropped too (Mimir raises its minimum exemplar time to this). Omitted: no such bound.
+   */
+  pastBoundMs?: number;
 }
 
 // RW1: WriteRequest.timeseries = 1; TimeSeries samples = 2, exemplars = 3, histograms = 4; Label name 1, value 2.
@@ -100,8 +106,9 @@ export function keptExemplars(
       }
     }
   }
-  // Without samples Mimir rejects no exemplar for its age.
-  const minTimestamp = earliest === Infinity ? 0 : earliest - EXEMPLAR_MAX_AGE_MS;
+  // Without samples Mimir rejects no exemplar for its age, whatever past_grace_period says.
+  const minTimestamp =
+    earliest === Infinity ? 0 : Math.max(earliest - EXEMPLAR_MAX_AGE_MS, rules.pastBoundMs ?? -Infinity);
 
   // Pass 2: each series' exemplars, the first maxPerSeries of them judged.
   const kept = new Uint32Array(series);

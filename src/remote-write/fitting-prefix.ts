@@ -1,7 +1,8 @@
 // Selective filtering's choice: the longest run of an RW1 or RW2 body's series, in body order, whose items fit
 // what is left of a tenant's ingestion_rate budget. Runs only on a request over that budget.
 
-import { ProtoReader } from '../wire/protobuf-reader.js';
+import { ProtoReader, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
+import { histogramTimestamp } from './duplicate-histograms.js';
 import { invalidProtobuf } from './errors.js';
 import type { RequestInfo } from './request-info.js';
 import {
@@ -31,7 +32,9 @@ export interface FittingPrefix {
  * `skip` on (the ones before were delivered already) and stopping at the first that does not fit: a stable
  * choice, so a sender retrying the same request is offered the rest in order. A series costs its samples,
  * native histogram samples and (when `exemplarsCharged`) exemplars, plus, in RW2, its metadata. RW1 metadata,
- * which sits outside the series, is not part of any prefix. Series past the prefix are not read.
+ * which sits outside the series, is not part of any prefix. Series past the prefix are not read. A sample or
+ * histogram repeating a timestamp of its series costs nothing (Mimir keeps one); their times are read only when
+ * the scan saw samples out of order or the request has two histograms or more.
  */
 export function fittingPrefix(
   buf: Uint8Array,
@@ -47,6 +50,9 @@ export function fittingPrefix(
   const samplesTag = v2 ? TAG_V2_SAMPLES : TAG_SAMPLES;
   const histogramsTag = v2 ? TAG_V2_HISTOGRAMS : TAG_HISTOGRAMS;
   const exemplarsTag = v2 ? TAG_V2_EXEMPLARS : TAG_EXEMPLARS;
+  const dedupe = measured.samplesOutOfOrder === true || measured.histogramSamples > 1;
+  const seenSamples = new Set<number>();
+  const seenHistograms = new Set<number>();
   const keep = new Uint8Array(measured.series);
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
   const end = buf.length;
@@ -79,10 +85,27 @@ export function fittingPrefix(
         if (rw2MetadataIsSet(reader, seriesEnd)) seriesMetadata = 1;
         continue;
       }
+      if (dedupe && (t === samplesTag || t === histogramsTag)) {
+        const messageEnd = reader.messageEnd(seriesEnd);
+        const histogram = t === histogramsTag;
+        const seen = histogram ? seenHistograms : seenSamples;
+        const at = histogram
+          ? histogramTimestamp(reader, messageEnd)
+          : sampleTimestampField(reader, messageEnd);
+        if (seen.has(at)) continue;
+        seen.add(at);
+        if (histogram) histograms++;
+        else samples++;
+        continue;
+      }
       if (t === samplesTag) samples++;
       else if (t === histogramsTag) histograms++;
       else if (t === exemplarsTag) seriesExemplars++;
       reader.skip(t, seriesEnd);
+    }
+    if (dedupe) {
+      seenSamples.clear();
+      seenHistograms.clear();
     }
     const seriesCost = samples + histograms + seriesMetadata + (exemplarsCharged ? seriesExemplars : 0);
     if (cost + seriesCost > budget) break;
@@ -99,4 +122,17 @@ export function fittingPrefix(
     cost,
     info: { ...measured, series: kept, floatSamples, histogramSamples, exemplars, metadata },
   };
+}
+
+const TAG_SAMPLE_TIMESTAMP = makeTag(2, WIRE_VARINT);
+
+/** The timestamp field of the Sample ending at `end` (the last one written; 0 when absent). */
+function sampleTimestampField(reader: ProtoReader, end: number): number {
+  let timestamp = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_SAMPLE_TIMESTAMP) timestamp = reader.varint(end);
+    else reader.skip(tag, end);
+  }
+  return timestamp;
 }

@@ -20,6 +20,7 @@ export { isUnsupportedMediaType, measureBody, selectDecoder } from './format.js'
 export type { BodyDecoder, MeasuredBody } from './format.js';
 export { ingestionCost } from './request-info.js';
 export { duplicateSamples } from './duplicate-samples.js';
+export { duplicateHistograms } from './duplicate-histograms.js';
 export { SAMPLE_KEY_MS, sampleTimeVerdicts } from './sample-times.js';
 export type { HistogramRules } from './sample-times.js';
 export { keptExemplars } from './exemplar-filter.js';
@@ -37,4 +38,6 @@ export { filterMetadataRw2 } from './rw2-metadata-filter.js';
 export type { FilteredMetadata, MetadataProblem } from './metadata-filter.js';
 export { firstSeriesLabels } from './first-series-labels.js';
 export { fittingPrefix } from './fitting-prefix.js';
+export { labelAtFault } from './label-at-fault.js';
+export type { FaultyLabel, LabelPart } from './label-at-fault.js';
 export type { FittingPrefix } from './fitting-prefix.js';

@@ -199,13 +199,13 @@ class SeriesJudge {
         return this.validation('label_invalid', series, i);
       }
       if (maxLabelNameLength > 0 && nameLength > maxLabelNameLength) {
-        return { kind: 'max_label_name_length', series, observed: nameLength, limit: maxLabelNameLength };
+        return this.tooLong('max_label_name_length', series, i, nameLength, maxLabelNameLength);
       }
       if (checkNames && !validUtf8(buf, this.valueStarts[i]!, valueLength)) {
         return this.validation('label_value_invalid', series, i);
       }
       if (maxLabelValueLength > 0 && valueLength > maxLabelValueLength) {
-        return { kind: 'max_label_value_length', series, observed: valueLength, limit: maxLabelValueLength };
+        return this.tooLong('max_label_value_length', series, i, valueLength, maxLabelValueLength);
       }
       if (checkNames && k > 0) {
         const before = order[k - 1]!;
@@ -215,6 +215,25 @@ class SeriesJudge {
       }
     }
     return undefined;
+  }
+
+  /** A label name or value over its limit, with the label Mimir's message quotes. */
+  private tooLong(
+    kind: 'max_label_name_length' | 'max_label_value_length',
+    series: number,
+    label: number,
+    observed: number,
+    limit: number,
+  ): SeriesProblem {
+    const buf = this.buf;
+    return {
+      kind,
+      series,
+      observed,
+      limit,
+      labelName: utf8(buf, this.nameStarts[label]!, this.nameLengths[label]!),
+      labelValue: utf8(buf, this.valueStarts[label]!, this.valueLengths[label]!),
+    };
   }
 
   /** A name or label validation problem, with the texts Mimir's message quotes. */

@@ -28,6 +28,8 @@ export interface SeriesSpec {
   /** The exemplars one by one, instead of `exemplars`: labels, and a time as an offset from the base or absolute. */
   exemplarList?: ExemplarSpec[];
   histograms?: number;
+  /** The native histograms one by one, instead of `histograms`: each a time as an offset in ms from the base. */
+  histogramList?: { offset?: number }[];
 }
 
 export interface ExemplarSpec {
@@ -72,12 +74,14 @@ export function writeRequest(series: SeriesSpec[], metadata = 0): WriteRequestOb
             value: i,
             timestamp: ts,
           })),
-      histograms: Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
-        countInt: 3,
-        sum: 1.5,
-        schema: 0,
-        timestamp: ts + i,
-      })),
+      histograms: s.histogramList
+        ? s.histogramList.map((h) => ({ countInt: 3, sum: 1.5, schema: 0, timestamp: ts + (h.offset ?? 0) }))
+        : Array.from({ length: s.histograms ?? 0 }, (_, i) => ({
+            countInt: 3,
+            sum: 1.5,
+            schema: 0,
+            timestamp: ts + i,
+          })),
     })),
     metadata: Array.from({ length: metadata }, (_, i) => ({
       type: 1,

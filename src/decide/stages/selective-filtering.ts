@@ -11,8 +11,9 @@ import { take } from './rates.js';
 export const selectiveResume: WriteStage = {
   name: 'selective_filtering (retry)',
   run(s, deps) {
-    if (s.view !== undefined || s.req.transport !== 'http' || !selectiveApplies(s.resolved, s.measured))
-      return s;
+    // A request Mimir's rules only count differently (samples it keeps once) is still whole; one they cut is not.
+    const cut = s.view !== undefined && s.view.countsOnly !== true;
+    if (cut || s.req.transport !== 'http' || !selectiveApplies(s.resolved, s.measured)) return s;
     s.selective = true;
     s.resumed = deps.selective.resume(s.req.tenant, s.resolved, s.measured, deps.now());
     if (s.resumed) s.info = s.resumed.rest.info;

@@ -16,6 +16,7 @@ import type { LimitName } from '../../limits/limit-definitions.js';
 import type { ResolvedTenant } from '../../limits/tenant-limits.js';
 import { isEnforced } from '../../limits/tenant-limits.js';
 import type { RequestInfo } from '../../remote-write/request-info.js';
+import { labelAtFault } from '../../remote-write/index.js';
 import type { WriteStage } from '../write-request.js';
 
 export interface StaticInput {
@@ -25,6 +26,11 @@ export interface StaticInput {
   /** The decompressed body, handed to `describeSeries` only when a per-series limit is exceeded. */
   body: Uint8Array;
   describeSeries: (body: Uint8Array, index: number) => string;
+  /**
+   * Mimir's per-series rules already judged every series for the observed label limits (observed-series-rules):
+   * the label checks from the scan's bounds are skipped, as they cannot tell an info series or a dropped label.
+   */
+  seriesJudged?: boolean;
 }
 
 function over(limit: number, value: number): boolean {
@@ -84,11 +90,19 @@ function staticViolations(input: StaticInput, maxValue: number): [LimitName, Dec
   ): void => {
     if (!over(limit, observed)) return;
     const series = input.describeSeries(input.body, seriesIndex);
+    const part = reason === 'max_label_name_length' ? 'name' : 'value';
+    const label =
+      reason === 'max_label_names_per_series'
+        ? undefined
+        : labelAtFault(input.body, info.format, seriesIndex, part, limit, l.drop_labels);
+    // Mimir quotes the length of the label it names, the first too long in name order.
+    const actual = label !== undefined && part === 'value' ? label.valueBytes : observed;
     found.push([
       reason,
-      denial(reason, seriesLimitMessage(reason, observed, limit, series), limit, observed),
+      denial(reason, seriesLimitMessage(reason, actual, limit, series, label), limit, observed),
     ]);
   };
+  if (input.seriesJudged === true) return found;
   perSeries(
     'max_label_names_per_series',
     info.maxLabelNames,
@@ -114,9 +128,10 @@ export const staticLimits: WriteStage = {
       dryRun: s.dryRun,
       body: s.measured.decoded,
       describeSeries: s.view?.describeSeries ?? s.measured.describeSeries,
+      seriesJudged: s.seriesObserved !== undefined,
     });
     if (result !== undefined && !result.allowed) return result;
-    s.observed = result;
+    s.observed = result ?? s.seriesObserved?.wouldDeny;
     return s;
   },
 };

@@ -1,6 +1,7 @@
 // Runs test/vectors/mimir-decisions.yaml: each vector is one behaviour of Mimir 3.x's distributor, and the edge
 // must decide it the same way (status after the upstream accepted the rest, error id, series forwarded, items
-// charged). The decision is composed exactly as WriteChecker composes it: mimirView → checkStatic → mimirCost.
+// charged). The decision is composed exactly as WriteChecker composes it: mimirView (then observedSeriesRules for a
+// request it left whole) → checkStatic → mimirCost.
 
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
@@ -10,6 +11,7 @@ import { parse } from 'yaml';
 
 import { checkStatic } from '../../../src/decide/stages/static-limits.js';
 import { mimirCost, mimirView } from '../../../src/decide/mimir-rules.js';
+import { observedSeriesRules } from '../../../src/decide/observed-series-rules.js';
 import { LIMIT_DEFINITIONS, limitDefinition, limitValue } from '../../../src/limits/limit-definitions.js';
 import type { LimitName, LimitValue } from '../../../src/limits/limit-definitions.js';
 import type { ResolvedTenant } from '../../../src/limits/tenant-limits.js';
@@ -27,6 +29,8 @@ interface Vector {
   format: 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
   limits?: Record<string, unknown>;
   enforcement?: Partial<Record<LimitName, boolean>>;
+  /** The time of the decision, in ms after the vectors' base time (1_700_000_000_000); default: the real now. */
+  now_offset_ms?: number;
   series: (SeriesSpec & Rw2SeriesSpec & { raw_labels?: [string, string][] })[];
   /** OTLP formats: the request's resources (test/helpers/otlp-request.ts), instead of `series`. */
   otlp?: OtlpResourceSpec[];
@@ -43,6 +47,8 @@ interface Vector {
     metadata_forwarded?: number;
     /** Metric names of the RW1 metadata that reach the upstream. */
     metadata_names_forwarded?: string[];
+    /** The reason recorded as would-deny for a limit only observed ('' for none). */
+    would_deny?: string;
     cost: number;
   };
 }
@@ -185,6 +191,8 @@ interface Outcome {
   /** The decompressed body that goes upstream, undefined when nothing does. */
   forwarded: Uint8Array | undefined;
   cost: number;
+  /** The reason recorded as would-deny ('' for none). */
+  wouldDeny?: string;
 }
 
 /** The body, path, Content-Type and Content-Encoding a vector is sent with. */
@@ -216,7 +224,8 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
   const decoder = selectDecoder(path, contentType, encoding);
   if ('unsupported' in decoder) throw new Error(decoder.unsupported);
   const measured = measureBody(decoder, body, 50 << 20);
-  const view = mimirView(tenant, measured, false);
+  const now = v.now_offset_ms === undefined ? Date.now() : 1_700_000_000_000 + v.now_offset_ms;
+  const view = mimirView(tenant, measured, false, undefined, now);
   if (view?.refusal) {
     const r = view.refusal;
     return {
@@ -225,12 +234,14 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
     };
   }
   const info = view ? view.info : measured.info;
+  const observed = view?.partial ? undefined : observedSeriesRules(tenant, measured, false, undefined, now);
   const st = checkStatic({
     tenant,
     info,
     dryRun: false,
     body: measured.decoded,
     describeSeries: view?.describeSeries ?? measured.describeSeries,
+    seriesJudged: observed !== undefined,
   });
   if (st && !st.allowed) {
     return {
@@ -251,6 +262,7 @@ function decideVector(v: Vector): { outcome: Outcome; decoded: Uint8Array } {
           ? partial.body
           : (snappy.uncompressSync(Buffer.from(partial.body)) as Buffer),
       cost: mimirCost(info, tenant.limits),
+      wouldDeny: (st ?? observed?.wouldDeny)?.reason ?? '',
     },
     decoded: measured.decoded,
   };
@@ -270,6 +282,7 @@ describe('Mimir decision vectors (test/vectors/mimir-decisions.yaml)', () => {
       if (e.names) expect(outcome.message).toContain(`${e.names}{`);
       if (e.message_contains) expect(outcome.message).toContain(e.message_contains);
       expect(outcome.cost, 'items charged to ingestion_rate').toBe(e.cost);
+      if (e.would_deny !== undefined) expect(outcome.wouldDeny, 'recorded as would-deny').toBe(e.would_deny);
       if (e.untouched) {
         expect(outcome.forwarded, 'the client body goes upstream as sent').toBe(decoded);
       }
