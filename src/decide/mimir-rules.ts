@@ -30,6 +30,7 @@ import type {
 } from '../remote-write/index.js';
 import { REASONS, denial } from '../decision/catalogue.js';
 import { otlpView } from './otlp-view.js';
+import { bareSeries, metricNameOf } from './series-text.js';
 import {
   histogramMessage,
   metadataLimitMessage,
@@ -459,17 +460,6 @@ function refusalFor(problem: SeriesProblem, measured: MeasuredBody): Decision {
       return denial(kind, message, problem.limit, problem.observed);
     }
   }
-}
-
-/** describeSeries() wraps the label set as `series: '…'`; the validation messages quote it themselves. */
-function bareSeries(described: string): string {
-  return described.startsWith("series: '") && described.endsWith("'") ? described.slice(9, -1) : described;
-}
-
-/** The metric name of a label set as Mimir prints it (`name{…}`). */
-function metricNameOf(labelSet: string): string {
-  const brace = labelSet.indexOf('{');
-  return brace < 0 ? labelSet : labelSet.slice(0, brace);
 }
 
 /** `decision` carrying the partial forward when it lets the request through; unchanged otherwise. */

@@ -33,6 +33,7 @@ import type {
   SeriesRules,
 } from '../remote-write/index.js';
 import type { MimirView } from './mimir-rules.js';
+import { bareSeries, metricNameOf } from './series-text.js';
 
 export interface OtlpViewOptions {
   /** The elected replica's HA replica label, removed before validation as Mimir's HA step does. */
@@ -242,17 +243,6 @@ function refusalFor(problem: OtlpSeriesProblem, described: string, label?: Fault
   const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
   const message = seriesLimitMessage(kind, observed, problem.limit, described, label);
   return denial(kind, message, problem.limit, problem.observed);
-}
-
-/** describeSeries() wraps the label set as `series: '…'`; the validation messages quote it themselves. */
-function bareSeries(described: string): string {
-  return described.startsWith("series: '") && described.endsWith("'") ? described.slice(9, -1) : described;
-}
-
-/** The metric name of a label set as Mimir prints it (`name{…}`). */
-function metricNameOf(labelSet: string): string {
-  const brace = labelSet.indexOf('{');
-  return brace < 0 ? labelSet : labelSet.slice(0, brace);
 }
 
 /** `info` with its label-count and name-length bounds widened for promoted resource attributes. */
