@@ -3,14 +3,12 @@
 // validateSamples does for float samples: duplicate-samples.ts). The scanners do not read inside histograms, so a
 // request with two or more of them is read here, series by series; this may allocate.
 
-import { ProtoReader, WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
-import { invalidProtobuf } from './errors.js';
+import type { ProtoReader } from '../wire/protobuf-reader.js';
+import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, makeTag } from '../wire/protobuf-reader.js';
+import { repeatedTimestamps } from './duplicate-samples.js';
 import type { WriteFormat } from './request-info.js';
 
-// RW1 WriteRequest.timeseries = 1 with histograms = 4; RW2 Request.timeseries = 5 with histograms = 3. Histogram
-// (both versions): int64 timestamp = 15.
-const TAG_RW1_SERIES = makeTag(1, WIRE_LENGTH_DELIMITED);
-const TAG_RW2_SERIES = makeTag(5, WIRE_LENGTH_DELIMITED);
+// RW1 TimeSeries.histograms = 4; RW2 TimeSeries.histograms = 3. Histogram (both versions): int64 timestamp = 15.
 const TAG_RW1_HISTOGRAMS = makeTag(4, WIRE_LENGTH_DELIMITED);
 const TAG_RW2_HISTOGRAMS = makeTag(3, WIRE_LENGTH_DELIMITED);
 const TAG_HISTOGRAM_TIMESTAMP = makeTag(15, WIRE_VARINT);
@@ -31,35 +29,6 @@ export function histogramTimestamp(reader: ProtoReader, end: number): number {
  * timestamp of an earlier histogram of the same series: what Mimir drops and does not charge.
  */
 export function duplicateHistograms(buf: Uint8Array, format: WriteFormat, series: number): Uint32Array {
-  const duplicates = new Uint32Array(series);
-  const rw2 = format === 'prw2';
-  const seriesTag = rw2 ? TAG_RW2_SERIES : TAG_RW1_SERIES;
-  const histogramsTag = rw2 ? TAG_RW2_HISTOGRAMS : TAG_RW1_HISTOGRAMS;
-  const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  const seen = new Set<number>();
-  let index = 0;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== seriesTag) {
-      reader.skip(tag, end);
-      continue;
-    }
-    const seriesEnd = reader.messageEnd(end);
-    seen.clear();
-    let count = 0;
-    while (reader.pos < seriesEnd) {
-      const field = reader.tag(seriesEnd);
-      if (field !== histogramsTag) {
-        reader.skip(field, seriesEnd);
-        continue;
-      }
-      const timestamp = histogramTimestamp(reader, reader.messageEnd(seriesEnd));
-      if (seen.has(timestamp)) count++;
-      else seen.add(timestamp);
-    }
-    if (index < series) duplicates[index] = count;
-    index++;
-  }
-  return duplicates;
+  const histogramsTag = format === 'prw2' ? TAG_RW2_HISTOGRAMS : TAG_RW1_HISTOGRAMS;
+  return repeatedTimestamps(buf, format, series, histogramsTag, TAG_HISTOGRAM_TIMESTAMP);
 }

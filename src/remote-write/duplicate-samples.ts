@@ -49,6 +49,21 @@ export function sampleTimestamp(buf: Uint8Array, start: number, end: number): nu
  * flagged (samplesOutOfOrder), so it may allocate.
  */
 export function duplicateSamples(buf: Uint8Array, format: WriteFormat, series: number): Uint32Array {
+  return repeatedTimestamps(buf, format, series, TAG_SAMPLES, TAG_TIMESTAMP);
+}
+
+/**
+ * For each series (body order), how many of its items (field `itemTag` of the series: samples, histograms) carry a
+ * timestamp (field `timestampTag` of the item, the last one written, 0 when absent) that an earlier item of that
+ * series already has.
+ */
+export function repeatedTimestamps(
+  buf: Uint8Array,
+  format: WriteFormat,
+  series: number,
+  itemTag: number,
+  timestampTag: number,
+): Uint32Array {
   const duplicates = new Uint32Array(series);
   const seriesTag = format === 'prw2' ? TAG_RW2_SERIES : TAG_RW1_SERIES;
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
@@ -66,17 +81,17 @@ export function duplicateSamples(buf: Uint8Array, format: WriteFormat, series: n
     let count = 0;
     while (reader.pos < seriesEnd) {
       const field = reader.tag(seriesEnd);
-      if (field !== TAG_SAMPLES) {
+      if (field !== itemTag) {
         reader.skip(field, seriesEnd);
         continue;
       }
-      const sampleEnd = reader.messageEnd(seriesEnd);
+      const itemEnd = reader.messageEnd(seriesEnd);
       // Proto3 keeps the last timestamp written; an absent one is 0.
       let timestamp = 0;
-      while (reader.pos < sampleEnd) {
-        const sampleTag = reader.tag(sampleEnd);
-        if (sampleTag === TAG_TIMESTAMP) timestamp = reader.varint(sampleEnd);
-        else reader.skip(sampleTag, sampleEnd);
+      while (reader.pos < itemEnd) {
+        const itemField = reader.tag(itemEnd);
+        if (itemField === timestampTag) timestamp = reader.varint(itemEnd);
+        else reader.skip(itemField, itemEnd);
       }
       if (seen.has(timestamp)) count++;
       else seen.add(timestamp);
