@@ -16,6 +16,7 @@ import {
   TAG_V2_REFS_PACKED,
   TAG_V2_TIMESERIES,
   readRw1Label,
+  seekSeries,
   symbolTable,
   utf8,
 } from './rw-series-fields.js';
@@ -75,83 +76,57 @@ function seriesLabels(body: Uint8Array, format: WriteFormat, index: number): Can
 
 function rw1Labels(buf: Uint8Array, index: number): Candidate[] | undefined {
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  let current = 0;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== TAG_TIMESERIES) {
-      reader.skip(tag, end);
+  const seriesEnd = seekSeries(reader, TAG_TIMESERIES, index);
+  if (seriesEnd < 0) return undefined;
+  const labels: Candidate[] = [];
+  while (reader.pos < seriesEnd) {
+    const field = reader.tag(seriesEnd);
+    if (field !== TAG_LABELS) {
+      reader.skip(field, seriesEnd);
       continue;
     }
-    const seriesEnd = reader.messageEnd(end);
-    if (current++ !== index) {
-      reader.pos = seriesEnd;
-      continue;
-    }
-    const labels: Candidate[] = [];
-    while (reader.pos < seriesEnd) {
-      const field = reader.tag(seriesEnd);
-      if (field !== TAG_LABELS) {
-        reader.skip(field, seriesEnd);
-        continue;
-      }
-      // readRw1Label reuses its answer: keep the value's span.
-      const { nameStart, nameLength, valueStart, valueLength } = readRw1Label(reader, seriesEnd);
-      labels.push({
-        name: utf8(buf, nameStart, nameLength),
-        nameBytes: nameLength,
-        valueBytes: valueLength,
-        value: () => utf8(buf, valueStart, valueLength),
-      });
-    }
-    return labels;
+    // readRw1Label reuses its answer: keep the value's span.
+    const { nameStart, nameLength, valueStart, valueLength } = readRw1Label(reader, seriesEnd);
+    labels.push({
+      name: utf8(buf, nameStart, nameLength),
+      nameBytes: nameLength,
+      valueBytes: valueLength,
+      value: () => utf8(buf, valueStart, valueLength),
+    });
   }
-  return undefined;
+  return labels;
 }
 
 function rw2Labels(buf: Uint8Array, index: number): Candidate[] | undefined {
   const { starts, lengths, count } = symbolTable(buf);
   const reader = new ProtoReader(buf, 0, invalidProtobuf);
-  const end = buf.length;
-  let current = 0;
-  while (reader.pos < end) {
-    const tag = reader.tag(end);
-    if (tag !== TAG_V2_TIMESERIES) {
-      reader.skip(tag, end);
-      continue;
+  const seriesEnd = seekSeries(reader, TAG_V2_TIMESERIES, index);
+  if (seriesEnd < 0) return undefined;
+  const refs: number[] = [];
+  while (reader.pos < seriesEnd) {
+    const field = reader.tag(seriesEnd);
+    if (field === TAG_V2_REFS_PACKED) {
+      const refsEnd = reader.messageEnd(seriesEnd);
+      while (reader.pos < refsEnd) refs.push(reader.varint(refsEnd));
+    } else if (field === TAG_V2_REFS_ONE) {
+      refs.push(reader.varint(seriesEnd));
+    } else {
+      reader.skip(field, seriesEnd);
     }
-    const seriesEnd = reader.messageEnd(end);
-    if (current++ !== index) {
-      reader.pos = seriesEnd;
-      continue;
-    }
-    const refs: number[] = [];
-    while (reader.pos < seriesEnd) {
-      const field = reader.tag(seriesEnd);
-      if (field === TAG_V2_REFS_PACKED) {
-        const refsEnd = reader.messageEnd(seriesEnd);
-        while (reader.pos < refsEnd) refs.push(reader.varint(refsEnd));
-      } else if (field === TAG_V2_REFS_ONE) {
-        refs.push(reader.varint(seriesEnd));
-      } else {
-        reader.skip(field, seriesEnd);
-      }
-    }
-    const labels: Candidate[] = [];
-    for (let k = 0; k + 1 < refs.length; k += 2) {
-      const n = refs[k]!;
-      const v = refs[k + 1]!;
-      if (n >= count || v >= count) continue;
-      labels.push({
-        name: utf8(buf, starts[n]!, lengths[n]!),
-        nameBytes: lengths[n]!,
-        valueBytes: lengths[v]!,
-        value: () => utf8(buf, starts[v]!, lengths[v]!),
-      });
-    }
-    return labels;
   }
-  return undefined;
+  const labels: Candidate[] = [];
+  for (let k = 0; k + 1 < refs.length; k += 2) {
+    const n = refs[k]!;
+    const v = refs[k + 1]!;
+    if (n >= count || v >= count) continue;
+    labels.push({
+      name: utf8(buf, starts[n]!, lengths[n]!),
+      nameBytes: lengths[n]!,
+      valueBytes: lengths[v]!,
+      value: () => utf8(buf, starts[v]!, lengths[v]!),
+    });
+  }
+  return labels;
 }
 
 /** A translated OTLP series: `__name__`, the point's attributes under their translated names, job and instance. */

@@ -37,6 +37,26 @@ export const TAG_V2_EXEMPLARS = makeTag(4, WIRE_LENGTH_DELIMITED);
 export const TAG_V2_METADATA = makeTag(5, WIRE_LENGTH_DELIMITED);
 const TAG_V2_METADATA_FIELDS = [makeTag(1, WIRE_VARINT), makeTag(3, WIRE_VARINT), makeTag(4, WIRE_VARINT)];
 
+/**
+ * Moves `reader` to the payload of the `index`-th series (field `seriesTag` of the request, counted from 0) and
+ * returns where that payload ends, or -1 when the body has fewer series (the reader is then at the end).
+ */
+export function seekSeries(reader: ProtoReader, seriesTag: number, index: number): number {
+  const end = reader.buf.length;
+  let current = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag !== seriesTag) {
+      reader.skip(tag, end);
+      continue;
+    }
+    const seriesEnd = reader.messageEnd(end);
+    if (current++ === index) return seriesEnd;
+    reader.pos = seriesEnd;
+  }
+  return -1;
+}
+
 /** Where one RW1 Label's name and value lie in the body. readRw1Label() reuses one of these: read it at once. */
 export interface LabelSpan {
   nameStart: number;
