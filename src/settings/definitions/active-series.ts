@@ -44,6 +44,13 @@ export const ACTIVE_SERIES_SETTINGS = {
     description:
       "Most bytes of one generation (half a window) of a tenant's new-series Bloom filter; three generations are kept. Past it false positives climb: new series look known.",
   },
+  ACTIVE_SERIES_QUEUE_BYTES: {
+    kind: 'int',
+    min: 65536,
+    defaultValue: '16777216',
+    description:
+      'Most bytes of writes waiting for the active-series worker thread (bodies as received, or decoded when smaller). When full, a write is not read for the estimate and rls_active_series_writes_dropped_total{reason="queue_full"} counts it; a write never waits.',
+  },
   ACTIVE_SERIES_REFRESH: {
     kind: 'duration',
     defaultValue: '10s',
