@@ -75,4 +75,64 @@ describe('active series off the event loop', () => {
     expect(tracker.topGrowth(3_600_000, 10, now)).toEqual(inThread.topGrowth(3_600_000, 10, now));
     expect(tracker.memoryBytes).toBe(inThread.memoryBytes);
   });
+
+  it('drops and counts a write when the queue is full, without waiting for the worker', async () => {
+    // A worker that never reads: the ring fills up.
+    const { tracker } = offThread(
+      { queueBytes: 256 * 1024 },
+      { entry: { url: new URL('../../fixtures/idle-worker.mjs', import.meta.url) } },
+    );
+    const { wire, decoded } = write('up', 0, 2000);
+    const started = performance.now();
+    let read = 0;
+    for (let i = 0; i < 100; i++) if (tracker.observe('t', decoded, 'prw1', T0, false, wire)) read++;
+    const elapsedMs = performance.now() - started;
+    const fits = Math.floor((256 * 1024) / (wire.length + 48));
+    expect(read).toBeGreaterThanOrEqual(fits - 1);
+    expect(read).toBeLessThanOrEqual(fits);
+    expect(tracker.handover.dropped.queue_full).toBe(100 - read);
+    expect(tracker.queuedBytes).toBeGreaterThan(200 * 1024);
+    // Ninety-odd refusals and a few copies of a ~37 KB body: no waiting.
+    expect(elapsedMs).toBeLessThan(250);
+  });
+
+  it('restarts a worker that died; writes keep passing meanwhile, and are read again once it is back', async () => {
+    const { tracker, logs, clock } = offThread({}, { restartMinMs: 50, restartMaxMs: 200 });
+    const { wire, decoded } = write('up', 0, 300);
+    expect(tracker.observe('t', decoded, 'prw1', T0, false, wire)).toBe(true);
+    await tracker.sync();
+    const first = tracker.currentWorker!;
+    await first.terminate();
+    // Down: the write is not read, and nothing throws or waits.
+    expect(tracker.currentWorker).toBeUndefined();
+    expect(tracker.observe('t', decoded, 'prw1', T0, false, wire)).toBe(false);
+    expect(tracker.handover.dropped.worker_down).toBe(1);
+    await expect.poll(() => tracker.currentWorker, { timeout: 5000, interval: 20 }).toBeDefined();
+    expect(tracker.currentWorker).not.toBe(first);
+    expect(tracker.handover.restarts).toBe(1);
+    expect(logs).toEqual([expect.stringContaining('active series: worker died; restarting it')]);
+    // The new worker starts from nothing (its state went with the old one) and reads again.
+    const next = write('up', 1000, 500);
+    expect(tracker.observe('t', next.decoded, 'prw1', T0 + 1000, false, next.wire)).toBe(true);
+    clock.ms = T0 + 1000;
+    await tracker.sync();
+    const s = tracker.snapshot('t', 0, clock.ms)!;
+    expect(s.activeSeries).toBeGreaterThan(490);
+    expect(s.activeSeries).toBeLessThan(510);
+    // A second death is counted, not logged again.
+    await tracker.currentWorker!.terminate();
+    expect(tracker.handover.restarts).toBe(2);
+    expect(logs).toHaveLength(1);
+  });
+
+  it('reads an enforcing tenant on the event loop, synchronously', async () => {
+    const { tracker } = offThread();
+    const { wire, decoded } = write('up', 0, 100);
+    expect(tracker.observe('guarded', decoded, 'prw1', T0, true, wire)).toBe(true);
+    expect(Math.abs(tracker.activeSeries('guarded', T0) - 100)).toBeLessThanOrEqual(2);
+    const mask = tracker.newSeries('guarded', write('up', 50, 100).decoded, 'prw1', 100, T0);
+    expect(mask.reduce((a, b) => a + b, 0)).toBe(50);
+    await tracker.sync();
+    expect(tracker.workerRead.requests).toBe(0);
+  });
 });
