@@ -43,6 +43,7 @@ interface Run {
   cpuMsPerReq: number;
   scavenges: number;
   markCompacts: number;
+  byIsolate: { scavenges: number; markCompacts: number; pauseMs: number }[];
   gcMainThreadMsPerReq: number;
   fullGcReasons: Record<string, number>;
 }
@@ -85,10 +86,27 @@ async function once(side: 'A' | 'B', root: string, upstreamUrl: string): Promise
       markCompacts: events.filter((e) => e.kind === 'mark-compact').length,
       gcMainThreadMsPerReq: round(events.reduce((a, e) => a + e.pauseMs + e.stepsMs, 0) / r.ok),
       fullGcReasons: reasons,
+      // Per V8 isolate (the event loop and any worker thread), most scavenges first: the event loop's heap takes
+      // the request traffic, so it is the first; a worker's GC pauses only the worker.
+      byIsolate: byIsolate(events),
     };
   } finally {
     await edge.proc.stop(5000);
   }
+}
+
+function byIsolate(
+  events: ReturnType<typeof gcEvents>,
+): { scavenges: number; markCompacts: number; pauseMs: number }[] {
+  const by = new Map<string, { scavenges: number; markCompacts: number; pauseMs: number }>();
+  for (const e of events) {
+    const x = by.get(e.isolate) ?? { scavenges: 0, markCompacts: 0, pauseMs: 0 };
+    if (e.kind === 'scavenge') x.scavenges++;
+    if (e.kind === 'mark-compact') x.markCompacts++;
+    x.pauseMs = Math.round((x.pauseMs + e.pauseMs + e.stepsMs) * 10) / 10;
+    by.set(e.isolate, x);
+  }
+  return [...by.values()].sort((a, b) => b.scavenges - a.scavenges);
 }
 
 const upstream = await startUpstream();

@@ -134,6 +134,11 @@ export interface GcEvent {
   pauseMs: number;
   /** Incremental-marking steps done on the main thread before the pause ("+ <ms> ms in <n> steps"). */
   stepsMs: number;
+  /**
+   * The V8 isolate the line names ("[pid:0x…]"): each worker thread has its own heap and GC, and its pauses
+   * stop only that thread ('' when the line has none).
+   */
+  isolate: string;
 }
 
 /** The GC events of a child started with `--trace-gc`, in order, parsed from its kept output. */
@@ -144,7 +149,8 @@ export function gcEvents(output: string): GcEvent[] {
     if (!m) continue;
     const kind = m[1] === 'Scavenge' ? 'scavenge' : m[1] === 'Mark-Compact' ? 'mark-compact' : 'other';
     const steps = /\(\+ ([\d.]+) ms in \d+ steps/.exec(line);
-    events.push({ kind, pauseMs: Number(m[2]), stepsMs: steps ? Number(steps[1]) : 0 });
+    const isolate = /\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1] ?? '';
+    events.push({ kind, pauseMs: Number(m[2]), stepsMs: steps ? Number(steps[1]) : 0, isolate });
   }
   return events;
 }
