@@ -87,13 +87,13 @@ describe('active series off the event loop', () => {
     let read = 0;
     for (let i = 0; i < 100; i++) if (tracker.observe('t', decoded, 'prw1', T0, false, wire)) read++;
     const elapsedMs = performance.now() - started;
-    const fits = Math.floor((256 * 1024) / (wire.length + 48));
-    expect(read).toBeGreaterThanOrEqual(fits - 1);
-    expect(read).toBeLessThanOrEqual(fits);
+    // A record is the body and a header of 40 to 47 bytes, rounded up to 8; the ring never fills to the byte.
+    expect(read).toBeGreaterThanOrEqual(Math.floor((256 * 1024) / (wire.length + 56)) - 1);
+    expect(read).toBeLessThanOrEqual(Math.floor((256 * 1024) / (wire.length + 40)));
     expect(tracker.handover.dropped.queue_full).toBe(100 - read);
     expect(tracker.queuedBytes).toBeGreaterThan(200 * 1024);
-    // Ninety-odd refusals and a few copies of a ~37 KB body: no waiting.
-    expect(elapsedMs).toBeLessThan(250);
+    // Ninety-odd refusals and a few copies of the body: no waiting (a blocked hand-over would never return).
+    expect(elapsedMs).toBeLessThan(1000);
   });
 
   it('restarts a worker that died; writes keep passing meanwhile, and are read again once it is back', async () => {
