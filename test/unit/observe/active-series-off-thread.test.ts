@@ -2,12 +2,17 @@
 // keeps is the in-thread tracker's on the same writes; a full queue drops and counts instead of blocking; a worker
 // that dies is restarted while writes keep passing.
 
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActiveSeries } from '../../../src/observe/active-series/active-series.js';
 import type { ActiveSeriesOptions } from '../../../src/observe/active-series/active-series.js';
 import { OffThreadActiveSeries } from '../../../src/observe/active-series/off-thread.js';
 import type { OffThreadDeps } from '../../../src/observe/active-series/off-thread.js';
-import { decompressSnappyBlock } from '../../../src/remote-write/index.js';
+import { decompressSnappyBlock, measureBody, selectDecoder } from '../../../src/remote-write/index.js';
+import type { BodyDecoder } from '../../../src/remote-write/index.js';
+import { encodeOtlpJson, encodeOtlpProto, otlpRequest } from '../../helpers/otlp-request.js';
+import { rw2SnappyBody } from '../../helpers/rw2-request.js';
 import { snappyBody } from '../../helpers/write-request.js';
 
 const OPTIONS: ActiveSeriesOptions = {
@@ -74,6 +79,100 @@ describe('active series off the event loop', () => {
     expect([...tracker.tenantNames()].sort()).toEqual(['t0', 't1', 't2']);
     expect(tracker.topGrowth(3_600_000, 10, now)).toEqual(inThread.topGrowth(3_600_000, 10, now));
     expect(tracker.memoryBytes).toBe(inThread.memoryBytes);
+  });
+
+  it('reads every format the same in the worker: the body handed over compressed or as decoded (table)', async () => {
+    const { tracker, clock } = offThread();
+    const inThread = new ActiveSeries(OPTIONS);
+    const pods = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'up', pod: `p-${i}` } }));
+    const otlp = (n: number) =>
+      otlpRequest([
+        {
+          attributes: { 'service.name': 'api' },
+          metrics: [
+            {
+              name: 'requests',
+              kind: 'gauge',
+              points: Array.from({ length: n }, (_, i) => ({ attributes: { pod: `p-${i}` } })),
+            },
+          ],
+        },
+      ]);
+    const cases: { tenant: string; path: string; type?: string; encoding?: string; wire: Buffer }[] = [
+      { tenant: 'rw1', path: '/api/v1/push', wire: snappyBody(pods(300)) },
+      {
+        tenant: 'rw2',
+        path: '/api/v1/push',
+        type: 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+        wire: rw2SnappyBody(pods(300)),
+      },
+      {
+        tenant: 'otlp-gzip',
+        path: '/otlp/v1/metrics',
+        type: 'application/x-protobuf',
+        encoding: 'gzip',
+        wire: gzipSync(encodeOtlpProto(otlp(300))),
+      },
+      {
+        tenant: 'otlp-json',
+        path: '/otlp/v1/metrics',
+        type: 'application/json',
+        wire: encodeOtlpJson(otlp(300)),
+      },
+    ];
+    for (const c of cases) {
+      const measured = measureBody(selectDecoder(c.path, c.type, c.encoding) as BodyDecoder, c.wire, 1 << 26);
+      const format = measured.info.format;
+      expect(tracker.observe(c.tenant, measured.decoded, format, T0, false, c.wire)).toBe(true);
+      inThread.observe(c.tenant, measured.decoded, format, T0);
+    }
+    await tracker.sync();
+    expect(tracker.workerRead.errors).toBe(0);
+    for (const c of cases) {
+      const s = tracker.snapshot(c.tenant, 0, clock.ms)!;
+      expect(s, c.tenant).toEqual(inThread.snapshot(c.tenant, 0, clock.ms, true));
+      expect(s.activeSeries, c.tenant).toBeGreaterThan(290);
+    }
+  });
+
+  it('keeps the in-thread estimate of any sequence of writes (property)', async () => {
+    const { tracker, clock } = offThread({ sampleEvery: 2 });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            tenant: fc.integer({ min: 0, max: 2 }),
+            from: fc.integer({ min: 0, max: 3000 }),
+            count: fc.integer({ min: 1, max: 400 }),
+            stepMs: fc.integer({ min: 0, max: 5 * 60_000 }),
+          }),
+          { minLength: 1, maxLength: 25 },
+        ),
+        async (writes) => {
+          run++;
+          const inThread = new ActiveSeries({ ...OPTIONS, sampleEvery: 2 });
+          let now = T0;
+          for (const w of writes) {
+            now += w.stepMs;
+            // Tenants of their own in each run: the worker's tracker lives across runs.
+            const tenant = `r${run}-t${w.tenant}`;
+            const { wire, decoded } = write('m', w.from, w.count);
+            expect(tracker.observe(tenant, decoded, 'prw1', now, false, wire)).toBe(
+              inThread.observe(tenant, decoded, 'prw1', now),
+            );
+          }
+          clock.ms = now;
+          await tracker.sync();
+          for (const tenant of inThread.tenantNames()) {
+            const a = tracker.snapshot(tenant, 500, now)!;
+            expect(a).toEqual(inThread.snapshot(tenant, 500, now, true));
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('drops and counts a write when the queue is full, without waiting for the worker', async () => {
