@@ -8,7 +8,6 @@ import type { LimitsRegistry } from '../limits/limits-registry.js';
 import { SLICES_PER_WINDOW } from '../observe/active-series/active-series.js';
 import { createLocalTracker } from '../observe/active-series/local-tracker.js';
 import { OffThreadActiveSeries } from '../observe/active-series/off-thread.js';
-import type { WorkerEntry } from '../observe/active-series/off-thread.js';
 import type { ActiveSeriesTracker } from '../observe/active-series/tracker.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
@@ -28,8 +27,6 @@ export function createActiveSeries(
     metrics: EdgeMetrics;
     cap: TenantLabelCap;
     limits: LimitsRegistry;
-    /** The worker's code, when not the one beside off-thread.ts (a benchmark bundles its own). */
-    workerEntry?: WorkerEntry;
   },
 ): ActiveSeriesWiring {
   const options = settings.activeSeries;
@@ -66,7 +63,6 @@ export function createActiveSeries(
       redis,
       now: deps.now,
       log: (level, msg, err) => deps.log[level]({ err }, msg),
-      ...(deps.workerEntry ? { entry: deps.workerEntry } : {}),
     },
   );
   deps.metrics.activeSeries.attach({
