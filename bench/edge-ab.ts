@@ -11,7 +11,7 @@ import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { manySeries, snappyBody } from '../test/helpers/write-request.js';
 import { closedLoop, newPool, openLoop } from './lib/load.js';
 import { cpuTimeMs } from './lib/machine.js';
-import { gcEvents, startEdge, startUpstream } from './lib/processes.js';
+import { gcEvents, mainIsolate, startEdge, startUpstream } from './lib/processes.js';
 
 const [rootA, rootB, runsArg] = process.argv.slice(2);
 if (!rootA || !rootB) {
@@ -86,8 +86,8 @@ async function once(side: 'A' | 'B', root: string, upstreamUrl: string): Promise
       markCompacts: events.filter((e) => e.kind === 'mark-compact').length,
       gcMainThreadMsPerReq: round(events.reduce((a, e) => a + e.pauseMs + e.stepsMs, 0) / r.ok),
       fullGcReasons: reasons,
-      // Per V8 isolate (the event loop and any worker thread), most scavenges first: the event loop's heap takes
-      // the request traffic, so it is the first; a worker's GC pauses only the worker.
+      // Per V8 isolate, the event loop's (the oldest) first, then any worker thread's: a worker's GC pauses only
+      // the worker.
       byIsolate: byIsolate(events),
     };
   } finally {
@@ -106,7 +106,8 @@ function byIsolate(
     x.pauseMs = Math.round((x.pauseMs + e.pauseMs + e.stepsMs) * 10) / 10;
     by.set(e.isolate, x);
   }
-  return [...by.values()].sort((a, b) => b.scavenges - a.scavenges);
+  const main = mainIsolate(events);
+  return [...by.entries()].sort(([a], [b]) => (a === main ? -1 : b === main ? 1 : 0)).map(([, x]) => x);
 }
 
 const upstream = await startUpstream();

@@ -39,10 +39,18 @@ import type { ClosedLoopResult, OpenLoopResult, RequestSpec } from './lib/load.j
 import { runMicro, sinkValue } from './lib/microbench.js';
 import { timeHandover } from './lib/handover-bench.js';
 import type { MicroResult } from './lib/microbench.js';
-import { counterSum, gcEvents, histogramSumCount, rssMb, startEdge, startUpstream } from './lib/processes.js';
+import {
+  counterSum,
+  gcEvents,
+  histogramSumCount,
+  mainIsolate,
+  rssMb,
+  startEdge,
+  startUpstream,
+} from './lib/processes.js';
 import { cpuCount, cpuTimeMs, loadAverage, waitForQuiet, watchCpu } from './lib/machine.js';
 import type { CpuShare } from './lib/machine.js';
-import type { Child, EdgeChild, GcEvent } from './lib/processes.js';
+import type { Child, EdgeChild } from './lib/processes.js';
 import { round } from './lib/stats.js';
 import { knob } from './lib/knob.js';
 
@@ -349,15 +357,6 @@ function build(): string | undefined {
   }
 }
 
-/** The isolate with the most scavenges among `events`. */
-function busiestIsolate(events: GcEvent[]): string {
-  const counts = new Map<string, number>();
-  for (const e of events) if (e.kind === 'scavenge') counts.set(e.isolate, (counts.get(e.isolate) ?? 0) + 1);
-  let best = events[0]?.isolate ?? '';
-  for (const [isolate, n] of counts) if (n > (counts.get(best) ?? 0)) best = isolate;
-  return best;
-}
-
 async function metricsText(edge: EdgeChild): Promise<string> {
   const res = await fetch(edge.metricsUrl, { signal: AbortSignal.timeout(5000) });
   return res.text();
@@ -451,12 +450,12 @@ async function benchProxy(body: Buffer): Promise<ProxyFigures> {
         const cpu = stopWatch();
         const serverCpuMsPerReq = (cpuTimeMs(t.server.proc.pid) - cpu0) / result.sent;
         const gcAll = t.edge ? gcEvents(t.edge.proc.output()).slice(gcBefore) : undefined;
-        // The event loop's isolate only (the one with the most scavenges: it takes the request traffic); the
-        // active-series worker's GC pauses only the worker, and is counted apart.
-        const mainIsolate = gcAll && busiestIsolate(gcAll);
-        const gcRun = gcAll?.filter((e) => e.isolate === mainIsolate);
+        // The event loop's isolate only (the oldest); the active-series worker's GC pauses only the worker, and is
+        // counted apart.
+        const main = gcAll && mainIsolate(gcAll);
+        const gcRun = gcAll?.filter((e) => e.isolate === main);
         const otherMarkCompacts = (gcAll ?? []).filter(
-          (e) => e.isolate !== mainIsolate && e.kind === 'mark-compact',
+          (e) => e.isolate !== main && e.kind === 'mark-compact',
         ).length;
         const after = t.edge ? await edgeCounters(t.edge) : undefined;
         const mean = (sum: number, count: number) => (sum / count) * 1e6;
