@@ -85,3 +85,4 @@ port.on('message', (message: ToWorker) => {
 });
 
 void readLoop();
+post({ type: 'ready' });

@@ -87,6 +87,8 @@ export class OffThreadActiveSeries implements ActiveSeriesTracker {
   private nextSyncId = 1;
   private readonly waiting = new Map<number, () => void>();
   private closed: (() => void) | undefined;
+  /** The worker said it is loaded: before that, it has read nothing and holds nothing to send on close. */
+  private ready = false;
 
   constructor(
     readonly options: OffThreadOptions,
@@ -253,12 +255,14 @@ export class OffThreadActiveSeries implements ActiveSeriesTracker {
     clearTimeout(this.restartTimer);
     const worker = this.worker;
     if (worker === undefined) return;
-    const closed = new Promise<void>((resolve) => {
-      this.closed = resolve;
-      setTimeout(resolve, 2000).unref();
-    });
-    this.send({ type: 'close' });
-    await closed;
+    if (this.ready) {
+      const closed = new Promise<void>((resolve) => {
+        this.closed = resolve;
+        setTimeout(resolve, 2000).unref();
+      });
+      this.send({ type: 'close' });
+      await closed;
+    }
     this.producer = undefined;
     this.worker = undefined;
     await worker.terminate();
@@ -299,6 +303,7 @@ export class OffThreadActiveSeries implements ActiveSeriesTracker {
     }
     worker.unref();
     this.worker = worker;
+    this.ready = false;
     this.producer = new RingProducer(ring);
     this.startedAt = Date.now();
     worker.on('message', (message: FromWorker) => this.onMessage(message));
@@ -323,6 +328,8 @@ export class OffThreadActiveSeries implements ActiveSeriesTracker {
       }
     } else if (message.type === 'log') {
       this.deps.log(message.level, message.msg, message.err);
+    } else if (message.type === 'ready') {
+      this.ready = true;
     } else {
       this.closed?.();
     }

@@ -26,6 +26,8 @@ export type ToWorker =
 
 /** Worker → event loop. */
 export type FromWorker =
+  /** Loaded and reading. */
+  | { type: 'ready' }
   | { type: 'mirror'; id: number; mirror: Mirror }
   | { type: 'log'; level: 'warn' | 'error'; msg: string; err: string }
   | { type: 'closed' };
