@@ -11,7 +11,7 @@ import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { manySeries, snappyBody } from '../test/helpers/write-request.js';
 import { closedLoop, newPool, openLoop } from './lib/load.js';
 import { cpuTimeMs } from './lib/machine.js';
-import { gcEvents, startEdge, startUpstream } from './lib/processes.js';
+import { gcEvents, mainIsolate, startEdge, startUpstream } from './lib/processes.js';
 
 const [rootA, rootB, runsArg] = process.argv.slice(2);
 if (!rootA || !rootB) {
@@ -43,6 +43,7 @@ interface Run {
   cpuMsPerReq: number;
   scavenges: number;
   markCompacts: number;
+  byIsolate: { scavenges: number; markCompacts: number; pauseMs: number }[];
   gcMainThreadMsPerReq: number;
   fullGcReasons: Record<string, number>;
 }
@@ -85,10 +86,28 @@ async function once(side: 'A' | 'B', root: string, upstreamUrl: string): Promise
       markCompacts: events.filter((e) => e.kind === 'mark-compact').length,
       gcMainThreadMsPerReq: round(events.reduce((a, e) => a + e.pauseMs + e.stepsMs, 0) / r.ok),
       fullGcReasons: reasons,
+      // Per V8 isolate, the event loop's (the oldest) first, then any worker thread's: a worker's GC pauses only
+      // the worker.
+      byIsolate: byIsolate(events),
     };
   } finally {
     await edge.proc.stop(5000);
   }
+}
+
+function byIsolate(
+  events: ReturnType<typeof gcEvents>,
+): { scavenges: number; markCompacts: number; pauseMs: number }[] {
+  const by = new Map<string, { scavenges: number; markCompacts: number; pauseMs: number }>();
+  for (const e of events) {
+    const x = by.get(e.isolate) ?? { scavenges: 0, markCompacts: 0, pauseMs: 0 };
+    if (e.kind === 'scavenge') x.scavenges++;
+    if (e.kind === 'mark-compact') x.markCompacts++;
+    x.pauseMs = Math.round((x.pauseMs + e.pauseMs + e.stepsMs) * 10) / 10;
+    by.set(e.isolate, x);
+  }
+  const main = mainIsolate(events);
+  return [...by.entries()].sort(([a], [b]) => (a === main ? -1 : b === main ? 1 : 0)).map(([, x]) => x);
 }
 
 const upstream = await startUpstream();

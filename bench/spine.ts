@@ -9,7 +9,7 @@
 // Every phase also reports how much CPU other processes used meanwhile, and flags it when over 10%.
 // Prints a table, then as the last line one JSON object (snake_case keys); progress goes to stderr.
 // Knobs (env): BENCH_ROUNDS, BENCH_ROUND_MS, BENCH_WARMUP_MS, BENCH_RATE, BENCH_SECONDS, BENCH_CONCURRENCY,
-// BENCH_CLOSED_SECONDS, BENCH_WAIT_QUIET_SECONDS, BENCH_EDGE_NODE_FLAGS (see BENCHMARKS.md).
+// BENCH_CLOSED_SECONDS, BENCH_WAIT_QUIET_SECONDS, BENCH_EDGE_NODE_FLAGS, BENCH_ACTIVE_SERIES (see BENCHMARKS.md).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,13 +31,23 @@ import { InProcessRateStore } from '../src/stores/in-process-rate-store.js';
 import { hashSeries } from '../src/remote-write/series-hash.js';
 import type { SeriesHashSink } from '../src/remote-write/series-hash.js';
 import { ActiveSeries } from '../src/observe/active-series/active-series.js';
+import { OffThreadActiveSeries } from '../src/observe/active-series/off-thread.js';
 import { stopAllProcesses } from '../test/helpers/child-process.js';
 import { manySeries, snappyBody, writeRequestType } from '../test/helpers/write-request.js';
 import { closedLoop, newPool, openLoop } from './lib/load.js';
 import type { ClosedLoopResult, OpenLoopResult, RequestSpec } from './lib/load.js';
 import { runMicro, sinkValue } from './lib/microbench.js';
+import { timeHandover } from './lib/handover-bench.js';
 import type { MicroResult } from './lib/microbench.js';
-import { counterSum, gcEvents, histogramSumCount, rssMb, startEdge, startUpstream } from './lib/processes.js';
+import {
+  counterSum,
+  gcEvents,
+  histogramSumCount,
+  mainIsolate,
+  rssMb,
+  startEdge,
+  startUpstream,
+} from './lib/processes.js';
 import { cpuCount, cpuTimeMs, loadAverage, waitForQuiet, watchCpu } from './lib/machine.js';
 import type { CpuShare } from './lib/machine.js';
 import type { Child, EdgeChild } from './lib/processes.js';
@@ -55,6 +65,8 @@ const TARGET_P99_OVERHEAD_MS = 1;
 const TARGET_ACTIVE_SERIES_PCT = 5;
 /** The default ACTIVE_SERIES_SAMPLE_EVERY: one write in this many is read for the estimate. */
 const SAMPLE_EVERY = loadSettings({}, []).activeSeries.sampleEvery;
+/** The hand-over rows' ring: ACTIVE_SERIES_QUEUE_BYTES's default. */
+const HANDOVER_QUEUE_BYTES = loadSettings({}, []).activeSeries.queueBytes;
 /** CPU share used by other processes above which a phase's figures are flagged as perturbed. */
 const NOISY_OTHER_CPU_PCT = 10;
 
@@ -108,10 +120,15 @@ interface BodyFigures {
     | 'pbFull'
     | 'snappy'
     | 'seriesHash'
-    | 'activeSeries',
+    | 'activeSeries'
+    | 'handover'
+    | 'handoverSampled'
+    | 'workerRead',
     MicroResult
   >;
   cpu: CpuShare;
+  /** Writes the hand-over rows could not hand over (the ring was full): 0 when the consumer kept up. */
+  handoverDropped: number;
 }
 
 async function benchBody(body: Buffer): Promise<BodyFigures> {
@@ -173,8 +190,31 @@ async function benchBody(body: Buffer): Promise<BodyFigures> {
     filterMaxBytes: 1 << 20,
     refreshMs: 10_000,
   });
+  // Off the event loop (docs/active-series.md#off-the-event-loop): what the event loop pays to hand a write to the
+  // worker (every write: sampleEvery 1; and at the default sampling, so the mean is per write), with a consumer
+  // that drops what it takes; and what the worker then does with a write on its own thread (decode + read).
+  const handoverOf = (sampleEvery: number) => {
+    const options = { ...tracker.options, sampleEvery, queueBytes: HANDOVER_QUEUE_BYTES };
+    return new OffThreadActiveSeries(options, {
+      main: new ActiveSeries(options),
+      redis: undefined,
+      now: Date.now,
+      log: (level, msg, err) => log(`${level}: ${msg}: ${err}`),
+      entry: { url: new URL('./lib/ring-drain-worker.ts', import.meta.url), tsx: true },
+    });
+  };
+  const handover = handoverOf(1);
+  const handoverSampled = handoverOf(SAMPLE_EVERY);
+  const workerTracker = new ActiveSeries(tracker.options);
   const cases = [
     { name: 'scan', run: () => scanWriteRequest(decoded, body.length).series },
+    {
+      name: 'workerRead',
+      run: () =>
+        workerTracker.observe(TENANT, decompressSnappyBlock(body, maxBytes), 'prw1', Date.now(), true)
+          ? SERIES
+          : 0,
+    },
     { name: 'seriesHash', run: () => hashSeries(decoded, 'prw1', countingSink) },
     {
       name: 'activeSeries',
@@ -203,13 +243,37 @@ async function benchBody(body: Buffer): Promise<BodyFigures> {
     },
     log,
   );
+  log('body path: the hand-over to the active-series worker, call by call');
+  results.push(
+    ...(await timeHandover(
+      [
+        {
+          name: 'handover',
+          tracker: handover,
+          run: () => handover.observe(TENANT, decoded, 'prw1', Date.now(), false, body),
+        },
+        {
+          name: 'handoverSampled',
+          tracker: handoverSampled,
+          run: () => handoverSampled.observe(TENANT, decoded, 'prw1', Date.now(), false, body),
+        },
+      ],
+      { warmupMs: WARMUP_MS, roundMs: ROUND_MS, rounds: ROUNDS, queueBytes: HANDOVER_QUEUE_BYTES },
+    )),
+  );
   const cpu = stopWatch();
+  const handoverDropped =
+    handover.handover.dropped.queue_full +
+    handover.handover.dropped.worker_down +
+    handoverSampled.handover.dropped.queue_full +
+    handoverSampled.handover.dropped.worker_down;
+  await Promise.all([handover.close(), handoverSampled.close()]);
   if (denied > 0)
     throw new Error(`decide() denied ${denied} timed requests; the bucket was meant to allow all`);
   if (sinkValue() === 0) throw new Error('benchmark sink is empty');
   if (hashed === 0 || tracker.seriesRead === 0) throw new Error('the active-series cases read no series');
   const byName = Object.fromEntries(results.map((r) => [r.name, r])) as BodyFigures['results'];
-  return { wireBytes: body.length, uncompressedBytes: decoded.length, results: byName, cpu };
+  return { wireBytes: body.length, uncompressedBytes: decoded.length, results: byName, cpu, handoverDropped };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -223,7 +287,16 @@ interface OpenRun {
   serverCpuMsPerReq: number;
   /** The edge's GC during the run, from its --trace-gc output (undefined for direct): main-thread pauses plus
    * incremental-marking steps per request, the longest pause, and the count of each kind. */
-  gc: { mainThreadMsPerReq: number; maxPauseMs: number; markCompacts: number; scavenges: number } | undefined;
+  gc:
+    | {
+        mainThreadMsPerReq: number;
+        maxPauseMs: number;
+        markCompacts: number;
+        scavenges: number;
+        /** Mark-compacts of other isolates (the active-series worker): they pause only their thread. */
+        otherThreadMarkCompacts: number;
+      }
+    | undefined;
   /** The edge's own mean check and parse time during the run (rls_*_duration_seconds), µs; NaN for direct. */
   checkMeanUs: number;
   parseMeanUs: number;
@@ -316,10 +389,14 @@ async function edgeCounters(edge: EdgeChild): Promise<EdgeCounters> {
 async function benchProxy(body: Buffer): Promise<ProxyFigures> {
   const buildWarning = build();
   const upstream: Child = await startUpstream();
-  const limitsEnv = {
+  const limitsEnv: Record<string, string> = {
     DEFAULT_SAMPLES_PER_SECOND: '1000000000000',
     DEFAULT_BURST_SAMPLES: '1000000000000',
   };
+  // BENCH_ACTIVE_SERIES=true|false runs the edges with active series on or off (unset: the default).
+  const activeSeries = process.env.BENCH_ACTIVE_SERIES;
+  if (activeSeries === 'true' || activeSeries === 'false') limitsEnv.ACTIVE_SERIES_ENABLED = activeSeries;
+  log(`edges' ACTIVE_SERIES_ENABLED: ${limitsEnv.ACTIVE_SERIES_ENABLED ?? 'the default'}`);
   // --trace-gc prints one short line per GC; both edges pay it alike, and it shows where the tail comes from.
   // The edges run with the flags the Dockerfile and `npm start` give them (--no-memory-reducer); each edge sits
   // idle while the targets before it run, which without that flag leaves it doing a full GC every ~18 requests.
@@ -372,7 +449,14 @@ async function benchProxy(body: Buffer): Promise<ProxyFigures> {
         const result = await openLoop(pool, spec(t.origin), RATE, SECONDS * 1000);
         const cpu = stopWatch();
         const serverCpuMsPerReq = (cpuTimeMs(t.server.proc.pid) - cpu0) / result.sent;
-        const gcRun = t.edge ? gcEvents(t.edge.proc.output()).slice(gcBefore) : undefined;
+        const gcAll = t.edge ? gcEvents(t.edge.proc.output()).slice(gcBefore) : undefined;
+        // The event loop's isolate only (the oldest); the active-series worker's GC pauses only the worker, and is
+        // counted apart.
+        const main = gcAll && mainIsolate(gcAll);
+        const gcRun = gcAll?.filter((e) => e.isolate === main);
+        const otherMarkCompacts = (gcAll ?? []).filter(
+          (e) => e.isolate !== main && e.kind === 'mark-compact',
+        ).length;
         const after = t.edge ? await edgeCounters(t.edge) : undefined;
         const mean = (sum: number, count: number) => (sum / count) * 1e6;
         return {
@@ -384,6 +468,7 @@ async function benchProxy(body: Buffer): Promise<ProxyFigures> {
             maxPauseMs: Math.max(0, ...gcRun.map((e) => e.pauseMs)),
             markCompacts: gcRun.filter((e) => e.kind === 'mark-compact').length,
             scavenges: gcRun.filter((e) => e.kind === 'scavenge').length,
+            otherThreadMarkCompacts: otherMarkCompacts,
           },
           checkMeanUs:
             before && after
@@ -501,6 +586,9 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
         bodyRow('(-) snappy decompress alone', r.snappy),
         bodyRow('(f) series-hash pass alone', r.seriesHash),
         bodyRow('(g) active series: read a write', r.activeSeries),
+        bodyRow('(h) active series: hand a write to the worker', r.handover),
+        bodyRow(`(h${SAMPLE_EVERY}) the same, per write (1 in ${SAMPLE_EVERY} read)`, r.handoverSampled),
+        bodyRow('(i) worker: decode + read a write (its thread)', r.workerRead),
       ],
     ),
   );
@@ -514,7 +602,14 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
   const seriesShare = r.activeSeries.medianUs / r.scan.medianUs;
   out.push(
     `active series per write read (g / a) = ${fmt(seriesShare * 100, 1)}% of the scan; hash pass alone (f / a) = ${fmt((r.seriesHash.medianUs / r.scan.medianUs) * 100, 1)}%; ` +
-      `per write at ACTIVE_SERIES_SAMPLE_EVERY=${SAMPLE_EVERY} (g / ${SAMPLE_EVERY} / a) = ${fmt((seriesShare / SAMPLE_EVERY) * 100, 1)}%   target < ${TARGET_ACTIVE_SERIES_PCT}%: ${(seriesShare / SAMPLE_EVERY) * 100 < TARGET_ACTIVE_SERIES_PCT ? 'MET' : 'NOT MET'}`,
+      `per write at ACTIVE_SERIES_SAMPLE_EVERY=${SAMPLE_EVERY} (g / ${SAMPLE_EVERY} / a) = ${fmt((seriesShare / SAMPLE_EVERY) * 100, 1)}% (in thread)`,
+  );
+  const handoverShare = r.handover.medianUs / r.scan.medianUs;
+  const perWriteShare = r.handoverSampled.medianUs / r.scan.medianUs;
+  out.push(
+    `active series off the event loop: the event loop pays per write read (h / a) = ${fmt(handoverShare * 100, 1)}% of the scan; ` +
+      `per write (h${SAMPLE_EVERY} / a) = ${fmt(perWriteShare * 100, 1)}%   target < ${TARGET_ACTIVE_SERIES_PCT}%: ${perWriteShare * 100 < TARGET_ACTIVE_SERIES_PCT ? 'MET' : 'NOT MET'}; ` +
+      `the worker's thread per write read (i / a) = ${fmt((r.workerRead.medianUs / r.scan.medianUs) * 100, 1)}%; writes not handed over (ring full) ${bodyFig.handoverDropped}`,
   );
 
   const byTarget = new Map(proxy.open.map((o) => [o.target, o]));
@@ -567,6 +662,10 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
       ]),
     ),
   );
+  out.push(
+    `edge GC columns: the event loop's isolate only; other threads' (the active-series worker's) mark-compacts: ` +
+      proxy.open.map((o) => `${o.target} ${o.gc?.otherThreadMarkCompacts ?? 'n/a'}`).join(', '),
+  );
   out.push('');
   out.push(
     `proxy_p99_overhead_ms (enforced p99 - pass-through p99) = ${fmt(overP99, 3)}   target <= ${TARGET_P99_OVERHEAD_MS} ms: ${overP99 <= TARGET_P99_OVERHEAD_MS ? 'MET' : 'NOT MET'}`,
@@ -581,6 +680,7 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
     `sanity: enforced edge allowed ${proxy.enforcedAllowed} requests, pass-through edge decided ${proxy.passThroughDecisions} (rls_decisions_total); ` +
       `edge RSS at the end: pass-through ${fmt(proxy.edgeRssMb.passThrough, 0)} MB, enforced ${fmt(proxy.edgeRssMb.enforced, 0)} MB`,
   );
+  out.push(`edges ran with ACTIVE_SERIES_ENABLED=${process.env.BENCH_ACTIVE_SERIES ?? '(the default)'}`);
   out.push('');
   out.push(`3. Proxy path, closed loop: ${CONCURRENCY} concurrent for ${CLOSED_SECONDS} s per target`);
   out.push(
@@ -645,6 +745,9 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
     ['snappy_decompress', r.snappy],
     ['series_hash', r.seriesHash],
     ['active_series_read', r.activeSeries],
+    ['active_series_handover', r.handover],
+    ['active_series_handover_per_write', r.handoverSampled],
+    ['active_series_worker_read', r.workerRead],
   ];
   for (const [key, m] of micro) {
     json[`${key}_us`] = round(m.medianUs, 2);
@@ -659,7 +762,11 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
   json.end_to_end_vs_protobufjs = round(e2eRatio, 2);
   json.scan_target_met = scanRatio >= TARGET_SCAN_RATIO;
   json.active_series_read_pct_of_scan = round(seriesShare * 100, 1);
-  json.active_series_per_write_pct_of_scan = round((seriesShare / SAMPLE_EVERY) * 100, 1);
+  json.active_series_in_thread_per_write_pct_of_scan = round((seriesShare / SAMPLE_EVERY) * 100, 1);
+  json.active_series_handover_pct_of_scan = round(handoverShare * 100, 1);
+  json.active_series_per_write_pct_of_scan = round(perWriteShare * 100, 1);
+  json.active_series_target_met = perWriteShare * 100 < TARGET_ACTIVE_SERIES_PCT;
+  json.active_series_handover_dropped = bodyFig.handoverDropped;
   json.active_series_sample_every = SAMPLE_EVERY;
   json.open_rate_offered = RATE;
   json.open_seconds = SECONDS;
@@ -678,6 +785,7 @@ function report(bodyFig: BodyFigures, proxy: ProxyFigures, loadAtStart: string):
       json[`${p}_edge_gc_max_pause_ms`] = round(o.gc.maxPauseMs);
       json[`${p}_edge_mark_compacts`] = o.gc.markCompacts;
       json[`${p}_edge_scavenges`] = o.gc.scavenges;
+      json[`${p}_edge_other_thread_mark_compacts`] = o.gc.otherThreadMarkCompacts;
     }
     json[`${p}_schedule_lag_p99_ms`] = round(o.result.scheduleLagP99Ms);
     json[`${p}_other_cpu_pct`] = round(o.cpu.otherPct, 1);

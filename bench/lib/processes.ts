@@ -134,17 +134,49 @@ export interface GcEvent {
   pauseMs: number;
   /** Incremental-marking steps done on the main thread before the pause ("+ <ms> ms in <n> steps"). */
   stepsMs: number;
+  /**
+   * The V8 isolate the line names ("[pid:0x…]"): each worker thread has its own heap and GC, and its pauses
+   * stop only that thread ('' when the line has none).
+   */
+  isolate: string;
+  /** Milliseconds since the isolate started ("<ms> ms: ..."): the event loop's isolate is the oldest. */
+  sinceStartMs: number;
+}
+
+/**
+ * The event loop's isolate among `events`: the oldest (its clock is the furthest along), since every worker thread
+ * starts after it. '' when there are none.
+ */
+export function mainIsolate(events: readonly GcEvent[]): string {
+  const latest = new Map<string, number>();
+  for (const e of events) latest.set(e.isolate, Math.max(latest.get(e.isolate) ?? 0, e.sinceStartMs));
+  let best = '';
+  let bestMs = -1;
+  for (const [isolate, ms] of latest) {
+    if (ms > bestMs) {
+      best = isolate;
+      bestMs = ms;
+    }
+  }
+  return best;
 }
 
 /** The GC events of a child started with `--trace-gc`, in order, parsed from its kept output. */
 export function gcEvents(output: string): GcEvent[] {
   const events: GcEvent[] = [];
   for (const line of output.split('\n')) {
-    const m = /\d+ ms: (Scavenge|Mark-Compact|[A-Za-z-]+).*? MB, ([\d.]+) \//.exec(line);
+    const m = /(\d+) ms: (Scavenge|Mark-Compact|[A-Za-z-]+).*? MB, ([\d.]+) \//.exec(line);
     if (!m) continue;
-    const kind = m[1] === 'Scavenge' ? 'scavenge' : m[1] === 'Mark-Compact' ? 'mark-compact' : 'other';
+    const kind = m[2] === 'Scavenge' ? 'scavenge' : m[2] === 'Mark-Compact' ? 'mark-compact' : 'other';
     const steps = /\(\+ ([\d.]+) ms in \d+ steps/.exec(line);
-    events.push({ kind, pauseMs: Number(m[2]), stepsMs: steps ? Number(steps[1]) : 0 });
+    const isolate = /\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1] ?? '';
+    events.push({
+      kind,
+      pauseMs: Number(m[3]),
+      stepsMs: steps ? Number(steps[1]) : 0,
+      isolate,
+      sinceStartMs: Number(m[1]),
+    });
   }
   return events;
 }

@@ -50,6 +50,7 @@ function sortKey(sort: Sort, s: TenantActiveSeries): number {
 export function registerActiveSeriesRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get<{ Querystring: { sort?: string; limit?: string } }>('/api/active-series', async (req) => {
     const tracker = ctx.activeSeries;
+    await tracker?.sync?.();
     const sort = (req.query.sort ?? 'utilisation') as Sort;
     if (!SORTS.includes(sort))
       throw new BadRequest(
@@ -98,6 +99,7 @@ export function registerActiveSeriesRoutes(app: FastifyInstance, ctx: AdminConte
 
   app.get<{ Params: { id: string } }>('/api/active-series/:id', async (req, reply) => {
     checkTenantId(req.params.id);
+    await ctx.activeSeries?.sync?.();
     const json = tenantActiveSeries(ctx, req.params.id);
     if (json === null)
       return sendError(

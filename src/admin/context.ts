@@ -8,7 +8,7 @@ import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.
 import type { KubernetesConfigMapSource } from '../limits/kubernetes-configmap-source.js';
 import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { OverridesWatcher } from '../limits/overrides-watcher.js';
-import type { ActiveSeries } from '../observe/active-series/active-series.js';
+import type { ActiveSeriesTracker } from '../observe/active-series/tracker.js';
 import type { Logger } from '../observe/logger.js';
 import type { TrafficStats } from '../observe/traffic-stats.js';
 import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
@@ -66,7 +66,7 @@ export interface AdminContext {
   /** The policy set's named lists (read, runtime changes); absent: no policy file. */
   lists?: ListsAdmin;
   /** Each tenant's active series (docs/active-series.md); absent with ACTIVE_SERIES_ENABLED=false. */
-  activeSeries?: ActiveSeries;
+  activeSeries?: ActiveSeriesTracker;
 }
 
 /** New series per second of each tenant over `rangeMs`, highest first (at most `top`). */

@@ -24,7 +24,9 @@ export function registerInsightRoutes(app: FastifyInstance, ctx: AdminContext): 
 
   app.get('/api/bursts', async () => burstsReport(ctx));
 
-  app.get<{ Querystring: Query }>('/api/top-offenders', async (req) =>
-    topOffenders(ctx, parseRange(req.query.range, '24h'), parseCount(req.query.top, 'top', 10, 100)),
-  );
+  app.get<{ Querystring: Query }>('/api/top-offenders', async (req) => {
+    // Series growth comes from the active-series worker's figures: brought up to date first.
+    await ctx.activeSeries?.sync?.();
+    return topOffenders(ctx, parseRange(req.query.range, '24h'), parseCount(req.query.top, 'top', 10, 100));
+  });
 }

@@ -326,6 +326,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: AdminContext, tabl
     checkTenantId(req.params.id);
     // The tenant's decisions against the upstream's answers (GET /api/agreement has every tenant).
     const agreement = ctx.agreement?.tenant(req.params.id) ?? null;
+    await ctx.activeSeries?.sync?.();
     return {
       ...tenantJson(ctx, req.params.id, parseRange(req.query.range, '1h')),
       agreement,

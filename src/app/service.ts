@@ -34,6 +34,7 @@ import { BurstDetector } from '../observe/insight/burst-detector.js';
 import { acceptedUsage, offeredItems } from '../observe/insight/tenant-usage.js';
 import { TenantLabelCap } from '../observe/tenant-label-cap.js';
 import { createActiveSeries } from './active-series-wiring.js';
+import type { ActiveSeriesTracker } from '../observe/active-series/tracker.js';
 import { TlsReloader, readTlsMaterial, tlsFileSet, tlsFront } from '../proxy/tls-files.js';
 import type { TlsFront, TlsReloadResult } from '../proxy/tls-files.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -62,6 +63,8 @@ export interface RunningService {
   metrics: EdgeMetrics;
   /** The runtime enforce / dry-run / off switch (admin API: /api/system/mode). */
   mode: ModeSwitch;
+  /** Each tenant's active series (docs/active-series.md); undefined with ACTIVE_SERIES_ENABLED=false. */
+  activeSeries: ActiveSeriesTracker | undefined;
   /** Re-reads the overrides file, POLICY_FILE and RATELIMIT_CONFIG now (what SIGHUP does). */
   reloadOverrides(): Promise<void>;
   /** Re-reads POLICY_FILE now; does nothing without one. */
@@ -498,6 +501,7 @@ export async function startService(
     limits,
     metrics,
     mode,
+    activeSeries: activeSeries.tracker,
     async reloadOverrides() {
       gateway.ratelimitConfig.reloadIfChanged();
       await Promise.all([overrides.reload(), policies?.reload()]);

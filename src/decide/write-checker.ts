@@ -18,7 +18,7 @@ import type { LimitsRegistry } from '../limits/limits-registry.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import { limitIs } from '../limits/limit-definitions.js';
-import type { ActiveSeries } from '../observe/active-series/active-series.js';
+import type { ActiveSeriesTracker } from '../observe/active-series/tracker.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
 import type { DecisionAggregator } from '../observe/stats/decision-aggregator.js';
@@ -61,7 +61,7 @@ export interface WriteCheckerDeps {
   /** Adaptive protection of the upstream: told the items of every write allowed (its samples/s ceiling). */
   protection?: UpstreamProtection;
   /** Each tenant's active series (docs/active-series.md), fed with every forwarded write; absent: not estimated. */
-  activeSeries?: ActiveSeries;
+  activeSeries?: ActiveSeriesTracker;
 }
 
 export interface Identity {
@@ -307,7 +307,14 @@ export class WriteChecker {
     const { measured, resolved } = state;
     const always = limitIs(resolved.limits, 'enforce_max_series_at_edge', 'true');
     try {
-      tracker.observe(state.req.tenant, measured.decoded, measured.info.format, this.deps.now(), always);
+      tracker.observe(
+        state.req.tenant,
+        measured.decoded,
+        measured.info.format,
+        this.deps.now(),
+        always,
+        state.req.body,
+      );
     } catch (err) {
       // The body was scanned already: a throw here is a bug, never a verdict on the write.
       this.deps.log.warn(

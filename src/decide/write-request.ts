@@ -6,7 +6,7 @@ import type { Decision } from '../decision/decision.js';
 import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import type { Logger } from '../observe/logger.js';
 import type { EdgeMetrics } from '../observe/metrics.js';
-import type { ActiveSeries } from '../observe/active-series/active-series.js';
+import type { ActiveSeriesTracker } from '../observe/active-series/tracker.js';
 import type { MeasuredBody, RequestInfo } from '../remote-write/index.js';
 import type { RateAnswer, RateQuery, RateStore } from '../stores/rate-store.js';
 import type { HaElection } from './ha-tracker.js';
@@ -86,7 +86,7 @@ export interface StageDeps {
   log: Logger;
   now: () => number;
   /** Each tenant's active series (docs/active-series.md); absent with ACTIVE_SERIES_ENABLED=false. */
-  activeSeries?: ActiveSeries;
+  activeSeries?: ActiveSeriesTracker;
 }
 
 /** One step of the write pipeline, one file under src/decide/stages/. */

@@ -52,6 +52,7 @@ export interface ActiveSeriesSettings {
   maxBytes: number;
   filterMaxBytes: number;
   refreshMs: number;
+  queueBytes: number;
 }
 
 export interface Settings {
@@ -361,6 +362,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): S
       maxBytes: get('ACTIVE_SERIES_MAX_BYTES'),
       filterMaxBytes: get('ACTIVE_SERIES_FILTER_MAX_BYTES'),
       refreshMs: get('ACTIVE_SERIES_REFRESH'),
+      queueBytes: get('ACTIVE_SERIES_QUEUE_BYTES'),
     }),
   };
   checkStoreSettings(settings.store, settings.postgres, settings.redis.addresses.length > 0);

@@ -1,6 +1,7 @@
 // Two edge replicas sharing one Redis: a tenant whose writes are spread over both must show one estimate of all
 // its series on each replica (PFADD into per-slice keys, PFCOUNT over the window), not each replica's half; and
-// the keys must expire.
+// the keys must expire. Both sides of each replica share: the worker thread (most tenants) and the event loop
+// (tenants enforcing max_global_series_per_user), each with a Redis connection of its own.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -26,7 +27,9 @@ beforeAll(async () => {
     ACTIVE_SERIES_SAMPLE_EVERY: '1',
     ACTIVE_SERIES_REFRESH: '200ms',
   };
-  const overrides = 'overrides:\n  spread:\n    max_global_series_per_user: 4000\n';
+  const overrides =
+    'overrides:\n  spread:\n    max_global_series_per_user: 4000\n' +
+    '  guarded:\n    max_global_series_per_user: 100000\n    enforce_max_series_at_edge: true\n';
   edges = [
     await startEdge(upstream.url, env, overrides, () => clock.ms),
     await startEdge(upstream.url, env, overrides, () => clock.ms),
@@ -39,7 +42,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function push(edge: EdgeUnderTest, from: number, count: number): Promise<number> {
+async function push(edge: EdgeUnderTest, from: number, count: number, tenant = 'spread'): Promise<number> {
   const series = Array.from({ length: count }, (_, i) => ({
     labels: { __name__: 'up', pod: `pod-${from + i}` },
   }));
@@ -48,7 +51,7 @@ async function push(edge: EdgeUnderTest, from: number, count: number): Promise<n
     headers: {
       'content-type': 'application/x-protobuf',
       'content-encoding': 'snappy',
-      'x-scope-orgid': 'spread',
+      'x-scope-orgid': tenant,
     },
     body: snappyBody(series),
   });
@@ -56,8 +59,11 @@ async function push(edge: EdgeUnderTest, from: number, count: number): Promise<n
   return res.statusCode;
 }
 
-async function estimate(edge: EdgeUnderTest): Promise<{ active: number; local: number; shared: boolean }> {
-  const res = await request(`${edge.adminUrl}/api/active-series/spread`, { headers: edge.adminHeaders });
+async function estimate(
+  edge: EdgeUnderTest,
+  tenant = 'spread',
+): Promise<{ active: number; local: number; shared: boolean }> {
+  const res = await request(`${edge.adminUrl}/api/active-series/${tenant}`, { headers: edge.adminHeaders });
   const json = (await res.body.json()) as {
     active_series: number;
     local_active_series: number;
@@ -88,5 +94,20 @@ describe('active series shared through Redis', () => {
     // One window and two slices: 24 minutes.
     expect(ttl).toBeGreaterThan(23 * 60_000);
     expect(ttl).toBeLessThanOrEqual(24 * 60_000);
+  });
+
+  it('shares the estimate of a tenant read on the event loop (enforcing) the same way', async () => {
+    expect(await push(edges[0]!, 0, 1200, 'guarded')).toBe(200);
+    expect(await push(edges[1]!, 600, 1200, 'guarded')).toBe(200);
+    for (const edge of edges) {
+      await expect
+        .poll(async () => (await estimate(edge, 'guarded')).active, { timeout: 10_000, interval: 200 })
+        .toBeGreaterThan(1760);
+      const e = await estimate(edge, 'guarded');
+      expect(e.shared).toBe(true);
+      expect(e.active).toBeLessThan(1840);
+      expect(e.local).toBeGreaterThan(1176);
+      expect(e.local).toBeLessThan(1224);
+    }
   });
 });

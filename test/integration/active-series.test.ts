@@ -14,6 +14,7 @@ import { scrapeMetrics, sumMetric } from '../helpers/prometheus.js';
 import { snappyBody, writeRequestType } from '../helpers/write-request.js';
 import { encodeOtlpProto, otlpRequest } from '../helpers/otlp-request.js';
 import type { SeriesSpec } from '../helpers/write-request.js';
+import type { OffThreadActiveSeries } from '../../src/observe/active-series/off-thread.js';
 
 const OVERRIDES = `
 overrides:
@@ -178,5 +179,25 @@ describe('active series at the edge', () => {
   it('answers 404 for a tenant it does not track and 400 for a bad sort', async () => {
     expect((await admin('/api/active-series/nobody')).status).toBe(404);
     expect((await admin('/api/active-series?sort=bogus')).status).toBe(400);
+  });
+
+  it('keeps passing writes while the worker is down, and restarts it', async () => {
+    const tracker = edge.service.activeSeries as OffThreadActiveSeries;
+    const first = tracker.currentWorker!;
+    await first.terminate();
+    for (let i = 0; i < 3; i++)
+      expect((await push('restarted', snappyBody(pods('up', 0, 50)))).status).toBe(200);
+    await expect.poll(() => tracker.currentWorker, { timeout: 10_000, interval: 50 }).toBeDefined();
+    expect(tracker.currentWorker).not.toBe(first);
+    expect((await push('restarted', snappyBody(pods('up', 0, 60)))).status).toBe(200);
+    const detail = await admin('/api/active-series/restarted');
+    expect(detail.status).toBe(200);
+    expect(detail.json.active_series).toBeGreaterThan(57);
+    const metrics = await scrapeMetrics(edge.metricsUrl);
+    expect(sumMetric(metrics, 'rls_active_series_worker_restarts_total', {})).toBe(1);
+    // The restart waits a second: the three writes sent meanwhile (unless the machine was slower) were not read.
+    const down = sumMetric(metrics, 'rls_active_series_writes_dropped_total', { reason: 'worker_down' });
+    expect(down).toBeGreaterThanOrEqual(1);
+    expect(down).toBeLessThanOrEqual(3);
   });
 });

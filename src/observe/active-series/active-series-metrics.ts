@@ -5,10 +5,10 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { OTHER_TENANTS } from '../tenant-label-cap.js';
-import type { ActiveSeries } from './active-series.js';
+import type { ActiveSeriesTracker, HandoverDropReason } from './tracker.js';
 
 export interface ActiveSeriesSource {
-  tracker: ActiveSeries;
+  tracker: ActiveSeriesTracker;
   /** Whether `tenant` has a label of its own now (TenantLabelCap.has). */
   isNamed: (tenant: string) => boolean;
   /** max_global_series_per_user of `tenant` (0: unlimited). */
@@ -71,7 +71,21 @@ export function registerActiveSeriesMetrics(registry: Registry): {
     registers: [registry],
   });
 
+  const dropped = new Counter({
+    name: 'rls_active_series_writes_dropped_total',
+    help: "Writes to be read for the active-series estimate that were not: the worker's queue was full (ACTIVE_SERIES_QUEUE_BYTES) or the worker was down. Never a write refused.",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const restarts = new Counter({
+    name: 'rls_active_series_worker_restarts_total',
+    help: 'Times the active-series worker thread died (or failed to start) and was started again.',
+    registers: [registry],
+  });
+
   let lastUntracked = 0;
+  let lastRestarts = 0;
+  const lastDropped: Record<HandoverDropReason, number> = { queue_full: 0, worker_down: 0 };
   const seenTotals = new Map<string, number>();
   const collect = (): void => {
     if (deps === undefined) return;
@@ -117,6 +131,16 @@ export function registerActiveSeriesMetrics(registry: Registry): {
     tracked.set(tracker.trackedTenants);
     if (tracker.untracked > lastUntracked) untracked.inc(tracker.untracked - lastUntracked);
     lastUntracked = tracker.untracked;
+    const handover = tracker.handover;
+    if (handover !== undefined) {
+      for (const reason of ['queue_full', 'worker_down'] as const) {
+        const n = handover.dropped[reason];
+        if (n > lastDropped[reason]) dropped.labels(reason).inc(n - lastDropped[reason]);
+        lastDropped[reason] = n;
+      }
+      if (handover.restarts > lastRestarts) restarts.inc(handover.restarts - lastRestarts);
+      lastRestarts = handover.restarts;
+    }
   };
   // One collect for the whole group: prom-client calls each family's get() in registration order, synchronously up
   // to its collect, so the first family registered fills them all before any is read.

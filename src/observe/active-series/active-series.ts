@@ -13,12 +13,13 @@ import { NEW, SEEN_NOW, SeenFilter } from './seen-filter.js';
 import { SlicedSketch } from './sliced-sketch.js';
 import { TopNames } from './top-names.js';
 import type { NameCount } from './top-names.js';
+import type { ActiveSeriesTracker } from './tracker.js';
 
 /** Slices per window: the estimate covers the window plus at most one slice (a 20 m window: 20 to 22 minutes). */
 export const SLICES_PER_WINDOW = 10;
 const MINUTE_MS = 60_000;
 /** Minutes of new-series counts kept. */
-const NEW_MINUTES = 60;
+export const NEW_MINUTES = 60;
 /** Estimates kept for the trend (one per slice): the last hour with a 20-minute window. */
 const TREND_POINTS = 30;
 const TOP_NAMES = 10;
@@ -125,7 +126,7 @@ class TenantState {
 
 const decoder = new TextDecoder();
 
-export class ActiveSeries {
+export class ActiveSeries implements ActiveSeriesTracker {
   private readonly tenants = new Map<string, TenantState>();
   /** Tenants turned away because `maxTenants` were tracked. */
   untracked = 0;
@@ -310,21 +311,18 @@ export class ActiveSeries {
     for (const tenant of this.tenants.keys()) this.shared.refresh(tenant, ids);
   }
 
-  /** What /metrics and the admin API show of one tenant; undefined when it is not tracked. */
-  snapshot(tenant: string, limit: number, nowMs: number): TenantActiveSeries | undefined {
+  /**
+   * What /metrics and the admin API show of one tenant; undefined when it is not tracked. `fresh`: the slices are
+   * merged again even within refreshMs (the worker's mirror, built once per refresh anyway).
+   */
+  snapshot(tenant: string, limit: number, nowMs: number, fresh = false): TenantActiveSeries | undefined {
     const state = this.tenants.get(tenant);
     if (state === undefined) return undefined;
-    const local = this.estimateOf(state, nowMs);
+    const local = this.estimateOf(state, nowMs, fresh);
     const sharedEstimate = this.shared?.estimate(tenant);
     const active = sharedEstimate === undefined ? local : Math.max(sharedEstimate, local);
     const growth = trendSlope(state) * MINUTE_MS;
-    const utilisation = limit > 0 ? active / limit : 0;
-    const secondsToLimit =
-      limit > 0 && growth > 0
-        ? Math.max(0, ((limit - active) / growth) * 60)
-        : limit > 0 && active >= limit
-          ? 0
-          : null;
+    const { utilisation, secondsToLimit } = limitFigures(active, growth, limit);
     return {
       tenant,
       activeSeries: active,
@@ -342,6 +340,24 @@ export class ActiveSeries {
       memoryBytes: state.sketch.bytes + state.seen.bytes,
       sampleEvery: this.options.sampleEvery,
     };
+  }
+
+  /** Whether `tenant` is tracked. */
+  has(tenant: string): boolean {
+    return this.tenants.has(tenant);
+  }
+
+  /** `tenant`'s new series of each of the last `minutes` minutes, the current one first (empty: not tracked). */
+  newCounts(tenant: string, nowMs: number, minutes: number): number[] {
+    const state = this.tenants.get(tenant);
+    if (state === undefined) return [];
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    const out = new Array<number>(Math.min(minutes, NEW_MINUTES)).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      const slot = (minute - i) % NEW_MINUTES;
+      if (state.newMinuteIds[slot] === minute - i) out[i] = state.newPerMinute[slot]!;
+    }
+    return out;
   }
 
   /** The tracked tenants. */
@@ -368,6 +384,22 @@ export class ActiveSeries {
       if (empty && nowMs - state.lastSeenMs > this.options.windowMs) this.tenants.delete(tenant);
     }
   }
+}
+
+/** utilisation and secondsToLimit of TenantActiveSeries, from the estimate, its growth per minute and the limit. */
+export function limitFigures(
+  active: number,
+  growthPerMinute: number,
+  limit: number,
+): { utilisation: number; secondsToLimit: number | null } {
+  const utilisation = limit > 0 ? active / limit : 0;
+  const secondsToLimit =
+    limit > 0 && growthPerMinute > 0
+      ? Math.max(0, ((limit - active) / growthPerMinute) * 60)
+      : limit > 0 && active >= limit
+        ? 0
+        : null;
+  return { utilisation, secondsToLimit };
 }
 
 /** Least-squares slope (series per ms) of the trend points of the last window; 0 with fewer than 3. */
