@@ -282,7 +282,7 @@ function refusalFor(problem: OtlpSeriesProblem, described: string, label?: Fault
     return denial(kind, seriesValidationMessage(kind, '', '', bareSeries(described), ''), 0, 0);
   }
   const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
-  const message = seriesLimitMessage(kind, observed, problem.limit, described, label);
+  const message = seriesLimitMessage(kind, observed, problem.limit, described, label, true);
   return denial(kind, message, problem.limit, problem.observed);
 }
 
