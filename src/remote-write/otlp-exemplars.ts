@@ -1,7 +1,7 @@
-// The exemplars Mimir keeps, and so charges, of an OTLP protobuf request. Mimir's translation
-// (prometheusremotewrite getPromExemplars) makes an exemplar's labels of its trace_id and span_id (hex, when not
-// empty) and of its filtered attributes, these only when the whole set stays within 128 characters; its time is
-// time_unix_nano in ms. A number or exponential histogram point gives its exemplars to its one series; a classic
+// The exemplars Mimir keeps, and so charges, of an OTLP request (protobuf read here, JSON in otlp-json-exemplars.ts).
+// Mimir's translation (prometheusremotewrite getPromExemplars) makes an exemplar's labels of its trace_id and span_id
+// (hex, when not empty) and of its filtered attributes, these only when the whole set stays within 128 characters;
+// its time is time_unix_nano in ms. A number or exponential histogram point gives its exemplars to its one series; a classic
 // histogram point hands each to the first `_bucket` series whose bound is at least its value, in body order (the
 // rest to `le="+Inf"`); a summary has none. Points of one metric with the same labels are one series (Mimir's
 // appender merges them). The distributor then applies remote write's rules (exemplar-filter.ts): the first
@@ -58,7 +58,7 @@ const TAG_EXEMPLAR_INT = makeTag(6, WIRE_FIXED64);
 const TAG_EXEMPLAR_SPAN_ID = makeTag(4, WIRE_LENGTH_DELIMITED);
 const TAG_EXEMPLAR_TRACE_ID = makeTag(5, WIRE_LENGTH_DELIMITED);
 
-export const NUMBER = 0;
+const NUMBER = 0;
 const HISTOGRAM = 1;
 const EXPONENTIAL = 2;
 const SUMMARY = 3;
