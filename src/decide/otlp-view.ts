@@ -21,6 +21,7 @@ import {
   SAMPLE_KEY_MS,
   describeOtlpSeriesWithout,
   filterOtlp,
+  keptOtlpExemplars,
   labelAtFault,
   otlpLabelExtremes,
   otlpPointTimes,
@@ -61,6 +62,39 @@ export interface OtlpTimeBounds {
  * nothing applies.
  */
 export function otlpView(
+  tenant: ResolvedTenant,
+  measured: MeasuredBody,
+  o: OtlpViewOptions,
+): MimirView | undefined {
+  const view = labelView(tenant, measured, o);
+  // Exemplars are charged only as Mimir keeps them (it drops invalid ones without an error): read only for a
+  // request carrying some that the tenant is charged for, and not for one refused whole.
+  const format = measured.info.format;
+  if (tenant.limits.max_global_exemplars_per_user <= 0 || measured.info.exemplars === 0) return view;
+  if (view?.refusal !== undefined || (format !== 'otlp-proto' && format !== 'otlp-json')) return view;
+  const l = tenant.limits;
+  // Mimir reads both grace periods for exemplars whatever the edge enforces: it drops them either way.
+  const past = graceMs(l.past_grace_period, 0);
+  const kept = keptOtlpExemplars(measured.decoded, format, {
+    maxPerSeries: l.max_exemplars_per_series_per_request,
+    maxTimestampMs: o.nowMs + graceMs(l.creation_grace_period, 600_000),
+    ...(past > 0 ? { pastBoundMs: o.nowMs - past - graceMs(l.out_of_order_time_window, 0) } : {}),
+  });
+  // Only the points that go upstream: their exemplars, as kept.
+  const keep = view === undefined ? undefined : keptPoints.get(view);
+  let exemplars = 0;
+  for (let i = 0; i < kept.length; i++) {
+    if (keep === undefined || i >= keep.length || keep[i] === 1) exemplars += kept[i]!;
+  }
+  if (view === undefined) return { info: { ...measured.info, exemplars }, countsOnly: true };
+  return { ...view, info: { ...view.info, exemplars } };
+}
+
+/** The points an exact pass kept (0: refused), by ordinal, for the views it made. */
+const keptPoints = new WeakMap<MimirView, Uint8Array>();
+
+/** otlpView's label, time and drop rules, without the exemplar count. */
+function labelView(
   tenant: ResolvedTenant,
   measured: MeasuredBody,
   o: OtlpViewOptions,
@@ -203,7 +237,9 @@ function otlpPartial(
         describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
     : measured.describeSeries;
   const problem = filtered.firstProblem;
-  if (problem === undefined || filtered.body === undefined) return { info: filtered.kept, describeSeries };
+  if (problem === undefined || filtered.body === undefined) {
+    return withKeep({ info: filtered.kept, describeSeries }, filtered.keep);
+  }
   const label = labelOfProblem(decoded, info.format, problem, dropped);
   const refusal = refusalFor(problem, describeSeries(decoded, problem.series), label);
   const { kept } = filtered;
@@ -211,7 +247,12 @@ function otlpPartial(
   const somethingToIngest = kept.floatSamples + kept.histogramSamples + kept.metadata > 0;
   if (!limitIs(l, 'partial_acceptance', 'true') || !somethingToIngest) return { info, refusal };
   const body = o.gzipped ? gzipSync(filtered.body) : filtered.body;
-  return { info: kept, describeSeries, partial: { body, refusal } };
+  return withKeep({ info: kept, describeSeries, partial: { body, refusal } }, filtered.keep);
+}
+
+function withKeep(view: MimirView, keep: Uint8Array | undefined): MimirView {
+  if (keep !== undefined) keptPoints.set(view, keep);
+  return view;
 }
 
 /** The label a name or value length message quotes (read from the body, the error path only). */
@@ -241,7 +282,7 @@ function refusalFor(problem: OtlpSeriesProblem, described: string, label?: Fault
     return denial(kind, seriesValidationMessage(kind, '', '', bareSeries(described), ''), 0, 0);
   }
   const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
-  const message = seriesLimitMessage(kind, observed, problem.limit, described, label);
+  const message = seriesLimitMessage(kind, observed, problem.limit, described, label, true);
   return denial(kind, message, problem.limit, problem.observed);
 }
 

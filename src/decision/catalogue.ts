@@ -111,7 +111,8 @@ const ADJUST = (knob: string): string =>
 
 /**
  * Mimir's message for a series over a label limit (pkg/distributor/validate.go tooManyLabelsMsgFormat,
- * tooManyInfoLabelsMsgFormat, labelNameTooLongMsgFormat, labelValueTooLongMsgFormat). `series` is the series as
+ * tooManyInfoLabelsMsgFormat, labelNameTooLongMsgFormat, labelValueTooLongMsgFormat; for an OTLP request a value too
+ * long as pkg/distributor/otel.go otelAttributeValueTooLongError rewords it). `series` is the series as
  * describeSeries() prints it (`series: '…'`, an ellipsis after 200 code points); `label` the label too long (a
  * name or value limit), '' where it could not be read.
  */
@@ -125,8 +126,13 @@ export function seriesLimitMessage(
   limit: number,
   series: string,
   label?: { name: string; value: string },
+  /** An OTLP request: Mimir's OTLP handler words a value too long in OTel terms (otelAttributeValueTooLongError). */
+  otlp = false,
 ): string {
   const info = REASONS[reason];
+  if (reason === 'max_label_value_length' && otlp) {
+    return `received a metric whose attribute value length of ${observed} exceeds the limit of ${limit}, attribute: '${label?.name ?? ''}', value: '${shown200(label?.value ?? '')}' (truncated) metric: '${withoutEllipsis(series)}'. See: ${OTLP_LIMITS_DOC}`;
+  }
   const tail = ` (${info.errorId}).${ADJUST(info.knob)}`;
   if (reason === 'max_label_name_length') {
     // Here Mimir cuts the series at 200 characters with `%.200s`, without an ellipsis.
@@ -138,6 +144,10 @@ export function seriesLimitMessage(
   const kind = reason === 'max_label_names_per_info_series' ? 'an info series' : 'a series';
   return `received ${kind} whose number of labels exceeds the limit (actual: ${observed}, limit: ${limit}) ${series}${tail}`;
 }
+
+/** The page Mimir's OTLP attribute-value message points to. */
+const OTLP_LIMITS_DOC =
+  'https://grafana.com/docs/grafana-cloud/send-data/otlp/otlp-format-considerations/#metrics-ingestion-limits';
 
 /** describeSeries()'s label set (`series: '…'`) bare and cut at 200 code points without the ellipsis it added. */
 function withoutEllipsis(described: string): string {

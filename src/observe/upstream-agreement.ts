@@ -30,10 +30,14 @@ const REASON_BY_ERROR_ID: ReadonlyMap<string, DecisionReason> = new Map(
   (Object.keys(REASONS) as (keyof typeof REASONS)[]).map((r) => [REASONS[r].errorId, r]),
 );
 
+/** Mimir's OTLP handler words a value too long in OTel terms, without the id (pkg/distributor/otel.go). */
+const OTLP_VALUE_TOO_LONG = 'received a metric whose attribute value length of ';
+
 /** The first `err-mimir-*` id in the upstream's text, or '' (at most 100 characters: it may be logged and shown). */
 export function upstreamErrorId(text: string): string {
   const m = ERROR_ID.exec(text);
-  return m !== null && m[0].length <= 100 ? m[0] : '';
+  if (m !== null) return m[0].length <= 100 ? m[0] : '';
+  return text.includes(OTLP_VALUE_TOO_LONG) ? REASONS.max_label_value_length.errorId : '';
 }
 
 /**

@@ -13,6 +13,7 @@ export { scanOtlpJson } from './otlp-json-scanner.js';
 export { describeOtlpJsonSeries } from './otlp-json-describe-series.js';
 export { describeOtlpSeriesWithout, otlpLabelExtremes, otlpLabelName } from './otlp-series-labels.js';
 export { filterOtlp } from './otlp-series-filter.js';
+export { keptOtlpExemplars } from './otlp-exemplars.js';
 export type { OtlpSeriesProblem } from './otlp-series-filter.js';
 export { otlpPointTimes } from './otlp-point-time-verdicts.js';
 export { describeSeries } from './describe-series.js';

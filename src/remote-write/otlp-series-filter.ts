@@ -57,6 +57,8 @@ export interface OtlpFiltered {
   body?: Uint8Array;
   /** What goes upstream as Mimir charges it; label extremes over the kept series, by their ordinals in the body. */
   kept: RequestInfo;
+  /** By ordinal, 0 for a refused point (ordinals past its end are kept); undefined when none is refused. */
+  keep?: Uint8Array;
 }
 
 /**
@@ -101,8 +103,8 @@ export function filterOtlp(
     floatSamples: rescanned.floatSamples - reencoded.refusedTargetInfos,
   };
   // Only series Mimir removes silently: the body goes as sent (Mimir removes them itself), charged without them.
-  if (firstProblem === undefined) return { kept };
-  return { firstProblem, body: reencoded.body, kept };
+  if (firstProblem === undefined) return { kept, keep };
+  return { firstProblem, body: reencoded.body, kept, keep };
 }
 
 /** A series Mimir removes without an error: left out of what is charged, refusing nothing. */

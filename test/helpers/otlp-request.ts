@@ -55,12 +55,23 @@ export interface OtlpMetricSpec {
   points: {
     attributes: Attributes;
     exemplars?: number;
+    /** Exemplars spelled out (after the `exemplars` ones): IDs in hex, as OTLP/JSON writes them. */
+    exemplarList?: OtlpExemplarSpec[];
     /** histogram: explicit bounds (bucket counts are bounds + 1); summary: quantiles. */
     buckets?: number;
     hasSum?: boolean;
     /** The point's time as an offset in ms from the base time (2023-11-14), instead of the base time itself. */
     timeOffsetMs?: number;
   }[];
+}
+
+export interface OtlpExemplarSpec {
+  traceId?: string;
+  spanId?: string;
+  attributes?: Attributes;
+  /** The exemplar's time as an offset in ms from the base time; `null`: no time. */
+  timeOffsetMs?: number | null;
+  value?: number;
 }
 
 export interface OtlpResourceSpec {
@@ -87,6 +98,15 @@ export function otlpRequest(resources: OtlpResourceSpec[]): Record<string, unkno
                 timeUnixNano: TIME,
                 asDouble: i,
               }));
+              for (const e of p.exemplarList ?? []) {
+                exemplars.push({
+                  ...(e.timeOffsetMs === null ? {} : { timeUnixNano: TIME + (e.timeOffsetMs ?? 0) * 1e6 }),
+                  asDouble: e.value ?? 0,
+                  ...(e.traceId !== undefined ? { traceId: e.traceId } : {}),
+                  ...(e.spanId !== undefined ? { spanId: e.spanId } : {}),
+                  ...(e.attributes !== undefined ? { filteredAttributes: kv(e.attributes) } : {}),
+                } as (typeof exemplars)[number]);
+              }
               const base = { attributes: kv(p.attributes), timeUnixNano: TIME + (p.timeOffsetMs ?? 0) * 1e6 };
               const n = p.buckets ?? 0;
               switch (m.kind) {
@@ -130,7 +150,21 @@ export function otlpRequest(resources: OtlpResourceSpec[]): Record<string, unkno
 }
 
 export function encodeOtlpProto(request: Record<string, unknown>): Buffer {
-  return Buffer.from(otlpRequestType.encode(otlpRequestType.fromObject(request)).finish());
+  return Buffer.from(otlpRequestType.encode(otlpRequestType.fromObject(hexIdsToBytes(request))).finish());
+}
+
+/** OTLP/JSON writes trace and span IDs in hex; protobuf carries their bytes. */
+function hexIdsToBytes<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(hexIdsToBytes) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] =
+      (key === 'traceId' || key === 'spanId') && typeof v === 'string'
+        ? Buffer.from(v, 'hex')
+        : hexIdsToBytes(v);
+  }
+  return out as T;
 }
 
 export function encodeOtlpJson(request: Record<string, unknown>): Buffer {

@@ -90,6 +90,7 @@ function staticViolations(input: StaticInput, maxValue: number): [LimitName, Dec
   ): void => {
     if (!over(limit, observed)) return;
     const series = input.describeSeries(input.body, seriesIndex);
+    const otlp = info.format === 'otlp-proto' || info.format === 'otlp-json';
     const part = reason === 'max_label_name_length' ? 'name' : 'value';
     const label =
       reason === 'max_label_names_per_series'
@@ -99,7 +100,7 @@ function staticViolations(input: StaticInput, maxValue: number): [LimitName, Dec
     const actual = label !== undefined && part === 'value' ? label.valueBytes : observed;
     found.push([
       reason,
-      denial(reason, seriesLimitMessage(reason, actual, limit, series, label), limit, observed),
+      denial(reason, seriesLimitMessage(reason, actual, limit, series, label, otlp), limit, observed),
     ]);
   };
   if (input.seriesJudged === true) return found;

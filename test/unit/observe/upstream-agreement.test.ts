@@ -100,6 +100,12 @@ describe("the upstream's text", () => {
   it("finds Mimir's error id in its message", () => {
     expect(upstreamErrorId(LABELS_400)).toBe('err-mimir-max-label-names-per-series');
     expect(upstreamErrorId('out of order sample')).toBe('');
+    // Mimir's OTLP wording of a value too long quotes no id (pkg/distributor/otel.go otelAttributeValueTooLongError).
+    expect(
+      upstreamErrorId(
+        "received a metric whose attribute value length of 10 exceeds the limit of 9, attribute: 'too_long', value: 'huge value' (truncated) metric: 'foo{too_long=\"huge value\"}'. See: https://grafana.com/docs/grafana-cloud/send-data/otlp/otlp-format-considerations/#metrics-ingestion-limits",
+      ),
+    ).toBe('err-mimir-label-value-too-long');
   });
 
   it('keeps a one-line sample of at most 240 characters, without control characters', () => {
