@@ -444,17 +444,31 @@ export function infoSeriesLabels(limits: InfoLabelLimits | undefined, labels: nu
 }
 
 /**
- * Whether a metric name, as Mimir's translation writes it under the legacy name scheme (a character outside
- * `[A-Za-z0-9_:]` becomes `_`), ends in `_info`, which makes its series info series (held to
- * max_label_names_per_info_series). The name is `buf[start, start + length)`.
+ * Whether a metric name, as Mimir's translation writes it under the legacy name scheme, ends in `_info`, which
+ * makes its series info series (held to max_label_names_per_info_series). The translation (otlptranslator's
+ * BuildCompliantMetricName without suffixes) splits the name at every run of characters outside
+ * `[A-Za-z0-9_:]`, drops empty pieces and joins the rest with `_`: runs at either end vanish (`build.info.` is
+ * `build_info`), a run between two pieces is one `_` (`build..info` is `build_info`), and a name that is only
+ * `info` after its leading run stays `info`. The name is `buf[start, start + length)`; every byte of a multi-byte
+ * UTF-8 character is outside the set, as the character is.
  */
 export function translatedEndsInInfo(buf: Uint8Array, start: number, length: number): boolean {
-  if (length < 5) return false;
-  const at = start + length - 4;
+  let end = start + length;
+  while (end > start && !metricNameByte(buf[end - 1]!)) end--;
+  const at = end - 4;
+  if (at <= start) return false;
   if (buf[at] !== 0x69 || buf[at + 1] !== 0x6e || buf[at + 2] !== 0x66 || buf[at + 3] !== 0x6f) return false;
-  const b = buf[at - 1]!;
-  const kept = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x3a;
-  return !kept;
+  const before = buf[at - 1]!;
+  if (before === 0x5f) return true;
+  if (metricNameByte(before)) return false;
+  // A run of other characters before `info` becomes `_` only when a piece comes before it.
+  for (let i = at - 2; i >= start; i--) if (metricNameByte(buf[i]!)) return true;
+  return false;
+}
+
+/** A byte the legacy metric name scheme keeps: `[A-Za-z0-9_:]`. */
+function metricNameByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x3a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f;
 }
 
 /**
