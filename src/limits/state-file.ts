@@ -171,7 +171,9 @@ export class StateDirectory implements ConfigPersistence {
       return;
     }
     await appendPrivate(this.historyFile, pending.map((v) => `${JSON.stringify(v)}\n`).join(''));
-    this.written = history.latest;
+    // What was appended, not history.latest: a change committed while the append was in flight is not in the file
+    // yet, and the next save must write it.
+    this.written = pending.at(-1)!.version;
     this.historyLines += pending.length;
   }
 
@@ -179,9 +181,11 @@ export class StateDirectory implements ConfigPersistence {
   private async compact(history: ConfigHistory): Promise<void> {
     const { version, config } = history.base;
     const lines = [JSON.stringify({ base: { version, config: toDocument(config) } })];
+    // history.all() is the live list: what is written is what it holds now, before the write's await.
     for (const v of history.all()) lines.push(JSON.stringify(v));
+    const written = history.latest;
     await writeFileAtomic(this.historyFile, `${lines.join('\n')}\n`);
-    this.written = history.latest;
+    this.written = written;
     this.historyLines = lines.length;
   }
 }

@@ -110,6 +110,35 @@ describe('config history', () => {
     );
   });
 
+  it('reads back every version answered for, when changes come while a save is in flight', async () => {
+    // A change committed while the previous save awaits its append must be appended by the next save: the
+    // file once skipped it, and a restart lost that version (config-restart's kill -9 run under load).
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(step, fc.integer({ min: 0, max: 3 })), { minLength: 2, maxLength: 10 }),
+        async (timed) => {
+          const dir = mkdtempSync(join(tmpdir(), 'config-history-inflight-'));
+          const state = new StateDirectory(dir);
+          await state.load();
+          const registry = new LimitsRegistry(DEFAULTS, new Map(), { now: () => 1 });
+          registry.setPersistence(state);
+          for (const [s, waitMs] of timed as [Step, number][]) {
+            applyStep(registry, s);
+            // 0: the next change before the save starts; more: while it writes the state or appends (file
+            // operations run on the thread pool, so only real time lands a change inside one).
+            if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs - 1));
+          }
+          await registry.saved();
+          const loaded = await new StateDirectory(dir).load();
+          expect(loaded.history.all().map((v) => v.version)).toEqual(
+            registry.history.all().map((v) => v.version),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('reads back from STATE_DIR the same versions, and the same configuration at each', async () => {
     await fc.assert(
       fc.asyncProperty(
