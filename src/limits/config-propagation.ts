@@ -137,10 +137,12 @@ export class ConfigPropagation implements ConfigPersistence {
     const attempts = this.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       const history = this.registry.history;
-      if (history.latest === this.synced) return false;
+      // What this write carries: a change committed while it is in flight is left to the next push.
+      const latest = history.latest;
+      if (latest === this.synced) return false;
       const held = await this.store.write(this.synced, history, this.registry.config());
       if (held === undefined) {
-        this.synced = this.sharedVersion = history.latest;
+        this.synced = this.sharedVersion = latest;
         this.acknowledged = Math.max(this.acknowledged, this.synced);
         return true;
       }

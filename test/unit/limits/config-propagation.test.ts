@@ -166,6 +166,30 @@ describe('limits configuration shared between replicas', () => {
     await a.propagation.stop();
   });
 
+  it('a change committed while the previous one is being written is written too', async () => {
+    // Redis's client takes the versions when the write is sent; one committed before the answer must go next.
+    const store = new MemoryStore();
+    const client = store.client();
+    const write = client.write.bind(client);
+    client.write = async (expected, history, config) => {
+      const sent = { base: history.base, latest: history.latest, versions: [...history.all()] };
+      await new Promise((r) => setTimeout(r, 5));
+      const frozen = { base: sent.base, latest: sent.latest, all: () => sent.versions };
+      return write(expected, frozen as unknown as ConfigHistory, config);
+    };
+    const registry = new LimitsRegistry(DEFAULTS, new Map());
+    const propagation = new ConfigPropagation(registry, client, { intervalMs: 60_000 });
+    registry.setPersistence(propagation);
+    await propagation.start();
+    await settle(); // the sync the subscription starts is over: only the two saves write
+    registry.setRuntimeLimits('team-a', { ingestion_rate: 500 }, meta('alice', 'team-a'));
+    await new Promise((r) => setTimeout(r, 1)); // the first write is in flight
+    registry.setRuntimeLimits('team-b', { ingestion_rate: 600 }, meta('alice', 'team-b'));
+    await registry.saved();
+    expect(store.version, 'both versions are in the store').toBe(2);
+    await propagation.stop();
+  });
+
   it('a missed notification is caught up by the next re-read', async () => {
     const store = new MemoryStore();
     const a = await replica(store);
