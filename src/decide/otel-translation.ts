@@ -1,7 +1,7 @@
 // The OTLP translation strategy Mimir applies to a tenant, from its limits.
 
 import { ENUM_LIMIT_VALUES, limitIs } from '../limits/limit-definitions.js';
-import type { OtelTranslation } from '../remote-write/otlp-metric-name.js';
+import type { OtelTranslation } from '../remote-write/index.js';
 
 /**
  * The strategy Mimir's Overrides.OTelTranslationStrategy gives a tenant: otel_translation_strategy when set (it

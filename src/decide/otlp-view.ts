@@ -19,11 +19,13 @@ import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
   SAMPLE_KEY_MS,
+  addsSuffixes,
   describeOtlpSeriesWithout,
   filterOtlp,
   keptOtlpExemplars,
   labelAtFault,
   otlpLabelExtremes,
+  otlpNameSuffixBound,
   otlpPointTimes,
 } from '../remote-write/index.js';
 import type {
@@ -35,6 +37,7 @@ import type {
 } from '../remote-write/index.js';
 import type { MimirView } from './mimir-rules.js';
 import { bareSeries, metricNameOf } from './series-text.js';
+import { otelTranslationOf } from './otel-translation.js';
 
 export interface OtlpViewOptions {
   /** The elected replica's HA replica label, removed before validation as Mimir's HA step does. */
@@ -106,7 +109,11 @@ function labelView(
   const promoted = l.promote_otel_resource_attributes;
   // Promoted resource attributes add at most one label each, named as listed; their values are bounded already
   // (by target_info's, or job's and instance's for service.*). The scan bounds grow by that much.
-  const info = promoted.length > 0 ? withPromotedBounds(measuredInfo, promoted) : measuredInfo;
+  const translation = otelTranslationOf(l);
+  // Suffixing strategies write a longer __name__ than the scan measured: its value bound grows by the most the
+  // suffixes can add (the exact passes measure the name Mimir writes).
+  const named = addsSuffixes(translation) ? withSuffixBound(measuredInfo) : measuredInfo;
+  const info = promoted.length > 0 ? withPromotedBounds(named, promoted) : named;
   const dropping = l.drop_labels.length > 0 || o.haReplicaLabel !== undefined || promoted.length > 0;
   // Over a label limit: the series within go on (partial acceptance). The limits' values are compared
   // first, so a request within them allocates nothing here; only then is enforcement read.
@@ -148,7 +155,14 @@ function labelView(
   const infoLimits = namesOver
     ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
     : undefined;
-  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, measuredInfo, dropped, infoLimits, promoted);
+  const { infoOver, ...recounted } = otlpLabelExtremes(
+    decoded,
+    measuredInfo,
+    dropped,
+    infoLimits,
+    promoted,
+    translation,
+  );
   const describeSeries = dropping
     ? (body: Uint8Array, ordinal: number): string =>
         describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
@@ -229,6 +243,7 @@ function otlpPartial(
         : {}),
       nameDropped,
       promoted: l.promote_otel_resource_attributes,
+      translation: otelTranslationOf(l),
     },
     dropped,
   );
@@ -284,6 +299,14 @@ function refusalFor(problem: OtlpSeriesProblem, described: string, label?: Fault
   const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
   const message = seriesLimitMessage(kind, observed, problem.limit, described, label, true);
   return denial(kind, message, problem.limit, problem.observed);
+}
+
+/** `info` with its value-length bound widened by the longest suffix a suffixing translation may add to a name. */
+function withSuffixBound(info: RequestInfo): RequestInfo {
+  return {
+    ...info,
+    maxLabelValueLength: info.maxLabelValueLength + otlpNameSuffixBound(info.maxUnitBytes ?? 0),
+  };
 }
 
 /** `info` with its label-count and name-length bounds widened for promoted resource attributes. */

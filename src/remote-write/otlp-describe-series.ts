@@ -67,6 +67,9 @@ export interface OtlpSeries {
   kind: number;
   /** The metric name as sent (no suffix); `target_info` for TARGET_INFO. */
   metricName: string;
+  /** The metric's unit and, for a sum, whether it is monotonic (what the name's suffixes are made of; JSON walk). */
+  unit?: string;
+  monotonic?: boolean;
   /** The point's attributes; for TARGET_INFO, the resource's attributes other than service.*. */
   attributes: OtlpLabel[];
   /** job and instance from service.name/service.namespace/service.instance.id, when present. */

@@ -11,6 +11,9 @@ export type OtelTranslation =
   | 'NoUTF8EscapingWithSuffixes'
   | 'NoTranslation';
 
+/** The translation Mimir applies when nothing is configured: legacy names, no suffixes. */
+export const DEFAULT_OTEL_TRANSLATION: OtelTranslation = 'UnderscoreEscapingWithoutSuffixes';
+
 /** Whether a strategy appends type and unit suffixes. */
 export function addsSuffixes(strategy: OtelTranslation): boolean {
   return strategy === 'UnderscoreEscapingWithSuffixes' || strategy === 'NoUTF8EscapingWithSuffixes';
