@@ -1,7 +1,8 @@
 // The Prometheus metric name Mimir's OTLP translation gives a metric, per translation strategy (prometheus/
 // otlptranslator's MetricNamer.Build, as Mimir's distributor calls it): what the exact passes read for whether a
 // series is an info series (`_info` at the end) and for the `__name__` length. Only the exact passes call it (they
-// run when a scan bound is crossed); the scanners measure the name as sent, bounded by otlpNameLengthBound.
+// run when a scan bound is crossed); the scanners measure the name as sent (plus
+// otlpNameSuffixBound for a suffixing strategy).
 // Worked on the UTF-8 bytes (one char per byte, as Go's strings are), so lengths and cuts are Go's.
 
 /** Mimir's otel_translation_strategy once derived (decide/otel-translation.ts): never empty. */
@@ -10,9 +11,6 @@ export type OtelTranslation =
   | 'UnderscoreEscapingWithoutSuffixes'
   | 'NoUTF8EscapingWithSuffixes'
   | 'NoTranslation';
-
-/** The translation Mimir applies when nothing is configured: legacy names, no suffixes. */
-export const DEFAULT_OTEL_TRANSLATION: OtelTranslation = 'UnderscoreEscapingWithoutSuffixes';
 
 /** Whether a strategy appends type and unit suffixes. */
 export function addsSuffixes(strategy: OtelTranslation): boolean {

@@ -45,7 +45,7 @@ import {
 } from './otlp-label-merge.js';
 import { invalidProtobuf } from './errors.js';
 import type { OtelTranslation } from './otlp-metric-name.js';
-import { DEFAULT_OTEL_TRANSLATION, otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
+import { otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
 import type { LabelExtremes } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 
@@ -62,8 +62,8 @@ export interface DropSpec {
   promoted: readonly Uint8Array[];
   /**
    * Mimir's OTLP translation strategy for the tenant: the `__name__` length and `_info` are read off the name it
-   * translates to. Absent or the default (UnderscoreEscapingWithoutSuffixes): the name as sent is measured and
-   * translatedEndsInInfo reads `_info`, as the scanners do.
+   * translates to. Absent: the name as sent is measured, as the scanners do, and translatedEndsInInfo reads
+   * `_info` (the default translation's).
    */
   translation?: OtelTranslation;
 }
@@ -279,7 +279,7 @@ class DropPass {
       } else reader.skip(tag, end);
     }
     const translation = this.drop.translation;
-    const translated = translation !== undefined && translation !== DEFAULT_OTEL_TRANSLATION;
+    const translated = translation !== undefined;
     reader.pos = start;
     while (reader.pos < end) {
       const tag = reader.tag(end);

@@ -29,7 +29,7 @@ import type { RequestInfo, WriteFormat } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 import { nanosToMs } from './otlp-point-times.js';
 import type { OtelTranslation } from './otlp-metric-name.js';
-import { DEFAULT_OTEL_TRANSLATION, otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
+import { otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
 
 const encoder = new TextEncoder();
 
@@ -178,7 +178,7 @@ export function otlpJsonSeriesLabels(
   translation?: OtelTranslation,
 ): void {
   const keepName = !dropped.has(METRIC_NAME);
-  const translated = translation !== undefined && translation !== DEFAULT_OTEL_TRANSLATION;
+  const translated = translation !== undefined;
   walkOtlpSeries(
     buf,
     'otlp-json',
@@ -193,7 +193,7 @@ export function otlpJsonSeriesLabels(
         if (nameBytes > nameLength) nameLength = nameBytes;
         if (value > valueLength) valueLength = value;
       };
-      // The name Mimir writes, where the strategy is not the default (which the scanners measure as sent).
+      // The name Mimir writes under the tenant's strategy (without one, the name as sent, as the scanners measure it).
       const name =
         translated && s.kind !== TARGET_INFO
           ? translatedOtlpName(
