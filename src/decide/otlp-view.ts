@@ -31,6 +31,7 @@ import {
 import type {
   FaultyLabel,
   MeasuredBody,
+  OtelTranslation,
   OtlpSeriesProblem,
   RequestInfo,
   SeriesRules,
@@ -255,7 +256,7 @@ function otlpPartial(
   if (problem === undefined || filtered.body === undefined) {
     return withKeep({ info: filtered.kept, describeSeries }, filtered.keep);
   }
-  const label = labelOfProblem(decoded, info.format, problem, dropped);
+  const label = labelOfProblem(decoded, info.format, problem, dropped, otelTranslationOf(l));
   const refusal = refusalFor(problem, describeSeries(decoded, problem.series), label);
   const { kept } = filtered;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
@@ -276,10 +277,11 @@ function labelOfProblem(
   format: RequestInfo['format'],
   problem: OtlpSeriesProblem,
   dropped: ReadonlySet<string>,
+  translation: OtelTranslation,
 ): FaultyLabel | undefined {
   if (problem.kind !== 'max_label_name_length' && problem.kind !== 'max_label_value_length') return undefined;
   const part = problem.kind === 'max_label_name_length' ? 'name' : 'value';
-  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped);
+  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped, translation);
 }
 
 /**

@@ -211,3 +211,15 @@ export function translatedOtlpName(
   );
   return { length: out.length, info: out.endsWith('_info') };
 }
+
+/** The translated name of a name and unit given as text, as text (for messages). */
+export function translatedOtlpNameText(
+  name: string,
+  unit: string,
+  type: OtlpNameType,
+  strategy: OtelTranslation,
+): string {
+  const latin1 = (t: string): string => Buffer.from(t, 'utf8').toString('latin1');
+  const out = translateOtlpMetricNameBytes(latin1(name), latin1(unit), type, strategy);
+  return Buffer.from(out, 'latin1').toString('utf8');
+}
