@@ -19,22 +19,26 @@ import type { ResolvedTenant } from '../limits/tenant-limits.js';
 import { isEnforced } from '../limits/tenant-limits.js';
 import {
   SAMPLE_KEY_MS,
+  addsSuffixes,
   describeOtlpSeriesWithout,
   filterOtlp,
   keptOtlpExemplars,
   labelAtFault,
   otlpLabelExtremes,
+  otlpNameSuffixBound,
   otlpPointTimes,
 } from '../remote-write/index.js';
 import type {
   FaultyLabel,
   MeasuredBody,
+  OtelTranslation,
   OtlpSeriesProblem,
   RequestInfo,
   SeriesRules,
 } from '../remote-write/index.js';
 import type { MimirView } from './mimir-rules.js';
 import { bareSeries, metricNameOf } from './series-text.js';
+import { otelTranslationOf } from './otel-translation.js';
 
 export interface OtlpViewOptions {
   /** The elected replica's HA replica label, removed before validation as Mimir's HA step does. */
@@ -106,7 +110,11 @@ function labelView(
   const promoted = l.promote_otel_resource_attributes;
   // Promoted resource attributes add at most one label each, named as listed; their values are bounded already
   // (by target_info's, or job's and instance's for service.*). The scan bounds grow by that much.
-  const info = promoted.length > 0 ? withPromotedBounds(measuredInfo, promoted) : measuredInfo;
+  const translation = otelTranslationOf(l);
+  // Suffixing strategies write a longer __name__ than the scan measured: its value bound grows by the most the
+  // suffixes can add (the exact passes measure the name Mimir writes).
+  const named = addsSuffixes(translation) ? withSuffixBound(measuredInfo) : measuredInfo;
+  const info = promoted.length > 0 ? withPromotedBounds(named, promoted) : named;
   const dropping = l.drop_labels.length > 0 || o.haReplicaLabel !== undefined || promoted.length > 0;
   // Over a label limit: the series within go on (partial acceptance). The limits' values are compared
   // first, so a request within them allocates nothing here; only then is enforcement read.
@@ -148,7 +156,14 @@ function labelView(
   const infoLimits = namesOver
     ? { perSeries: l.max_label_names_per_series, perInfo: l.max_label_names_per_info_series }
     : undefined;
-  const { infoOver, ...recounted } = otlpLabelExtremes(decoded, measuredInfo, dropped, infoLimits, promoted);
+  const { infoOver, ...recounted } = otlpLabelExtremes(
+    decoded,
+    measuredInfo,
+    dropped,
+    infoLimits,
+    promoted,
+    translation,
+  );
   const describeSeries = dropping
     ? (body: Uint8Array, ordinal: number): string =>
         describeOtlpSeriesWithout(body, info.format, ordinal, dropped)
@@ -229,6 +244,7 @@ function otlpPartial(
         : {}),
       nameDropped,
       promoted: l.promote_otel_resource_attributes,
+      translation: otelTranslationOf(l),
     },
     dropped,
   );
@@ -240,7 +256,7 @@ function otlpPartial(
   if (problem === undefined || filtered.body === undefined) {
     return withKeep({ info: filtered.kept, describeSeries }, filtered.keep);
   }
-  const label = labelOfProblem(decoded, info.format, problem, dropped);
+  const label = labelOfProblem(decoded, info.format, problem, dropped, otelTranslationOf(l));
   const refusal = refusalFor(problem, describeSeries(decoded, problem.series), label);
   const { kept } = filtered;
   // Mimir pushes nothing when no valid sample or metadata is left, and answers with the first error.
@@ -261,10 +277,11 @@ function labelOfProblem(
   format: RequestInfo['format'],
   problem: OtlpSeriesProblem,
   dropped: ReadonlySet<string>,
+  translation: OtelTranslation,
 ): FaultyLabel | undefined {
   if (problem.kind !== 'max_label_name_length' && problem.kind !== 'max_label_value_length') return undefined;
   const part = problem.kind === 'max_label_name_length' ? 'name' : 'value';
-  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped);
+  return labelAtFault(decoded, format, problem.series, part, problem.limit, dropped, translation);
 }
 
 /**
@@ -284,6 +301,14 @@ function refusalFor(problem: OtlpSeriesProblem, described: string, label?: Fault
   const observed = kind === 'max_label_value_length' && label ? label.valueBytes : problem.observed;
   const message = seriesLimitMessage(kind, observed, problem.limit, described, label, true);
   return denial(kind, message, problem.limit, problem.observed);
+}
+
+/** `info` with its value-length bound widened by the longest suffix a suffixing translation may add to a name. */
+function withSuffixBound(info: RequestInfo): RequestInfo {
+  return {
+    ...info,
+    maxLabelValueLength: info.maxLabelValueLength + otlpNameSuffixBound(info.maxUnitBytes ?? 0),
+  };
 }
 
 /** `info` with its label-count and name-length bounds widened for promoted resource attributes. */

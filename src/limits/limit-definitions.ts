@@ -31,6 +31,8 @@ export type LimitName =
   | 'past_grace_period'
   | 'out_of_order_time_window'
   | 'name_validation_scheme'
+  | 'otel_metric_suffixes_enabled'
+  | 'otel_translation_strategy'
   | 'exact_validation'
   | 'max_native_histogram_buckets'
   | 'reduce_native_histogram_over_max_buckets'
@@ -71,6 +73,15 @@ export const ENUM_LIMIT_VALUES = {
   selective_filtering: ['false', 'true'],
   accept_ha_samples: ['false', 'true'],
   name_validation_scheme: ['legacy', 'utf8'],
+  otel_metric_suffixes_enabled: ['false', 'true'],
+  // '' is Mimir's default: the strategy is derived from name_validation_scheme and otel_metric_suffixes_enabled.
+  otel_translation_strategy: [
+    '',
+    'UnderscoreEscapingWithSuffixes',
+    'UnderscoreEscapingWithoutSuffixes',
+    'NoUTF8EscapingWithSuffixes',
+    'NoTranslation',
+  ],
   exact_validation: ['bounded', 'always'],
   reduce_native_histogram_over_max_buckets: ['false', 'true'],
   native_histograms_ingestion_enabled: ['false', 'true'],
@@ -331,6 +342,22 @@ export const LIMIT_DEFINITIONS: readonly LimitDefinition[] = [
     defaultValue: enumIndex('name_validation_scheme', 'legacy'),
     description:
       'Metric and label names: legacy accepts [a-zA-Z_:][a-zA-Z0-9_:]* and [a-zA-Z_][a-zA-Z0-9_]*, utf8 any non-empty UTF-8. A series with a missing or invalid name, a value that is not UTF-8 or a repeated label name is refused (Mimir: -validation.name-validation-scheme).',
+  },
+  {
+    name: 'otel_metric_suffixes_enabled',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.otel_metric_suffixes_enabled,
+    defaultValue: enumIndex('otel_metric_suffixes_enabled', 'false'),
+    description:
+      "true: OTLP metric names get Prometheus' suffixes (_total on a monotonic sum, the unit as a word such as _seconds or _bytes, _ratio on a gauge of unit 1), so a name so suffixed is no info series and its __name__ is longer; read where otel_translation_strategy is unset (Mimir: -distributor.otel-metric-suffixes-enabled).",
+  },
+  {
+    name: 'otel_translation_strategy',
+    kind: 'enum',
+    values: ENUM_LIMIT_VALUES.otel_translation_strategy,
+    defaultValue: enumIndex('otel_translation_strategy', ''),
+    description:
+      'How OTLP metric names are translated: empty (the default) derives it from name_validation_scheme and otel_metric_suffixes_enabled (legacy: UnderscoreEscapingWith[out]Suffixes, utf8: NoUTF8EscapingWithSuffixes or NoTranslation); set, it takes precedence. The edge reads it for which series are info series and for the __name__ length (Mimir: -distributor.otel-translation-strategy).',
   },
   {
     name: 'exact_validation',

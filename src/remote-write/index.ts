@@ -12,6 +12,8 @@ export { scanOtlpProto, describeOtlpSeries } from './otlp-proto-scanner.js';
 export { scanOtlpJson } from './otlp-json-scanner.js';
 export { describeOtlpJsonSeries } from './otlp-json-describe-series.js';
 export { describeOtlpSeriesWithout, otlpLabelExtremes, otlpLabelName } from './otlp-series-labels.js';
+export { addsSuffixes, otlpNameSuffixBound } from './otlp-metric-name.js';
+export type { OtelTranslation } from './otlp-metric-name.js';
 export { filterOtlp } from './otlp-series-filter.js';
 export { keptOtlpExemplars } from './otlp-exemplars.js';
 export type { OtlpSeriesProblem } from './otlp-series-filter.js';

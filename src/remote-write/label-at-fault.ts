@@ -9,6 +9,8 @@ import { invalidProtobuf } from './errors.js';
 import { walkOtlpSeries } from './otlp-series-labels.js';
 import { otlpLabelName } from './otlp-series-labels.js';
 import type { WriteFormat } from './request-info.js';
+import type { OtelTranslation } from './otlp-metric-name.js';
+import { otlpNameType, translatedOtlpNameText } from './otlp-metric-name.js';
 import {
   TAG_LABELS,
   TAG_TIMESERIES,
@@ -53,9 +55,10 @@ export function labelAtFault(
   part: LabelPart,
   limit: number,
   dropped: ReadonlySet<string> | readonly string[] = [],
+  translation?: OtelTranslation,
 ): FaultyLabel | undefined {
   try {
-    const labels = seriesLabels(body, format, index);
+    const labels = seriesLabels(body, format, index, translation);
     if (labels === undefined) return undefined;
     const skip = new Set(dropped);
     const kept = labels.filter((l) => l.valueBytes > 0 && !skip.has(l.name));
@@ -68,10 +71,15 @@ export function labelAtFault(
   }
 }
 
-function seriesLabels(body: Uint8Array, format: WriteFormat, index: number): Candidate[] | undefined {
+function seriesLabels(
+  body: Uint8Array,
+  format: WriteFormat,
+  index: number,
+  translation: OtelTranslation | undefined,
+): Candidate[] | undefined {
   if (format === 'prw1') return rw1Labels(body, index);
   if (format === 'prw2') return rw2Labels(body, index);
-  return otlpLabels(body, format, index);
+  return otlpLabels(body, format, index, translation);
 }
 
 function rw1Labels(buf: Uint8Array, index: number): Candidate[] | undefined {
@@ -130,7 +138,12 @@ function rw2Labels(buf: Uint8Array, index: number): Candidate[] | undefined {
 }
 
 /** A translated OTLP series: `__name__`, the point's attributes under their translated names, job and instance. */
-function otlpLabels(buf: Uint8Array, format: WriteFormat, index: number): Candidate[] | undefined {
+function otlpLabels(
+  buf: Uint8Array,
+  format: WriteFormat,
+  index: number,
+  translation: OtelTranslation | undefined,
+): Candidate[] | undefined {
   let labels: Candidate[] | undefined;
   walkOtlpSeries(
     buf,
@@ -143,13 +156,18 @@ function otlpLabels(buf: Uint8Array, format: WriteFormat, index: number): Candid
         const name = translate ? otlpLabelName(l.name) : l.name;
         return { name, nameBytes: byteLength(name), valueBytes: l.valueLength, value: () => text(l) };
       };
+      // The name as the tenant's translation strategy writes it, where one is given.
+      const name =
+        translation === undefined
+          ? s.metricName
+          : translatedOtlpNameText(
+              s.metricName,
+              s.unit ?? '',
+              otlpNameType(s.kind, s.monotonic === true),
+              translation,
+            );
       labels = [
-        {
-          name: '__name__',
-          nameBytes: 8,
-          valueBytes: byteLength(s.metricName),
-          value: () => s.metricName,
-        },
+        { name: '__name__', nameBytes: 8, valueBytes: byteLength(name), value: () => name },
         ...s.attributes.map(attribute(true)),
         ...s.resource.map(attribute(false)),
       ];

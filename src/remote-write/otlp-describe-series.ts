@@ -25,6 +25,7 @@ import {
   TAG_KVLIST_VALUE,
   TAG_METRICS,
   TAG_METRIC_NAME,
+  TAG_METRIC_UNIT,
   TAG_NUMBER_ATTRIBUTES,
   TAG_POINT_TIME,
   TAG_QUANTILE_VALUES,
@@ -39,6 +40,7 @@ import {
   TAG_VALUE,
   TEMPORALITY_CUMULATIVE,
   bytesEqual,
+  isMonotonic,
   temporalityOf,
 } from './otlp-proto-fields.js';
 import { ProtoReader } from '../wire/protobuf-reader.js';
@@ -67,6 +69,9 @@ export interface OtlpSeries {
   kind: number;
   /** The metric name as sent (no suffix); `target_info` for TARGET_INFO. */
   metricName: string;
+  /** The metric's unit and, for a sum, whether it is monotonic (what the name's suffixes are made of). */
+  unit?: string;
+  monotonic?: boolean;
   /** The point's attributes; for TARGET_INFO, the resource's attributes other than service.*. */
   attributes: OtlpLabel[];
   /** job and instance from service.name/service.namespace/service.instance.id, when present. */
@@ -176,9 +181,14 @@ function metric(
 ): void {
   const start = reader.pos;
   let name = '';
+  let unit = '';
   while (reader.pos < end) {
     const tag = reader.tag(end);
-    if (tag === TAG_METRIC_NAME) {
+    if (tag === TAG_METRIC_UNIT) {
+      const length = reader.length(end);
+      unit = utf8.decode(reader.buf.subarray(reader.pos, reader.pos + length));
+      reader.pos += length;
+    } else if (tag === TAG_METRIC_NAME) {
       const length = reader.length(end);
       name = utf8.decode(reader.buf.subarray(reader.pos, reader.pos + length));
       reader.pos += length;
@@ -204,6 +214,7 @@ function metric(
       reader.pos = aggEnd;
       continue;
     }
+    const monotonic = tag === TAG_SUM && isMonotonic(reader, aggEnd);
     while (reader.pos < aggEnd) {
       const t = reader.tag(aggEnd);
       if (t !== TAG_DATA_POINTS) {
@@ -237,6 +248,8 @@ function metric(
         ordinal,
         kind,
         metricName: name,
+        unit,
+        monotonic,
         attributes,
         resource: resourceLabels,
         resourceAttributes,

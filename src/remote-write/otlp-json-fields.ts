@@ -21,6 +21,7 @@ export const K_SCOPE_METRICS_SNAKE = ascii('scope_metrics');
 export const K_ATTRIBUTES = ascii('attributes');
 export const K_METRICS = ascii('metrics');
 export const K_NAME = ascii('name');
+export const K_UNIT = ascii('unit');
 const K_KINDS = KINDS.map(ascii);
 const K_SNAKE_KINDS = SNAKE_KINDS.map(ascii);
 export const K_DATA_POINTS = ascii('dataPoints');

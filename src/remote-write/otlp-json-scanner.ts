@@ -16,6 +16,7 @@ import {
   K_ATTRIBUTES,
   K_METRICS,
   K_NAME,
+  K_UNIT,
   K_DATA_POINTS,
   K_DATA_POINTS_SNAKE,
   K_TEMPORALITY,
@@ -84,6 +85,7 @@ export function scanOtlpJson(buf: Uint8Array, bytesCompressed: number): RequestI
     ...(scan.maxTimeMs >= 0 || scan.timeUnreadable
       ? jsonTimeKeys(scan.minTimeMs, scan.maxTimeMs, scan.timeUnreadable)
       : {}),
+    ...(scan.maxUnitBytes > 0 ? { maxUnitBytes: scan.maxUnitBytes } : {}),
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
@@ -97,6 +99,7 @@ class OtlpJsonScan {
   exemplars = 0;
   metadata = 0;
   maxLabelNames = 0;
+  maxUnitBytes = 0;
   maxLabelNamesSeries = -1;
   maxLabelNameLength = 0;
   maxLabelNameSeries = -1;
@@ -342,9 +345,12 @@ class OtlpJsonScan {
           this.name();
           continue;
         }
+        const unit = c.keyIs(K_UNIT);
         const kind = metricKind(c);
         if (kind < 0) {
+          const at = c.pos;
           c.skipValue();
+          if (unit && c.pos - at > this.maxUnitBytes) this.maxUnitBytes = c.pos - at; // as written: a bound
           continue;
         }
         if (c.takeNull()) continue;

@@ -17,6 +17,7 @@ import {
   TAG_KEY,
   TAG_METRICS,
   TAG_METRIC_NAME,
+  TAG_METRIC_UNIT,
   TAG_NUMBER_ATTRIBUTES,
   TAG_QUANTILE_VALUES,
   TAG_RESOURCE,
@@ -29,6 +30,7 @@ import {
   TAG_VALUE,
   TEMPORALITY_CUMULATIVE,
   bytesEqual,
+  isMonotonic,
   temporalityOf,
   anyValueLength,
 } from './otlp-proto-fields.js';
@@ -42,6 +44,8 @@ import {
   FIXED_QUANTILE,
 } from './otlp-label-merge.js';
 import { invalidProtobuf } from './errors.js';
+import type { OtelTranslation } from './otlp-metric-name.js';
+import { otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
 import type { LabelExtremes } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 
@@ -56,6 +60,12 @@ export interface DropSpec {
   quantile: boolean;
   /** promote_otel_resource_attributes: resource attribute names (UTF-8) copied onto every series as labels. */
   promoted: readonly Uint8Array[];
+  /**
+   * Mimir's OTLP translation strategy for the tenant: the `__name__` length and `_info` are read off the name it
+   * translates to. Absent: the name as sent is measured, as the scanners do, and translatedEndsInInfo reads
+   * `_info` (the default translation's).
+   */
+  translation?: OtelTranslation;
 }
 
 const NAME_SUFFIX_LENGTH = [0, 0, '_bucket'.length, 0, '_count'.length] as const;
@@ -251,15 +261,25 @@ class DropPass {
     const reader = this.reader;
     const start = reader.pos;
     let nameLength = 0;
+    let nameStart = 0;
+    let unitLength = 0;
+    let unitStart = 0;
     let infoName = false;
     while (reader.pos < end) {
       const tag = reader.tag(end);
       if (tag === TAG_METRIC_NAME) {
         nameLength = reader.length(end);
+        nameStart = reader.pos;
         infoName = translatedEndsInInfo(this.buf, reader.pos, nameLength);
         reader.pos += nameLength;
+      } else if (tag === TAG_METRIC_UNIT) {
+        unitLength = reader.length(end);
+        unitStart = reader.pos;
+        reader.pos += unitLength;
       } else reader.skip(tag, end);
     }
+    const translation = this.drop.translation;
+    const translated = translation !== undefined;
     reader.pos = start;
     while (reader.pos < end) {
       const tag = reader.tag(end);
@@ -281,10 +301,24 @@ class DropPass {
         reader.pos = aggEnd;
         continue;
       }
+      let nameValueLength = nameLength;
+      let info = infoName;
+      if (translated) {
+        const type = otlpNameType(kind, kind === 1 && isMonotonic(reader, aggEnd));
+        const name = this.buf.subarray(nameStart, nameStart + nameLength);
+        const t = translatedOtlpName(
+          name,
+          this.buf.subarray(unitStart, unitStart + unitLength),
+          type,
+          translation,
+        );
+        nameValueLength = t.length;
+        info = t.info;
+      }
       while (reader.pos < aggEnd) {
         const t = reader.tag(aggEnd);
         if (t === TAG_DATA_POINTS)
-          this.point(kind, reader.messageEnd(aggEnd), nameLength + NAME_SUFFIX_LENGTH[kind], infoName);
+          this.point(kind, reader.messageEnd(aggEnd), nameValueLength + NAME_SUFFIX_LENGTH[kind], info);
         else reader.skip(t, aggEnd);
       }
     }

@@ -20,6 +20,8 @@ export const TAG_METRICS = makeTag(2, LD);
 // Metric: string name = 1; oneof data { Gauge gauge = 5; Sum sum = 7; Histogram histogram = 9;
 // ExponentialHistogram exponential_histogram = 10; Summary summary = 11; }
 export const TAG_METRIC_NAME = makeTag(1, LD);
+// Metric: string unit = 3 (what the translation's unit suffix is made of).
+export const TAG_METRIC_UNIT = makeTag(3, LD);
 export const TAG_GAUGE = makeTag(5, LD);
 export const TAG_SUM = makeTag(7, LD);
 export const TAG_HISTOGRAM = makeTag(9, LD);
@@ -91,6 +93,22 @@ export function temporalityOf(reader: ProtoReader, end: number): number {
   }
   reader.pos = saved;
   return temporality;
+}
+
+// Sum: bool is_monotonic = 3 (a monotonic sum is a counter, named with _total under the suffixing strategies).
+const TAG_MONOTONIC = makeTag(3, WIRE_VARINT);
+
+/** Whether the Sum at the reader (up to `end`) is monotonic; the reader is left where it was. */
+export function isMonotonic(reader: ProtoReader, end: number): boolean {
+  const saved = reader.pos;
+  let monotonic = false;
+  while (reader.pos < end) {
+    const tag = reader.tag(end);
+    if (tag === TAG_MONOTONIC) monotonic = reader.varint(end) !== 0;
+    else reader.skip(tag, end);
+  }
+  reader.pos = saved;
+  return monotonic;
 }
 
 export function wrongWireType(tag: number, message: string, offset: number): Error {

@@ -23,6 +23,7 @@ import {
   TAG_KEY,
   TAG_METRICS,
   TAG_METRIC_NAME,
+  TAG_METRIC_UNIT,
   TAG_NUMBER_ATTRIBUTES,
   TAG_NUMBER_EXEMPLARS,
   TAG_POINT_TIME,
@@ -95,6 +96,7 @@ export function scanOtlpProto(buf: Uint8Array, bytesCompressed: number): Request
     maxLabelValueLength: scan.maxLabelValueLength,
     maxLabelValueSeries: scan.maxLabelValueSeries,
     ...(scan.maxTimeHi >= 0 ? otlpTimeKeys(scan.minTimeHi, scan.maxTimeHi) : {}),
+    ...(scan.maxUnitBytes > 0 ? { maxUnitBytes: scan.maxUnitBytes } : {}),
     bytesCompressed,
     bytesUncompressed: buf.length,
   };
@@ -108,6 +110,7 @@ class OtlpScan {
   exemplars = 0;
   metadata = 0;
   maxLabelNames = 0;
+  maxUnitBytes = 0;
   maxLabelNamesSeries = -1;
   maxLabelNameLength = 0;
   maxLabelNameSeries = -1;
@@ -267,6 +270,10 @@ class OtlpScan {
         nameLength = reader.length(end);
         nameStart = reader.pos;
         reader.pos += nameLength;
+      } else if (tag === TAG_METRIC_UNIT) {
+        const unitLength = reader.length(end);
+        if (unitLength > this.maxUnitBytes) this.maxUnitBytes = unitLength;
+        reader.pos += unitLength;
       } else reader.skip(tag, end);
     }
     reader.pos = start;

@@ -7,6 +7,7 @@ import { otlpJsonSeriesLabels, otlpProtoSeriesLabels } from './otlp-series-label
 import { reencodeOtlpJson } from './otlp-json-reencode.js';
 import { scanOtlpJson } from './otlp-json-scanner.js';
 import type { InfoLabelLimits, SeriesRecorder } from './otlp-proto-drop-pass.js';
+import type { OtelTranslation } from './otlp-metric-name.js';
 import { reencodeOtlpProto } from './otlp-proto-reencode.js';
 import { scanOtlpProto } from './otlp-proto-scanner.js';
 import type { OtlpPointTimes } from './otlp-point-time-verdicts.js';
@@ -30,6 +31,8 @@ export interface OtlpSeriesLimits {
   nameDropped?: boolean;
   /** promote_otel_resource_attributes: resource attributes Mimir copies onto every series as labels. */
   promoted?: readonly string[];
+  /** Mimir's OTLP translation strategy: `__name__` and `_info` are read off the name it writes. */
+  translation?: OtelTranslation;
 }
 
 export type OtlpProblemKind =
@@ -87,7 +90,7 @@ export function filterOtlp(
     refused.push(ordinal);
     if (problem !== SILENT) firstProblem ??= problem;
   };
-  seriesLabels(buf, dropped, limits.info, record, limits.promoted);
+  seriesLabels(buf, dropped, limits.info, record, limits.promoted, limits.translation);
   if (refused.length === 0) return { kept: { ...measured, ...keptExtremes } };
   const keep = new Uint8Array(refused[refused.length - 1]! + 1).fill(1);
   for (const ordinal of refused) keep[ordinal] = 0;

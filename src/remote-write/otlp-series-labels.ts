@@ -28,6 +28,8 @@ import { OTLP_HISTOGRAM, OTLP_SUMMARY, TARGET_INFO, walkOtlpProto } from './otlp
 import type { RequestInfo, WriteFormat } from './request-info.js';
 import { noExtremes, observeExtremes } from './request-info.js';
 import { nanosToMs } from './otlp-point-times.js';
+import type { OtelTranslation } from './otlp-metric-name.js';
+import { otlpNameType, translatedOtlpName } from './otlp-metric-name.js';
 
 const encoder = new TextEncoder();
 
@@ -54,7 +56,15 @@ const translatedNames = new Map<string, string>();
 /** A dropped-name set (and promoted attribute list) as the protobuf pass tests it, made once per pair. */
 const dropSpecs = new WeakMap<ReadonlySet<string>, WeakMap<readonly string[], DropSpec>>();
 const NOTHING_PROMOTED: readonly string[] = Object.freeze([]);
-function dropSpecOf(dropped: ReadonlySet<string>, promoted: readonly string[] = NOTHING_PROMOTED): DropSpec {
+function dropSpecOf(
+  dropped: ReadonlySet<string>,
+  promoted: readonly string[] = NOTHING_PROMOTED,
+  translation?: OtelTranslation,
+): DropSpec {
+  const spec = dropSpecFor(dropped, promoted);
+  return translation === undefined ? spec : { ...spec, translation };
+}
+function dropSpecFor(dropped: ReadonlySet<string>, promoted: readonly string[]): DropSpec {
   let byPromoted = dropSpecs.get(dropped);
   if (!byPromoted) {
     byPromoted = new WeakMap();
@@ -142,9 +152,11 @@ export function otlpLabelExtremes(
   dropped: ReadonlySet<string>,
   infoLimits?: InfoLabelLimits,
   promoted: readonly string[] = NOTHING_PROMOTED,
+  translation?: OtelTranslation,
 ): RequestInfo & { infoOver?: InfoSeriesOver } {
   if (measured.format === 'otlp-proto') {
-    return { ...measured, ...otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits) };
+    const spec = dropSpecOf(dropped, promoted, translation);
+    return { ...measured, ...otlpProtoLabelExtremes(buf, spec, infoLimits) };
   }
   const x = noExtremes();
   let infoOver: InfoSeriesOver | undefined;
@@ -152,7 +164,7 @@ export function otlpLabelExtremes(
     if (overInfo) infoOver ??= { ordinal, labels };
     observeExtremes(x, ordinal, labels, nameLength, valueLength);
   };
-  otlpJsonSeriesLabels(buf, dropped, infoLimits, record, promoted);
+  otlpJsonSeriesLabels(buf, dropped, infoLimits, record, promoted, translation);
   return infoOver ? { ...measured, ...x, infoOver } : { ...measured, ...x };
 }
 
@@ -163,8 +175,10 @@ export function otlpJsonSeriesLabels(
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
   promoted: readonly string[] = NOTHING_PROMOTED,
+  translation?: OtelTranslation,
 ): void {
   const keepName = !dropped.has(METRIC_NAME);
+  const translated = translation !== undefined;
   walkOtlpSeries(
     buf,
     'otlp-json',
@@ -179,11 +193,22 @@ export function otlpJsonSeriesLabels(
         if (nameBytes > nameLength) nameLength = nameBytes;
         if (value > valueLength) valueLength = value;
       };
+      // The name Mimir writes under the tenant's strategy (without one, the name as sent, as the scanners measure it).
+      const name =
+        translated && s.kind !== TARGET_INFO
+          ? translatedOtlpName(
+              encoder.encode(s.metricName),
+              encoder.encode(s.unit ?? ''),
+              otlpNameType(s.kind, s.monotonic === true),
+              translation,
+            )
+          : undefined;
       if (keepName) {
         const nameValue =
           s.kind === TARGET_INFO
             ? 'target_info'.length
-            : encoder.encode(s.metricName).length + NAME_SUFFIX_LENGTH[s.kind as 0 | 1 | 2 | 3 | 4];
+            : (name?.length ?? encoder.encode(s.metricName).length) +
+              NAME_SUFFIX_LENGTH[s.kind as 0 | 1 | 2 | 3 | 4];
         take(METRIC_NAME.length, nameValue);
       }
       // Keys translating to one name are one label, their distinct values joined with `;`; a key translating to a
@@ -231,8 +256,8 @@ export function otlpJsonSeriesLabels(
         else labels = seen;
       } else if (keepName) {
         // A metric named *_info makes info series too (see infoPointLabels).
-        const name = encoder.encode(s.metricName);
-        if (translatedEndsInInfo(name, 0, name.length)) {
+        const sent = name === undefined ? encoder.encode(s.metricName) : undefined;
+        if (name?.info ?? translatedEndsInInfo(sent!, 0, sent!.length)) {
           const seen = infoPointLabels(infoLimits, s.kind, s.quantiles, labels, !dropped.has('quantile'));
           if (seen < 0) overInfo = true;
           else labels = seen;
@@ -255,8 +280,9 @@ export function otlpProtoSeriesLabels(
   infoLimits: InfoLabelLimits | undefined,
   record: SeriesRecorder,
   promoted: readonly string[] = NOTHING_PROMOTED,
+  translation?: OtelTranslation,
 ): void {
-  otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted), infoLimits, record);
+  otlpProtoLabelExtremes(buf, dropSpecOf(dropped, promoted, translation), infoLimits, record);
 }
 
 /**
@@ -349,9 +375,11 @@ function walkOtlpJson(
     for (const sm of list(rm, 'scopeMetrics', 'scope_metrics')) {
       for (const metric of list(sm, 'metrics', 'metrics')) {
         const metricName = optionalString(metric, 'name');
+        const unit = optionalString(metric, 'unit');
         for (let kind = 0; kind < KINDS.length; kind++) {
           const data = optionalObject(metric, KINDS[kind]!, SNAKE_KINDS[kind]!);
           if (!data || !kindIsKept(kind, data)) continue;
+          const monotonic = kind === 1 && (data['isMonotonic'] ?? data['is_monotonic']) === true;
           for (const point of list(data, 'dataPoints', 'data_points')) {
             points++;
             const at = ordinal++;
@@ -360,6 +388,8 @@ function walkOtlpJson(
               ordinal: at,
               kind,
               metricName,
+              unit,
+              monotonic,
               attributes: list(point, 'attributes', 'attributes').map(keyValue),
               resource: resourceLabels,
               resourceAttributes,

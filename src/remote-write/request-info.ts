@@ -6,6 +6,11 @@ export type WriteFormat = 'prw1' | 'prw2' | 'otlp-proto' | 'otlp-json';
 /** Measurements of one write request. Counts follow Mimir: every sample of every series, not series. */
 export interface RequestInfo extends LabelExtremes {
   format: WriteFormat;
+  /**
+   * OTLP: at least the bytes of the longest metric unit, when a metric has one (absent otherwise): what bounds the
+   * unit suffix Mimir's suffixing translation strategies add to `__name__` (otlpNameSuffixBound).
+   */
+  maxUnitBytes?: number;
   /** Number of time series (RW1/RW2 `timeseries` entries; for OTLP, the series Mimir's translation creates per point). */
   series: number;
   /** Float samples across all series. */

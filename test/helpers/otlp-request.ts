@@ -52,6 +52,10 @@ export interface OtlpMetricSpec {
   name: string;
   kind: 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
   temporality?: number;
+  /** The metric's unit (Metric.unit). */
+  unit?: string;
+  /** sum: is_monotonic (a counter, named with _total under Mimir's suffixing strategies). */
+  monotonic?: boolean;
   points: {
     attributes: Attributes;
     exemplars?: number;
@@ -141,7 +145,8 @@ export function otlpRequest(resources: OtlpResourceSpec[]): Record<string, unkno
             const data: Record<string, unknown> = { dataPoints };
             if (m.kind !== 'gauge' && m.kind !== 'summary')
               data['aggregationTemporality'] = m.temporality ?? CUMULATIVE;
-            return { name: m.name, [m.kind]: data };
+            if (m.kind === 'sum' && m.monotonic) data['isMonotonic'] = true;
+            return { name: m.name, ...(m.unit !== undefined ? { unit: m.unit } : {}), [m.kind]: data };
           }),
         },
       ],
