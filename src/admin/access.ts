@@ -9,6 +9,7 @@ import { ConfigError } from '../lib/config-error.js';
 
 import { ROLES } from '../observe/audit/roles.js';
 import type { Role } from '../observe/audit/roles.js';
+import { isMapping } from '../lib/is-mapping.js';
 const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, admin: 3 };
 /** Shorter tokens are refused: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -55,10 +56,6 @@ export class AccessControl {
     }
     return found ? { name: found.name, role: found.role } : undefined;
   }
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads ADMIN_TOKENS_FILE: a YAML list of {name, token, role}. Errors name the entry and field. */

@@ -11,13 +11,10 @@ import type { AdminContext } from './context.js';
 import { BadRequest, parseCount, sendError } from './http-errors.js';
 import type { TenantTable } from './tenant-views.js';
 import { changeMeta, readReason, savedOrAnswered } from './write-routes.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 type Query = Record<string, string | undefined>;
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function versionSummary(v: ConfigVersion) {
   return {

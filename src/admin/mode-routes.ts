@@ -10,10 +10,7 @@ import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId } from './http-errors.js';
 import { iso, windowJson } from './tenant-views.js';
 import type { TenantTable } from './tenant-views.js';
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isMapping } from '../lib/is-mapping.js';
 
 /** Validates `{mode, reason?}`; `mode: null` is allowed only where `nullable` (a tenant back to the service's mode). */
 export function parseModeChange(

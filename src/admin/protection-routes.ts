@@ -9,10 +9,7 @@ import { EDGE_PRIORITY_MAX } from '../limits/limit-definitions.js';
 import type { AdminContext } from './context.js';
 import { BadRequest } from './http-errors.js';
 import { iso } from './tenant-views.js';
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isMapping } from '../lib/is-mapping.js';
 
 /** What GET /api/protection shows. */
 export function protectionJson(p: UpstreamProtection, nowMs: number) {

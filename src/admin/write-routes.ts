@@ -11,10 +11,7 @@ import type { AdminContext } from './context.js';
 import { BadRequest, checkTenantId } from './http-errors.js';
 import { tenantJson } from './tenant-views.js';
 import type { TenantTable } from './tenant-views.js';
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isMapping } from '../lib/is-mapping.js';
 
 export function readReason(body: Record<string, unknown>): string | null {
   const reason = body.reason;

@@ -11,6 +11,7 @@ import type { AnyLimitOverrides, LimitOverrides } from './overrides-file.js';
 import { parseOverridesMapping } from './overrides-file.js';
 import type { Enforcement } from './tenant-limits.js';
 import { tenantIdProblem } from '../lib/identify/tenant-id.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 /** The document form: plain objects keyed by tenant, ready for JSON or YAML. */
 export interface ConfigDocument {
@@ -24,10 +25,6 @@ export interface ConfigDocument {
 
 /** The layers a document names; a layer the document leaves out is undefined (import keeps it as it is). */
 export type PartialConfig = { -readonly [K in keyof LimitsConfig]?: LimitsConfig[K] };
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Without a prototype: a tenant may be named `__proto__` (a valid Mimir id), which `out[key] = v` on a plain

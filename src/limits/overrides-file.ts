@@ -7,6 +7,7 @@ import { ConfigError } from '../lib/config-error.js';
 import { limitDefinition, limitValue, validateLimitValue } from './limit-definitions.js';
 import type { LimitName, LimitValue, LimitValueOf } from './limit-definitions.js';
 import { tenantIdProblem } from '../lib/identify/tenant-id.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 export type LimitOverrides = { [N in LimitName]?: LimitValueOf<N> };
 /** LimitOverrides seen as one value type, for code that walks every limit by name. */
@@ -17,10 +18,6 @@ export interface ParsedOverrides {
   tenants: Map<string, LimitOverrides>;
   /** How many (tenant, limit) entries were Mimir limits the edge does not enforce. */
   ignoredLimits: number;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function parseOverrides(text: string, source: string): ParsedOverrides {

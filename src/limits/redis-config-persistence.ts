@@ -13,6 +13,7 @@ import type { RedisClient } from '../lib/redis/redis-connections.js';
 import type { RedisSettings } from '../lib/redis/redis-settings.js';
 import { LuaScript } from '../lib/redis/script-runner.js';
 import { KeptSubscription } from '../lib/redis/kept-subscription.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 /** The keys, under one hash tag so a Cluster keeps them on one slot (one script touches both). */
 export function configKeys(prefix: string) {
@@ -58,10 +59,6 @@ if since < version then
 end
 return out
 `;
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const LAYER_NAMES = new Set<string>(LAYERS.map((l) => l.name));
 

@@ -14,6 +14,7 @@ import type { ChangeSource, ConfigVersion } from './config-history.js';
 import { EMPTY_CONFIG, LAYERS } from './limits-config.js';
 import type { LimitsConfig, TenantChange } from './limits-config.js';
 import type { ConfigPersistence } from './limits-registry.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 export const STATE_FILE = 'limits-state.json';
 export const HISTORY_FILE = 'config-history.jsonl';
@@ -25,10 +26,6 @@ export interface LoadedState {
   runtime: LimitsConfig | undefined;
   /** Problems that lost nothing in force (e.g. a history line cut short by a crash). */
   warnings: string[];
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

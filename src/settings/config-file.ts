@@ -9,6 +9,7 @@ import { LIMIT_DEFINITIONS, limitValue, validateLimitValue } from '../limits/lim
 import type { LimitName, LimitValue } from '../limits/limit-definitions.js';
 import { SETTING_DEFINITIONS } from './definitions/index.js';
 import { flagName } from './setting-kinds.js';
+import { isMapping } from '../lib/is-mapping.js';
 
 const BY_FLAG = new Map<string, string>(SETTING_DEFINITIONS.map((d) => [flagName(d.env), d.env]));
 /** Bool flags may stand alone (`--dry-run`), meaning true. */
@@ -41,10 +42,6 @@ export interface ConfigFileContent {
   settings: Map<string, string>;
   defaults: Partial<Record<LimitName, LimitValue>>;
   enforcement: Map<string, { enabled: boolean; limits: Partial<Record<LimitName, boolean>> }>;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads CONFIG_FILE; every error names the file and the key. */
