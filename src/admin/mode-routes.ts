@@ -12,12 +12,28 @@ import { iso, windowJson } from './tenant-views.js';
 import type { TenantTable } from './tenant-views.js';
 import { isMapping } from '../lib/is-mapping.js';
 
-/** Validates `{mode, reason?}`; `mode: null` is allowed only where `nullable` (a tenant back to the service's mode). */
-export function parseModeChange(
+/**
+ * Validates a mode switch's body `{mode, reason?}` against `modes` (parsed by `parse`); `mode: null` is allowed only
+ * where `nullable` (a tenant back to the service's mode), and then comes back as undefined.
+ */
+export function parseModeRequest<M extends string>(
   body: unknown,
+  modes: readonly M[],
+  parse: (value: unknown) => M | undefined,
+): { mode: M; reason: string | null };
+export function parseModeRequest<M extends string>(
+  body: unknown,
+  modes: readonly M[],
+  parse: (value: unknown) => M | undefined,
   nullable: boolean,
-): { mode: EnforcementMode | undefined; reason: string | null } {
-  const choices = `${ENFORCEMENT_MODES.map((m) => `"${m}"`).join(', ')}${nullable ? ' or null (follow the service)' : ''}`;
+): { mode: M | undefined; reason: string | null };
+export function parseModeRequest<M extends string>(
+  body: unknown,
+  modes: readonly M[],
+  parse: (value: unknown) => M | undefined,
+  nullable = false,
+): { mode: M | undefined; reason: string | null } {
+  const choices = `${modes.map((m) => `"${m}"`).join(', ')}${nullable ? ' or null (follow the service)' : ''}`;
   if (!isMapping(body))
     throw new BadRequest('body', `must be a JSON object {"mode": ...} with mode ${choices}`);
   for (const key of Object.keys(body))
@@ -28,10 +44,18 @@ export function parseModeChange(
     throw new BadRequest('reason', 'must be a string of at most 500 characters');
   if (body.mode === null && nullable)
     return { mode: undefined, reason: (reason as string | undefined) ?? null };
-  const mode = parseMode(body.mode);
+  const mode = parse(body.mode);
   if (mode === undefined)
     throw new BadRequest('mode', `must be one of ${choices}, got ${JSON.stringify(body.mode)}`);
   return { mode, reason: (reason as string | undefined) ?? null };
+}
+
+/** An enforcement mode switch: the service's (`nullable` false) or a tenant's. */
+export function parseModeChange(
+  body: unknown,
+  nullable: boolean,
+): { mode: EnforcementMode | undefined; reason: string | null } {
+  return parseModeRequest(body, ENFORCEMENT_MODES, parseMode, nullable);
 }
 
 /** What GET /api/system/mode shows: the mode, who differs from it, and what dry-run would have denied. */

@@ -7,9 +7,8 @@ import type { UpstreamProtection } from '../decide/adaptive/upstream-protection.
 import { PROTECTION_MODES, parseProtectionMode } from '../decide/adaptive/upstream-protection.js';
 import { EDGE_PRIORITY_MAX } from '../limits/limit-definitions.js';
 import type { AdminContext } from './context.js';
-import { BadRequest } from './http-errors.js';
 import { iso } from './tenant-views.js';
-import { isMapping } from '../lib/is-mapping.js';
+import { parseModeRequest } from './mode-routes.js';
 
 /** What GET /api/protection shows. */
 export function protectionJson(p: UpstreamProtection, nowMs: number) {
@@ -60,19 +59,7 @@ export function registerProtectionRoutes(app: FastifyInstance, ctx: AdminContext
   app.get('/api/protection', async () => protectionJson(protection, ctx.now()));
 
   app.post('/api/protection', { config: { role: 'operator' } }, async (req) => {
-    const body = req.body;
-    const choices = PROTECTION_MODES.map((m) => `"${m}"`).join(', ');
-    if (!isMapping(body))
-      throw new BadRequest('body', `must be a JSON object {"mode": ...} with mode ${choices}`);
-    for (const key of Object.keys(body))
-      if (key !== 'mode' && key !== 'reason')
-        throw new BadRequest(key, 'unknown field (expected mode, reason)');
-    const reason = body.reason;
-    if (reason !== undefined && reason !== null && (typeof reason !== 'string' || reason.length > 500))
-      throw new BadRequest('reason', 'must be a string of at most 500 characters');
-    const next = parseProtectionMode(body.mode);
-    if (next === undefined)
-      throw new BadRequest('mode', `must be one of ${choices}, got ${JSON.stringify(body.mode)}`);
+    const { mode: next, reason } = parseModeRequest(req.body, PROTECTION_MODES, parseProtectionMode);
     const before = protection.mode;
     protection.setMode(next, ctx.now());
     const entry = ctx.audit.append({
@@ -83,11 +70,11 @@ export function registerProtectionRoutes(app: FastifyInstance, ctx: AdminContext
       tenant: null,
       before: { mode: before },
       after: { mode: next },
-      reason: (reason as string | null | undefined) ?? null,
+      reason,
       version: null,
     });
     ctx.log.warn(
-      { actor: entry.actor, before, after: next, reason: reason ?? null },
+      { actor: entry.actor, before, after: next, reason },
       `adaptive protection ${before} → ${next}`,
     );
     return { audit_id: entry.id, ...protectionJson(protection, ctx.now()) };
