@@ -10,34 +10,15 @@ import { ALLOWED } from '../src/decision/catalogue.js';
 import { BurstDetector } from '../src/observe/insight/burst-detector.js';
 import { EdgeMetrics } from '../src/observe/metrics.js';
 import { DecisionAggregator } from '../src/observe/stats/decision-aggregator.js';
-import type { RequestInfo } from '../src/remote-write/request-info.js';
 import { loadSettings } from '../src/settings/settings.js';
+import { median } from './lib/stats.js';
+import { TYPICAL_WRITE } from './lib/write-info.js';
 
 const quick = process.argv.includes('--quick');
 const TENANTS = 10_000;
 const ROUNDS = quick ? 3 : 9;
 const names = Array.from({ length: TENANTS }, (_, i) => `tenant-${i}`);
-const info: RequestInfo = {
-  format: 'prw1',
-  series: 500,
-  floatSamples: 500,
-  histogramSamples: 0,
-  exemplars: 0,
-  metadata: 0,
-  maxLabelNames: 12,
-  maxLabelNamesSeries: 0,
-  maxLabelNameLength: 10,
-  maxLabelNameSeries: 0,
-  maxLabelValueLength: 30,
-  maxLabelValueSeries: 0,
-  bytesCompressed: 20_000,
-  bytesUncompressed: 80_000,
-};
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const info = TYPICAL_WRITE;
 
 async function time(run: () => unknown): Promise<number> {
   const ms: number[] = [];

@@ -5,28 +5,13 @@
 import { cpus } from 'node:os';
 import { Counter, Registry } from 'prom-client';
 import { ALLOWED } from '../src/decision/catalogue.js';
-import type { RequestInfo } from '../src/remote-write/request-info.js';
 import { DecisionAggregator } from '../src/observe/stats/decision-aggregator.js';
 import { runMicro, sinkValue } from './lib/microbench.js';
+import { TYPICAL_WRITE } from './lib/write-info.js';
 
 const quick = process.argv.includes('--quick');
 const TENANTS = 10_000;
-const info: RequestInfo = {
-  format: 'prw1',
-  series: 500,
-  floatSamples: 500,
-  histogramSamples: 0,
-  exemplars: 0,
-  metadata: 0,
-  maxLabelNames: 12,
-  maxLabelNamesSeries: 0,
-  maxLabelNameLength: 10,
-  maxLabelNameSeries: 0,
-  maxLabelValueLength: 30,
-  maxLabelValueSeries: 0,
-  bytesCompressed: 20_000,
-  bytesUncompressed: 80_000,
-};
+const info = TYPICAL_WRITE;
 const names = Array.from({ length: TENANTS }, (_, i) => `tenant-${i}`);
 const start = Date.now();
 const aggregator = new DecisionAggregator(TENANTS, start);
