@@ -6,9 +6,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { EDGE_ADMIN_TOKEN, startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -41,14 +41,10 @@ beforeAll(async () => {
     OVERRIDES_CONFIGMAP_KEY: KEY,
     OVERRIDES_RELOAD_INTERVAL: '1h',
   });
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  ({ context, page } = await launchChromium(executablePath, {
+    profile: 'chromium-profile-',
     viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  }));
   await page.goto(`${edge.adminUrl}/ui/`);
   await page.getByLabel('Admin token').fill(EDGE_ADMIN_TOKEN);
   await page.getByRole('button', { name: 'Log in' }).click();

@@ -5,14 +5,13 @@
 // grouped; the range in the URL across reloads and pages; no sideways scrolling at 1440×900; a reason
 // required for a limit change; an unknown tenant's notice; the wiki's numbered lists; no CSP violation.
 
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -57,21 +56,10 @@ beforeAll(async () => {
       void pushRemoteWrite(edge.proxyUrl, t, body).catch(() => undefined);
     }
   }, 100);
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-console-')), {
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+  ({ context, page } = await launchChromium(executablePath, {
+    profile: 'chromium-console-',
     viewport: { width: 1440, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  }));
   page.on('console', (m) => {
     if (m.type() === 'error') consoleProblems.push(m.text());
   });

@@ -3,14 +3,13 @@
 // the burst on the Tenants list, the Overview and the tenant's page, the cost per tenant on the Cost page,
 // and downloads the same CSV the API exports.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { EDGE_ADMIN_TOKEN, startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -63,22 +62,11 @@ beforeAll(async () => {
   );
   for (let i = 0; i < 60; i++) await step(false);
   for (let i = 0; i < 10; i++) await step(true);
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-cost-')), {
-    executablePath,
-    headless: true,
-    acceptDownloads: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+  ({ context, page } = await launchChromium(executablePath, {
+    profile: 'chromium-cost-',
     viewport: { width: 1440, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+    acceptDownloads: true,
+  }));
   await page.goto(`${edge.adminUrl}/ui/`);
   await page.getByLabel('Admin token').fill(EDGE_ADMIN_TOKEN);
   await page.getByRole('button', { name: 'Log in' }).click();

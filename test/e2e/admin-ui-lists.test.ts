@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -125,21 +125,10 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: 'ui-lists:',
     POLICY_RELOAD_INTERVAL: '200ms',
   });
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-lists-')), {
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+  ({ context, page } = await launchChromium(executablePath, {
+    profile: 'chromium-lists-',
     viewport: { width: 1440, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  }));
 }, 60_000);
 
 afterAll(async () => {

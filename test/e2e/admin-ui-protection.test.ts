@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -47,14 +47,10 @@ beforeAll(async () => {
     ADAPTIVE_PROTECTION: 'observe',
     ADAPTIVE_MAX_CEILING: '64',
   });
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-protection-')), {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  ({ context, page } = await launchChromium(executablePath, {
+    profile: 'chromium-protection-',
     viewport: { width: 1440, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  }));
 });
 
 afterAll(async () => {

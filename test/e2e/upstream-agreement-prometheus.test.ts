@@ -2,14 +2,11 @@
 // --web.enable-remote-write-receiver), which refuses out-of-order samples with 400. Each write's decision is
 // compared with what Prometheus answers, and the agreement counters move: agree when both accept, edge_looser
 // when the edge allows what Prometheus refuses, edge_stricter when the edge would refuse what it accepts.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import snappy from 'snappy';
 import { stopAllProcesses } from '../helpers/child-process.js';
+import { launchChromium } from '../helpers/browser.js';
 import { requireDebianBinary } from '../helpers/debian.js';
 import { EDGE_ADMIN_TOKEN, startEdge } from '../helpers/edge-service.js';
 import type { EdgeUnderTest } from '../helpers/edge-service.js';
@@ -119,14 +116,8 @@ describe('decision agreement with a real Prometheus receiver', () => {
   it("shows the disagreement, with the upstream's words, on the Agreement page and the tenant page", async () => {
     const e = must(edge, 'the edge');
     const executablePath = requireDebianBinary('chromium', 'chromium');
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
-      executablePath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    const { context, page } = await launchChromium(executablePath);
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      page.setDefaultTimeout(15_000);
       await page.goto(`${e.adminUrl}/ui/`);
       await page.getByLabel('Admin token').fill(EDGE_ADMIN_TOKEN);
       await page.getByRole('button', { name: 'Log in' }).click();
